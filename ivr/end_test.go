@@ -1,0 +1,279 @@
+package ivr
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+
+	"github.com/supportdesk/ivr/errs"
+	"github.com/supportdesk/ivr/oncall"
+)
+
+func TestVoicemail(t *testing.T) {
+	nobody := onCall(map[[2]int]oncall.Engineer{})
+	toMenu := []ex{{5, Digits{}, askTicketRU}, {8, Digits{Digits: "*"}, priorityMenuRU}}
+	var cases []flowCase
+	for _, p := range []struct {
+		key      string
+		priority oncall.Priority
+		response string
+	}{{"1", oncall.Critical, "response_1h"}, {"2", oncall.Urgent, "response_2h"},
+		{"3", oncall.Normal, "response_8h"}, {"4", oncall.Low, "response_24h"}} {
+		cases = append(cases, flowCase{
+			name:  "response time of a " + string(p.priority) + " call",
+			setup: nobody,
+			start: CallStarted{Caller: client},
+			turns: append(slices.Clone(toMenu),
+				ex{12, Digits{Digits: p.key}, "caller: record(2m0s) ru[ticket_opened d:90210 nobody_available leave_message]"},
+				ex{60, RecordingDone{URL: "https://rec.example/7", Seconds: 30},
+					"caller: hangup ru[message_recorded respond_within " + p.response + " goodbye] | done"},
+			),
+			check: func(t *testing.T, e *env, st State) {
+				pg := onePage(t, e)
+				if pg.Priority != p.priority || pg.Level != oncall.L1 || pg.TicketID != "90210" || pg.Caller != client {
+					t.Errorf("page %+v", pg)
+				}
+			},
+		})
+	}
+	cases = append(cases, flowCase{
+		name:  "in English",
+		setup: nobody,
+		start: CallStarted{Line: washington},
+		want:  greetWashingtonEN,
+		turns: []ex{{5, Digits{}, askTicketEN},
+			{15, Digits{Digits: "777"}, "caller: record(2m0s) en[word_ticket d:777 word_priority priority_urgent nobody_available leave_message]"},
+			{60, RecordingDone{URL: "u", Seconds: 3}, "caller: hangup en[message_recorded respond_within response_2h goodbye] | done"},
+		},
+	}, flowCase{
+		name:  "empty recording still pages; the caller is not told a message was recorded",
+		setup: nobody,
+		turns: []ex{{5, Digits{}, askTicketRU},
+			{15, Digits{Digits: "12345"}, "caller: record(2m0s) ru[word_ticket d:12345 word_priority priority_critical nobody_available leave_message]"},
+			{40, RecordingDone{}, "caller: hangup ru[respond_within response_1h goodbye] | done"},
+		},
+		check: func(t *testing.T, e *env, st State) {
+			if p := onePage(t, e); p.VoicemailURL != "" || p.TicketID != "12345" {
+				t.Errorf("page %+v", p)
+			}
+			if !logged(e, zapcore.WarnLevel, "voicemail is empty") {
+				t.Error("not logged")
+			}
+		},
+	}, flowCase{
+		name: "page request fails: logged as an error, the caller is still told",
+		setup: func(e *env) {
+			nobody(e)
+			e.pages.RequestPageFn = func(ctx context.Context, p PageRequest) error { return errors.New("db down") }
+		},
+		turns: []ex{{5, Digits{}, askTicketRU},
+			{15, Digits{Digits: "12345"}, "caller: record(2m0s) ru[word_ticket d:12345 word_priority priority_critical nobody_available leave_message]"},
+			{60, RecordingDone{URL: "u", Seconds: 20}, recordedCrit},
+		},
+		check: func(t *testing.T, e *env, st State) {
+			if r := savedOnce(t, e); r.Paged || r.VoicemailURL != "u" {
+				t.Errorf("record %+v", r)
+			}
+			if !logged(e, zapcore.ErrorLevel, "could not request a page") {
+				t.Error("not logged as an error")
+			}
+		},
+	}, flowCase{
+		name:  "caller hangs up while recording: the page waits for the recording",
+		setup: nobody,
+		turns: []ex{{5, Digits{}, askTicketRU},
+			{15, Digits{Digits: "12345"}, "caller: record(2m0s) ru[word_ticket d:12345 word_priority priority_critical nobody_available leave_message]"},
+			{50, HungUp{}, ""},
+			{51, HungUp{}, ""},
+			{52, Tick{}, ""},
+			{53, RecordingDone{URL: "u", Seconds: 25}, "done"},
+		},
+		check: func(t *testing.T, e *env, st State) {
+			if p := onePage(t, e); p.VoicemailURL != "u" || p.VoicemailSeconds != 25 {
+				t.Errorf("page %+v", p)
+			}
+			if r := savedOnce(t, e); r.Outcome != OutcomeVoicemail || r.EndedAt != at(53) {
+				t.Errorf("record %+v", r)
+			}
+		},
+	}, flowCase{
+		name:  "caller hangs up while recording, no recording ever comes: page after the grace",
+		setup: nobody,
+		turns: []ex{{5, Digits{}, askTicketRU},
+			{15, Digits{Digits: "12345"}, "caller: record(2m0s) ru[word_ticket d:12345 word_priority priority_critical nobody_available leave_message]"},
+			{20, HungUp{}, ""},
+			{194, Tick{}, ""},
+			{195, Tick{}, "done"}, // 15 + 120 s + 60 s
+		},
+		check: func(t *testing.T, e *env, st State) {
+			if p := onePage(t, e); p.VoicemailURL != "" || !p.RequestedAt.Equal(at(195)) {
+				t.Errorf("page %+v", p)
+			}
+			savedOnce(t, e)
+		},
+	})
+	runCases(t, cases)
+}
+
+func TestHangup(t *testing.T) {
+	noNote := func(e *env) { e.tickets.AddNoteFn = nil }
+	outcome := func(o Outcome, paged bool) func(t *testing.T, e *env, st State) {
+		return func(t *testing.T, e *env, st State) {
+			r := savedOnce(t, e)
+			if r.Outcome != o || r.Paged != paged || len(e.pages.pages) != map[bool]int{true: 1}[paged] {
+				t.Errorf("record %+v, pages %+v", r, e.pages.pages)
+			}
+			if st.Phase != PhaseDone || r.Steps[len(r.Steps)-1].Kind != "end" {
+				t.Errorf("phase %s, steps %+v", st.Phase, r.Steps)
+			}
+		}
+	}
+	runCases(t, []flowCase{{
+		name:  "during the language offer",
+		setup: noNote,
+		turns: []ex{{2, HungUp{}, "done"}},
+		check: outcome(OutcomeHungUp, false),
+	}, {
+		name:  "during ticket entry",
+		setup: noNote,
+		turns: []ex{{5, Digits{}, askTicketRU}, {15, Digits{Digits: "999"}, retryUnknownRU}, {18, HungUp{}, "done"}},
+		check: outcome(OutcomeHungUp, false),
+	}, {
+		name:  "during the priority menu",
+		setup: noNote,
+		turns: []ex{{5, Digits{}, askTicketRU}, {8, Digits{Digits: "*"}, priorityMenuRU}, {10, HungUp{}, "done"}},
+		check: outcome(OutcomeHungUp, false),
+	}, {
+		name:  "while an engineer is rung: leg cancelled, page, note",
+		turns: script(ex{30, HungUp{}, "cancel CA1-leg1 | done"}),
+		check: func(t *testing.T, e *env, st State) {
+			outcome(OutcomeAbandoned, true)(t, e, st)
+			if p := onePage(t, e); p.TicketID != "12345" || p.VoicemailURL != "" || p.Level != oncall.L1 {
+				t.Errorf("page %+v", p)
+			}
+			if len(e.tickets.notes["12345"]) != 1 {
+				t.Errorf("notes %v", e.tickets.notes)
+			}
+		},
+	}, {
+		name: "while an engineer is screening: engineer told",
+		turns: script(
+			ex{20, LegAnswered{LegID: "CA1-leg1"}, screenAnna},
+			ex{22, HungUp{}, "CA1-leg1: hangup ru[screen_caller_gone] | done"},
+			ex{23, LegDigits{LegID: "CA1-leg1", Digits: "1"}, "CA1-leg1: hangup ru[screen_withdrawn] | done"},
+			ex{24, LegEnded{LegID: "CA1-leg1", Reason: Completed}, "done"},
+		),
+		check: outcome(OutcomeAbandoned, true),
+	}, {
+		name: "after connect: engineer leg hung up, saved once",
+		turns: script(
+			ex{20, LegAnswered{LegID: "CA1-leg1"}, screenAnna},
+			ex{24, LegDigits{LegID: "CA1-leg1", Digits: "1"}, connectAnna},
+			ex{100, HungUp{}, "CA1-leg1: hangup | done"},
+			ex{101, LegEnded{LegID: "CA1-leg1", Reason: Completed}, "done"},
+			ex{102, HungUp{}, "done"},
+		),
+		check: outcome(OutcomeConnected, false),
+	}, {
+		name:  "during voicemail, the recording arrives",
+		setup: func(e *env) { e.cfg.MaxHold = 20 * time.Second },
+		turns: script(
+			ex{35, Tick{}, "cancel CA1-leg1 | " + voicemailRU},
+			ex{50, HungUp{}, ""},
+			ex{51, RecordingDone{URL: "u", Seconds: 9}, "done"},
+		),
+		check: outcome(OutcomeVoicemail, true),
+	}})
+}
+
+func TestSaveAndNoteFailures(t *testing.T) {
+	runCases(t, []flowCase{{
+		name: "SaveCall and AddNote fail: logged, the call still ends",
+		setup: func(e *env) {
+			e.calls.SaveCallFn = func(ctx context.Context, r CallRecord) error { return errors.New("disk full") }
+			e.tickets.AddNoteFn = func(ctx context.Context, id, note string) error { return errors.New("503") }
+		},
+		turns: script(ex{30, HungUp{}, "cancel CA1-leg1 | done"}, ex{31, HungUp{}, "done"}),
+		check: func(t *testing.T, e *env, st State) {
+			savedOnce(t, e)
+			if !logged(e, zapcore.ErrorLevel, "could not save") || !logged(e, zapcore.WarnLevel, "could not add the call's note") {
+				t.Error("failures not logged")
+			}
+		},
+	}})
+}
+
+func TestRefusedEvents(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	f := e.build()
+	if _, _, err := f.Start(ctx, CallStarted{Line: moscow, At: t0}); !errs.Is(err, errs.Invalid) {
+		t.Errorf("start without call id: %v", err)
+	}
+	if _, _, err := f.Start(ctx, CallStarted{CallID: callID, Line: moscow}); !errs.Is(err, errs.Invalid) {
+		t.Errorf("start without time: %v", err)
+	}
+	if _, _, err := f.Handle(ctx, State{}, Tick{At: t0}); !errs.Is(err, errs.Invalid) {
+		t.Errorf("zero state: %v", err)
+	}
+
+	c, _ := e.start(CallStarted{Caller: client})
+	if _, _, err := f.Handle(ctx, c.st, Digits{Digits: "9"}); !errs.Is(err, errs.Invalid) {
+		t.Errorf("event without time: %v", err)
+	}
+	if _, _, err := f.Handle(ctx, c.st, nil); !errs.Is(err, errs.Invalid) {
+		t.Errorf("nil event: %v", err)
+	}
+	conflict := func(sec float64, ev Event) {
+		t.Helper()
+		if _, err := c.try(sec, ev); !errs.Is(err, errs.Conflict) {
+			t.Errorf("%T in phase %s: %v, want conflict", ev, c.st.Phase, err)
+		}
+	}
+	conflict(1, CallStarted{CallID: callID})
+	conflict(1, RecordingDone{URL: "u", Seconds: 1})
+	conflict(1, LegAnswered{LegID: "CA1-leg1"}) // no leg placed yet
+	c.send(2, Tick{})                           // harmless outside routing
+	c.send(5, Digits{})
+	c.send(15, Digits{Digits: "12345"})
+	conflict(16, Digits{Digits: "1"}) // no gather while on hold
+	conflict(16, LegAnswered{LegID: "CA1-leg2"})
+	conflict(16, LegEnded{LegID: "CA2-leg1", Reason: NoAnswer})
+	conflict(16, LegDigits{LegID: "bogus", Digits: "1"})
+	c.send(20, HungUp{})
+	conflict(21, Digits{Digits: "1"})
+	conflict(21, Tick{})
+	conflict(21, RecordingDone{URL: "u", Seconds: 3})
+	conflict(21, LegAnswered{LegID: "CA1-leg7"})
+	if res := c.send(21, LegEnded{LegID: "CA1-leg1", Reason: Canceled}); !res.Done {
+		t.Errorf("leg end after the call: %s", describe(res))
+	}
+	if res := c.send(22, HungUp{}); describe(res) != "done" {
+		t.Errorf("second hang-up: %s", describe(res))
+	}
+	savedOnce(t, e)
+}
+
+func TestStateIsNotShared(t *testing.T) {
+	e := newEnv(t)
+	f := e.build()
+	ctx := context.Background()
+	st, _, _ := f.Start(ctx, CallStarted{CallID: callID, Line: moscow, At: t0})
+	st.Steps = slices.Grow(st.Steps, 10) // spare capacity the flow must not write into
+	a, _, err := f.Handle(ctx, st, Digits{Digits: "9", At: at(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := f.Handle(ctx, st, Digits{Digits: "", At: at(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Lang == b.Lang || !strings.Contains(a.Steps[1].Detail, "switched") || len(st.Steps) != 1 {
+		t.Errorf("states share memory: %+v / %+v", a.Steps, b.Steps)
+	}
+}

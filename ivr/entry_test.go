@@ -1,0 +1,417 @@
+package ivr
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+
+	"github.com/supportdesk/ivr/errs"
+	"github.com/supportdesk/ivr/oncall"
+)
+
+// Expected results used across the tests.
+const (
+	greetMoscowRU     = "caller: gather(1,5s) ru[greeting_moscow] en[language_offer]"
+	greetMoscowEN     = "caller: gather(1,5s) en[greeting_moscow] ru[language_offer]"
+	greetWashingtonEN = "caller: gather(1,5s) en[greeting_washington] ru[language_offer]"
+	askTicketRU       = "caller: gather(11#,10s) ru[ticket_enter]"
+	askTicketEN       = "caller: gather(11#,10s) en[ticket_enter]"
+	retryInvalidRU    = "caller: gather(11#,10s) ru[ticket_invalid ticket_retry]"
+	retryUnknownRU    = "caller: gather(11#,10s) ru[ticket_unknown ticket_retry]"
+	priorityMenuRU    = "caller: gather(1,10s) ru[priority_menu]"
+	ringAnna          = "ring CA1-leg1 e11 +79990000011 cid=+74996383867 25s"
+	ringAnnaFound     = ringAnna + " | caller: hold ru[word_ticket d:12345 word_priority priority_critical searching]"
+	ringAnnaOpened    = ringAnna + " | caller: hold ru[ticket_opened d:90210 searching]"
+)
+
+func TestLanguage(t *testing.T) {
+	rememberedEN := func(e *env) {
+		e.prefs.LanguageFn = func(ctx context.Context, caller string) (oncall.Language, bool, error) {
+			return oncall.English, true, nil
+		}
+	}
+	noPreferences := func(e *env) { e.prefs.LanguageFn, e.prefs.SetLanguageFn = nil, nil }
+	runCases(t, []flowCase{{
+		name:  "Moscow speaks Russian first; no key keeps it",
+		start: CallStarted{Caller: client},
+		want:  greetMoscowRU,
+		turns: []ex{{5, Digits{}, askTicketRU}},
+		check: func(t *testing.T, e *env, st State) {
+			if !slices.Equal(e.prefs.asked, []string{client}) || len(e.prefs.set) != 0 {
+				t.Errorf("asked %v, set %v", e.prefs.asked, e.prefs.set)
+			}
+			if st.Lang != oncall.Russian || st.LangFrom != "line" || st.Phase != PhaseTicket {
+				t.Errorf("state %s %s %s", st.Lang, st.LangFrom, st.Phase)
+			}
+		},
+	}, {
+		name:  "Moscow: 9 switches to English and is remembered",
+		start: CallStarted{Caller: client},
+		want:  greetMoscowRU,
+		turns: []ex{{3, Digits{Digits: "9"}, askTicketEN}},
+		check: func(t *testing.T, e *env, st State) {
+			if e.prefs.set[client] != oncall.English || st.LangFrom != "chosen" {
+				t.Errorf("remembered %v, from %s", e.prefs.set, st.LangFrom)
+			}
+		},
+	}, {
+		name:  "Washington speaks English first; another key keeps it",
+		start: CallStarted{Line: washington, Caller: client},
+		want:  greetWashingtonEN,
+		turns: []ex{{2, Digits{Digits: "5"}, askTicketEN}},
+		check: func(t *testing.T, e *env, st State) {
+			if len(e.prefs.set) != 0 {
+				t.Errorf("remembered %v", e.prefs.set)
+			}
+		},
+	}, {
+		name:  "Washington: 9 switches to Russian and is remembered",
+		start: CallStarted{Line: washington, Caller: client},
+		want:  greetWashingtonEN,
+		turns: []ex{{2, Digits{Digits: "9"}, askTicketRU}},
+		check: func(t *testing.T, e *env, st State) {
+			if e.prefs.set[client] != oncall.Russian {
+				t.Errorf("remembered %v", e.prefs.set)
+			}
+		},
+	}, {
+		name:  "remembered English on the Moscow line, Russian offered",
+		setup: rememberedEN,
+		start: CallStarted{Caller: client},
+		want:  greetMoscowEN,
+		turns: []ex{{5, Digits{}, askTicketEN}},
+		check: func(t *testing.T, e *env, st State) {
+			if st.LangFrom != "remembered" {
+				t.Errorf("from %s", st.LangFrom)
+			}
+		},
+	}, {
+		name:  "remembered English, 9 goes back to Russian and is remembered",
+		setup: rememberedEN,
+		start: CallStarted{Caller: client},
+		want:  greetMoscowEN,
+		turns: []ex{{5, Digits{Digits: "9"}, askTicketRU}},
+		check: func(t *testing.T, e *env, st State) {
+			if e.prefs.set[client] != oncall.Russian {
+				t.Errorf("remembered %v", e.prefs.set)
+			}
+		},
+	}, {
+		name:  "anonymous caller: nothing looked up, nothing remembered",
+		setup: noPreferences,
+		start: CallStarted{Caller: "anonymous"},
+		want:  greetMoscowRU,
+		turns: []ex{{3, Digits{Digits: "9"}, askTicketEN}},
+	}, {
+		name:  "withheld caller id",
+		setup: noPreferences,
+		start: CallStarted{Line: washington, Caller: ""},
+		want:  greetWashingtonEN,
+		turns: []ex{{3, Digits{Digits: "9"}, askTicketRU}},
+	}, {
+		name:  "Twilio's ANONYMOUS placeholder number is withheld",
+		setup: noPreferences,
+		start: CallStarted{Caller: "+266696687"},
+		want:  greetMoscowRU,
+		turns: []ex{{3, Digits{Digits: "9"}, askTicketEN}},
+	}, {
+		name:  "unknown dialled number is answered as the Moscow line, logged",
+		start: CallStarted{Line: "+15550000000", Caller: client},
+		want:  greetMoscowRU,
+		check: func(t *testing.T, e *env, st State) {
+			if st.Line != moscow || !logged(e, zapcore.WarnLevel, "unknown number") {
+				t.Errorf("line %s, logs %v", st.Line, e.logs.All())
+			}
+		},
+	}, {
+		name:  "dialled number without plus finds its line",
+		start: CallStarted{Line: "12025952118", Caller: client},
+		want:  greetWashingtonEN,
+	}, {
+		name: "preference lookup fails: line's language, logged",
+		setup: func(e *env) {
+			e.prefs.LanguageFn = func(ctx context.Context, caller string) (oncall.Language, bool, error) {
+				return "", false, errors.New("store down")
+			}
+		},
+		start: CallStarted{Caller: client},
+		want:  greetMoscowRU,
+		check: func(t *testing.T, e *env, st State) {
+			if !logged(e, zapcore.WarnLevel, "language preference lookup failed") {
+				t.Error("failure not logged")
+			}
+		},
+	}, {
+		name: "preference lookup too slow: line's language",
+		setup: func(e *env) {
+			e.cfg.LookupBudget = 5 * time.Millisecond
+			e.prefs.LanguageFn = func(ctx context.Context, caller string) (oncall.Language, bool, error) {
+				return "", false, blockUntilDone(ctx)
+			}
+		},
+		start: CallStarted{Line: washington, Caller: client},
+		want:  greetWashingtonEN,
+	}, {
+		name: "remembering fails: the call goes on in the chosen language",
+		setup: func(e *env) {
+			e.prefs.SetLanguageFn = func(ctx context.Context, caller string, l oncall.Language) error {
+				return errors.New("store down")
+			}
+		},
+		start: CallStarted{Caller: client},
+		want:  greetMoscowRU,
+		turns: []ex{{3, Digits{Digits: "9"}, askTicketEN}},
+		check: func(t *testing.T, e *env, st State) {
+			if !logged(e, zapcore.WarnLevel, "could not remember") {
+				t.Error("failure not logged")
+			}
+		},
+	}})
+}
+
+func TestTicketEntry(t *testing.T) {
+	lang := ex{5, Digits{}, askTicketRU}
+	ticketsDown := func(err error) func(e *env) {
+		return func(e *env) {
+			e.tickets.TicketFn = func(ctx context.Context, id string) (Ticket, error) { return Ticket{}, err }
+			e.tickets.OpenFn = nil // not tried again during the same call
+		}
+	}
+	cases := []flowCase{{
+		name:  "found: read back, routed with its priority",
+		turns: []ex{lang, {15, Digits{Digits: "12345"}, ringAnnaFound}},
+		check: func(t *testing.T, e *env, st State) {
+			if st.TicketID != "12345" || st.TicketFrom != "caller" || st.Priority != oncall.Critical ||
+				st.Level != oncall.L1 || st.Phase != PhaseRouting {
+				t.Errorf("state %+v", st)
+			}
+		},
+	}, {
+		name:  "found with a trailing terminator",
+		turns: []ex{lang, {15, Digits{Digits: "12345#"}, ringAnnaFound}},
+	}, {
+		name: "escalated ticket is routed at its level, with its priority",
+		turns: []ex{lang, {15, Digits{Digits: "777"},
+			"ring CA1-leg1 e21 +79990000021 cid=+74996383867 25s | caller: hold ru[word_ticket d:777 word_priority priority_urgent searching]"}},
+	}, {
+		name: "ticket without a valid priority is routed as normal",
+		setup: func(e *env) {
+			e.known["4242"] = Ticket{ID: "4242"}
+		},
+		turns: []ex{lang, {15, Digits{Digits: "4242"},
+			ringAnna + " | caller: hold ru[word_ticket d:4242 word_priority priority_normal searching]"}},
+	}, {
+		name: "ticket system answers without an id: the keyed id is kept",
+		setup: func(e *env) {
+			e.known["4243"] = Ticket{Priority: oncall.Low}
+		},
+		turns: []ex{lang, {15, Digits{Digits: "4243"},
+			ringAnna + " | caller: hold ru[word_ticket d:4243 word_priority priority_low searching]"}},
+	}, {
+		name: "unknown three times: priority menu",
+		turns: []ex{lang,
+			{15, Digits{Digits: "999"}, retryUnknownRU},
+			{25, Digits{Digits: "998"}, retryUnknownRU},
+			{35, Digits{Digits: "997"}, "caller: gather(1,10s) ru[ticket_unknown ticket_new priority_menu]"},
+		},
+		check: func(t *testing.T, e *env, st State) {
+			if !slices.Equal(e.tickets.looked, []string{"999", "998", "997"}) || st.Phase != PhasePriority {
+				t.Errorf("looked up %v, phase %s", e.tickets.looked, st.Phase)
+			}
+		},
+	}, {
+		name: "unknown, then found",
+		turns: []ex{lang,
+			{15, Digits{Digits: "999"}, retryUnknownRU},
+			{25, Digits{Digits: "12345"}, ringAnnaFound},
+		},
+	}, {
+		name: "invalid, unknown, invalid: priority menu",
+		turns: []ex{lang,
+			{15, Digits{Digits: ""}, retryInvalidRU},
+			{25, Digits{Digits: "999"}, retryUnknownRU},
+			{35, Digits{Digits: "12"}, "caller: gather(1,10s) ru[ticket_invalid ticket_new priority_menu]"},
+		},
+	}, {
+		name:  "star: no ticket",
+		turns: []ex{lang, {8, Digits{Digits: "*"}, priorityMenuRU}},
+	}, {
+		name:  "star after digits: no ticket",
+		turns: []ex{lang, {8, Digits{Digits: "12*"}, priorityMenuRU}},
+	}, {
+		name:  "in English",
+		start: CallStarted{Line: washington},
+		want:  greetWashingtonEN,
+		turns: []ex{{5, Digits{}, askTicketEN},
+			{15, Digits{Digits: "999"}, "caller: gather(11#,10s) en[ticket_unknown ticket_retry]"},
+			{25, Digits{Digits: "12345"}, "ring CA1-leg1 e11 +79990000011 cid=+12025952118 25s | " +
+				"caller: hold en[word_ticket d:12345 word_priority priority_critical searching]"},
+		},
+	}, {
+		name:  "ticket system down: said so, priority menu, no ticket opened",
+		setup: ticketsDown(errors.New("connection refused")),
+		turns: []ex{lang,
+			{15, Digits{Digits: "12345"}, "caller: gather(1,10s) ru[ticket_unavailable priority_menu]"},
+			{20, Digits{Digits: "2"}, ringAnna + " | caller: hold ru[searching]"},
+		},
+		check: func(t *testing.T, e *env, st State) {
+			if st.TicketID != "" || !st.TicketsDown || st.Priority != oncall.Urgent {
+				t.Errorf("state %+v", st)
+			}
+			if !logged(e, zapcore.WarnLevel, "ticket system unavailable") {
+				t.Error("not logged")
+			}
+		},
+	}, {
+		name:  "ticket system answers Unavailable",
+		setup: ticketsDown(errs.E(errs.Unavailable, "", "maintenance")),
+		turns: []ex{lang,
+			{15, Digits{Digits: "12345"}, "caller: gather(1,10s) ru[ticket_unavailable priority_menu]"},
+		},
+	}, {
+		name: "an answer that comes after the budget counts as none",
+		setup: func(e *env) {
+			e.cfg.TicketLookupBudget = 10 * time.Millisecond
+			e.tickets.TicketFn = func(ctx context.Context, id string) (Ticket, error) {
+				<-ctx.Done()
+				return e.known[id], nil
+			}
+		},
+		turns: []ex{lang,
+			{15, Digits{Digits: "12345"}, "caller: gather(1,10s) ru[ticket_unavailable priority_menu]"},
+		},
+	}, {
+		name: "ticket system too slow: past the budget counts as down",
+		setup: func(e *env) {
+			e.cfg.TicketLookupBudget = 10 * time.Millisecond
+			e.tickets.TicketFn = func(ctx context.Context, id string) (Ticket, error) {
+				return Ticket{}, blockUntilDone(ctx)
+			}
+		},
+		turns: []ex{lang,
+			{15, Digits{Digits: "12345"}, "caller: gather(1,10s) ru[ticket_unavailable priority_menu]"},
+		},
+		check: func(t *testing.T, e *env, st State) {
+			if !logged(e, zapcore.WarnLevel, "ticket system unavailable") {
+				t.Error("not logged")
+			}
+		},
+	}}
+	// Every form of a bad id is refused the same way and counts as a try.
+	for _, bad := range []struct{ name, keys string }{
+		{"timeout with nothing", ""},
+		{"letters", "12a45"},
+		{"hash only", "#"},
+		{"too short", "12"},
+		{"too long", "12345678901"},
+	} {
+		cases = append(cases, flowCase{
+			name: "invalid: " + bad.name,
+			turns: []ex{lang,
+				{15, Digits{Digits: bad.keys}, retryInvalidRU},
+				{25, Digits{Digits: bad.keys}, retryInvalidRU},
+				{35, Digits{Digits: bad.keys}, "caller: gather(1,10s) ru[ticket_invalid ticket_new priority_menu]"},
+			},
+			check: func(t *testing.T, e *env, st State) {
+				if len(e.tickets.looked) != 0 {
+					t.Errorf("looked up %v", e.tickets.looked)
+				}
+			},
+		})
+	}
+	runCases(t, cases)
+}
+
+func TestPriorityMenu(t *testing.T) {
+	toMenu := []ex{{5, Digits{}, askTicketRU}, {8, Digits{Digits: "*"}, priorityMenuRU}}
+	var cases []flowCase
+	for key, p := range map[string]oncall.Priority{"1": oncall.Critical, "2": oncall.Urgent, "3": oncall.Normal, "4": oncall.Low} {
+		cases = append(cases, flowCase{
+			name:  "key " + key + " opens a " + string(p) + " ticket",
+			start: CallStarted{Caller: client},
+			turns: append(slices.Clone(toMenu), ex{12, Digits{Digits: key}, ringAnnaOpened}),
+			check: func(t *testing.T, e *env, st State) {
+				want := []NewTicket{{CallerPhone: client, Language: oncall.Russian, Priority: p, Line: moscow}}
+				if !slices.Equal(e.tickets.opened, want) {
+					t.Errorf("opened %+v, want %+v", e.tickets.opened, want)
+				}
+				if st.TicketID != "90210" || st.TicketFrom != "opened" || st.Priority != p || st.Level != oncall.L1 {
+					t.Errorf("state %+v", st)
+				}
+			},
+		})
+	}
+	cases = append(cases, flowCase{
+		name: "bad keys and silence repeat the menu; the third gives normal",
+		turns: append(slices.Clone(toMenu),
+			ex{12, Digits{Digits: "7"}, "caller: gather(1,10s) ru[priority_invalid priority_menu]"},
+			ex{22, Digits{Digits: ""}, "caller: gather(1,10s) ru[priority_invalid priority_menu]"},
+			ex{32, Digits{Digits: "0"}, ringAnna + " | caller: hold ru[priority_invalid priority_default ticket_opened d:90210 searching]"},
+		),
+		check: func(t *testing.T, e *env, st State) {
+			if st.Priority != oncall.Normal || e.tickets.opened[0].Priority != oncall.Normal {
+				t.Errorf("priority %s", st.Priority)
+			}
+		},
+	}, flowCase{
+		name:  "anonymous caller in English: ticket opened without a phone",
+		start: CallStarted{Line: washington, Caller: "anonymous"},
+		want:  greetWashingtonEN,
+		setup: func(e *env) { e.prefs.LanguageFn = nil },
+		turns: []ex{{5, Digits{}, askTicketEN}, {8, Digits{Digits: "*"}, "caller: gather(1,10s) en[priority_menu]"},
+			{12, Digits{Digits: "2"}, "ring CA1-leg1 e11 +79990000011 cid=+12025952118 25s | caller: hold en[ticket_opened d:90210 searching]"}},
+		check: func(t *testing.T, e *env, st State) {
+			want := NewTicket{CallerPhone: "", Language: oncall.English, Priority: oncall.Urgent, Line: washington}
+			if e.tickets.opened[0] != want {
+				t.Errorf("opened %+v", e.tickets.opened[0])
+			}
+		},
+	}, flowCase{
+		name: "opening fails: routed without a ticket, logged, no note later",
+		setup: func(e *env) {
+			e.tickets.OpenFn = func(ctx context.Context, nt NewTicket) (Ticket, error) {
+				return Ticket{}, errors.New("500")
+			}
+			e.tickets.AddNoteFn = nil
+		},
+		turns: append(slices.Clone(toMenu),
+			ex{12, Digits{Digits: "1"}, ringAnna + " | caller: hold ru[searching]"},
+			ex{20, HungUp{}, "cancel CA1-leg1 | done"},
+		),
+		check: func(t *testing.T, e *env, st State) {
+			if st.TicketID != "" || !logged(e, zapcore.WarnLevel, "could not open a ticket") {
+				t.Errorf("ticket %q", st.TicketID)
+			}
+			if p := onePage(t, e); p.TicketID != "" || p.Priority != oncall.Critical {
+				t.Errorf("page %+v", p)
+			}
+		},
+	}, flowCase{
+		name: "opening too slow: routed without a ticket",
+		setup: func(e *env) {
+			e.cfg.TicketLookupBudget = 10 * time.Millisecond
+			e.tickets.OpenFn = func(ctx context.Context, nt NewTicket) (Ticket, error) {
+				return Ticket{}, blockUntilDone(ctx)
+			}
+		},
+		turns: append(slices.Clone(toMenu), ex{12, Digits{Digits: "1"}, ringAnna + " | caller: hold ru[searching]"}),
+	}, flowCase{
+		name: "the ticket system's priority for the new ticket wins",
+		setup: func(e *env) {
+			e.tickets.OpenFn = func(ctx context.Context, nt NewTicket) (Ticket, error) {
+				return Ticket{ID: "T-55", Priority: oncall.Urgent}, nil
+			}
+		},
+		turns: append(slices.Clone(toMenu), ex{12, Digits{Digits: "4"}, ringAnna + " | caller: hold ru[ticket_opened d:55 searching]"}),
+		check: func(t *testing.T, e *env, st State) {
+			if st.Priority != oncall.Urgent || st.TicketID != "T-55" {
+				t.Errorf("state %+v", st)
+			}
+		},
+	})
+	runCases(t, cases)
+}

@@ -1,0 +1,137 @@
+package ivr
+
+import (
+	"context"
+	"fmt"
+
+	"go.uber.org/zap"
+)
+
+// The end of a call: voicemail, the page, the hang-up, the call record and
+// the ticket note.
+
+// voicemail lets go of any leg and records a message: the caller hears
+// prefix, "nobody is available", "leave a message after the tone".
+func (t *turn) voicemail(prefix []Prompt, why string) {
+	st := t.st
+	t.releaseLeg(pScreenWithdrawn)
+	st.Phase, st.RecordAt = PhaseVoicemail, t.at
+	t.note("voicemail", why)
+	t.callerStep(Record{
+		Prompts:   append(prefix, t.prompts(pNobodyAvailable, pLeaveMessage)...),
+		MaxLength: t.f.cfg.VoicemailMaxLength,
+	})
+}
+
+// recordingDone pages with the message and ends the call; a caller still on
+// the line hears when the company will respond. An empty recording still
+// pages: the caller did call.
+func (t *turn) recordingDone(url string, seconds int) {
+	st := t.st
+	st.VoicemailURL, st.VoicemailSeconds = url, seconds
+	empty := url == "" || seconds <= 0
+	if empty {
+		t.log.Warn("voicemail is empty; paging anyway", zap.String("url", url), zap.Int("seconds", seconds))
+		t.note("recording", "empty")
+	} else {
+		t.note("recording", fmt.Sprintf("%d s", seconds))
+	}
+	if st.Phase == PhaseVoicemail {
+		var ps []Prompt
+		if !empty {
+			ps = t.prompts(pMessageRecorded)
+		}
+		ps = append(ps, t.prompts(pRespondWithin)...)
+		ps = append(ps, responsePrompt(st.Lang, st.Priority), Prompt{Name: pGoodbye, Lang: st.Lang})
+		t.callerStep(Hangup{Prompts: ps})
+	}
+	t.finish(OutcomeVoicemail)
+}
+
+// hungUp: the caller hung up. Legs are let go of and the call is finished;
+// during the voicemail step the flow first waits for the recording.
+func (t *turn) hungUp() {
+	st := t.st
+	t.note("hangup", string(st.Phase))
+	switch st.Phase {
+	case PhaseLanguage, PhaseTicket, PhasePriority:
+		t.finish(OutcomeHungUp)
+	case PhaseRouting:
+		t.releaseLeg(pScreenCallerGone)
+		t.finish(OutcomeAbandoned)
+	case PhaseConnected:
+		t.legStep(st.Leg.ID, Hangup{})
+		t.finish(OutcomeConnected)
+	case PhaseVoicemail:
+		st.Phase = PhaseVoicemailWait
+	case PhaseVoicemailWait:
+		t.ignored = true
+	}
+}
+
+// finish ends the call: pages if nobody took it, saves the record and adds
+// the summary to the ticket. It runs once per call: the phase is then done.
+func (t *turn) finish(o Outcome) {
+	st := t.st
+	st.Outcome, st.EndedAt, st.Phase = o, t.at, PhaseDone
+	if o == OutcomeVoicemail || o == OutcomeAbandoned {
+		t.page()
+	}
+	t.note("end", string(o))
+	t.res.Done = true
+	rec := t.record()
+	rec.Note = summary(t.f.cfg, rec)
+	if err := t.f.calls.SaveCall(t.ctx, rec); err != nil {
+		t.log.Error("could not save the call record", zap.Error(err), zap.Any("record", rec))
+	}
+	if st.TicketID == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(t.ctx, t.f.cfg.TicketLookupBudget)
+	defer cancel()
+	if err := t.f.tickets.AddNote(ctx, st.TicketID, rec.Note); err != nil {
+		t.log.Warn("could not add the call's note to the ticket", zap.String(keyTicket, st.TicketID), zap.Error(err))
+	}
+}
+
+// page asks for the on-call engineer of the call's level to be paged. A
+// failure is logged as an error: the caller is still told honestly that the
+// message is recorded.
+func (t *turn) page() {
+	st := t.st
+	caller := ""
+	if usableCaller(st.Caller) {
+		caller = st.Caller
+	}
+	err := t.f.pages.RequestPage(t.ctx, PageRequest{
+		CallID: st.CallID, TicketID: st.TicketID, Priority: st.Priority, Level: validLevel(st.Level),
+		VoicemailURL: st.VoicemailURL, VoicemailSeconds: st.VoicemailSeconds,
+		Line: st.Line, Caller: caller, RequestedAt: t.at,
+	})
+	if err != nil {
+		t.log.Error("could not request a page for an unanswered call", zap.String(keyTicket, st.TicketID),
+			zap.String("priority", string(st.Priority)), zap.String("voicemail", st.VoicemailURL), zap.Error(err))
+		t.note("page", "failed")
+		return
+	}
+	st.Paged = true
+	t.note("page", fmt.Sprintf("%s, %s", st.Priority, validLevel(st.Level)))
+}
+
+func (t *turn) record() CallRecord {
+	st := t.st
+	r := CallRecord{
+		CallID: st.CallID, Line: st.Line, Caller: st.Caller, Language: st.Lang, LanguageFrom: st.LangFrom,
+		TicketID: st.TicketID, TicketFrom: st.TicketFrom, Priority: st.Priority, Level: st.Level,
+		StartedAt: st.StartedAt, EndedAt: st.EndedAt, Duration: st.EndedAt.Sub(st.StartedAt),
+		Rang:         append([]int64(nil), st.Tried...),
+		VoicemailURL: st.VoicemailURL, VoicemailSeconds: st.VoicemailSeconds,
+		Paged: st.Paged, Outcome: st.Outcome,
+		Steps: append([]Entry(nil), st.Steps...),
+	}
+	if st.Leg.accepted() {
+		r.EngineerID, r.EngineerName, r.EngineerPhone = st.Leg.EngineerID, st.Leg.Name, st.Leg.Phone
+		r.AnsweredAt = st.Leg.AcceptedAt
+	}
+	return r
+}

@@ -1,0 +1,253 @@
+package ivr
+
+import (
+	"time"
+
+	"github.com/supportdesk/ivr/oncall"
+)
+
+// The prompt catalogue: every sentence the service says, in Russian and in
+// English, in one table so that it can be reviewed (and recorded) in one
+// place. A prompt is a short sentence or a fragment; the flow strings them
+// together (a readback is "ticket", the digits one by one, "priority", the
+// priority's name). Texts are what the recordings in sounds/ say; a TTS or
+// the simulator can read them through Text.
+
+// PromptText is one entry of the catalogue.
+type PromptText struct {
+	Name string
+	RU   string
+	EN   string
+}
+
+var catalogue = []PromptText{
+	// Greetings, one per line; the flow plays the one of the line dialled.
+	{"greeting_moscow",
+		"Здравствуйте! Вы позвонили в круглосуточную техническую поддержку, московская линия.",
+		"Hello, you have reached 24/7 technical support, Moscow line."},
+	{"greeting_washington",
+		"Здравствуйте! Вы позвонили в круглосуточную техническую поддержку, вашингтонская линия.",
+		"Hello, you have reached 24/7 technical support, Washington line."},
+	// The offer of the other language is played in that language: the
+	// Russian text offers Russian, the English text offers English.
+	{"language_offer",
+		"Для русского языка нажмите 9.",
+		"For English, press 9."},
+
+	// Ticket entry.
+	{"ticket_enter",
+		"Введите номер вашей заявки и нажмите решётку. Если заявки нет, нажмите звёздочку.",
+		"Please enter your ticket number, then press hash. If you have no ticket, press star."},
+	{"ticket_invalid",
+		"Номер заявки введён неверно.",
+		"That is not a valid ticket number."},
+	{"ticket_unknown",
+		"Заявка с таким номером не найдена.",
+		"We could not find a ticket with that number."},
+	{"ticket_retry",
+		"Пожалуйста, введите номер заявки ещё раз и нажмите решётку, или нажмите звёздочку, если заявки нет.",
+		"Please enter the ticket number again, then press hash, or press star if you have no ticket."},
+	{"ticket_new",
+		"Давайте откроем для вас новую заявку.",
+		"Let us open a new ticket for you."},
+	{"ticket_unavailable",
+		"Система заявок сейчас не отвечает, поэтому продолжим без номера заявки.",
+		"Our ticket system is not responding right now, so we will continue without a ticket number."},
+	// Readback: word_ticket, the digits, word_priority, the priority's name.
+	{"word_ticket", "Заявка номер", "Ticket"},
+	{"word_priority", "приоритет", "priority"},
+	{"ticket_opened",
+		"Мы открыли для вас заявку номер",
+		"We have opened a ticket for you, number"},
+
+	// Priority menu.
+	{"priority_menu",
+		"Выберите приоритет обращения. Критический — нажмите 1. Срочный — нажмите 2. Обычный — нажмите 3. Низкий — нажмите 4.",
+		"Please choose the priority of your request. For critical, press 1. For urgent, press 2. For normal, press 3. For low, press 4."},
+	{"priority_invalid",
+		"Извините, такого варианта нет.",
+		"Sorry, that is not one of the options."},
+	{"priority_default",
+		"Мы зарегистрируем ваше обращение с обычным приоритетом.",
+		"We will register your request with normal priority."},
+	{"priority_critical", "критический", "critical"},
+	{"priority_urgent", "срочный", "urgent"},
+	{"priority_normal", "обычный", "normal"},
+	{"priority_low", "низкий", "low"},
+
+	// Routing: what the caller hears on hold.
+	{"searching",
+		"Пожалуйста, оставайтесь на линии, мы соединяем вас с инженером.",
+		"Please stay on the line while we connect you to an engineer."},
+	{"hold_progress",
+		"Все инженеры сейчас заняты. Пожалуйста, оставайтесь на линии.",
+		"All our engineers are busy right now. Please stay on the line."},
+	{"connecting",
+		"Соединяю вас с инженером.",
+		"Connecting you to an engineer now."},
+
+	// Voicemail.
+	{"nobody_available",
+		"К сожалению, сейчас ни один инженер не может ответить на ваш звонок.",
+		"Unfortunately, no engineer can take your call right now."},
+	{"leave_message",
+		"Пожалуйста, оставьте сообщение после сигнала. Закончив, нажмите решётку или положите трубку.",
+		"Please leave your message after the tone. When you have finished, press hash or hang up."},
+	{"message_recorded",
+		"Спасибо, ваше сообщение записано.",
+		"Thank you, your message has been recorded."},
+	// "We will respond within" + one of the response times.
+	{"respond_within", "Мы ответим вам в течение", "We will respond within"},
+	{"response_1h", "одного часа.", "one hour."},
+	{"response_2h", "двух часов.", "two hours."},
+	{"response_8h", "восьми часов.", "eight hours."},
+	{"response_24h", "двадцати четырёх часов.", "twenty-four hours."},
+	{"goodbye",
+		"Спасибо за звонок. До свидания.",
+		"Thank you for calling. Goodbye."},
+
+	// Engineer screening: screen_call, the line's name, the ticket readback,
+	// the caller's language, screen_accept.
+	{"screen_call", "Звонок в поддержку, линия", "Support call, line"},
+	{"line_moscow", "Москва.", "Moscow."},
+	{"line_washington", "Вашингтон.", "Washington."},
+	{"caller_speaks_ru", "Клиент говорит по-русски.", "The caller speaks Russian."},
+	{"caller_speaks_en", "Клиент говорит по-английски.", "The caller speaks English."},
+	{"screen_accept",
+		"Нажмите 1, чтобы принять звонок.",
+		"Press 1 to accept the call."},
+	{"screen_connecting",
+		"Соединяю вас с клиентом.",
+		"Connecting you to the caller."},
+	{"screen_no_accept",
+		"Звонок будет передан другому инженеру. До свидания.",
+		"The call will be offered to another engineer. Goodbye."},
+	{"screen_caller_gone",
+		"Клиент положил трубку. Спасибо.",
+		"The caller has hung up. Thank you."},
+	{"screen_withdrawn",
+		"Этот звонок больше не ожидает ответа. Спасибо.",
+		"This call is no longer waiting for you. Thank you."},
+
+	// Digits, spoken one by one.
+	{"digit_0", "ноль", "zero"},
+	{"digit_1", "один", "one"},
+	{"digit_2", "два", "two"},
+	{"digit_3", "три", "three"},
+	{"digit_4", "четыре", "four"},
+	{"digit_5", "пять", "five"},
+	{"digit_6", "шесть", "six"},
+	{"digit_7", "семь", "seven"},
+	{"digit_8", "восемь", "eight"},
+	{"digit_9", "девять", "nine"},
+}
+
+// Prompt names the flow uses besides the digits, the priority names and the
+// lines' own prompts.
+const (
+	pLanguageOffer     = "language_offer"
+	pTicketEnter       = "ticket_enter"
+	pTicketInvalid     = "ticket_invalid"
+	pTicketUnknown     = "ticket_unknown"
+	pTicketRetry       = "ticket_retry"
+	pTicketNew         = "ticket_new"
+	pTicketUnavailable = "ticket_unavailable"
+	pWordTicket        = "word_ticket"
+	pWordPriority      = "word_priority"
+	pTicketOpened      = "ticket_opened"
+	pPriorityMenu      = "priority_menu"
+	pPriorityInvalid   = "priority_invalid"
+	pPriorityDefault   = "priority_default"
+	pSearching         = "searching"
+	pHoldProgress      = "hold_progress"
+	pConnecting        = "connecting"
+	pNobodyAvailable   = "nobody_available"
+	pLeaveMessage      = "leave_message"
+	pMessageRecorded   = "message_recorded"
+	pRespondWithin     = "respond_within"
+	pGoodbye           = "goodbye"
+	pScreenCall        = "screen_call"
+	pScreenAccept      = "screen_accept"
+	pScreenConnecting  = "screen_connecting"
+	pScreenNoAccept    = "screen_no_accept"
+	pScreenCallerGone  = "screen_caller_gone"
+	pScreenWithdrawn   = "screen_withdrawn"
+)
+
+var catalogueIndex = func() map[string]PromptText {
+	m := make(map[string]PromptText, len(catalogue))
+	for _, p := range catalogue {
+		m[p.Name] = p
+	}
+	return m
+}()
+
+// Catalogue returns every prompt with its texts, in the catalogue's order
+// (for recording the audio and for review).
+func Catalogue() []PromptText {
+	return append([]PromptText(nil), catalogue...)
+}
+
+// Text returns what p says in its language, or "" if the catalogue has no
+// such prompt or language.
+func Text(p Prompt) string {
+	e, ok := catalogueIndex[p.Name]
+	if !ok {
+		return ""
+	}
+	switch p.Lang {
+	case oncall.Russian:
+		return e.RU
+	case oncall.English:
+		return e.EN
+	}
+	return ""
+}
+
+func hasPrompt(name string) bool {
+	_, ok := catalogueIndex[name]
+	return ok
+}
+
+// promptsIn returns the named prompts in language l.
+func promptsIn(l oncall.Language, names ...string) []Prompt {
+	ps := make([]Prompt, len(names))
+	for i, n := range names {
+		ps[i] = Prompt{Name: n, Lang: l}
+	}
+	return ps
+}
+
+// digitPrompts speaks the digits of s one by one, skipping anything else
+// (a ticket id such as "T-1042" is read as "1 0 4 2").
+func digitPrompts(l oncall.Language, s string) []Prompt {
+	var ps []Prompt
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			ps = append(ps, Prompt{Name: "digit_" + string(r), Lang: l})
+		}
+	}
+	return ps
+}
+
+func priorityPrompt(l oncall.Language, p oncall.Priority) Prompt {
+	return Prompt{Name: "priority_" + string(p), Lang: l}
+}
+
+// responsePrompt names the guaranteed response time of p.
+func responsePrompt(l oncall.Language, p oncall.Priority) Prompt {
+	name := "response_" + map[time.Duration]string{
+		time.Hour: "1h", 2 * time.Hour: "2h", 8 * time.Hour: "8h", 24 * time.Hour: "24h",
+	}[p.ResponseTime()]
+	if !hasPrompt(name) {
+		name = "response_8h" // only reachable with an invalid priority, which the flow never keeps
+	}
+	return Prompt{Name: name, Lang: l}
+}
+
+func otherLanguage(l oncall.Language) oncall.Language {
+	if l == oncall.Russian {
+		return oncall.English
+	}
+	return oncall.Russian
+}

@@ -1,0 +1,358 @@
+package ivr
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/supportdesk/ivr/oncall"
+)
+
+const (
+	screenAnna   = "CA1-leg1: gather(1,10s) ru[screen_call line_moscow word_ticket d:12345 word_priority priority_critical caller_speaks_ru screen_accept]"
+	ringBoris2   = "ring CA1-leg2 e12 +79990000012 cid=+74996383867 25s"
+	voicemailRU  = "caller: record(2m0s) ru[nobody_available leave_message]"
+	connectAnna  = "caller: connect(CA1-leg1) ru[connecting] | CA1-leg1: connect(CA1-leg1) ru[screen_connecting]"
+	recordedCrit = "caller: hangup ru[message_recorded respond_within response_1h goodbye] | done"
+)
+
+// toRinging: Russian kept, ticket 12345 found at 15 s, Anna rung.
+var toRinging = []ex{{5, Digits{}, askTicketRU}, {15, Digits{Digits: "12345"}, ringAnnaFound}}
+
+func script(steps ...ex) []ex { return append(slices.Clone(toRinging), steps...) }
+
+// scriptRing is script for a config whose RingTime is ring.
+func scriptRing(ring string, steps ...ex) []ex {
+	s := script(steps...)
+	s[1].want = strings.Replace(s[1].want, " 25s |", " "+ring+" |", 1)
+	return s
+}
+
+func onCall(m map[[2]int]oncall.Engineer) func(e *env) {
+	return func(e *env) { e.oncall = m }
+}
+
+func TestRouting(t *testing.T) {
+	runCases(t, []flowCase{{
+		name: "ring plan: layers then levels, skipping empty rungs and engineers already rung",
+		setup: onCall(map[[2]int]oncall.Engineer{
+			{1, 1}: engineer(11, "Anna"),
+			{2, 1}: engineer(21, "Clara"),
+			{2, 2}: engineer(11, "Anna"), // on call twice: rung once
+			{3, 1}: engineer(31, "Elena"),
+			{3, 2}: engineer(32, "Fedor"),
+		}),
+		turns: script(
+			ex{40, LegEnded{LegID: "CA1-leg1", Reason: NoAnswer}, "ring CA1-leg2 e21 +79990000021 cid=+74996383867 25s"},
+			ex{45, LegEnded{LegID: "CA1-leg2", Reason: Busy}, "ring CA1-leg3 e31 +79990000031 cid=+74996383867 25s"},
+			ex{46, LegEnded{LegID: "CA1-leg3", Reason: Failed}, "ring CA1-leg4 e32 +79990000032 cid=+74996383867 25s"},
+			ex{70, LegEnded{LegID: "CA1-leg4", Reason: NoAnswer}, voicemailRU},
+		),
+		check: func(t *testing.T, e *env, st State) {
+			if !slices.Equal(st.Tried, []int64{11, 21, 31, 32}) {
+				t.Errorf("tried %v", st.Tried)
+			}
+			var skips []string
+			for _, s := range st.Steps {
+				if s.Kind == "skip" {
+					skips = append(skips, s.Detail)
+				}
+			}
+			want := []string{"L1 secondary: nobody on call", "L2 secondary: engineer 11 already rung"}
+			if !slices.Equal(skips, want) {
+				t.Errorf("skips %q", skips)
+			}
+		},
+	}, {
+		name: "escalated ticket: L2 primary, L2 secondary, L3, then voicemail",
+		turns: []ex{{5, Digits{}, askTicketRU},
+			{15, Digits{Digits: "777"}, "ring CA1-leg1 e21 +79990000021 cid=+74996383867 25s | caller: hold ru[word_ticket d:777 word_priority priority_urgent searching]"},
+			{40, LegEnded{LegID: "CA1-leg1", Reason: NoAnswer}, "ring CA1-leg2 e22 +79990000022 cid=+74996383867 25s"},
+			{65, LegEnded{LegID: "CA1-leg2", Reason: NoAnswer}, "ring CA1-leg3 e31 +79990000031 cid=+74996383867 25s"},
+			{90, LegEnded{LegID: "CA1-leg3", Reason: NoAnswer}, voicemailRU},
+		},
+	}, {
+		name: "screening: 1 accepts and connects; the caller's hang-up ends it",
+		turns: script(
+			ex{20, LegAnswered{LegID: "CA1-leg1"}, screenAnna},
+			ex{24, LegDigits{LegID: "CA1-leg1", Digits: "1"}, connectAnna},
+			ex{90, Tick{}, ""},
+			ex{600, HungUp{}, "CA1-leg1: hangup | done"},
+		),
+		check: func(t *testing.T, e *env, st State) {
+			r := savedOnce(t, e)
+			if r.Outcome != OutcomeConnected || r.EngineerID != 11 || r.EngineerName != "Anna" ||
+				r.EngineerPhone != "+79990000011" || !r.AnsweredAt.Equal(at(24)) || r.Duration != 600*time.Second {
+				t.Errorf("record %+v", r)
+			}
+			noPage(t, e)
+			if n := e.tickets.notes["12345"]; len(n) != 1 || !strings.Contains(n[0], "Anna") {
+				t.Errorf("notes %q", n)
+			}
+		},
+	}, {
+		name:  "screening is in the engineer's language",
+		setup: func(e *env) { delete(e.oncall, [2]int{1, 1}) },
+		turns: []ex{{5, Digits{}, askTicketRU},
+			{15, Digits{Digits: "12345"}, "ring CA1-leg1 e12 +79990000012 cid=+74996383867 25s | caller: hold ru[word_ticket d:12345 word_priority priority_critical searching]"},
+			{20, LegAnswered{LegID: "CA1-leg1"}, "CA1-leg1: gather(1,10s) en[screen_call line_moscow word_ticket d:12345 word_priority priority_critical caller_speaks_ru screen_accept]"},
+			{24, LegDigits{LegID: "CA1-leg1", Digits: "1"}, "caller: connect(CA1-leg1) ru[connecting] | CA1-leg1: connect(CA1-leg1) en[screen_connecting]"},
+		},
+	}, {
+		name: "screening without a ticket leaves the ticket out",
+		setup: func(e *env) {
+			e.tickets.OpenFn = func(ctx context.Context, nt NewTicket) (Ticket, error) { return Ticket{}, errors.New("down") }
+		},
+		turns: []ex{{5, Digits{}, askTicketRU}, {8, Digits{Digits: "*"}, priorityMenuRU},
+			{12, Digits{Digits: "2"}, ringAnna + " | caller: hold ru[searching]"},
+			{20, LegAnswered{LegID: "CA1-leg1"}, "CA1-leg1: gather(1,10s) ru[screen_call line_moscow word_priority priority_urgent caller_speaks_ru screen_accept]"},
+		},
+	}, {
+		name: "an answering machine that picks up is never an acceptance: no input 3 times, next rung",
+		turns: script(
+			ex{20, LegAnswered{LegID: "CA1-leg1"}, screenAnna},
+			ex{35, LegDigits{LegID: "CA1-leg1"}, screenAnna},
+			ex{50, LegDigits{LegID: "CA1-leg1"}, screenAnna},
+			ex{65, LegDigits{LegID: "CA1-leg1"}, ringBoris2 + " | CA1-leg1: hangup ru[screen_no_accept]"},
+			ex{66, LegEnded{LegID: "CA1-leg1", Reason: Completed}, ""},
+		),
+	}, {
+		name: "wrong keys 3 times: next rung",
+		turns: script(
+			ex{20, LegAnswered{LegID: "CA1-leg1"}, screenAnna},
+			ex{25, LegDigits{LegID: "CA1-leg1", Digits: "2"}, screenAnna},
+			ex{30, LegDigits{LegID: "CA1-leg1", Digits: "9"}, screenAnna},
+			ex{35, LegDigits{LegID: "CA1-leg1", Digits: "*"}, ringBoris2 + " | CA1-leg1: hangup ru[screen_no_accept]"},
+		),
+	}, {
+		name: "wrong key, then 1: accepted",
+		turns: script(
+			ex{20, LegAnswered{LegID: "CA1-leg1"}, screenAnna},
+			ex{25, LegDigits{LegID: "CA1-leg1", Digits: "2"}, screenAnna},
+			ex{30, LegDigits{LegID: "CA1-leg1", Digits: "1"}, connectAnna},
+		),
+	}, {
+		name:  "machine detected: next rung",
+		turns: script(ex{22, LegEnded{LegID: "CA1-leg1", Reason: Machine}, ringBoris2}),
+	}, {
+		name: "engineer hangs up on the screening (declines): next rung",
+		turns: script(
+			ex{20, LegAnswered{LegID: "CA1-leg1"}, screenAnna},
+			ex{23, LegEnded{LegID: "CA1-leg1", Reason: Completed}, ringBoris2},
+		),
+	}, {
+		name: "ring timeout by Tick: cancel, next rung; late events of the old leg",
+		turns: script(
+			ex{39, Tick{}, ""},
+			ex{40, Tick{}, "cancel CA1-leg1 | " + ringBoris2},
+			ex{41, LegEnded{LegID: "CA1-leg1", Reason: Canceled}, ""},
+			ex{42, LegAnswered{LegID: "CA1-leg1"}, "CA1-leg1: hangup ru[screen_withdrawn]"},
+			ex{43, LegDigits{LegID: "CA1-leg1", Digits: "1"}, "CA1-leg1: hangup ru[screen_withdrawn]"},
+			ex{45, Tick{}, "caller: hold ru[hold_progress]"},
+		),
+		check: func(t *testing.T, e *env, st State) {
+			if st.Leg.ID != "CA1-leg2" || st.Phase != PhaseRouting {
+				t.Errorf("leg %s phase %s", st.Leg.ID, st.Phase)
+			}
+		},
+	}, {
+		name: "answered leg is not cut by the ring time while screening",
+		turns: script(
+			ex{38, LegAnswered{LegID: "CA1-leg1"}, screenAnna},
+			ex{45, Tick{}, "caller: hold ru[hold_progress]"},
+			ex{47, LegDigits{LegID: "CA1-leg1", Digits: "1"}, connectAnna},
+		),
+	}, {
+		name: "progress message at most every 30 s, on ticks only",
+		setup: func(e *env) {
+			e.cfg.RingTime = time.Hour
+			e.cfg.MaxHold = time.Hour
+		},
+		turns: scriptRing("1h0m0s",
+			ex{20, Tick{}, ""}, ex{25, Tick{}, ""}, ex{30, Tick{}, ""}, ex{35, Tick{}, ""}, ex{40, Tick{}, ""},
+			ex{44.9, Tick{}, ""},
+			ex{45, Tick{}, "caller: hold ru[hold_progress]"},
+			ex{50, Tick{}, ""}, ex{60, Tick{}, ""}, ex{70, Tick{}, ""},
+			ex{74, LegAnswered{LegID: "CA1-leg1"}, screenAnna},
+			ex{76, Tick{}, "caller: hold ru[hold_progress]"},
+			ex{100, Tick{}, ""},
+			ex{106, Tick{}, "caller: hold ru[hold_progress]"},
+		),
+		check: func(t *testing.T, e *env, st State) {
+			n := 0
+			for _, s := range st.Steps {
+				if s.Kind == "progress" {
+					n++
+				}
+			}
+			if n != 3 || st.Seq != 17 {
+				t.Errorf("%d progress entries, seq %d", n, st.Seq)
+			}
+		},
+	}, {
+		name:  "max hold: ringing leg cancelled, voicemail, page at the ticket's level",
+		setup: func(e *env) { e.cfg.MaxHold = time.Minute },
+		turns: script(
+			ex{40, Tick{}, "cancel CA1-leg1 | " + ringBoris2},
+			ex{45, Tick{}, "caller: hold ru[hold_progress]"},
+			ex{65, Tick{}, "cancel CA1-leg2 | ring CA1-leg3 e21 +79990000021 cid=+74996383867 25s"},
+			ex{74.9, Tick{}, ""},
+			ex{75, Tick{}, "cancel CA1-leg3 | " + voicemailRU},
+			ex{76, LegEnded{LegID: "CA1-leg3", Reason: Canceled}, ""},
+			ex{140, RecordingDone{URL: "https://rec.example/1", Seconds: 42}, recordedCrit},
+			ex{150, HungUp{}, "done"},
+		),
+		check: func(t *testing.T, e *env, st State) {
+			p := onePage(t, e)
+			want := PageRequest{CallID: callID, TicketID: "12345", Priority: oncall.Critical, Level: oncall.L1,
+				VoicemailURL: "https://rec.example/1", VoicemailSeconds: 42, Line: moscow, Caller: "", RequestedAt: at(140)}
+			if p != want {
+				t.Errorf("page\n got  %+v\n want %+v", p, want)
+			}
+			r := savedOnce(t, e)
+			if r.Outcome != OutcomeVoicemail || !r.Paged || r.VoicemailURL == "" || !slices.Equal(r.Rang, []int64{11, 12, 21}) {
+				t.Errorf("record %+v", r)
+			}
+		},
+	}, {
+		name:  "max hold while an engineer is screening: told the call is gone",
+		setup: func(e *env) { e.cfg.MaxHold = 30 * time.Second },
+		turns: script(
+			ex{20, LegAnswered{LegID: "CA1-leg1"}, screenAnna},
+			ex{45, Tick{}, voicemailRU + " | CA1-leg1: hangup ru[screen_withdrawn]"},
+			ex{46, LegDigits{LegID: "CA1-leg1", Digits: "1"}, "CA1-leg1: hangup ru[screen_withdrawn]"},
+		),
+	}, {
+		name: "max hold reached when a leg ends: voicemail, not the next rung",
+		setup: func(e *env) {
+			e.cfg.MaxHold = 20 * time.Second
+			e.cfg.RingTime = time.Minute
+		},
+		turns: scriptRing("1m0s", ex{36, LegEnded{LegID: "CA1-leg1", Reason: NoAnswer}, voicemailRU}),
+	}, {
+		name:  "escalated page: voicemail pages the ticket's level",
+		setup: onCall(map[[2]int]oncall.Engineer{}),
+		turns: []ex{{5, Digits{}, askTicketRU},
+			{15, Digits{Digits: "777"}, "caller: record(2m0s) ru[word_ticket d:777 word_priority priority_urgent nobody_available leave_message]"},
+			{60, RecordingDone{URL: "u", Seconds: 30}, "caller: hangup ru[message_recorded respond_within response_2h goodbye] | done"},
+		},
+		check: func(t *testing.T, e *env, st State) {
+			if p := onePage(t, e); p.Level != oncall.L2 || p.Priority != oncall.Urgent {
+				t.Errorf("page %+v", p)
+			}
+		},
+	}, {
+		name: "roster failure on a rung: skipped",
+		setup: func(e *env) {
+			e.roster.OnCallFn = func(ctx context.Context, l oncall.Level, y oncall.Layer, _ time.Time) (oncall.Engineer, bool, error) {
+				if l == oncall.L1 && y == oncall.Primary {
+					return oncall.Engineer{}, false, errors.New("db down")
+				}
+				eng, ok := e.oncall[[2]int{int(l), int(y)}]
+				return eng, ok, nil
+			}
+		},
+		turns: []ex{{5, Digits{}, askTicketRU},
+			{15, Digits{Digits: "12345"}, "ring CA1-leg1 e12 +79990000012 cid=+74996383867 25s | caller: hold ru[word_ticket d:12345 word_priority priority_critical searching]"}},
+	}, {
+		name: "engineer without a phone: skipped",
+		setup: func(e *env) {
+			a := e.oncall[[2]int{1, 1}]
+			a.Contacts = nil
+			e.oncall[[2]int{1, 1}] = a
+		},
+		turns: []ex{{5, Digits{}, askTicketRU},
+			{15, Digits{Digits: "12345"}, "ring CA1-leg1 e12 +79990000012 cid=+74996383867 25s | caller: hold ru[word_ticket d:12345 word_priority priority_critical searching]"}},
+	}, {
+		name: "on-call time is the event's time",
+		setup: func(e *env) {
+			e.roster.OnCallFn = func(ctx context.Context, l oncall.Level, y oncall.Layer, when time.Time) (oncall.Engineer, bool, error) {
+				if !when.Equal(at(15)) && !when.Equal(at(40)) {
+					return oncall.Engineer{}, false, errors.New("wrong time")
+				}
+				if when.Equal(at(40)) && l == oncall.L1 && y == oncall.Secondary {
+					return engineer(13, "Gleb"), true, nil // the shift changed meanwhile
+				}
+				eng, ok := e.oncall[[2]int{int(l), int(y)}]
+				return eng, ok, nil
+			}
+		},
+		turns: script(ex{40, LegEnded{LegID: "CA1-leg1", Reason: NoAnswer}, "ring CA1-leg2 e13 +79990000013 cid=+74996383867 25s"}),
+	}, {
+		name:  "nobody on call at all: voicemail straight after the readback",
+		setup: onCall(map[[2]int]oncall.Engineer{}),
+		turns: []ex{{5, Digits{}, askTicketRU},
+			{15, Digits{Digits: "12345"}, "caller: record(2m0s) ru[word_ticket d:12345 word_priority priority_critical nobody_available leave_message]"}},
+	}, {
+		name:  "Washington, in English, from greeting to conversation",
+		start: CallStarted{Line: washington, Caller: client},
+		want:  greetWashingtonEN,
+		turns: []ex{{5, Digits{}, askTicketEN},
+			{15, Digits{Digits: "86420"}, "ring CA1-leg1 e11 +79990000011 cid=+12025952118 25s | caller: hold en[word_ticket d:86420 word_priority priority_low searching]"},
+			{20, LegAnswered{LegID: "CA1-leg1"}, "CA1-leg1: gather(1,10s) ru[screen_call line_washington word_ticket d:86420 word_priority priority_low caller_speaks_en screen_accept]"},
+			{24, LegDigits{LegID: "CA1-leg1", Digits: "1"}, "caller: connect(CA1-leg1) en[connecting] | CA1-leg1: connect(CA1-leg1) ru[screen_connecting]"},
+			{200, HungUp{}, "CA1-leg1: hangup | done"},
+		},
+		check: func(t *testing.T, e *env, st State) {
+			r := savedOnce(t, e)
+			if r.Line != washington || r.Language != oncall.English || r.Priority != oncall.Low {
+				t.Errorf("record %+v", r)
+			}
+			if n := e.tickets.notes["86420"]; len(n) != 1 || !strings.HasPrefix(n[0], "Phone call to the Washington line") {
+				t.Errorf("notes %q", n)
+			}
+		},
+	}, {
+		name:  "ring timeout on the last rung: voicemail",
+		setup: onCall(map[[2]int]oncall.Engineer{{1, 1}: engineer(11, "Anna")}),
+		turns: script(ex{40, Tick{}, "cancel CA1-leg1 | " + voicemailRU}),
+	}, {
+		name:  "1 keyed whose answer report was lost: accepted",
+		turns: script(ex{24, LegDigits{LegID: "CA1-leg1", Digits: "1"}, connectAnna}),
+		check: func(t *testing.T, e *env, st State) {
+			if !st.Leg.AnsweredAt.Equal(at(24)) {
+				t.Errorf("answered at %v", st.Leg.AnsweredAt)
+			}
+		},
+	}, {
+		name: "keys from the engineer after the connection are not the flow's",
+		turns: script(
+			ex{20, LegAnswered{LegID: "CA1-leg1"}, screenAnna},
+			ex{24, LegDigits{LegID: "CA1-leg1", Digits: "1"}, connectAnna},
+			ex{30, LegDigits{LegID: "CA1-leg1", Digits: "5"}, ""},
+		),
+	}, {
+		name: "engineer hangs up after the conversation: caller hears goodbye",
+		turns: script(
+			ex{20, LegAnswered{LegID: "CA1-leg1"}, screenAnna},
+			ex{24, LegDigits{LegID: "CA1-leg1", Digits: "1"}, connectAnna},
+			ex{25, LegAnswered{LegID: "CA1-leg1"}, ""},
+			ex{300, LegEnded{LegID: "CA1-leg1", Reason: Completed}, "caller: hangup ru[goodbye] | done"},
+			ex{305, HungUp{}, "done"},
+		),
+		check: func(t *testing.T, e *env, st State) {
+			if r := savedOnce(t, e); r.Outcome != OutcomeConnected || r.EndedAt != at(300) {
+				t.Errorf("record %+v", r)
+			}
+		},
+	}})
+}
+
+func TestWakeAt(t *testing.T) {
+	e := newEnv(t)
+	c, _ := e.start(CallStarted{Caller: client})
+	if res := c.send(5, Digits{}); !res.WakeAt.IsZero() {
+		t.Errorf("menu has a deadline: %v", res.WakeAt)
+	}
+	res := c.send(15, Digits{Digits: "12345"})
+	if !res.WakeAt.Equal(at(40)) { // the ring time, before progress (45) and max hold (255)
+		t.Errorf("routing WakeAt %v", res.WakeAt)
+	}
+	res = c.send(20, LegAnswered{LegID: "CA1-leg1"})
+	if !res.WakeAt.Equal(at(45)) { // answered: the ring time no longer counts
+		t.Errorf("screening WakeAt %v", res.WakeAt)
+	}
+}
