@@ -1,0 +1,96 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+)
+
+// dialect is what differs between the back ends once the schema exists.
+// Queries are written once, with ? placeholders, and INSERT … RETURNING id
+// (SQLite has it since 3.35), so that every method below is shared.
+type dialect struct {
+	// rebind turns ? placeholders into the back end's own.
+	rebind func(query string) string
+	// forUpdate and forShare end a SELECT that locks the rows it reads
+	// until the transaction ends. SQLite needs none: its write
+	// transactions take the database's one write lock at BEGIN.
+	forUpdate, forShare string
+	// lockMigrations, if set, is run first in every migration transaction
+	// so that instances starting at once apply each migration once.
+	lockMigrations string
+	// tableExists is a query with one ? (the table name) that returns a
+	// row if the table exists.
+	tableExists string
+	// constraint returns the name of the schema constraint err violates,
+	// or "" if err is not a constraint violation the dialect recognises.
+	constraint func(err error) string
+}
+
+// rebindQuestion leaves ? placeholders as they are (SQLite).
+func rebindQuestion(q string) string { return q }
+
+// rebindDollar numbers ? placeholders $1, $2, … (PostgreSQL), leaving any ?
+// inside a quoted string or identifier alone.
+func rebindDollar(q string) string {
+	var b strings.Builder
+	b.Grow(len(q) + 8)
+	n := 0
+	var quote byte
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// sqlRunner is what *sql.DB and *sql.Tx have in common.
+type sqlRunner interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// runner runs ?-placeholder queries on a pool or a transaction.
+type runner struct {
+	r sqlRunner
+	d *dialect
+}
+
+func (r runner) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return r.r.ExecContext(ctx, r.d.rebind(q), args...)
+}
+
+func (r runner) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return r.r.QueryContext(ctx, r.d.rebind(q), args...)
+}
+
+func (r runner) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return r.r.QueryRowContext(ctx, r.d.rebind(q), args...)
+}
+
+// insert runs an INSERT … RETURNING id and returns the id.
+func (r runner) insert(ctx context.Context, q string, args ...any) (int64, error) {
+	var id int64
+	err := r.queryRow(ctx, q+" RETURNING id", args...).Scan(&id)
+	return id, err
+}
+
+// placeholders returns "?, ?, …" for n values.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

@@ -1,0 +1,65 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"go.uber.org/zap"
+)
+
+// Pool limits for PostgreSQL. Each instance holds at most postgresMaxConns
+// connections; the server's max_connections must cover every instance.
+const (
+	postgresMaxConns        = 20
+	postgresMaxIdleConns    = 5
+	postgresConnMaxIdleTime = 5 * time.Minute
+	postgresConnMaxLifetime = time.Hour
+)
+
+// migrationLockKey is the pg_advisory_xact_lock key that serialises
+// migrations between instances ("ivr_migr" in ASCII).
+const migrationLockKey int64 = 0x6976725f6d696772
+
+var postgresDialect = &dialect{
+	rebind:         rebindDollar,
+	forUpdate:      " FOR UPDATE",
+	forShare:       " FOR SHARE",
+	lockMigrations: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey),
+	tableExists:    "SELECT 1 WHERE to_regclass(?) IS NOT NULL",
+	constraint:     postgresConstraint,
+}
+
+// postgresConstraint returns the constraint an integrity violation (SQLSTATE
+// class 23) names.
+func postgresConstraint(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && strings.HasPrefix(pe.Code, "23") {
+		return pe.ConstraintName
+	}
+	return ""
+}
+
+func openPostgres(ctx context.Context, dsn string, log *zap.Logger) (*DB, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err) // pgx redacts the password
+
+	}
+	log = log.With(zap.String(logBackend, Postgres), zap.String(logHost, cfg.Host), zap.String(logDatabase, cfg.Database))
+	pool := stdlib.OpenDB(*cfg)
+	pool.SetMaxOpenConns(postgresMaxConns)
+	pool.SetMaxIdleConns(postgresMaxIdleConns)
+	pool.SetConnMaxIdleTime(postgresConnMaxIdleTime)
+	pool.SetConnMaxLifetime(postgresConnMaxLifetime)
+	if err := pool.PingContext(ctx); err != nil {
+		_ = pool.Close()
+		return nil, fmt.Errorf("open postgres %s/%s: %w", cfg.Host, cfg.Database, err)
+	}
+	return newDB(Postgres, postgresDialect, pool, pool, log), nil
+}

@@ -1,0 +1,118 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/supportdesk/ivr/access"
+	"github.com/supportdesk/ivr/audit"
+	"github.com/supportdesk/ivr/errs"
+)
+
+const tokenColumns = "id, name, role, engineer_id, hash, created_at, revoked_at"
+
+func scanToken(s scanner) (access.Token, error) {
+	var (
+		t          access.Token
+		engineerID sql.NullInt64
+		createdAt  int64
+		revokedAt  nullTime
+	)
+	if err := s.Scan(&t.ID, &t.Name, &t.Role, &engineerID, &t.Hash, &createdAt, &revokedAt); err != nil {
+		return t, err
+	}
+	t.EngineerID = engineerID.Int64
+	t.CreatedAt = fromMicros(createdAt)
+	t.RevokedAt = revokedAt.time()
+	return t, nil
+}
+
+// CreateToken stores tok (Hash set) and returns it with ID and CreatedAt
+// set. Invalid (engineer_id) if it names an engineer that does not exist or
+// was deleted; Conflict if a token has the same hash.
+func (db *DB) CreateToken(ctx context.Context, actor string, tok access.Token) (access.Token, error) {
+	err := db.update(ctx, func(t *tx) error {
+		engineerID := sql.NullInt64{Int64: tok.EngineerID, Valid: tok.EngineerID != 0}
+		if engineerID.Valid {
+			if err := t.checkEngineers(ctx, []int64{tok.EngineerID}, func(int) string { return "engineer_id" }); err != nil {
+				return err
+			}
+		}
+		tok.CreatedAt = t.now
+		tok.RevokedAt = nil
+		var err error
+		tok.ID, err = t.insert(ctx, `INSERT INTO tokens (name, role, engineer_id, hash, created_at)
+			VALUES (?, ?, ?, ?, ?)`, tok.Name, string(tok.Role), engineerID, tok.Hash, micros(tok.CreatedAt))
+		if err != nil {
+			return err
+		}
+		return t.audit(ctx, actor, audit.Create, entityToken, strconv.FormatInt(tok.ID, 10), nil, tok)
+	})
+	if err != nil {
+		return access.Token{}, fmt.Errorf("create token: %w", err)
+	}
+	return tok, nil
+}
+
+// TokenByHash returns the token with this hash, revoked or not; NotFound if
+// none.
+func (db *DB) TokenByHash(ctx context.Context, hash string) (access.Token, error) {
+	t, err := scanToken(db.reads().queryRow(ctx, "SELECT "+tokenColumns+" FROM tokens WHERE hash = ?", hash))
+	if isNoRows(err) {
+		return access.Token{}, errs.E(errs.NotFound, "", "no token has this secret")
+	}
+	if err != nil {
+		return access.Token{}, fmt.Errorf("get token: %w", err)
+	}
+	return t, nil
+}
+
+// Tokens lists every token, revoked ones included, by id.
+func (db *DB) Tokens(ctx context.Context) ([]access.Token, error) {
+	rows, err := db.reads().query(ctx, "SELECT "+tokenColumns+" FROM tokens ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []access.Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeToken marks token id revoked at at; NotFound if absent, Conflict if
+// revoked already. The audit entry is a delete whose after shows the
+// revocation.
+func (db *DB) RevokeToken(ctx context.Context, actor string, id int64, at time.Time) error {
+	err := db.update(ctx, func(t *tx) error {
+		before, err := scanToken(t.queryRow(ctx, "SELECT "+tokenColumns+" FROM tokens WHERE id = ?"+t.d.forUpdate, id))
+		if err != nil {
+			return notFound(err, entityToken, id)
+		}
+		if before.RevokedAt != nil {
+			return errs.E(errs.Conflict, "", "token %d was revoked at %s already", id, before.RevokedAt.Format(time.RFC3339))
+		}
+		at = roundTime(at)
+		if _, err := t.exec(ctx, "UPDATE tokens SET revoked_at = ? WHERE id = ?", micros(at), id); err != nil {
+			return err
+		}
+		after := before
+		after.RevokedAt = &at
+		return t.audit(ctx, actor, audit.Delete, entityToken, strconv.FormatInt(id, 10), before, after)
+	})
+	if err != nil {
+		return fmt.Errorf("revoke token %d: %w", id, err)
+	}
+	return nil
+}

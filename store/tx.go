@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/supportdesk/ivr/errs"
+)
+
+// tx is a write transaction: its queries, its clock reading and the audit
+// entries it writes.
+type tx struct {
+	runner
+	now time.Time // DB.Now, read once, at microsecond precision
+}
+
+// update runs fn in a write transaction and commits it if fn returns nil.
+// Whatever fn returns, a constraint violation is turned into the caller's
+// error here, in one place.
+func (db *DB) update(ctx context.Context, fn func(t *tx) error) error {
+	sqlTx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	t := &tx{runner: runner{sqlTx, db.dialect}, now: roundTime(db.Now())}
+	if err := fn(t); err != nil {
+		_ = sqlTx.Rollback()
+		return db.dialect.userError(err)
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return db.dialect.userError(fmt.Errorf("commit: %w", err))
+	}
+	return nil
+}
+
+// reads returns a runner on the read pool.
+func (db *DB) reads() runner { return runner{db.reader, db.dialect} }
+
+// Entities named in the audit log.
+const (
+	entityEngineer = "engineer"
+	entityRotation = "rotation"
+	entityOverride = "override"
+	entityPolicy   = "policy"
+	entityToken    = "token"
+)
+
+// audit records a change made by actor. before and after are the domain
+// values (nil for none) and are stored as JSON.
+func (t *tx) audit(ctx context.Context, actor, action, entity, entityID string, before, after any) error {
+	b, err := jsonOrNull(before)
+	if err != nil {
+		return fmt.Errorf("audit %s %s: %w", entity, entityID, err)
+	}
+	a, err := jsonOrNull(after)
+	if err != nil {
+		return fmt.Errorf("audit %s %s: %w", entity, entityID, err)
+	}
+	_, err = t.exec(ctx, `INSERT INTO audit (at, actor, action, entity, entity_id, before_json, after_json)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, micros(t.now), actor, action, entity, entityID, b, a)
+	if err != nil {
+		return fmt.Errorf("audit %s %s: %w", entity, entityID, err)
+	}
+	return nil
+}
+
+func jsonOrNull(v any) (sql.NullString, error) {
+	if v == nil {
+		return sql.NullString{}, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return sql.NullString{}, err
+	}
+	return sql.NullString{String: string(b), Valid: true}, nil
+}
+
+// checkEngineers makes sure every id in ids is an existing engineer that was
+// not deleted, and (with PostgreSQL) keeps those rows from being deleted
+// until the transaction ends. The error is Invalid, naming field(i) for the
+// first bad ids[i].
+func (t *tx) checkEngineers(ctx context.Context, ids []int64, field func(i int) string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := t.query(ctx, `SELECT id, deleted_at IS NOT NULL FROM engineers
+		WHERE id IN (`+placeholders(len(ids))+`) ORDER BY id`+t.d.forShare, args...)
+	if err != nil {
+		return fmt.Errorf("check engineers: %w", err)
+	}
+	defer rows.Close()
+	deleted := make(map[int64]bool, len(ids))
+	for rows.Next() {
+		var id int64
+		var del bool
+		if err := rows.Scan(&id, &del); err != nil {
+			return fmt.Errorf("check engineers: %w", err)
+		}
+		deleted[id] = del
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("check engineers: %w", err)
+	}
+	for i, id := range ids {
+		del, ok := deleted[id]
+		switch {
+		case !ok:
+			return errs.InvalidField(field(i), "there is no engineer %d", id)
+		case del:
+			return errs.InvalidField(field(i), "engineer %d was deleted", id)
+		}
+	}
+	return nil
+}
+
+// Times are stored as unix microseconds, UTC.
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// roundTime returns t as it will read back: UTC, microsecond precision.
+func roundTime(t time.Time) time.Time { return fromMicros(micros(t)) }
+
+func nullMicros(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: micros(*t), Valid: true}
+}
+
+// nullTime scans a nullable microseconds column.
+type nullTime struct{ sql.NullInt64 }
+
+func (n nullTime) time() *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromMicros(n.Int64)
+	return &t
+}
+
+// scanner is *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
