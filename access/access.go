@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/supportdesk/ivr/errs"
 )
 
 // Role says what a token may do.
@@ -81,4 +83,36 @@ type Store interface {
 	// RevokeToken marks a token revoked at at; NotFound if absent, Conflict
 	// if already revoked.
 	RevokeToken(ctx context.Context, actor string, id int64, at time.Time) error
+}
+
+// Issue validates a request for a new token, stores it and returns it with
+// its secret, which is shown this once. Invalid naming the field for a
+// missing name, an unknown role, or an engineer token without an engineer.
+func Issue(ctx context.Context, store Store, actor, name, role string, engineerID int64) (Token, string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return Token{}, "", errs.InvalidField("name", "is required")
+	}
+	if len(name) > 200 {
+		return Token{}, "", errs.InvalidField("name", "is longer than 200 characters")
+	}
+	r, err := ParseRole(role)
+	if err != nil {
+		return Token{}, "", errs.InvalidField("role", "%s", err)
+	}
+	switch {
+	case r == Engineer && engineerID <= 0:
+		return Token{}, "", errs.InvalidField("engineer_id", "an engineer token needs the id of its engineer")
+	case r == Admin && engineerID != 0:
+		return Token{}, "", errs.InvalidField("engineer_id", "an admin token is not tied to an engineer")
+	}
+	secret, hash, err := NewSecret()
+	if err != nil {
+		return Token{}, "", err
+	}
+	tok, err := store.CreateToken(ctx, actor, Token{Name: name, Role: r, EngineerID: engineerID, Hash: hash})
+	if err != nil {
+		return Token{}, "", err
+	}
+	return tok, secret, nil
 }

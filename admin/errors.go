@@ -1,0 +1,131 @@
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/supportdesk/ivr/errs"
+)
+
+// errorBody is the one error shape of the whole API:
+//
+//	{"error": {"code": "invalid", "field": "time_zone", "message": "…"}}
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    errs.Code `json:"code"`
+	Field   string    `json:"field,omitempty"`
+	Message string    `json:"message"`
+}
+
+// statusOf maps an error code to its HTTP status. It is the only place that
+// does.
+func statusOf(code errs.Code) int {
+	switch code {
+	case errs.Invalid:
+		return http.StatusBadRequest
+	case errs.NotFound:
+		return http.StatusNotFound
+	case errs.Conflict:
+		return http.StatusConflict
+	case errs.Unauthorized:
+		return http.StatusUnauthorized
+	case errs.Forbidden:
+		return http.StatusForbidden
+	case errs.Unavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// Error writes err as the API's error body with the status its code maps
+// to. Errors that are not *errs.Error are internal: they are logged with the
+// request and shown only as "internal error".
+func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
+	var e *errs.Error
+	if !errors.As(err, &e) {
+		s.log.Error("internal error", zap.String(keyMethod, r.Method), zap.String(keyPath, r.URL.Path), zap.Error(err))
+		e = &errs.Error{Code: errs.Internal, Message: "internal error"}
+	} else if e.Code == errs.Internal {
+		s.log.Error("internal error", zap.String(keyMethod, r.Method), zap.String(keyPath, r.URL.Path), zap.Error(err))
+		e = &errs.Error{Code: errs.Internal, Message: "internal error"}
+	}
+	s.metrics.errors.WithLabelValues(string(e.Code)).Inc()
+	if e.Code == errs.Unauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="ivr"`)
+	}
+	writeJSON(w, statusOf(e.Code), errorBody{Error: errorDetail{Code: e.Code, Field: e.Field, Message: e.Message}})
+}
+
+// writeJSON writes v with status. An encoding failure can only be a bug in
+// a response type; the status line has gone out by then, so it is dropped.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// maxBody bounds a request body; no admin resource comes near it.
+const maxBody = 1 << 20
+
+// decode reads one JSON object from r's body into v, strictly: unknown
+// fields, trailing data, wrong types and oversized bodies are Invalid errors
+// that name the field.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return errs.InvalidField("", "Content-Type must be application/json, not %q", ct)
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if dec.More() {
+			return errs.InvalidField("", "the body holds more than one JSON value")
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			return errs.InvalidField("", "the body holds more than one JSON value")
+		}
+		return nil
+	}
+	var (
+		syntax   *json.SyntaxError
+		typ      *json.UnmarshalTypeError
+		tooLarge *http.MaxBytesError
+	)
+	switch {
+	case errors.Is(err, io.EOF):
+		return errs.InvalidField("", "the body is empty; a JSON object is expected")
+	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
+		return errs.InvalidField("", "the body is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+	case errors.As(err, &typ):
+		return errs.InvalidField(typ.Field, "must be a JSON %s, not %s", jsonKind(typ.Type.Kind().String()), typ.Value)
+	case errors.As(err, &tooLarge):
+		return errs.InvalidField("", "the body is larger than %d bytes", maxBody)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return errs.InvalidField(field, "is not a known field")
+	}
+	return errs.InvalidField("", "the body could not be read: %v", err)
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "slice", "array":
+		return "array"
+	case "struct", "map":
+		return "object"
+	case "bool":
+		return "boolean"
+	}
+	return fmt.Sprintf("number (%s)", goKind)
+}

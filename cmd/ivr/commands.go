@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/supportdesk/ivr/access"
+)
+
+func migrate(ctx context.Context, args []string, env environ) error {
+	var c common
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	c.register(fs, env)
+	if err := parse(fs, args, env); err != nil {
+		return err
+	}
+	log, err := newLogger(c.logLevel, env)
+	if err != nil {
+		return err
+	}
+	db, err := openStore(ctx, c.db, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	fmt.Fprintf(env.stdout, "%s is migrated\n", redact(c.db))
+	return nil
+}
+
+// tokenCreate issues a token and prints its secret once: the way an admin
+// gets in without IVR_ADMIN_TOKEN.
+func tokenCreate(ctx context.Context, args []string, env environ) error {
+	var (
+		c          common
+		role, name string
+		engineerID int64
+	)
+	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
+	c.register(fs, env)
+	fs.StringVar(&role, "role", "", "admin or engineer (required)")
+	fs.StringVar(&name, "name", "", "who or what the token is for (required)")
+	fs.Int64Var(&engineerID, "engineer", 0, "for an engineer token: the engineer's id")
+	if err := parse(fs, args, env); err != nil {
+		return err
+	}
+	log, err := newLogger(c.logLevel, env)
+	if err != nil {
+		return err
+	}
+	db, err := openStore(ctx, c.db, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tok, secret, err := access.Issue(ctx, db, "cli", name, role, engineerID)
+	if err != nil {
+		return fmt.Errorf("token create: %w", err)
+	}
+	fmt.Fprintf(env.stderr, "token %d (%s, role %s) created; its secret is shown this once:\n", tok.ID, tok.Name, tok.Role)
+	fmt.Fprintln(env.stdout, secret)
+	return nil
+}

@@ -1,0 +1,79 @@
+// Command ivr is the support line's one binary: `serve` runs the service,
+// `migrate` applies database migrations, `token create` issues an API token.
+// This package only wires the others together.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	// Zone data inside the binary, so that rotations in any IANA zone work
+	// on machines without /usr/share/zoneinfo.
+	_ "time/tzdata"
+)
+
+const usage = `ivr — the 24/7 support line: IVR, on-call schedules and paging.
+
+Usage:
+  ivr serve [--addr 127.0.0.1:8080] [--db ivr.db] [--demo]   run the service
+  ivr migrate [--db ivr.db]                                 apply database migrations
+  ivr token create --role admin|engineer --name NAME [--engineer ID]
+                                                            issue an API token (printed once)
+
+Environment (flags win): IVR_ADDR, IVR_DB (an SQLite file, or a postgres:// URL),
+IVR_ADMIN_TOKEN (an admin bearer token accepted from start), IVR_LOG_LEVEL.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := environ{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr}
+	if err := run(ctx, os.Args[1:], env); err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "ivr:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// environ is what a command may read and write besides its arguments, so
+// tests run commands in-process with their own.
+type environ struct {
+	getenv func(string) string
+	stdout io.Writer
+	stderr io.Writer
+	// onListen, when set, learns the address serve listens on (tests pass
+	// --addr 127.0.0.1:0).
+	onListen func(addr string)
+}
+
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, env environ) error {
+	if len(args) == 0 {
+		fmt.Fprint(env.stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], env)
+	case "migrate":
+		return migrate(ctx, args[1:], env)
+	case "token":
+		if len(args) < 2 || args[1] != "create" {
+			fmt.Fprint(env.stderr, "usage: ivr token create --role admin|engineer --name NAME [--engineer ID]\n")
+			return errUsage
+		}
+		return tokenCreate(ctx, args[2:], env)
+	case "help", "-h", "--help":
+		fmt.Fprint(env.stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(env.stderr, "unknown command %q\n\n%s", args[0], usage)
+	return errUsage
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func testEnv(vars map[string]string) (environ, *syncBuffer, *syncBuffer) {
+	out, errOut := &syncBuffer{}, &syncBuffer{}
+	return environ{getenv: func(k string) string { return vars[k] }, stdout: out, stderr: errOut}, out, errOut
+}
+
+const testAdminToken = "test-admin-token-0123456789abcdef"
+
+// startServe runs `ivr serve` in-process on 127.0.0.1:0 and returns its base
+// URL; the server stops when the test ends.
+func startServe(t *testing.T, db string, args ...string) string {
+	t.Helper()
+	env, _, errOut := testEnv(map[string]string{"IVR_DB": db, "IVR_ADMIN_TOKEN": testAdminToken})
+	addr := make(chan string, 1)
+	env.onListen = func(a string) { addr <- a }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), env) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve ended with %v; log:\n%s", err, errOut.String())
+		}
+	})
+	select {
+	case a := <-addr:
+		return "http://" + a
+	case err := <-done:
+		t.Fatalf("serve failed to start: %v; log:\n%s", err, errOut.String())
+	}
+	return ""
+}
+
+func get(t *testing.T, url, token string, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	if out != nil {
+		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+			t.Fatalf("decode %s: %v", url, err)
+		}
+	}
+	return res.StatusCode
+}
+
+// TestServeDemo is what a newcomer does first: serve the demo team and ask
+// who is on call.
+func TestServeDemo(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "ivr.db")
+	base := startServe(t, db, "--demo")
+
+	if code := get(t, base+"/readyz", "", nil); code != http.StatusOK {
+		t.Fatalf("/readyz: %d", code)
+	}
+	var out struct {
+		OnCall []struct {
+			Level    string `json:"level"`
+			Layer    string `json:"layer"`
+			Engineer *struct {
+				Name   string   `json:"name"`
+				Phones []string `json:"phones"`
+			} `json:"engineer"`
+			End time.Time `json:"end"`
+		} `json:"oncall"`
+	}
+	if code := get(t, base+"/api/v1/oncall", testAdminToken, &out); code != http.StatusOK {
+		t.Fatalf("/api/v1/oncall: %d", code)
+	}
+	if len(out.OnCall) != 6 {
+		t.Fatalf("%d entries, want 3 levels × 2 layers", len(out.OnCall))
+	}
+	for _, e := range out.OnCall {
+		if e.Engineer == nil || len(e.Engineer.Phones) == 0 || !strings.HasPrefix(e.Engineer.Phones[0], "+1202555") {
+			t.Errorf("%s %s: %+v, want a demo engineer with a phone", e.Level, e.Layer, e.Engineer)
+		}
+	}
+	if code := get(t, base+"/api/v1/oncall", "", nil); code != http.StatusUnauthorized {
+		t.Errorf("without a token: %d, want 401", code)
+	}
+}
+
+// TestSecondServeRefused: two processes cannot share one SQLite file.
+func TestSecondServeRefused(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "ivr.db")
+	startServe(t, db)
+	env, _, _ := testEnv(map[string]string{"IVR_DB": db})
+	err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0"}, env)
+	if err == nil || !strings.Contains(err.Error(), "another ivr process") || !strings.Contains(err.Error(), "PostgreSQL") {
+		t.Fatalf("second serve: %v, want a refusal that points to PostgreSQL", err)
+	}
+}
+
+// TestTokenCreate: the secret printed once lets its holder in.
+func TestTokenCreate(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "ivr.db")
+	env, out, errOut := testEnv(map[string]string{"IVR_DB": db})
+	if err := run(context.Background(), []string{"token", "create", "--role", "admin", "--name", "ops laptop"}, env); err != nil {
+		t.Fatalf("token create: %v\n%s", err, errOut.String())
+	}
+	secret := strings.TrimSpace(out.String())
+	if !strings.HasPrefix(secret, "ivr_") || len(secret) < 40 {
+		t.Fatalf("printed %q, want a long ivr_ secret", secret)
+	}
+	base := startServe(t, db)
+	if code := get(t, base+"/api/v1/engineers", secret, nil); code != http.StatusOK {
+		t.Errorf("new token: %d, want 200", code)
+	}
+
+	env, _, errOut = testEnv(map[string]string{"IVR_DB": filepath.Join(t.TempDir(), "other.db")})
+	err := run(context.Background(), []string{"token", "create", "--role", "root", "--name", "x"}, env)
+	if err == nil || !strings.Contains(err.Error(), "role") {
+		t.Errorf("bad role: %v, want an error naming the role", err)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	env, _, errOut := testEnv(nil)
+	if err := run(context.Background(), []string{"frobnicate"}, env); !errors.Is(err, errUsage) {
+		t.Errorf("unknown command: %v", err)
+	}
+	if !strings.Contains(errOut.String(), "ivr serve") {
+		t.Errorf("usage not printed: %q", errOut.String())
+	}
+	env, _, _ = testEnv(map[string]string{"IVR_ADMIN_TOKEN": "short"})
+	err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "x.db")}, env)
+	if err == nil || !strings.Contains(err.Error(), "IVR_ADMIN_TOKEN") {
+		t.Errorf("short admin token: %v, want a refusal naming IVR_ADMIN_TOKEN", err)
+	}
+}
+
+func TestMigrateTwice(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "ivr.db")
+	for i := 0; i < 2; i++ {
+		env, out, errOut := testEnv(map[string]string{"IVR_DB": db})
+		if err := run(context.Background(), []string{"migrate"}, env); err != nil {
+			t.Fatalf("migrate #%d: %v\n%s", i+1, err, errOut.String())
+		}
+		if !strings.Contains(out.String(), "migrated") {
+			t.Errorf("migrate said %q", out.String())
+		}
+	}
+}

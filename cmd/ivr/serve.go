@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+
+	"github.com/supportdesk/ivr/access"
+	"github.com/supportdesk/ivr/admin"
+	"github.com/supportdesk/ivr/demo"
+	"github.com/supportdesk/ivr/errs"
+	"github.com/supportdesk/ivr/oncall"
+	"github.com/supportdesk/ivr/store"
+)
+
+type serveConfig struct {
+	common
+	addr            string
+	adminToken      string
+	demo            bool
+	refreshInterval time.Duration
+	shutdownTimeout time.Duration
+}
+
+func serve(ctx context.Context, args []string, env environ) error {
+	var cfg serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg.register(fs, env)
+	fs.StringVar(&cfg.addr, "addr", envOr(env, "IVR_ADDR", "127.0.0.1:8080"), "address to listen on (env IVR_ADDR)")
+	fs.StringVar(&cfg.adminToken, "admin-token", env.getenv("IVR_ADMIN_TOKEN"), "an admin bearer token to accept from start (env IVR_ADMIN_TOKEN)")
+	fs.BoolVar(&cfg.demo, "demo", false, "seed the demo team into an empty store")
+	fs.DurationVar(&cfg.refreshInterval, "refresh", 15*time.Second, "how often to reload schedules changed by other instances")
+	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to let requests finish on shutdown")
+	if err := parse(fs, args, env); err != nil {
+		return err
+	}
+	log, err := newLogger(cfg.logLevel, env)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+
+	db, err := openStore(ctx, cfg.db, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	svc := oncall.NewService(db, log.Named("oncall"), oncall.ServiceOptions{})
+	if cfg.adminToken != "" {
+		if err := bootstrapToken(ctx, db, cfg.adminToken, log); err != nil {
+			return err
+		}
+	}
+	if cfg.demo {
+		seeded, err := demo.Seed(ctx, svc)
+		if err != nil {
+			return fmt.Errorf("seed demo data: %w", err)
+		}
+		if seeded {
+			log.Info("demo team seeded", zap.Int("engineers", len(demo.Team)))
+		} else {
+			log.Info("store already has engineers; demo data not seeded")
+		}
+	}
+	if err := svc.Refresh(ctx); err != nil {
+		return fmt.Errorf("load schedules: %w", err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	api := admin.New(admin.Config{OnCall: svc, Tokens: db, Audit: db, Ready: db.Ready, Registry: reg, Log: log})
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	}
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          zap.NewStdLog(log.Named("http")),
+	}
+	log.Info("serving", zap.String("addr", ln.Addr().String()), zap.String("db", redact(cfg.db)), zap.String("backend", db.Backend()))
+	if env.onListen != nil {
+		env.onListen(ln.Addr().String())
+	}
+
+	go refreshLoop(ctx, svc, cfg.refreshInterval, log)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// openStore opens and migrates the store.
+func openStore(ctx context.Context, dsn string, log *zap.Logger) (*store.DB, error) {
+	db, err := store.Open(ctx, dsn, log.Named("store"))
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate %s: %w", redact(dsn), err)
+	}
+	return db, nil
+}
+
+// refreshLoop reloads the schedule every interval, picking up changes made
+// by other instances and moving the precomputed window along.
+func refreshLoop(ctx context.Context, svc *oncall.Service, every time.Duration, log *zap.Logger) {
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := svc.Refresh(ctx); err != nil && ctx.Err() == nil {
+				log.Error("refresh schedules", zap.Error(err))
+			}
+		}
+	}
+}
+
+// minBootstrapToken is the shortest IVR_ADMIN_TOKEN accepted: a bearer
+// secret shorter than this is guessable.
+const minBootstrapToken = 24
+
+// bootstrapToken makes sure secret is an admin token, so that an operator
+// gets in without `ivr token create`. The secret itself is never stored.
+func bootstrapToken(ctx context.Context, db access.Store, secret string, log *zap.Logger) error {
+	secret = strings.TrimSpace(secret)
+	if len(secret) < minBootstrapToken {
+		return fmt.Errorf("IVR_ADMIN_TOKEN is %d characters long; use at least %d random characters (e.g. from `openssl rand -hex 32`)", len(secret), minBootstrapToken)
+	}
+	hash := access.HashSecret(secret)
+	tok, err := db.TokenByHash(ctx, hash)
+	switch {
+	case err == nil && tok.RevokedAt != nil:
+		return fmt.Errorf("IVR_ADMIN_TOKEN names token %d, which was revoked; choose a new secret", tok.ID)
+	case err == nil && tok.Role != access.Admin:
+		return fmt.Errorf("IVR_ADMIN_TOKEN names token %d, an %s token, not an admin one", tok.ID, tok.Role)
+	case err == nil:
+		return nil
+	case !errs.Is(err, errs.NotFound):
+		return fmt.Errorf("look up IVR_ADMIN_TOKEN: %w", err)
+	}
+	tok, err = db.CreateToken(ctx, "IVR_ADMIN_TOKEN", access.Token{Name: "bootstrap (IVR_ADMIN_TOKEN)", Role: access.Admin, Hash: hash})
+	if err != nil {
+		return fmt.Errorf("store IVR_ADMIN_TOKEN: %w", err)
+	}
+	log.Info("admin token from IVR_ADMIN_TOKEN registered", zap.Int64("token_id", tok.ID))
+	return nil
+}
