@@ -28,6 +28,15 @@ const (
 	Delete = "delete"
 )
 
+// Entities named in Entry.Entity.
+const (
+	Engineer = "engineer"
+	Rotation = "rotation"
+	Override = "override"
+	Policy   = "policy"
+	Token    = "token"
+)
+
 // Filter selects a page of the log, newest first.
 type Filter struct {
 	Entity   string // empty: all

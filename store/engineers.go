@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/supportdesk/ivr/access"
 	"github.com/supportdesk/ivr/audit"
 	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/oncall"
@@ -72,7 +73,7 @@ func (db *DB) Engineers(ctx context.Context) ([]oncall.Engineer, error) {
 func (db *DB) Engineer(ctx context.Context, id int64) (oncall.Engineer, error) {
 	e, err := scanEngineer(db.reads().queryRow(ctx, "SELECT "+engineerColumns+" FROM engineers WHERE id = ?", id))
 	if err != nil {
-		return oncall.Engineer{}, fmt.Errorf("get engineer: %w", notFound(err, entityEngineer, id))
+		return oncall.Engineer{}, fmt.Errorf("get engineer: %w", notFound(err, audit.Engineer, id))
 	}
 	return e, nil
 }
@@ -91,7 +92,7 @@ func (db *DB) CreateEngineer(ctx context.Context, actor string, e oncall.Enginee
 		if err != nil {
 			return err
 		}
-		return t.audit(ctx, actor, audit.Create, entityEngineer, strconv.FormatInt(e.ID, 10), nil, e)
+		return t.audit(ctx, actor, audit.Create, audit.Engineer, strconv.FormatInt(e.ID, 10), nil, e)
 	})
 	if err != nil {
 		return oncall.Engineer{}, fmt.Errorf("create engineer: %w", err)
@@ -104,7 +105,7 @@ func (db *DB) CreateEngineer(ctx context.Context, actor string, e oncall.Enginee
 // absent or deleted.
 func (t *tx) lockEngineer(ctx context.Context, id int64) (oncall.Engineer, error) {
 	e, err := scanEngineer(t.queryRow(ctx, "SELECT "+engineerColumns+" FROM engineers WHERE id = ? AND deleted_at IS NULL"+t.d.forUpdate, id))
-	return e, notFound(err, entityEngineer, id)
+	return e, notFound(err, audit.Engineer, id)
 }
 
 // UpdateEngineer replaces engineer e.ID (keeping its CreatedAt); NotFound if
@@ -124,7 +125,7 @@ func (db *DB) UpdateEngineer(ctx context.Context, actor string, e oncall.Enginee
 			WHERE id = ?`, e.Name, int(e.Level), langs, e.TimeZone, contacts, e.ID); err != nil {
 			return err
 		}
-		return t.audit(ctx, actor, audit.Update, entityEngineer, strconv.FormatInt(e.ID, 10), before, e)
+		return t.audit(ctx, actor, audit.Update, audit.Engineer, strconv.FormatInt(e.ID, 10), before, e)
 	})
 	if err != nil {
 		return oncall.Engineer{}, fmt.Errorf("update engineer %d: %w", e.ID, err)
@@ -151,7 +152,10 @@ func (db *DB) DeleteEngineer(ctx context.Context, actor string, id int64, at tim
 		if _, err := t.exec(ctx, "UPDATE engineers SET deleted_at = ? WHERE id = ?", micros(t.now), id); err != nil {
 			return err
 		}
-		return t.audit(ctx, actor, audit.Delete, entityEngineer, strconv.FormatInt(id, 10), before, nil)
+		if err := t.audit(ctx, actor, audit.Delete, audit.Engineer, strconv.FormatInt(id, 10), before, nil); err != nil {
+			return err
+		}
+		return t.revokeEngineerTokens(ctx, actor, id)
 	})
 	if err != nil {
 		return fmt.Errorf("delete engineer %d: %w", id, err)
@@ -184,6 +188,42 @@ func (t *tx) engineerInUse(ctx context.Context, id int64, at time.Time) error {
 				return errs.E(errs.Conflict, "", "engineer %d takes part in rotation %d (%s, version %d); take them out of it first",
 					id, r.ID, r.Name, r.Version)
 			}
+		}
+	}
+	return nil
+}
+
+// revokeEngineerTokens revokes the tokens of a deleted engineer: a person
+// who left keeps no way in.
+func (t *tx) revokeEngineerTokens(ctx context.Context, actor string, engineerID int64) error {
+	rows, err := t.query(ctx, "SELECT "+tokenColumns+" FROM tokens WHERE engineer_id = ? AND revoked_at IS NULL", engineerID)
+	if err != nil {
+		return fmt.Errorf("find tokens of engineer %d: %w", engineerID, err)
+	}
+	var live []access.Token
+	for rows.Next() {
+		tok, err := scanToken(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		live = append(live, tok)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, before := range live {
+		if _, err := t.exec(ctx, "UPDATE tokens SET revoked_at = ? WHERE id = ?", micros(t.now), before.ID); err != nil {
+			return err
+		}
+		after := before
+		now := t.now
+		after.RevokedAt = &now
+		if err := t.audit(ctx, actor, audit.Delete, audit.Token, strconv.FormatInt(before.ID, 10), before, after); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -1,8 +1,12 @@
 package store_test
 
 import (
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/supportdesk/ivr/access"
+	"github.com/supportdesk/ivr/audit"
 
 	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/oncall"
@@ -149,5 +153,35 @@ func TestEngineers(t *testing.T) {
 				t.Fatalf("delete at the rotation's end: %v", err)
 			}
 		})
+	})
+}
+
+// TestDeleteEngineerRevokesTokens: a person who left keeps no way in.
+func TestDeleteEngineerRevokesTokens(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		e := mustEngineer(t, db, "Leaver")
+		keep := mustEngineer(t, db, "Stayer")
+		gone, err := db.CreateToken(ctx, actor, access.Token{Name: "leaver's phone", Role: access.Engineer, EngineerID: e.ID, Hash: "h1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept, err := db.CreateToken(ctx, actor, access.Token{Name: "stayer's phone", Role: access.Engineer, EngineerID: keep.ID, Hash: "h2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeleteEngineer(ctx, actor, e.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if tok, err := db.TokenByHash(ctx, gone.Hash); err != nil || tok.RevokedAt == nil {
+			t.Errorf("token of the deleted engineer: %+v, %v; want revoked", tok, err)
+		}
+		if tok, err := db.TokenByHash(ctx, kept.Hash); err != nil || tok.RevokedAt != nil {
+			t.Errorf("token of another engineer: %+v, %v; want untouched", tok, err)
+		}
+		entries, err := db.AuditLog(ctx, audit.Filter{Entity: audit.Token, EntityID: strconv.FormatInt(gone.ID, 10)})
+		if err != nil || len(entries) != 2 || entries[0].Action != audit.Delete {
+			t.Errorf("audit of the revoked token: %+v, %v; want create then delete", entries, err)
+		}
 	})
 }

@@ -52,7 +52,7 @@ func (db *DB) Overrides(ctx context.Context, from, to time.Time) ([]oncall.Overr
 func (db *DB) Override(ctx context.Context, id int64) (oncall.Override, error) {
 	o, err := scanOverride(db.reads().queryRow(ctx, "SELECT "+overrideColumns+" FROM overrides WHERE id = ?", id))
 	if err != nil {
-		return oncall.Override{}, fmt.Errorf("get override: %w", notFound(err, entityOverride, id))
+		return oncall.Override{}, fmt.Errorf("get override: %w", notFound(err, audit.Override, id))
 	}
 	return o, nil
 }
@@ -85,7 +85,7 @@ func (db *DB) CreateOverride(ctx context.Context, actor string, o oncall.Overrid
 		if err != nil {
 			return err
 		}
-		return t.audit(ctx, actor, audit.Create, entityOverride, strconv.FormatInt(o.ID, 10), nil, o)
+		return t.audit(ctx, actor, audit.Create, audit.Override, strconv.FormatInt(o.ID, 10), nil, o)
 	})
 	if err != nil {
 		return oncall.Override{}, fmt.Errorf("create override: %w", err)
@@ -98,12 +98,12 @@ func (db *DB) DeleteOverride(ctx context.Context, actor string, id int64) error 
 	err := db.update(ctx, func(t *tx) error {
 		before, err := scanOverride(t.queryRow(ctx, "SELECT "+overrideColumns+" FROM overrides WHERE id = ?"+t.d.forUpdate, id))
 		if err != nil {
-			return notFound(err, entityOverride, id)
+			return notFound(err, audit.Override, id)
 		}
 		if _, err := t.exec(ctx, "DELETE FROM overrides WHERE id = ?", id); err != nil {
 			return err
 		}
-		return t.audit(ctx, actor, audit.Delete, entityOverride, strconv.FormatInt(id, 10), before, nil)
+		return t.audit(ctx, actor, audit.Delete, audit.Override, strconv.FormatInt(id, 10), before, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("delete override %d: %w", id, err)

@@ -86,7 +86,7 @@ func (db *DB) PutPolicy(ctx context.Context, actor string, p oncall.Policy) (onc
 		if before == nil {
 			action = audit.Create
 		}
-		return t.audit(ctx, actor, action, entityPolicy, string(p.Priority), before, p)
+		return t.audit(ctx, actor, action, audit.Policy, string(p.Priority), before, p)
 	})
 	if err != nil {
 		return oncall.Policy{}, fmt.Errorf("put policy %s: %w", p.Priority, err)

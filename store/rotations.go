@@ -155,7 +155,7 @@ func (db *DB) CreateRotation(ctx context.Context, actor string, r oncall.Rotatio
 			VALUES (?, ?, ?, ?)`, r.ID, r.Version, micros(r.EffectiveFrom), spec); err != nil {
 			return err
 		}
-		return t.audit(ctx, actor, audit.Create, entityRotation, strconv.FormatInt(r.ID, 10), nil, r)
+		return t.audit(ctx, actor, audit.Create, audit.Rotation, strconv.FormatInt(r.ID, 10), nil, r)
 	})
 	if err != nil {
 		return oncall.Rotation{}, fmt.Errorf("create rotation: %w", err)
@@ -169,7 +169,7 @@ func (t *tx) lockRotation(ctx context.Context, id int64) (oncall.Rotation, error
 	var ended nullTime
 	err := t.queryRow(ctx, "SELECT ended_at FROM rotations WHERE id = ?"+t.d.forUpdate, id).Scan(&ended)
 	if err != nil {
-		return oncall.Rotation{}, notFound(err, entityRotation, id)
+		return oncall.Rotation{}, notFound(err, audit.Rotation, id)
 	}
 	var (
 		version int
@@ -222,7 +222,7 @@ func (db *DB) UpdateRotation(ctx context.Context, actor string, r oncall.Rotatio
 			VALUES (?, ?, ?, ?)`, r.ID, r.Version, micros(r.EffectiveFrom), spec); err != nil {
 			return err
 		}
-		return t.audit(ctx, actor, audit.Update, entityRotation, strconv.FormatInt(r.ID, 10), latest, r)
+		return t.audit(ctx, actor, audit.Update, audit.Rotation, strconv.FormatInt(r.ID, 10), latest, r)
 	})
 	if err != nil {
 		return oncall.Rotation{}, fmt.Errorf("update rotation %d: %w", r.ID, err)
@@ -252,7 +252,7 @@ func (db *DB) EndRotation(ctx context.Context, actor string, id int64, at time.T
 		}
 		after := latest
 		after.EffectiveTo = &at
-		return t.audit(ctx, actor, audit.Delete, entityRotation, strconv.FormatInt(id, 10), latest, after)
+		return t.audit(ctx, actor, audit.Delete, audit.Rotation, strconv.FormatInt(id, 10), latest, after)
 	})
 	if err != nil {
 		return fmt.Errorf("end rotation %d: %w", id, err)

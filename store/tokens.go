@@ -49,7 +49,7 @@ func (db *DB) CreateToken(ctx context.Context, actor string, tok access.Token) (
 		if err != nil {
 			return err
 		}
-		return t.audit(ctx, actor, audit.Create, entityToken, strconv.FormatInt(tok.ID, 10), nil, tok)
+		return t.audit(ctx, actor, audit.Create, audit.Token, strconv.FormatInt(tok.ID, 10), nil, tok)
 	})
 	if err != nil {
 		return access.Token{}, fmt.Errorf("create token: %w", err)
@@ -98,7 +98,7 @@ func (db *DB) RevokeToken(ctx context.Context, actor string, id int64, at time.T
 	err := db.update(ctx, func(t *tx) error {
 		before, err := scanToken(t.queryRow(ctx, "SELECT "+tokenColumns+" FROM tokens WHERE id = ?"+t.d.forUpdate, id))
 		if err != nil {
-			return notFound(err, entityToken, id)
+			return notFound(err, audit.Token, id)
 		}
 		if before.RevokedAt != nil {
 			return errs.E(errs.Conflict, "", "token %d was revoked at %s already", id, before.RevokedAt.Format(time.RFC3339))
@@ -109,7 +109,7 @@ func (db *DB) RevokeToken(ctx context.Context, actor string, id int64, at time.T
 		}
 		after := before
 		after.RevokedAt = &at
-		return t.audit(ctx, actor, audit.Delete, entityToken, strconv.FormatInt(id, 10), before, after)
+		return t.audit(ctx, actor, audit.Delete, audit.Token, strconv.FormatInt(id, 10), before, after)
 	})
 	if err != nil {
 		return fmt.Errorf("revoke token %d: %w", id, err)

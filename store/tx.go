@@ -39,15 +39,6 @@ func (db *DB) update(ctx context.Context, fn func(t *tx) error) error {
 // reads returns a runner on the read pool.
 func (db *DB) reads() runner { return runner{db.reader, db.dialect} }
 
-// Entities named in the audit log.
-const (
-	entityEngineer = "engineer"
-	entityRotation = "rotation"
-	entityOverride = "override"
-	entityPolicy   = "policy"
-	entityToken    = "token"
-)
-
 // audit records a change made by actor. before and after are the domain
 // values (nil for none) and are stored as JSON.
 func (t *tx) audit(ctx context.Context, actor, action, entity, entityID string, before, after any) error {
