@@ -64,7 +64,10 @@ func (s *Server) getOnCall(w http.ResponseWriter, r *http.Request) {
 			entries = append(entries, e)
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"at": at, "oncall": entries})
+	writeJSON(w, http.StatusOK, struct {
+		At     time.Time     `json:"at"`
+		OnCall []onCallEntry `json:"oncall"`
+	}{at, entries})
 }
 
 // shiftView is a shift with the engineer's name, for reading.

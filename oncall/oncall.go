@@ -29,11 +29,13 @@ var Levels = [...]Level{L1, L2, L3}
 // Valid reports whether l is L1, L2 or L3.
 func (l Level) Valid() bool { return l >= L1 && l <= L3 }
 
+var levelNames = [...]string{L1: "L1", L2: "L2", L3: "L3"}
+
 func (l Level) String() string {
 	if !l.Valid() {
 		return fmt.Sprintf("Level(%d)", int(l))
 	}
-	return fmt.Sprintf("L%d", int(l))
+	return levelNames[l]
 }
 
 // ParseLevel accepts "L1", "l2", "3".
