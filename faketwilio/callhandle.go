@@ -1,0 +1,362 @@
+package faketwilio
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"go.uber.org/zap"
+)
+
+// CallHandle is the far end of one call. Its actions deliver the webhooks
+// Twilio would send, synchronously, and fail the test if the service answers
+// with an error; the fake sends nothing in the background on its own except
+// after the service ended or redirected the call through the API.
+//
+// The test decides when a call ends: TwiML that hangs up or runs out of
+// verbs does not end the call by itself (see TwiML.HangsUp); call Hangup.
+type CallHandle struct {
+	s              *Server
+	c              *call
+	redirectsTaken int
+}
+
+// SID returns the call's SID (CA…).
+func (h *CallHandle) SID() string { return h.c.sid }
+
+// To returns the number called.
+func (h *CallHandle) To() string { return h.c.to }
+
+// From returns the caller ID.
+func (h *CallHandle) From() string { return h.c.from }
+
+// Status returns the call's current status (queued, ringing, in-progress, …).
+func (h *CallHandle) Status() string {
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	return h.c.status
+}
+
+// Canceled is closed when the service ends the call through the REST API
+// (Status=canceled or completed).
+func (h *CallHandle) Canceled() <-chan struct{} { return h.c.endedByAPI }
+
+// TwiML returns the document the call is executing, nil before Answer.
+func (h *CallHandle) TwiML() *TwiML {
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	return h.c.last
+}
+
+// Answer picks up: status callbacks for the subscribed events up to
+// "answered", then the TwiML fetch from the call's Url (following
+// <Redirect>, placing <Dial>). With MachineDetection it reports a human.
+func (h *CallHandle) Answer() *TwiML { return h.answer("human") }
+
+// AnswerByMachine picks up with an answering machine. When the service asked
+// for MachineDetection it learns so (AnsweredBy machine_start, or
+// machine_end_beep with DetectMessageEnd); otherwise it cannot tell.
+func (h *CallHandle) AnswerByMachine() *TwiML { return h.answer("machine") }
+
+func (h *CallHandle) answer(who string) *TwiML {
+	s, c := h.s, h.c
+	s.mu.Lock()
+	if c.status != "queued" && c.status != "ringing" {
+		st := c.status
+		s.mu.Unlock()
+		s.failf("Answer: call %s to %s is %s", c.sid, c.to, st)
+		return nil
+	}
+	inbound := c.direction == "inbound"
+	s.mu.Unlock()
+	if !inbound {
+		h.must(h.ring(true))
+	}
+	s.mu.Lock()
+	if !inbound {
+		c.status = "in-progress"
+	}
+	if c.machineDetection != "" {
+		c.answeredBy = who
+		if who == "machine" {
+			c.answeredBy = map[string]string{"Enable": "machine_start", "DetectMessageEnd": "machine_end_beep"}[c.machineDetection]
+		}
+	}
+	c.answered, c.updated = s.now(), s.now()
+	inline, method, target := c.twiml, c.method, c.url
+	amd := url.Values{"AccountSid": {s.opts.AccountSID}, "CallSid": {c.sid}, "AnsweredBy": {c.answeredBy}, "MachineDetectionDuration": {"1500"}}
+	amdMethod, amdTarget := c.asyncAMDMethod, c.asyncAMDCallback
+	if !c.asyncAMD || c.answeredBy == "" {
+		amdTarget = ""
+	}
+	s.mu.Unlock()
+	if !inbound {
+		h.must(s.statusEvent(c, "answered"))
+	}
+	var doc *TwiML
+	var err error
+	if inline != "" {
+		doc, err = parseTwiML("", inline, 0)
+		if err == nil {
+			doc, err = s.run(c, doc)
+		}
+	} else {
+		doc, err = s.execute(c, method, target, nil)
+	}
+	if inbound {
+		s.mu.Lock()
+		c.status = "in-progress"
+		s.mu.Unlock()
+	}
+	h.must(err)
+	if amdTarget != "" {
+		_, err := s.send(context.Background(), amdMethod, amdTarget, amd)
+		h.must(err)
+	}
+	return doc
+}
+
+// Press enters digits at the current <Gather>: Twilio posts Digits (without
+// a trailing finishOnKey, which goes in FinishedOnKey) to its action.
+func (h *CallHandle) Press(digits string) *TwiML {
+	doc, g := h.inProgress("Press", "Gather")
+	if g == nil {
+		return nil
+	}
+	finish, ok := g.Attrs["finishOnKey"]
+	if !ok {
+		finish = "#"
+	}
+	pressed := ""
+	if finish != "" && len(digits) > 0 && digits[len(digits)-1:] == finish {
+		digits, pressed = digits[:len(digits)-1], finish
+	}
+	return h.post(doc, g, url.Values{"Digits": {digits}, "FinishedOnKey": {pressed}})
+}
+
+// Silence lets the current <Gather> time out: with actionOnEmptyResult its
+// action gets empty Digits, otherwise the call goes on with the verbs after it.
+func (h *CallHandle) Silence() *TwiML {
+	doc, g := h.inProgress("Silence", "Gather")
+	if g == nil {
+		return nil
+	}
+	if g.Attr("actionOnEmptyResult") == "true" {
+		return h.post(doc, g, url.Values{"Digits": {""}})
+	}
+	out, err := h.s.run(h.c, doc.rest(g))
+	h.must(err)
+	return out
+}
+
+// Record answers the current <Record> with wav: the recording is stored
+// (served like AddRecording's) and its RecordingUrl, RecordingSid and
+// RecordingDuration are posted to the verb's action.
+func (h *CallHandle) Record(wav []byte) *TwiML {
+	doc, rec := h.inProgress("Record", "Record")
+	if rec == nil {
+		return nil
+	}
+	sid, u := h.s.AddRecording(h.c.sid, wav)
+	return h.post(doc, rec, url.Values{"RecordingUrl": {u}, "RecordingSid": {sid}, "RecordingDuration": {strconv.Itoa(wavSeconds(wav))}})
+}
+
+// NoAnswer lets the call ring out: status no-answer.
+func (h *CallHandle) NoAnswer() { h.unanswered("no-answer") }
+
+// Busy answers busy: status busy.
+func (h *CallHandle) Busy() { h.unanswered("busy") }
+
+// Fail makes the call fail (unreachable number): status failed.
+func (h *CallHandle) Fail() { h.unanswered("failed") }
+
+// Hangup ends an answered call from the far end: status completed, with
+// CallDuration in the status callback.
+func (h *CallHandle) Hangup() {
+	s, c := h.s, h.c
+	s.mu.Lock()
+	if c.status != "in-progress" {
+		st := c.status
+		s.mu.Unlock()
+		s.failf("Hangup: call %s to %s is %s, not in-progress", c.sid, c.to, st)
+		return
+	}
+	c.status, c.ended, c.updated = "completed", s.now(), s.now()
+	s.mu.Unlock()
+	h.must(s.statusEvent(c, "completed"))
+	h.must(s.dialDone(c))
+}
+
+// WaitRedirect returns the TwiML the fake fetched after the service
+// redirected the live call (update with Url or Twiml), waiting up to
+// Options.ExpectTimeout for it.
+func (h *CallHandle) WaitRedirect() *TwiML {
+	ctx, cancel := context.WithTimeout(context.Background(), h.s.opts.ExpectTimeout)
+	defer cancel()
+	var doc *TwiML
+	err := h.s.waitFor(ctx, func() bool {
+		if len(h.c.redirects) > h.redirectsTaken {
+			doc = h.c.redirects[h.redirectsTaken]
+			h.redirectsTaken++
+			return true
+		}
+		return false
+	})
+	if err != nil {
+		h.s.failf("WaitRedirect: call %s was not redirected: %v", h.c.sid, err)
+	}
+	return doc
+}
+
+func (h *CallHandle) unanswered(status string) {
+	s, c := h.s, h.c
+	s.mu.Lock()
+	if c.status != "queued" && c.status != "ringing" {
+		st := c.status
+		s.mu.Unlock()
+		s.failf("%s: call %s to %s is already %s", status, c.sid, c.to, st)
+		return
+	}
+	s.mu.Unlock()
+	if status != "failed" {
+		h.must(h.ring(status == "no-answer"))
+	}
+	s.mu.Lock()
+	c.status, c.ended, c.updated = status, s.now(), s.now()
+	s.mu.Unlock()
+	h.must(s.statusEvent(c, "completed"))
+	h.must(s.dialDone(c))
+}
+
+// ring sends the initiated and (if ringing) ringing events once.
+func (h *CallHandle) ring(ringing bool) error {
+	s, c := h.s, h.c
+	s.mu.Lock()
+	if c.rung || c.status != "queued" {
+		s.mu.Unlock()
+		return nil
+	}
+	c.rung = true
+	s.mu.Unlock()
+	if err := s.statusEvent(c, "initiated"); err != nil || !ringing {
+		return err
+	}
+	s.mu.Lock()
+	c.status = "ringing"
+	s.mu.Unlock()
+	return s.statusEvent(c, "ringing")
+}
+
+// inProgress checks the call is live and its TwiML has verb; it fails the
+// test otherwise.
+func (h *CallHandle) inProgress(action, verb string) (*TwiML, *Node) {
+	h.s.mu.Lock()
+	st, doc := h.c.status, h.c.last
+	h.s.mu.Unlock()
+	if st != "in-progress" {
+		h.s.failf("%s: call %s to %s is %s, not in-progress", action, h.c.sid, h.c.to, st)
+		return nil, nil
+	}
+	n := doc.blocking()
+	if n == nil || n.Name != verb {
+		h.s.failf("%s: the call's TwiML waits on no <%s>: %s", action, verb, doc)
+		return nil, nil
+	}
+	return doc, n
+}
+
+// post sends extra to verb's action (default: the document's own URL).
+func (h *CallHandle) post(doc *TwiML, verb *Node, extra url.Values) *TwiML {
+	target, err := doc.resolve(verb.Attr("action"))
+	h.must(err)
+	out, err := h.s.execute(h.c, orDefault(verb.Attr("method"), http.MethodPost), target, extra)
+	h.must(err)
+	return out
+}
+
+func (h *CallHandle) must(err error) {
+	if err != nil {
+		h.s.failf("call %s to %s: %v", h.c.sid, h.c.to, err)
+	}
+}
+
+// callParams are the parameters of every voice webhook. s.mu is held.
+func (s *Server) callParams(c *call) url.Values {
+	v := url.Values{
+		"AccountSid": {s.opts.AccountSID},
+		"ApiVersion": {apiVersion},
+		"CallSid":    {c.sid},
+		"CallStatus": {c.status},
+		"Called":     {c.to},
+		"Caller":     {c.from},
+		"Direction":  {c.direction},
+		"From":       {c.from},
+		"To":         {c.to},
+	}
+	if c.parentSid != "" {
+		v.Set("ParentCallSid", c.parentSid)
+	}
+	if c.answeredBy != "" && !c.asyncAMD {
+		v.Set("AnsweredBy", c.answeredBy)
+	}
+	return v
+}
+
+// sipCodes are the SipResponseCode of final statuses.
+var sipCodes = map[string]string{"completed": "200", "busy": "486", "no-answer": "487", "canceled": "487", "failed": "404"}
+
+// statusEvent sends the status callback for event (initiated, ringing,
+// answered, completed) if the call subscribed to it.
+func (s *Server) statusEvent(c *call, event string) error {
+	s.mu.Lock()
+	if c.statusCallback == "" || !c.events[event] {
+		s.mu.Unlock()
+		return nil
+	}
+	p := s.callParams(c)
+	p.Set("CallbackSource", "call-progress-events")
+	p.Set("SequenceNumber", strconv.Itoa(c.seq))
+	p.Set("Timestamp", s.now().Format(http.TimeFormat))
+	c.seq++
+	switch event {
+	case "initiated":
+		p.Set("CallStatus", "initiated")
+	case "completed":
+		p.Set("CallDuration", strconv.Itoa(c.duration()))
+		p.Set("SipResponseCode", sipCodes[c.status])
+	}
+	method, target := c.statusCallbackMethod, c.statusCallback
+	s.mu.Unlock()
+	_, err := s.send(context.Background(), method, target, p)
+	if err != nil {
+		return fmt.Errorf("status callback %q: %w", event, err)
+	}
+	return nil
+}
+
+// redirect fetches the TwiML of a live call the service redirected.
+func (s *Server) redirect(c *call) {
+	s.mu.Lock()
+	method, target, inline := c.method, c.url, c.twiml
+	s.mu.Unlock()
+	var doc *TwiML
+	var err error
+	if inline != "" {
+		if doc, err = parseTwiML("", inline, 0); err == nil {
+			doc, err = s.run(c, doc)
+		}
+	} else {
+		doc, err = s.execute(c, method, target, nil)
+	}
+	if err != nil {
+		s.unexpectedf("redirect of call %s: %v", c.sid, err)
+		return
+	}
+	s.log.Info("call redirected", zap.String(keyCallSid, c.sid))
+	s.mu.Lock()
+	c.redirects = append(c.redirects, doc)
+	s.notifyLocked()
+	s.mu.Unlock()
+}

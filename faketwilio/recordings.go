@@ -1,0 +1,138 @@
+package faketwilio
+
+import (
+	"encoding/binary"
+	"net/http"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// recording is one recording resource and its WAV bytes. Guarded by Server.mu.
+type recording struct {
+	sid, callSid string
+	wav          []byte
+	duration     int
+	created      time.Time
+	deleted      bool
+}
+
+// AddRecording stores wav as a recording of call callSid (which need not
+// exist) and returns its SID and its URL, the RecordingUrl Twilio would send:
+// the media is served there and at URL+".wav". The URL is absolute once the
+// server is started (Start, Serve, SetURL), a path before.
+func (s *Server) AddRecording(callSid string, wav []byte) (sid, mediaURL string) {
+	rec := &recording{sid: newSID("RE"), callSid: callSid, wav: append([]byte(nil), wav...), duration: wavSeconds(wav), created: s.now()}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recordings[rec.sid] = rec
+	return rec.sid, s.url + s.recordingPath(rec.sid)
+}
+
+func (s *Server) recordingPath(sid string) string {
+	return "/2010-04-01/Accounts/" + s.opts.AccountSID + "/Recordings/" + sid
+}
+
+// wavSeconds reads a canonical 44-byte RIFF/WAVE header; 0 if it is not one.
+func wavSeconds(wav []byte) int {
+	if len(wav) < 44 || string(wav[0:4]) != "RIFF" || string(wav[8:12]) != "WAVE" {
+		return 0
+	}
+	byteRate := binary.LittleEndian.Uint32(wav[28:32])
+	if byteRate == 0 {
+		return 0
+	}
+	return int(uint32(len(wav)-44) / byteRate)
+}
+
+func (s *Server) fetchRecording(r *http.Request, p map[string]string) (result, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec := s.recordings[p["Sid"]]
+	if rec == nil || (rec.deleted && r.URL.Query().Get("IncludeSoftDeleted") != "true") {
+		return result{}, errNotFound("Recording " + p["Sid"])
+	}
+	return result{http.StatusOK, s.recordingJSON(r, rec)}, nil
+}
+
+func (s *Server) deleteRecording(_ *http.Request, p map[string]string) (result, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec := s.recordings[p["Sid"]]
+	if rec == nil || rec.deleted {
+		return result{}, errNotFound("Recording " + p["Sid"])
+	}
+	rec.deleted, rec.wav = true, nil
+	s.log.Info("recording deleted", zap.String("recording_sid", rec.sid))
+	return result{status: http.StatusNoContent}, nil
+}
+
+// recordingJSON renders api.v2010.account.recording. s.mu is held.
+func (s *Server) recordingJSON(r *http.Request, rec *recording) map[string]any {
+	base := s.recordingPath(rec.sid)
+	status := "completed"
+	if rec.deleted {
+		status = "deleted"
+	}
+	origin := s.url
+	if origin == "" {
+		origin = "http://" + r.Host
+	}
+	return map[string]any{
+		"account_sid":        s.opts.AccountSID,
+		"api_version":        apiVersion,
+		"call_sid":           nullable(rec.callSid),
+		"conference_sid":     nil,
+		"date_created":       rfc2822(rec.created),
+		"date_updated":       rfc2822(rec.created),
+		"start_time":         rfc2822(rec.created),
+		"duration":           strconv.Itoa(rec.duration),
+		"sid":                rec.sid,
+		"price":              nil,
+		"price_unit":         "USD",
+		"status":             status,
+		"channels":           1,
+		"source":             "RecordVerb",
+		"error_code":         nil,
+		"uri":                base + ".json",
+		"encryption_details": nil,
+		"subresource_uris": map[string]any{
+			"add_on_results": base + "/AddOnResults.json",
+			"transcriptions": base + "/Transcriptions.json",
+		},
+		"media_url": origin + base,
+	}
+}
+
+// serveMedia serves a recording's WAV. Like Twilio's default, media needs no
+// credentials, but wrong credentials are refused.
+func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request, account, sid, ext string) {
+	what := "GET recording media " + sid + ext
+	if user, pass, ok := r.BasicAuth(); ok && (user != s.opts.AccountSID || pass != s.opts.AuthToken) {
+		s.reject(w, &apiError{Status: 401, Code: 20003, Message: "Authenticate"}, what+": wrong credentials")
+		return
+	}
+	if account != s.opts.AccountSID {
+		s.reject(w, errNotFound(r.URL.Path), what+": account "+account)
+		return
+	}
+	if ext == ".mp3" {
+		s.reject(w, &apiError{Status: 501, Code: 20501, Message: "faketwilio serves recordings as WAV only"}, what+": MP3 not implemented")
+		return
+	}
+	s.mu.Lock()
+	rec := s.recordings[sid]
+	var wav []byte
+	if rec != nil && !rec.deleted {
+		wav = rec.wav
+	}
+	s.mu.Unlock()
+	if wav == nil {
+		writeError(w, errNotFound(r.URL.Path))
+		return
+	}
+	w.Header().Set("Content-Type", "audio/x-wav")
+	w.Header().Set("Content-Length", strconv.Itoa(len(wav)))
+	_, _ = w.Write(wav)
+}
