@@ -1,0 +1,321 @@
+// Package simulator drives the call flow from a terminal, so that anyone can
+// "phone" the support line with no telephony: prompts are printed as text
+// (and optionally played), the caller's keys are typed, and the engineers'
+// phones are answered or not by the person at the keyboard. It is a driver
+// like the Twilio and Asterisk ones: it translates, the flow decides.
+package simulator
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/supportdesk/ivr/ivr"
+)
+
+// Options configure a simulated call.
+type Options struct {
+	Line   string // the number dialled, e.g. +74996383867
+	Caller string // the caller's number; "" for a withheld one
+	CallID string // default "SIM-<unix nanos>"
+	// Now is the clock (default time.Now); After makes a timer (default
+	// time.After). Tests replace both.
+	Now   func() time.Time
+	After func(time.Duration) <-chan time.Time
+	// Play, when set, plays a prompt's audio (the terminal shows its text
+	// either way).
+	Play func(p ivr.Prompt)
+}
+
+// Run places one call through flow and talks with the person on in and out
+// until the call is done, in hangs up, or ctx ends.
+//
+// Input is one line per answer: keys for a menu ("1001#", "*", "9"; an
+// empty line is silence), a/n/b/m for an engineer's phone (answer, no
+// answer, busy, answering machine), any text for a voicemail, and "h" at any
+// point to hang up.
+func Run(ctx context.Context, flow *ivr.Flow, in io.Reader, out io.Writer, opts Options) error {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.After == nil {
+		opts.After = time.After
+	}
+	if opts.CallID == "" {
+		opts.CallID = fmt.Sprintf("SIM-%d", opts.Now().UnixNano())
+	}
+	s := &session{flow: flow, out: out, opts: opts, lines: readLines(ctx, in)}
+	return s.run(ctx)
+}
+
+// session is one simulated call.
+type session struct {
+	flow  *ivr.Flow
+	out   io.Writer
+	opts  Options
+	lines <-chan string
+	state ivr.State
+	// waiting is what the next input line answers.
+	waiting waitKind
+	leg     string // the leg concerned when waiting on an engineer
+	wake    time.Time
+	done    bool
+}
+
+type waitKind int
+
+const (
+	waitNothing  waitKind = iota // on hold: only "h" means something
+	waitCaller                   // the caller's keys for a Gather
+	waitRecord                   // the caller's voicemail
+	waitPhone                    // an engineer's phone is ringing
+	waitEngineer                 // the engineer's keys for the screening
+	waitTalk                     // caller and engineer are talking
+)
+
+func (s *session) run(ctx context.Context) error {
+	s.printf("☎  calling %s from %s (call %s); type h to hang up\n", s.opts.Line, orWithheld(s.opts.Caller), s.opts.CallID)
+	st, res, err := s.flow.Start(ctx, ivr.CallStarted{CallID: s.opts.CallID, Line: s.opts.Line, Caller: s.opts.Caller, At: s.opts.Now()})
+	if err != nil {
+		return fmt.Errorf("start call: %w", err)
+	}
+	s.state = st
+	s.apply(res)
+	for !s.done {
+		var timer <-chan time.Time
+		if !s.wake.IsZero() {
+			timer = s.opts.After(max(s.wake.Sub(s.opts.Now()), 0))
+		}
+		select {
+		case <-ctx.Done():
+			return s.handle(context.WithoutCancel(ctx), ivr.HungUp{At: s.opts.Now()})
+		case <-timer:
+			if err := s.handle(ctx, ivr.Tick{At: s.opts.Now()}); err != nil {
+				return err
+			}
+		case line, ok := <-s.lines:
+			if !ok {
+				s.printf("(input closed: hanging up)\n")
+				return s.handle(ctx, ivr.HungUp{At: s.opts.Now()})
+			}
+			if err := s.answer(ctx, strings.TrimSpace(line)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// answer turns a line typed by the person into the event it means.
+func (s *session) answer(ctx context.Context, line string) error {
+	now := s.opts.Now()
+	if line == "h" || line == "hangup" {
+		return s.handle(ctx, ivr.HungUp{At: now})
+	}
+	switch s.waiting {
+	case waitCaller:
+		return s.handle(ctx, ivr.Digits{Digits: strings.TrimSuffix(line, "#"), At: now})
+	case waitRecord:
+		return s.handle(ctx, ivr.RecordingDone{URL: "sim://voicemail/" + s.opts.CallID, Seconds: max(len(line)/12, 1), At: now})
+	case waitPhone:
+		leg := s.leg
+		switch strings.ToLower(line) {
+		case "a":
+			return s.handle(ctx, ivr.LegAnswered{LegID: leg, At: now})
+		case "n":
+			return s.handle(ctx, ivr.LegEnded{LegID: leg, Reason: ivr.NoAnswer, At: now})
+		case "b":
+			return s.handle(ctx, ivr.LegEnded{LegID: leg, Reason: ivr.Busy, At: now})
+		case "m":
+			// Answering-machine detection reports a machine; screening
+			// would catch it too, since a machine never keys 1.
+			return s.handle(ctx, ivr.LegEnded{LegID: leg, Reason: ivr.Machine, At: now})
+		}
+		s.printf("   (a answer, n no answer, b busy, m answering machine, h hang up the caller)\n")
+		return nil
+	case waitEngineer:
+		return s.handle(ctx, ivr.LegDigits{LegID: s.leg, Digits: strings.TrimSuffix(line, "#"), At: now})
+	case waitTalk:
+		s.printf("   (talking; type h to hang up)\n")
+		return nil
+	}
+	s.printf("   (on hold; type h to hang up)\n")
+	return nil
+}
+
+// handle gives ev to the flow and shows what it decided.
+func (s *session) handle(ctx context.Context, ev ivr.Event) error {
+	st, res, err := s.flow.Handle(ctx, s.state, ev)
+	if err != nil {
+		return fmt.Errorf("flow: %w", err)
+	}
+	s.state = st
+	if _, hung := ev.(ivr.HungUp); hung && !res.Done {
+		s.printf("   (caller hung up)\n")
+	}
+	s.apply(res)
+	return nil
+}
+
+// apply shows a Result and sets what the next input answers.
+func (s *session) apply(res ivr.Result) {
+	for _, a := range res.Actions {
+		switch a := a.(type) {
+		case ivr.Ring:
+			s.printf("📞 ringing engineer %d at %s (their phone shows %s, not the caller) — a answer, n no answer, b busy, m machine\n",
+				a.EngineerID, a.Phone, a.CallerID)
+			s.waiting, s.leg = waitPhone, a.LegID
+		case ivr.Cancel:
+			s.printf("📞 the service stops ringing %s\n", a.LegID)
+			if s.leg == a.LegID && (s.waiting == waitPhone || s.waiting == waitEngineer) {
+				s.waiting, s.leg = waitNothing, ""
+			}
+		}
+	}
+	for _, l := range res.Legs {
+		s.showLeg(l)
+	}
+	if res.Caller != nil {
+		s.showCaller(res.Caller)
+	}
+	s.wake = res.WakeAt
+	if res.Done {
+		s.done = true
+		s.printf("✔ call finished: %s\n", summary(s.state))
+	}
+}
+
+func (s *session) showCaller(step ivr.Step) {
+	switch st := step.(type) {
+	case ivr.Gather:
+		s.say("caller hears", st.Prompts)
+		s.printf("   keys> (digits, # to finish, * for none; empty line = silence)\n")
+		s.waiting = waitCaller
+	case ivr.Hold:
+		s.say("caller hears", st.Prompts)
+		s.printf("   ♫ hold music\n")
+		if s.waiting == waitCaller || s.waiting == waitRecord {
+			s.waiting = waitNothing
+		}
+	case ivr.Play:
+		s.say("caller hears", st.Prompts)
+	case ivr.Record:
+		s.say("caller hears", st.Prompts)
+		s.printf("   🔴 recording (up to %s): type the message and press Enter\n", st.MaxLength)
+		s.waiting = waitRecord
+	case ivr.Connect:
+		s.say("caller hears", st.Prompts)
+		s.printf("   🔗 caller and engineer are connected; h hangs up\n")
+		s.waiting = waitTalk
+	case ivr.Hangup:
+		s.say("caller hears", st.Prompts)
+		s.printf("   (the line hangs up)\n")
+		s.waiting = waitNothing
+	}
+}
+
+func (s *session) showLeg(l ivr.LegStep) {
+	switch st := l.Step.(type) {
+	case ivr.Gather:
+		s.say("engineer hears", st.Prompts)
+		s.printf("   engineer keys> (1 accepts; empty line = silence)\n")
+		s.waiting, s.leg = waitEngineer, l.LegID
+	case ivr.Connect:
+		s.say("engineer hears", st.Prompts)
+	case ivr.Hangup:
+		s.say("engineer hears", st.Prompts)
+		s.printf("   (the engineer's call ends)\n")
+		if s.leg == l.LegID {
+			s.waiting, s.leg = waitNothing, ""
+		}
+	default:
+		s.say("engineer hears", promptsOf(l.Step))
+	}
+}
+
+// say prints prompts as one sentence, numbers as digits, and plays them.
+func (s *session) say(who string, prompts []ivr.Prompt) {
+	if len(prompts) == 0 {
+		return
+	}
+	var b strings.Builder
+	for i, p := range prompts {
+		d, digit := strings.CutPrefix(p.Name, "digit_")
+		text := d
+		if !digit {
+			text = ivr.Text(p)
+		}
+		if i > 0 && !(digit && strings.HasPrefix(prompts[i-1].Name, "digit_")) {
+			// Prompts are separate sentences or phrases: end an unpunctuated
+			// one before a capital letter.
+			if r, _ := utf8.DecodeLastRuneInString(b.String()); unicode.IsLetter(r) || unicode.IsDigit(r) {
+				if f, _ := utf8.DecodeRuneInString(text); unicode.IsUpper(f) {
+					b.WriteByte('.')
+				}
+			}
+			b.WriteByte(' ')
+		}
+		b.WriteString(text)
+		if s.opts.Play != nil {
+			s.opts.Play(p)
+		}
+	}
+	s.printf("🔊 %s [%s]: %s\n", who, prompts[0].Lang, b.String())
+}
+
+func (s *session) printf(format string, args ...any) { fmt.Fprintf(s.out, format, args...) }
+
+func promptsOf(step ivr.Step) []ivr.Prompt {
+	switch st := step.(type) {
+	case ivr.Play:
+		return st.Prompts
+	case ivr.Hold:
+		return st.Prompts
+	case ivr.Record:
+		return st.Prompts
+	}
+	return nil
+}
+
+func summary(st ivr.State) string {
+	parts := []string{string(st.Outcome), "language " + string(st.Lang)}
+	if st.TicketID != "" {
+		parts = append(parts, "ticket "+st.TicketID)
+	}
+	if st.Priority != "" {
+		parts = append(parts, string(st.Priority)+" at "+st.Level.String())
+	}
+	if st.Paged {
+		parts = append(parts, "page requested")
+	}
+	return strings.Join(parts, ", ")
+}
+
+func orWithheld(s string) string {
+	if s == "" {
+		return "a withheld number"
+	}
+	return s
+}
+
+// readLines delivers in's lines on a channel, closed at EOF.
+func readLines(ctx context.Context, in io.Reader) <-chan string {
+	ch := make(chan string)
+	go func() {
+		defer close(ch)
+		sc := bufio.NewScanner(in)
+		for sc.Scan() {
+			select {
+			case ch <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch
+}
