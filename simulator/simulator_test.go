@@ -127,15 +127,15 @@ func TestCriticalTicketReachesL2(t *testing.T) {
 func TestNoTicketVoicemailInEnglish(t *testing.T) {
 	f, d := newFlow(t)
 	out := call(t, f, "+12025952118", "",
-		"",   // stay in English
-		"*",  // no ticket
-		"2",  // urgent
-		"b",  // L1 primary busy
-		"m",  // L1 secondary: answering machine
-		"n",  // L2 primary
-		"n",  // L2 secondary
-		"n",  // L3 primary
-		"n",  // L3 secondary
+		"",                                      // stay in English
+		"*",                                     // no ticket
+		"2",                                     // urgent
+		"b",                                     // L1 primary busy
+		"m",                                     // L1 secondary: answering machine
+		"n",                                     // L2 primary
+		"n",                                     // L2 secondary
+		"n",                                     // L3 primary
+		"n",                                     // L3 secondary
 		"Server room is flooding, call me back") // the voicemail
 	for _, want := range []string{"Hello, you have reached", "Для русского языка нажмите 9", "2001", "recording", "call finished: voicemail"} {
 		if !strings.Contains(out, want) {
