@@ -79,12 +79,7 @@ type shiftView struct {
 // listShifts lists the shifts of ?level= (default all) between ?from= and
 // ?to= (default now to 7 days ahead).
 func (s *Server) listShifts(w http.ResponseWriter, r *http.Request) {
-	from, to, err := queryWindow(r, s.oncall.Now(), 0, 7*24*time.Hour)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	levels, err := queryLevels(r)
+	levels, from, to, err := s.queryLevelsWindow(r, 7*24*time.Hour)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -102,12 +97,7 @@ func (s *Server) listShifts(w http.ResponseWriter, r *http.Request) {
 // listGaps reports, between ?from= and ?to= (default the next 28 days), when
 // a level has nobody on call and where rotations of one layer collide.
 func (s *Server) listGaps(w http.ResponseWriter, r *http.Request) {
-	from, to, err := queryWindow(r, s.oncall.Now(), 0, 28*24*time.Hour)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	levels, err := queryLevels(r)
+	levels, from, to, err := s.queryLevelsWindow(r, 28*24*time.Hour)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -119,4 +109,14 @@ func (s *Server) listGaps(w http.ResponseWriter, r *http.Request) {
 		overlaps = append(overlaps, sched.Overlaps(level, from, to)...)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "gaps": gaps, "overlaps": overlaps})
+}
+
+// queryLevelsWindow reads ?level= and the window ?from=…&to= (default from
+// now for length).
+func (s *Server) queryLevelsWindow(r *http.Request, length time.Duration) (levels []oncall.Level, from, to time.Time, err error) {
+	if from, to, err = queryWindow(r, s.oncall.Now(), 0, length); err != nil {
+		return nil, from, to, err
+	}
+	levels, err = queryLevels(r)
+	return levels, from, to, err
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/supportdesk/ivr/access"
+	"github.com/supportdesk/ivr/store"
 )
 
 func migrate(ctx context.Context, args []string, env environ) error {
@@ -15,6 +16,14 @@ func migrate(ctx context.Context, args []string, env environ) error {
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
+	return withStore(ctx, c, env, func(*store.DB) error {
+		fmt.Fprintf(env.stdout, "%s is migrated\n", redact(c.db))
+		return nil
+	})
+}
+
+// withStore opens and migrates the store c names, runs fn, and closes it.
+func withStore(ctx context.Context, c common, env environ, fn func(db *store.DB) error) error {
 	log, err := newLogger(c.logLevel, env)
 	if err != nil {
 		return err
@@ -24,8 +33,7 @@ func migrate(ctx context.Context, args []string, env environ) error {
 		return err
 	}
 	defer db.Close()
-	fmt.Fprintf(env.stdout, "%s is migrated\n", redact(c.db))
-	return nil
+	return fn(db)
 }
 
 // tokenCreate issues a token and prints its secret once: the way an admin
@@ -44,20 +52,13 @@ func tokenCreate(ctx context.Context, args []string, env environ) error {
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
-	log, err := newLogger(c.logLevel, env)
-	if err != nil {
-		return err
-	}
-	db, err := openStore(ctx, c.db, log)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	tok, secret, err := access.Issue(ctx, db, "cli", name, role, engineerID)
-	if err != nil {
-		return fmt.Errorf("token create: %w", err)
-	}
-	fmt.Fprintf(env.stderr, "token %d (%s, role %s) created; its secret is shown this once:\n", tok.ID, tok.Name, tok.Role)
-	fmt.Fprintln(env.stdout, secret)
-	return nil
+	return withStore(ctx, c, env, func(db *store.DB) error {
+		tok, secret, err := access.Issue(ctx, db, "cli", name, role, engineerID)
+		if err != nil {
+			return fmt.Errorf("token create: %w", err)
+		}
+		fmt.Fprintf(env.stderr, "token %d (%s, role %s) created; its secret is shown this once:\n", tok.ID, tok.Name, tok.Role)
+		fmt.Fprintln(env.stdout, secret)
+		return nil
+	})
 }
