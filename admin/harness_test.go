@@ -71,6 +71,7 @@ func startAPI(t *testing.T, db *store.DB, now time.Time) *apiServer {
 	api := admin.New(admin.Config{
 		OnCall: svc, Tokens: db, Audit: db, Ready: db.Ready,
 		Registry: prometheus.NewRegistry(), Log: log, TokenCacheTTL: time.Minute,
+		Tickets: db, Calls: db, Recordings: db, Pages: db,
 	})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)

@@ -223,6 +223,20 @@ func pathID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
+// queryLimit reads the limit query parameter of a list: 1 to 1000, 0 (the
+// store's default) when absent.
+func queryLimit(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 || n > 1000 {
+		return 0, errs.InvalidField("limit", "must be a whole number from 1 to 1000")
+	}
+	return n, nil
+}
+
 // queryTime reads an RFC 3339 query parameter, def when absent.
 func queryTime(r *http.Request, name string, def time.Time) (time.Time, error) {
 	s := r.URL.Query().Get(name)

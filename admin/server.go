@@ -1,9 +1,10 @@
 // Package admin owns the service's operator-facing HTTP surface: the JSON
 // admin API under /api/v1 (engineers, rotations, overrides, escalation
-// policies, tokens, audit log, who is on call), bearer-token authentication,
-// and the health, readiness and metrics endpoints. It maps domain errors to
-// HTTP statuses in one place (Error) and holds no business rules: those live
-// in the domain packages it calls.
+// policies, tokens, audit log, who is on call; the built-in tickets, the
+// call log, voicemail recordings and requested pages), bearer-token
+// authentication, and the health, readiness and metrics endpoints. It maps
+// domain errors to HTTP statuses in one place (Error) and holds no business
+// rules: those live in the domain packages it calls.
 package admin
 
 import (
@@ -22,6 +23,7 @@ import (
 	"github.com/supportdesk/ivr/audit"
 	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/oncall"
+	"github.com/supportdesk/ivr/tickets"
 )
 
 // Log keys used by this package.
@@ -44,6 +46,12 @@ type Config struct {
 	// it up again (a revocation on another instance takes effect within
 	// it); default 10s.
 	TokenCacheTTL time.Duration
+
+	// The phone line's data. Each one left nil leaves its routes out.
+	Tickets    tickets.Store // the built-in tickets: /api/v1/tickets
+	Calls      CallLog       // /api/v1/calls
+	Recordings Recordings    // /api/v1/recordings/{id}
+	Pages      PageLog       // /api/v1/pages
 }
 
 // Server serves the admin API.
@@ -57,6 +65,11 @@ type Server struct {
 	metrics *metrics
 	router  *mux.Router
 	reg     *prometheus.Registry
+
+	tickets    tickets.Store
+	calls      CallLog
+	recordings Recordings
+	pages      PageLog
 }
 
 // New returns a Server with its routes registered.
@@ -73,6 +86,11 @@ func New(cfg Config) *Server {
 		metrics: newMetrics(cfg.Registry),
 		router:  mux.NewRouter(),
 		reg:     cfg.Registry,
+
+		tickets:    cfg.Tickets,
+		calls:      cfg.Calls,
+		recordings: cfg.Recordings,
+		pages:      cfg.Pages,
 	}
 	s.tokens = newTokenCache(cfg.Tokens, cfg.TokenCacheTTL, cfg.OnCall.Now)
 	s.routes()
@@ -141,6 +159,23 @@ func (s *Server) routes() {
 	write(http.MethodDelete, "/tokens/{id}", s.revokeToken)
 
 	write(http.MethodGet, "/audit", s.listAudit)
+
+	if s.tickets != nil {
+		read("/tickets", s.listTickets)
+		write(http.MethodPost, "/tickets", s.createTicket)
+		read("/tickets/{id}", s.getTicket)
+		write(http.MethodPost, "/tickets/{id}/notes", s.addTicketNote)
+	}
+	if s.calls != nil {
+		read("/calls", s.listCalls)
+		read("/calls/{id}", s.getCall)
+	}
+	if s.recordings != nil {
+		read("/recordings/{id}", s.getRecording)
+	}
+	if s.pages != nil {
+		read("/pages", s.listPages)
+	}
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {

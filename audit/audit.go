@@ -15,7 +15,7 @@ type Entry struct {
 	At       time.Time       `json:"at"`
 	Actor    string          `json:"actor"`  // e.g. "token:3 (alice)", "cli", "demo"
 	Action   string          `json:"action"` // create, update, delete
-	Entity   string          `json:"entity"` // engineer, rotation, override, policy, token
+	Entity   string          `json:"entity"` // engineer, rotation, override, policy, token, ticket
 	EntityID string          `json:"entity_id"`
 	Before   json.RawMessage `json:"before,omitempty"`
 	After    json.RawMessage `json:"after,omitempty"`
@@ -35,6 +35,7 @@ const (
 	Override = "override"
 	Policy   = "policy"
 	Token    = "token"
+	Ticket   = "ticket"
 )
 
 // Filter selects a page of the log, newest first.

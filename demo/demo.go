@@ -1,7 +1,8 @@
-// Package demo owns the demo team that `ivr serve --demo` seeds into an
-// empty store so that a newcomer sees real answers at once. It goes through
-// the on-call service like any admin would, so the data is validated and
-// audited; it imports no transport or database package.
+// Package demo owns the demo team and the demo tickets that `ivr serve
+// --demo` seeds into an empty store so that a newcomer sees real answers at
+// once. It goes through the on-call service and the ticket store like any
+// admin would, so the data is validated and audited; it imports no
+// transport or database package.
 package demo
 
 import (

@@ -13,12 +13,14 @@ import (
 // that name what is in the way; the schema is the guarantee when two
 // writers race.
 var constraintErrors = map[string]*errs.Error{
-	"overrides_no_overlap":       errs.E(errs.Conflict, "", "overlaps another override of the same level and layer"),
-	"overrides_end_after_start":  errs.E(errs.Invalid, "end", "must be after start"),
-	"overrides_engineer_id_fkey": errs.E(errs.Invalid, "engineer_id", "is not an engineer"),
-	"tokens_engineer_id_fkey":    errs.E(errs.Invalid, "engineer_id", "is not an engineer"),
-	"tokens_hash_key":            errs.E(errs.Conflict, "", "a token with this secret already exists"),
-	"rotation_versions_pkey":     errs.E(errs.Conflict, "", "the rotation was changed at the same time; reload it and try again"),
+	"overrides_no_overlap":        errs.E(errs.Conflict, "", "overlaps another override of the same level and layer"),
+	"overrides_end_after_start":   errs.E(errs.Invalid, "end", "must be after start"),
+	"overrides_engineer_id_fkey":  errs.E(errs.Invalid, "engineer_id", "is not an engineer"),
+	"tokens_engineer_id_fkey":     errs.E(errs.Invalid, "engineer_id", "is not an engineer"),
+	"tokens_hash_key":             errs.E(errs.Conflict, "", "a token with this secret already exists"),
+	"rotation_versions_pkey":      errs.E(errs.Conflict, "", "the rotation was changed at the same time; reload it and try again"),
+	"ticket_notes_ticket_id_fkey": errs.E(errs.NotFound, "", "the ticket does not exist"),
+	"call_states_pkey":            errs.E(errs.Conflict, "", "the call has a state already"),
 }
 
 // userError returns the *errs.Error a constraint violation stands for, or

@@ -85,6 +85,8 @@ INSERT INTO rotation_versions (rotation_id, version, effective_from, spec) VALUE
 		// SQLite does not name the foreign key violated: internal there.
 		{"OverrideEngineer", "INSERT INTO overrides (level, layer, engineer_id, start_at, end_at, created_at) VALUES (3, 1, 9, 0, 1, 0)", errs.Invalid, "engineer_id"},
 		{"TokenEngineer", "INSERT INTO tokens (name, role, engineer_id, hash, created_at) VALUES ('u', 'engineer', 9, 'i', 0)", errs.Invalid, "engineer_id"},
+		{"CallStateExists", "INSERT INTO call_states (call_id, version, data, created_at, updated_at) SELECT call_id, 1, data, 0, 0 FROM call_states", errs.Conflict, ""},
+		{"NoteTicket", "INSERT INTO ticket_notes (ticket_id, at, author, text) VALUES (9, 0, 'a', 'b')", errs.NotFound, ""},
 	}
 	for _, backend := range []string{SQLite, Postgres} {
 		t.Run(backend, func(t *testing.T) {
@@ -103,6 +105,9 @@ INSERT INTO rotation_versions (rotation_id, version, effective_from, spec) VALUE
 			if _, err := db.writer.ExecContext(t.Context(), seed); err != nil {
 				t.Fatal(err)
 			}
+			if err := db.CreateCallState(t.Context(), "CA01", []byte("{}")); err != nil {
+				t.Fatal(err)
+			}
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
 					err := db.update(context.Background(), func(tx *tx) error {
@@ -110,7 +115,7 @@ INSERT INTO rotation_versions (rotation_id, version, effective_from, spec) VALUE
 						return err
 					})
 					code, field := tc.code, tc.field
-					if backend == SQLite && (tc.name == "OverrideEngineer" || tc.name == "TokenEngineer") {
+					if backend == SQLite && (tc.name == "OverrideEngineer" || tc.name == "TokenEngineer" || tc.name == "NoteTicket") {
 						code, field = errs.Internal, ""
 					}
 					var e *errs.Error

@@ -52,6 +52,7 @@ var sqliteDialect = &dialect{
 var sqliteUniqueNames = map[string]string{
 	"tokens.hash": "tokens_hash_key",
 	"rotation_versions.rotation_id, rotation_versions.version": "rotation_versions_pkey",
+	"call_states.call_id": "call_states_pkey",
 }
 
 // sqliteConstraint finds the constraint name in an SQLite error: the

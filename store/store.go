@@ -1,8 +1,11 @@
 // Package store owns the service's persistence: engineers, rotations,
-// overrides, escalation policies, API tokens and the audit log, kept in
-// SQLite (one instance, the default) or PostgreSQL (several instances), with
-// the embedded schema migrations of both. It implements oncall.Store,
-// access.Store and audit.Log; domain packages never import it.
+// overrides, escalation policies, API tokens and the audit log; the
+// built-in tickets, the call log, requested pages, callers' languages, the
+// state of calls in progress and voicemail recordings; kept in SQLite (one
+// instance, the default) or PostgreSQL (several instances), with the
+// embedded schema migrations of both. It implements oncall.Store,
+// access.Store, audit.Log, tickets.Store, ivr.CallLog, ivr.Pages and
+// ivr.Preferences; domain packages never import it.
 package store
 
 import (

@@ -71,6 +71,15 @@ func serve(ctx context.Context, args []string, env environ) error {
 		} else {
 			log.Info("store already has engineers; demo data not seeded")
 		}
+		seeded, err = demo.SeedTickets(ctx, db)
+		if err != nil {
+			return fmt.Errorf("seed demo tickets: %w", err)
+		}
+		if seeded {
+			log.Info("demo tickets seeded", zap.Int("tickets", len(demo.Tickets)))
+		} else {
+			log.Info("store already has tickets; demo tickets not seeded")
+		}
 	}
 	if err := svc.Refresh(ctx); err != nil {
 		return fmt.Errorf("load schedules: %w", err)
@@ -78,7 +87,8 @@ func serve(ctx context.Context, args []string, env environ) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	api := admin.New(admin.Config{OnCall: svc, Tokens: db, Audit: db, Ready: db.Ready, Registry: reg, Log: log})
+	api := admin.New(admin.Config{OnCall: svc, Tokens: db, Audit: db, Ready: db.Ready, Registry: reg, Log: log,
+		Tickets: db, Calls: db, Recordings: db, Pages: db})
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {

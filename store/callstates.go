@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/supportdesk/ivr/errs"
+)
+
+// The state of calls in progress, for drivers that keep none themselves
+// (Twilio's webhooks): one opaque value per call id (the flow's state as
+// JSON) with a version, so that two instances serving webhooks of one call
+// at once cannot both advance it. These are high-rate runtime data, not
+// admin changes: nothing here is audited.
+
+// maxCallStateBytes bounds one call's state.
+const maxCallStateBytes = 1 << 20
+
+func checkCallState(callID string, data []byte) error {
+	switch {
+	case strings.TrimSpace(callID) == "":
+		return errs.InvalidField("call_id", "is required")
+	case len(data) == 0:
+		return errs.InvalidField("data", "the state is empty")
+	case len(data) > maxCallStateBytes:
+		return errs.InvalidField("data", "the state is larger than %d bytes", maxCallStateBytes)
+	}
+	return nil
+}
+
+// CreateCallState stores the first state of call callID, at version 1.
+// Conflict if the call has a state already (another instance answered it
+// first); Invalid (call_id or data) for an empty id or state.
+func (db *DB) CreateCallState(ctx context.Context, callID string, data []byte) error {
+	if err := checkCallState(callID, data); err != nil {
+		return err
+	}
+	err := db.update(ctx, func(tx *tx) error {
+		_, err := tx.exec(ctx, `INSERT INTO call_states (call_id, version, data, created_at, updated_at)
+			VALUES (?, 1, ?, ?, ?)`, callID, data, micros(tx.now), micros(tx.now))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create state of call %s: %w", callID, err)
+	}
+	return nil
+}
+
+// CallState returns the state of call callID and its version; NotFound if
+// the call has none (never had, or it was deleted).
+func (db *DB) CallState(ctx context.Context, callID string) (data []byte, version int64, err error) {
+	err = db.reads().queryRow(ctx, "SELECT data, version FROM call_states WHERE call_id = ?", callID).Scan(&data, &version)
+	if isNoRows(err) {
+		return nil, 0, errs.E(errs.NotFound, "", "call %q has no state", callID)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("get state of call %s: %w", callID, err)
+	}
+	return data, version, nil
+}
+
+// UpdateCallState replaces the state of call callID if its stored version
+// is still version (compare-and-swap) and returns the new version,
+// version+1. Conflict if the stored version is another (an instance
+// advanced the call since this one read it: read it again and redo the
+// step, or give up the event); NotFound if the call has no state; Invalid
+// (call_id or data) for an empty id or state.
+func (db *DB) UpdateCallState(ctx context.Context, callID string, version int64, data []byte) (newVersion int64, err error) {
+	if err := checkCallState(callID, data); err != nil {
+		return 0, err
+	}
+	err = db.update(ctx, func(tx *tx) error {
+		res, err := tx.exec(ctx, `UPDATE call_states SET data = ?, version = version + 1, updated_at = ?
+			WHERE call_id = ? AND version = ?`, data, micros(tx.now), callID, version)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 1 {
+			return nil
+		}
+		var stored int64
+		err = tx.queryRow(ctx, "SELECT version FROM call_states WHERE call_id = ?", callID).Scan(&stored)
+		switch {
+		case isNoRows(err):
+			return errs.E(errs.NotFound, "", "call %q has no state", callID)
+		case err != nil:
+			return err
+		}
+		return errs.E(errs.Conflict, "", "the state of call %q is at version %d, not %d: another instance advanced the call",
+			callID, stored, version)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("update state of call %s: %w", callID, err)
+	}
+	return version + 1, nil
+}
+
+// DeleteCallStatesBefore deletes the states of calls last updated before t
+// (calls long over, whose end the driver never saw) and returns how many it
+// deleted.
+func (db *DB) DeleteCallStatesBefore(ctx context.Context, t time.Time) (int, error) {
+	var n int64
+	err := db.update(ctx, func(tx *tx) error {
+		res, err := tx.exec(ctx, "DELETE FROM call_states WHERE updated_at < ?", micros(t))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delete call states: %w", err)
+	}
+	return int(n), nil
+}
+
+// DeleteCallState deletes the state of call callID, once the call is over;
+// deleting a state that does not exist is not an error.
+func (db *DB) DeleteCallState(ctx context.Context, callID string) error {
+	err := db.update(ctx, func(tx *tx) error {
+		_, err := tx.exec(ctx, "DELETE FROM call_states WHERE call_id = ?", callID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete state of call %s: %w", callID, err)
+	}
+	return nil
+}

@@ -1,0 +1,271 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/supportdesk/ivr/calls"
+	"github.com/supportdesk/ivr/errs"
+	"github.com/supportdesk/ivr/store"
+	"github.com/supportdesk/ivr/store/storetest"
+)
+
+// wantState fails unless call id's state is data at version.
+func wantState(t *testing.T, db *store.DB, id string, data string, version int64) {
+	t.Helper()
+	got, v, err := db.CallState(t.Context(), id)
+	if err != nil {
+		t.Fatalf("CallState(%s): %v", id, err)
+	}
+	if string(got) != data || v != version {
+		t.Fatalf("CallState(%s) = %s v%d, want %s v%d", id, got, v, data, version)
+	}
+}
+
+func TestCallStates(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		storetest.Backends(t, func(t *testing.T, db *store.DB) {
+			ctx := t.Context()
+			if err := db.CreateCallState(ctx, "CA01", []byte(`{"phase":"language"}`)); err != nil {
+				t.Fatal(err)
+			}
+			wantState(t, db, "CA01", `{"phase":"language"}`, 1)
+			v, err := db.UpdateCallState(ctx, "CA01", 1, []byte(`{"phase":"ticket"}`))
+			if err != nil || v != 2 {
+				t.Fatalf("UpdateCallState = %d, %v; want 2", v, err)
+			}
+			wantState(t, db, "CA01", `{"phase":"ticket"}`, 2)
+
+			// Another instance still holding version 1 loses.
+			_, err = db.UpdateCallState(ctx, "CA01", 1, []byte(`{"phase":"priority"}`))
+			wantErr(t, err, errs.Conflict, "")
+			wantState(t, db, "CA01", `{"phase":"ticket"}`, 2)
+
+			wantErr(t, db.CreateCallState(ctx, "CA01", []byte(`{}`)), errs.Conflict, "")
+			_, _, err = db.CallState(ctx, "CA02")
+			wantErr(t, err, errs.NotFound, "")
+			_, err = db.UpdateCallState(ctx, "CA02", 1, []byte(`{}`))
+			wantErr(t, err, errs.NotFound, "")
+			wantErr(t, db.CreateCallState(ctx, "CA03", nil), errs.Invalid, "data")
+			wantErr(t, db.CreateCallState(ctx, "", []byte(`{}`)), errs.Invalid, "call_id")
+			_, err = db.UpdateCallState(ctx, "CA01", 2, []byte{})
+			wantErr(t, err, errs.Invalid, "data")
+
+			if err := db.DeleteCallState(ctx, "CA01"); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = db.CallState(ctx, "CA01")
+			wantErr(t, err, errs.NotFound, "")
+			if err := db.DeleteCallState(ctx, "CA01"); err != nil {
+				t.Fatalf("second DeleteCallState: %v", err)
+			}
+		})
+	})
+
+	t.Run("BinarySafe", func(t *testing.T) {
+		storetest.Backends(t, func(t *testing.T, db *store.DB) {
+			data := []byte{0, 1, 2, 0xff, 0xfe, 0, '\\', 'x'}
+			if err := db.CreateCallState(t.Context(), "CA01", data); err != nil {
+				t.Fatal(err)
+			}
+			wantState(t, db, "CA01", string(data), 1)
+		})
+	})
+
+	t.Run("DeleteBefore", func(t *testing.T) {
+		storetest.Backends(t, func(t *testing.T, db *store.DB) {
+			ctx := t.Context()
+			setClock(db, t0)
+			for _, id := range []string{"CA01", "CA02", "CA03"} {
+				if err := db.CreateCallState(ctx, id, []byte(`{}`)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			setClock(db, t0.Add(2*time.Hour))
+			if _, err := db.UpdateCallState(ctx, "CA02", 1, []byte(`{"x":1}`)); err != nil {
+				t.Fatal(err)
+			}
+			n, err := db.DeleteCallStatesBefore(ctx, t0.Add(time.Hour))
+			if err != nil || n != 2 {
+				t.Fatalf("DeleteCallStatesBefore = %d, %v; want 2 (CA01, CA03)", n, err)
+			}
+			wantState(t, db, "CA02", `{"x":1}`, 2)
+			_, _, err = db.CallState(ctx, "CA01")
+			wantErr(t, err, errs.NotFound, "")
+			if n, err := db.DeleteCallStatesBefore(ctx, t0.Add(time.Hour)); err != nil || n != 0 {
+				t.Fatalf("again: %d, %v; want 0", n, err)
+			}
+		})
+	})
+}
+
+// TestConcurrentCallStates starts instances at once on one call; the
+// store, not the test's timing, lets exactly one of them through.
+func TestConcurrentCallStates(t *testing.T) {
+	const writers = 8
+	run := func(fn func(i int) error) (won int, errors []error) {
+		errc := make(chan error, writers)
+		start := make(chan struct{})
+		for i := range writers {
+			go func() {
+				<-start
+				errc <- fn(i)
+			}()
+		}
+		close(start)
+		for range writers {
+			if err := <-errc; err == nil {
+				won++
+			} else {
+				errors = append(errors, err)
+			}
+		}
+		return won, errors
+	}
+
+	t.Run("Update", func(t *testing.T) {
+		storetest.Backends(t, func(t *testing.T, db *store.DB) {
+			if err := db.CreateCallState(t.Context(), "CA01", []byte(`{"n":-1}`)); err != nil {
+				t.Fatal(err)
+			}
+			winner := make(chan int, writers)
+			won, errors := run(func(i int) error {
+				v, err := db.UpdateCallState(context.Background(), "CA01", 1, fmt.Appendf(nil, `{"n":%d}`, i))
+				if err == nil {
+					if v != 2 {
+						t.Errorf("new version %d, want 2", v)
+					}
+					winner <- i
+				}
+				return err
+			})
+			for _, err := range errors {
+				if !errs.Is(err, errs.Conflict) {
+					t.Errorf("UpdateCallState: %v, want nil or Conflict", err)
+				}
+			}
+			if won != 1 {
+				t.Fatalf("%d updates won, want 1", won)
+			}
+			wantState(t, db, "CA01", fmt.Sprintf(`{"n":%d}`, <-winner), 2)
+		})
+	})
+
+	t.Run("Create", func(t *testing.T) {
+		storetest.Backends(t, func(t *testing.T, db *store.DB) {
+			won, errors := run(func(i int) error {
+				return db.CreateCallState(context.Background(), "CA01", fmt.Appendf(nil, `{"n":%d}`, i))
+			})
+			for _, err := range errors {
+				if !errs.Is(err, errs.Conflict) {
+					t.Errorf("CreateCallState: %v, want nil or Conflict", err)
+				}
+			}
+			if won != 1 {
+				t.Fatalf("%d creates won, want 1", won)
+			}
+		})
+	})
+}
+
+func TestRecordings(t *testing.T) {
+	audio := func(n int) []byte {
+		b := make([]byte, n)
+		rand.Read(b)
+		return b
+	}
+
+	t.Run("OK", func(t *testing.T) {
+		storetest.Backends(t, func(t *testing.T, db *store.DB) {
+			ctx := t.Context()
+			setClock(db, t0)
+			r := calls.Recording{ID: "RE0123456789abcdef", CallID: "CA01", ContentType: "audio/x-wav",
+				Data: audio(1 << 20), Seconds: 42}
+			if err := db.SaveRecording(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			got, err := db.Recording(ctx, r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.CreatedAt = t0
+			if !bytes.Equal(got.Data, r.Data) {
+				t.Fatalf("Recording: %d bytes differ from the %d saved", len(got.Data), len(r.Data))
+			}
+			equal(t, "Recording", got, r)
+
+			// Saved once: a repeated callback keeps the first.
+			again := r
+			again.Data, again.Seconds = []byte("other"), 1
+			if err := db.SaveRecording(ctx, again); err != nil {
+				t.Fatalf("second SaveRecording: %v, want nil", err)
+			}
+			got, err = db.Recording(ctx, r.ID)
+			if err != nil || !bytes.Equal(got.Data, r.Data) || got.Seconds != 42 {
+				t.Fatalf("after a second save: %d bytes, %d s, %v; want the first kept", len(got.Data), got.Seconds, err)
+			}
+
+			given := calls.Recording{ID: "RE02", CallID: "CA02", ContentType: "audio/mpeg", Data: []byte{0, 1},
+				CreatedAt: t0.Add(-time.Hour + 300*time.Nanosecond)}
+			if err := db.SaveRecording(ctx, given); err != nil {
+				t.Fatal(err)
+			}
+			got, err = db.Recording(ctx, "RE02")
+			if err != nil || !got.CreatedAt.Equal(given.CreatedAt.Truncate(time.Microsecond)) {
+				t.Fatalf("Recording RE02 created %s, %v; want the given time", got.CreatedAt, err)
+			}
+			_, err = db.Recording(ctx, "RE404")
+			wantErr(t, err, errs.NotFound, "")
+		})
+	})
+
+	t.Run("Retention", func(t *testing.T) {
+		storetest.Backends(t, func(t *testing.T, db *store.DB) {
+			ctx := t.Context()
+			for i, created := range []time.Time{t0, t0.Add(24 * time.Hour), t0.Add(48 * time.Hour)} {
+				setClock(db, created)
+				r := calls.Recording{ID: fmt.Sprintf("RE%d", i), CallID: "CA", ContentType: "audio/wav", Data: audio(100)}
+				if err := db.SaveRecording(ctx, r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			n, err := db.DeleteRecordingsBefore(ctx, t0.Add(24*time.Hour))
+			if err != nil || n != 1 {
+				t.Fatalf("DeleteRecordingsBefore = %d, %v; want 1", n, err)
+			}
+			_, err = db.Recording(ctx, "RE0")
+			wantErr(t, err, errs.NotFound, "")
+			for _, id := range []string{"RE1", "RE2"} {
+				if _, err := db.Recording(ctx, id); err != nil {
+					t.Fatalf("Recording(%s) after retention: %v", id, err)
+				}
+			}
+		})
+	})
+
+	t.Run("ErrInvalid", func(t *testing.T) {
+		storetest.Backends(t, func(t *testing.T, db *store.DB) {
+			ok := calls.Recording{ID: "RE01", CallID: "CA01", ContentType: "audio/wav", Data: []byte{1}}
+			for _, c := range []struct {
+				mod   func(*calls.Recording)
+				field string
+			}{
+				{func(r *calls.Recording) { r.ID = "../etc/passwd" }, "id"},
+				{func(r *calls.Recording) { r.ID = "" }, "id"},
+				{func(r *calls.Recording) { r.CallID = "" }, "call_id"},
+				{func(r *calls.Recording) { r.ContentType = "text/html" }, "content_type"},
+				{func(r *calls.Recording) { r.ContentType = "" }, "content_type"},
+				{func(r *calls.Recording) { r.Data = nil }, "data"},
+				{func(r *calls.Recording) { r.Seconds = -1 }, "seconds"},
+			} {
+				bad := ok
+				c.mod(&bad)
+				wantErr(t, db.SaveRecording(t.Context(), bad), errs.Invalid, c.field)
+			}
+		})
+	})
+}
