@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"go.uber.org/zap"
 )
@@ -160,7 +161,35 @@ func (h *CallHandle) Record(wav []byte) *TwiML {
 		return nil
 	}
 	sid, u := h.s.AddRecording(h.c.sid, wav)
-	return h.post(doc, rec, url.Values{"RecordingUrl": {u}, "RecordingSid": {sid}, "RecordingDuration": {strconv.Itoa(wavSeconds(wav))}})
+	out := h.post(doc, rec, url.Values{"RecordingUrl": {u}, "RecordingSid": {sid}, "RecordingDuration": {strconv.Itoa(wavSeconds(wav))}})
+	h.must(h.s.recordingStatus(h.c, doc, rec, sid, u, wavSeconds(wav)))
+	return out
+}
+
+// recordingStatus sends the recordingStatusCallback of a <Record> verb, if
+// it has one subscribed to "completed" (the default event): Twilio sends
+// it once the recording can be fetched, after the verb's action.
+func (s *Server) recordingStatus(c *call, doc *TwiML, rec *Node, sid, mediaURL string, secs int) error {
+	cb := rec.Attr("recordingStatusCallback")
+	if cb == "" {
+		return nil
+	}
+	if ev := rec.Attr("recordingStatusCallbackEvent"); ev != "" && !strings.Contains(" "+ev+" ", " completed ") {
+		return nil
+	}
+	target, err := doc.resolve(cb)
+	if err != nil {
+		return fmt.Errorf("recordingStatusCallback: %w", err)
+	}
+	p := url.Values{
+		"AccountSid": {s.opts.AccountSID}, "CallSid": {c.sid}, "RecordingSid": {sid}, "RecordingUrl": {mediaURL},
+		"RecordingStatus": {"completed"}, "RecordingDuration": {strconv.Itoa(secs)}, "RecordingChannels": {"1"},
+		"RecordingSource": {"RecordVerb"}, "RecordingStartTime": {s.now().Format(http.TimeFormat)},
+	}
+	if _, err := s.send(context.Background(), orDefault(rec.Attr("recordingStatusCallbackMethod"), http.MethodPost), target, p); err != nil {
+		return fmt.Errorf("recordingStatusCallback: %w", err)
+	}
+	return nil
 }
 
 // NoAnswer lets the call ring out: status no-answer.
@@ -183,10 +212,16 @@ func (h *CallHandle) Hangup() {
 		s.failf("Hangup: call %s to %s is %s, not in-progress", c.sid, c.to, st)
 		return
 	}
+	queued := c.queue != nil
 	c.status, c.ended, c.updated = "completed", s.now(), s.now()
 	s.mu.Unlock()
+	if queued {
+		_, err := s.dequeue(c, "hangup")
+		h.must(err)
+	}
 	h.must(s.statusEvent(c, "completed"))
 	h.must(s.dialDone(c))
+	h.must(s.endBridge(c))
 }
 
 // WaitRedirect returns the TwiML the fake fetched after the service

@@ -36,6 +36,9 @@ type call struct {
 	last       *TwiML        // the latest TwiML the call is executing
 	redirects  []*TwiML      // TwiML fetched after an update with Url or Twiml
 	dial       *dialState    // set on a child call created by <Dial>
+	queue      *queueState   // the queue the call waits in (<Enqueue>)
+	lastQueue  *queueState   // the queue it was bridged out of
+	bridge     *bridge       // set while bridged by <Dial><Queue>
 }
 
 // terminal reports whether the call has ended.
@@ -156,6 +159,9 @@ func (s *Server) updateCall(r *http.Request, p map[string]string) (result, *apiE
 		c.status, ended = "canceled", true
 	}
 	redirect := !ended && !c.terminal() && (newURL != "" || newTwiml != "")
+	if redirect || ended {
+		c.queue = nil // a redirected or ended call leaves its queue
+	}
 	if redirect {
 		c.url, c.twiml = newURL, newTwiml
 		c.method = orDefault(f.Get("Method"), http.MethodPost)
@@ -177,6 +183,9 @@ func (s *Server) updateCall(r *http.Request, p map[string]string) (result, *apiE
 			}
 			if err := s.dialDone(c); err != nil {
 				s.unexpectedf("call %s ended through the API: <Dial> action: %v", c.sid, err)
+			}
+			if err := s.endBridge(c); err != nil {
+				s.unexpectedf("call %s ended through the API: bridge: %v", c.sid, err)
 			}
 		})
 	}

@@ -55,7 +55,14 @@ func (s *Server) run(c *call, doc *TwiML) (*TwiML, error) {
 		case verb == nil:
 			return doc, nil
 		case verb.Name == "Dial":
+			for _, n := range verb.Children {
+				if n.Name == "Queue" {
+					return s.dialQueue(c, doc, verb, n)
+				}
+			}
 			return doc, s.startDial(c, doc, verb)
+		case verb.Name == "Enqueue":
+			return s.enqueue(c, doc, verb)
 		case verb.Name != "Redirect":
 			return doc, nil
 		case hops == maxRedirects:

@@ -169,7 +169,8 @@ func (d *Device) Dial(to string) *CallHandle {
 	now := s.now()
 	c := &call{
 		sid: newSID("CA"), from: d.number, to: orDefault(to, s.opts.ServiceNumber), direction: "inbound",
-		url: s.opts.VoiceWebhookURL, method: http.MethodPost, events: map[string]bool{}, status: "ringing",
+		url: s.opts.VoiceWebhookURL, method: http.MethodPost, events: map[string]bool{"completed": true}, status: "ringing",
+		statusCallback: s.opts.VoiceStatusCallbackURL, statusCallbackMethod: http.MethodPost,
 		created: now, updated: now, started: now, claimed: true, endedByAPI: make(chan struct{}),
 	}
 	s.mu.Lock()

@@ -58,6 +58,10 @@ type Options struct {
 	// VoiceWebhookURL receives inbound calls (Device.Dial), as configured on
 	// a Twilio number's "A call comes in".
 	VoiceWebhookURL string
+	// VoiceStatusCallbackURL gets the "completed" status callback of
+	// inbound calls, as configured on a Twilio number's "Call status
+	// changes".
+	VoiceStatusCallbackURL string
 	// ServiceNumber is the service's own number: the To of inbound SMS
 	// answering a message that was sent through a messaging service, and the
 	// default To of Device.Dial. Default: DefaultServiceNumber.

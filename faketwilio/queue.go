@@ -1,0 +1,273 @@
+package faketwilio
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// Queues: <Enqueue> puts a call in a named queue, where it executes the
+// TwiML of the verb's waitUrl over and over; <Dial><Queue> bridges the
+// call at the front of that queue with the dialling call; <Leave/> in the
+// wait TwiML takes it out. The fake does not play audio, so the test says
+// when a turn of wait TwiML has played (CallHandle.NextWait).
+
+// queueState is a call waiting in (or bridged out of) a queue. Guarded by
+// Server.mu.
+type queueState struct {
+	name       string
+	sid        string // QU…
+	doc        *TwiML // the document holding the <Enqueue>
+	verb       *Node
+	waitURL    string
+	waitMethod string
+	entered    int    // seconds on the server clock, for QueueTime
+	wait       *TwiML // the last wait TwiML
+	turns      int
+}
+
+// bridge links two calls talking after <Dial><Queue>. Guarded by Server.mu.
+type bridge struct {
+	caller, dialer *call
+	dialDoc        *TwiML // the dialler's document holding the <Dial>
+	dialVerb       *Node
+}
+
+// enqueue puts c in the queue of verb and runs the first turn of its wait
+// TwiML.
+func (s *Server) enqueue(c *call, doc *TwiML, verb *Node) (*TwiML, error) {
+	name := verb.Text
+	if name == "" {
+		return doc, fmt.Errorf("<Enqueue> without a queue name")
+	}
+	if verb.Attr("workflowSid") != "" {
+		return doc, fmt.Errorf("faketwilio does not implement TaskRouter <Enqueue workflowSid>")
+	}
+	q := &queueState{name: name, sid: newSID("QU"), doc: doc, verb: verb,
+		waitMethod: orDefault(verb.Attr("waitUrlMethod"), http.MethodPost), entered: int(s.now().Unix())}
+	if u := verb.Attr("waitUrl"); u != "" {
+		var err error
+		if q.waitURL, err = doc.resolve(u); err != nil {
+			return doc, fmt.Errorf("<Enqueue waitUrl>: %w", err)
+		}
+	}
+	s.mu.Lock()
+	for _, o := range s.calls {
+		if o.queue != nil && o.queue.name == name && o != c {
+			s.mu.Unlock()
+			return doc, fmt.Errorf("faketwilio keeps one call per queue; %q already holds %s", name, o.sid)
+		}
+	}
+	c.queue = q
+	s.notifyLocked()
+	s.mu.Unlock()
+	if q.waitURL == "" {
+		return doc, nil
+	}
+	w, err := s.waitTurn(c)
+	s.mu.Lock()
+	still := c.queue == q
+	s.mu.Unlock()
+	if still || err != nil {
+		return doc, err
+	}
+	return w, nil // it left the queue at once
+}
+
+// queueParams are the parameters Twilio adds to wait URL and action
+// requests. s.mu is held.
+func (s *Server) queueParams(q *queueState) url.Values {
+	return url.Values{
+		"QueueSid":         {q.sid},
+		"QueueTime":        {strconv.Itoa(int(s.now().Unix()) - q.entered)},
+		"QueuePosition":    {"1"},
+		"CurrentQueueSize": {"1"},
+		"AvgQueueTime":     {"0"},
+		"MaxQueueSize":     {"100"},
+	}
+}
+
+// waitTurn fetches and runs one turn of the wait TwiML of queued call c:
+// <Play>, <Say> and <Pause> play; <Leave/> takes the call out of the queue
+// to the <Enqueue> action (or the verbs after it); <Hangup/> ends it.
+func (s *Server) waitTurn(c *call) (*TwiML, error) {
+	s.mu.Lock()
+	q := c.queue
+	if q == nil || c.terminal() {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("call %s is not waiting in a queue", c.sid)
+	}
+	extra := s.queueParams(q)
+	s.mu.Unlock()
+	w, err := s.fetchTwiML(c, q.waitMethod, q.waitURL, extra)
+	if err != nil {
+		return w, fmt.Errorf("wait URL: %w", err)
+	}
+	s.mu.Lock()
+	q.wait, q.turns = w, q.turns+1
+	s.mu.Unlock()
+	for _, v := range w.verbs() {
+		switch v.Name {
+		case "Play", "Say", "Pause":
+		case "Leave":
+			return s.dequeue(c, "leave")
+		case "Hangup":
+			return w, nil
+		default:
+			return w, fmt.Errorf("faketwilio does not implement <%s> in wait TwiML", v.Name)
+		}
+	}
+	return w, nil
+}
+
+// dequeue takes c out of its queue with result and goes on: the <Enqueue>
+// action gets QueueResult, or without one the document goes on after it.
+func (s *Server) dequeue(c *call, result string) (*TwiML, error) {
+	s.mu.Lock()
+	q := c.queue
+	c.queue = nil
+	var p url.Values
+	if q != nil {
+		p = s.queueParams(q)
+		p.Set("QueueResult", result)
+	}
+	s.mu.Unlock()
+	if q == nil {
+		return nil, fmt.Errorf("call %s is not in a queue", c.sid)
+	}
+	action := q.verb.Attr("action")
+	if action == "" {
+		if result == "hangup" {
+			return nil, nil
+		}
+		return s.run(c, q.doc.rest(q.verb))
+	}
+	target, err := q.doc.resolve(action)
+	if err != nil {
+		return nil, fmt.Errorf("<Enqueue action>: %w", err)
+	}
+	method := orDefault(q.verb.Attr("method"), http.MethodPost)
+	if result == "hangup" || result == "redirected" {
+		// The call has moved on: the answer is not executed.
+		_, err := s.fetchTwiML(c, method, target, p)
+		return nil, err
+	}
+	return s.execute(c, method, target, p)
+}
+
+// dialQueue bridges dialer (a call executing <Dial><Queue>) with the call
+// waiting in that queue: that call hears its <Queue url> TwiML first. An
+// empty queue ends the <Dial> at once.
+func (s *Server) dialQueue(dialer *call, doc *TwiML, dial, queue *Node) (*TwiML, error) {
+	s.mu.Lock()
+	var waiting *call
+	for _, o := range s.calls {
+		if o.queue != nil && o.queue.name == queue.Text && !o.terminal() {
+			waiting = o
+		}
+	}
+	var p url.Values
+	if waiting != nil {
+		p = s.queueParams(waiting.queue)
+		waiting.lastQueue, waiting.queue = waiting.queue, nil
+		b := &bridge{caller: waiting, dialer: dialer, dialDoc: doc, dialVerb: dial}
+		waiting.bridge, dialer.bridge = b, b
+	}
+	s.mu.Unlock()
+	if waiting == nil {
+		return s.run(dialer, doc.rest(dial))
+	}
+	if u := queue.Attr("url"); u != "" {
+		target, err := doc.resolve(u)
+		if err != nil {
+			return doc, fmt.Errorf("<Queue url>: %w", err)
+		}
+		p.Set("DequeingCallSid", dialer.sid)
+		heard, err := s.fetchTwiML(waiting, orDefault(queue.Attr("method"), http.MethodPost), target, p)
+		if err != nil {
+			return doc, fmt.Errorf("<Queue url>: %w", err)
+		}
+		s.mu.Lock()
+		waiting.last = heard
+		s.mu.Unlock()
+	}
+	return doc, nil
+}
+
+// endBridge is called when c, bridged by <Dial><Queue>, ends: the other
+// side goes on — the dialler after its <Dial>, the dequeued caller at its
+// <Enqueue> action with QueueResult bridged.
+func (s *Server) endBridge(c *call) error {
+	s.mu.Lock()
+	b := c.bridge
+	if b == nil {
+		s.mu.Unlock()
+		return nil
+	}
+	b.caller.bridge, b.dialer.bridge = nil, nil
+	other := b.caller
+	if c == b.caller {
+		other = b.dialer
+	}
+	live := other.status == "in-progress"
+	s.mu.Unlock()
+	if !live {
+		return nil
+	}
+	if other == b.dialer {
+		_, err := s.run(other, b.dialDoc.rest(b.dialVerb))
+		return err
+	}
+	return s.bridgedCallerGoesOn(other)
+}
+
+// bridgedCallerGoesOn posts the <Enqueue> action of a caller whose bridge
+// ended, with QueueResult bridged.
+func (s *Server) bridgedCallerGoesOn(c *call) error {
+	s.mu.Lock()
+	q := c.lastQueue
+	s.mu.Unlock()
+	if q == nil {
+		return nil
+	}
+	s.mu.Lock()
+	c.queue = q
+	s.mu.Unlock()
+	_, err := s.dequeue(c, "bridged")
+	return err
+}
+
+// NextWait says the wait TwiML of a queued call has played: Twilio requests
+// the wait URL again. It returns the new wait TwiML, or the call's TwiML
+// after it left the queue.
+func (h *CallHandle) NextWait() *TwiML {
+	doc, err := h.s.waitTurn(h.c)
+	h.must(err)
+	return doc
+}
+
+// WaitTwiML returns the last wait TwiML of the call's queue, nil if the
+// call is not waiting in one.
+func (h *CallHandle) WaitTwiML() *TwiML {
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	if h.c.queue == nil {
+		return nil
+	}
+	return h.c.queue.wait
+}
+
+// Queued reports whether the call waits in a queue.
+func (h *CallHandle) Queued() bool {
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	return h.c.queue != nil
+}
+
+// Bridged reports whether the call is bridged to another by <Dial><Queue>.
+func (h *CallHandle) Bridged() bool {
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	return h.c.bridge != nil
+}

@@ -1,0 +1,214 @@
+package webhooks
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/supportdesk/ivr/errs"
+	"github.com/supportdesk/ivr/ivr"
+)
+
+// The caller's webhooks.
+
+// voice answers a new call (the number's Voice URL). Twilio repeating it
+// gets the stored first document.
+func (d *Driver) voice(ctx context.Context, _ *http.Request, form url.Values) (string, error) {
+	sid, err := callSid(form)
+	if err != nil {
+		return "", err
+	}
+	if s, err := d.load(ctx, sid); err == nil {
+		d.metrics.replays.Add(1)
+		return s.env.Caller.TwiML, nil
+	} else if !errs.Is(err, errs.NotFound) {
+		return "", err
+	}
+	st, res, err := d.cfg.Flow.Start(ctx, ivr.CallStarted{CallID: sid, Line: form.Get("To"), Caller: form.Get("From"), At: d.now()})
+	if err != nil {
+		return "", err
+	}
+	var e envelope
+	d.record(&e, st, res)
+	data, err := json.Marshal(e)
+	if err != nil {
+		return "", err
+	}
+	err = d.cfg.States.CreateCallState(ctx, sid, data)
+	if errs.Is(err, errs.Conflict) { // another instance answered the same request first
+		s, err := d.load(ctx, sid)
+		if err != nil {
+			return "", err
+		}
+		d.metrics.replays.Add(1)
+		return s.env.Caller.TwiML, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return e.Caller.TwiML, nil
+}
+
+func seqOf(r *http.Request) int {
+	n, _ := strconv.Atoi(r.URL.Query().Get("seq"))
+	return n
+}
+
+func menuPhase(p ivr.Phase) bool {
+	return p == ivr.PhaseLanguage || p == ivr.PhaseTicket || p == ivr.PhasePriority
+}
+
+// gatherAction takes the keys of a menu. Only the request for the menu
+// being played advances the flow; a repeat gets the current document.
+func (d *Driver) gatherAction(ctx context.Context, r *http.Request, form url.Values) (string, error) {
+	sid, err := callSid(form)
+	if err != nil {
+		return "", err
+	}
+	seq := seqOf(r)
+	out, err := d.apply(ctx, sid, fromCaller, "", func(e *envelope) (ivr.Event, bool) {
+		if !menuPhase(e.Flow.Phase) || e.Caller.Kind != kindGather || seq != e.Flow.CallerSeq {
+			return nil, false
+		}
+		return ivr.Digits{Digits: form.Get("Digits"), At: d.now()}, false
+	})
+	if err != nil {
+		return "", err
+	}
+	return out.env.Caller.TwiML, nil
+}
+
+// waitRequest is one turn of the caller's wait in its queue: a Tick for
+// the flow, then a segment of hold music (after a progress message when
+// one is due), or <Leave/> once the caller's document is no longer the
+// queue (the <Enqueue> action then answers it).
+func (d *Driver) waitRequest(ctx context.Context, _ *http.Request, form url.Values) (string, error) {
+	sid, err := callSid(form)
+	if err != nil {
+		return "", err
+	}
+	var seg int
+	var pending []ivr.Prompt
+	out, err := d.apply(ctx, sid, fromWait, "", func(e *envelope) (ivr.Event, bool) {
+		seg, pending = e.HoldSeg, e.Progress
+		e.HoldSeg, e.Progress = (e.HoldSeg+1)%d.hold.count(), nil
+		switch e.Flow.Phase {
+		case ivr.PhaseRouting, ivr.PhaseVoicemail, ivr.PhaseVoicemailWait:
+			return ivr.Tick{At: d.now()}, true
+		}
+		return nil, true
+	})
+	if err != nil {
+		return "", err
+	}
+	if !out.env.Caller.queued() {
+		return leave(), nil
+	}
+	return d.wait(append(pending, out.progress...), seg), nil
+}
+
+// dequeued is the <Enqueue> action: the caller left the queue. After a
+// bridge the engineer has hung up; after a hang-up the caller has gone;
+// otherwise (<Leave/>, a redirect) the caller's current document answers.
+func (d *Driver) dequeued(ctx context.Context, _ *http.Request, form url.Values) (string, error) {
+	sid, err := callSid(form)
+	if err != nil {
+		return "", err
+	}
+	result := form.Get("QueueResult")
+	out, err := d.apply(ctx, sid, fromCaller, "", func(e *envelope) (ivr.Event, bool) {
+		switch {
+		case result == "bridged" && e.Flow.Phase == ivr.PhaseConnected:
+			return ivr.LegEnded{LegID: e.Flow.Leg.ID, Reason: ivr.Completed, At: d.now()}, false
+		case result == "hangup" && e.Flow.Phase != ivr.PhaseDone:
+			return ivr.HungUp{At: d.now()}, false
+		}
+		return nil, false
+	})
+	if err != nil {
+		return "", err
+	}
+	if result == "hangup" || out.env.Caller.Kind == kindConnect {
+		return d.hangup(nil), nil
+	}
+	return out.env.Caller.TwiML, nil
+}
+
+// callerStepRequest answers a caller redirected through the REST API with
+// the current document.
+func (d *Driver) callerStepRequest(ctx context.Context, _ *http.Request, form url.Values) (string, error) {
+	sid, err := callSid(form)
+	if err != nil {
+		return "", err
+	}
+	s, err := d.load(ctx, sid)
+	if err != nil {
+		return "", err
+	}
+	if s.env.Caller.Kind == kindConnect {
+		return d.hangup(nil), nil
+	}
+	return s.env.Caller.TwiML, nil
+}
+
+// connectRequest is <Queue url>: what the caller hears before the bridge.
+// Its CallSid is the caller's.
+func (d *Driver) connectRequest(ctx context.Context, _ *http.Request, form url.Values) (string, error) {
+	sid, err := callSid(form)
+	if err != nil {
+		return "", err
+	}
+	s, err := d.load(ctx, sid)
+	if err != nil {
+		return "", err
+	}
+	if s.env.Caller.Kind != kindConnect {
+		return render(), nil
+	}
+	return s.env.Caller.TwiML, nil
+}
+
+// recorded is the <Record> action: the recording is over but only its
+// status callback says when it can be fetched, so the caller waits in the
+// queue until the flow says goodbye (or hears it now if it already has).
+func (d *Driver) recorded(ctx context.Context, r *http.Request, form url.Values) (string, error) {
+	sid, err := callSid(form)
+	if err != nil {
+		return "", err
+	}
+	seq := seqOf(r)
+	out, err := d.apply(ctx, sid, fromCaller, "", func(e *envelope) (ivr.Event, bool) {
+		if e.Caller.Kind != kindRecord || e.Caller.Seq != seq {
+			return nil, false
+		}
+		e.Caller = doc{Seq: seq, Kind: kindAfter, TwiML: d.enqueue(sid, nil, seq)}
+		return nil, true
+	})
+	if err != nil {
+		return "", err
+	}
+	return out.env.Caller.TwiML, nil
+}
+
+// callerStatus is the number's status callback: the end of the caller's
+// call.
+func (d *Driver) callerStatus(ctx context.Context, _ *http.Request, form url.Values) (string, error) {
+	sid, err := callSid(form)
+	if err != nil {
+		return "", err
+	}
+	switch form.Get("CallStatus") {
+	case "completed", "busy", "failed", "no-answer", "canceled":
+	default:
+		return "", nil
+	}
+	_, err = d.apply(ctx, sid, fromOther, "", func(e *envelope) (ivr.Event, bool) {
+		if e.Flow.Phase == ivr.PhaseDone || e.Flow.Phase == ivr.PhaseVoicemailWait {
+			return nil, false
+		}
+		return ivr.HungUp{At: d.now()}, false
+	})
+	return "", err
+}

@@ -1,0 +1,178 @@
+package webhooks_test
+
+import (
+	"encoding/binary"
+	"testing"
+	"time"
+
+	"github.com/supportdesk/ivr/faketwilio"
+	"github.com/supportdesk/ivr/ivr"
+)
+
+// toTicket dials the Washington line, keeps English and keys ticket id.
+func (e *env) toTicket(id string) (*faketwilio.CallHandle, *faketwilio.TwiML) {
+	e.t.Helper()
+	call := e.tw.Phone(client).Dial(washington)
+	doc := call.Answer()
+	if g := doc.Gather(); g == nil || !hasPlay(doc, "greeting_washington") || !hasPlay(doc, "language_offer") {
+		e.t.Fatalf("first answer is not the language offer: %s", doc)
+	}
+	doc = call.Silence()
+	if !hasPlay(doc, "ticket_enter") || doc.Gather().Attr("finishOnKey") != "#" {
+		e.t.Fatalf("no ticket prompt after the language offer: %s", doc)
+	}
+	return call, call.Press(id + "#")
+}
+
+// (1) A critical ticket at L2 reaches the L2 on-call engineer, who sees the
+// line's number, accepts and talks with the caller.
+func TestCriticalTicketReachesL2(t *testing.T) {
+	e := newEnv(t)
+	call, doc := e.toTicket(critical)
+	if doc.First("Enqueue") == nil || !hasPlay(doc, "priority_critical") || !hasPlay(doc, "searching") {
+		t.Fatalf("no readback and hold after the ticket: %s", doc)
+	}
+	if !call.Queued() || call.WaitTwiML() == nil || len(call.WaitTwiML().Plays()) == 0 {
+		t.Fatalf("the caller is not on hold with music: %v", call.WaitTwiML())
+	}
+	leg := e.tw.Phone(phoneOf(21)).ExpectCall()
+	if leg.From() != washington {
+		t.Fatalf("engineer sees %s, want the line %s", leg.From(), washington)
+	}
+	screen := leg.Answer()
+	if screen.Gather() == nil || !hasPlay(screen, "screen_call") || !hasPlay(screen, "screen_accept") {
+		t.Fatalf("no screening: %s", screen)
+	}
+	connect := leg.Press("1")
+	if connect.First("Queue") == nil || !leg.Bridged() || !call.Bridged() {
+		t.Fatalf("engineer not bridged to the caller: %s", connect)
+	}
+	if !hasPlay(call.TwiML(), "connecting") {
+		t.Fatalf("caller did not hear 'connecting': %s", call.TwiML())
+	}
+	leg.Hangup()
+	if !call.TwiML().HangsUp() || !hasPlay(call.TwiML(), "goodbye") {
+		t.Fatalf("caller not told goodbye after the engineer left: %s", call.TwiML())
+	}
+	call.Hangup()
+	_, calls := e.deps.snapshot()
+	if len(calls) != 1 || calls[0].Outcome != ivr.OutcomeConnected || calls[0].EngineerID != 21 {
+		t.Fatalf("call log = %+v, want one connected call with engineer 21", calls)
+	}
+}
+
+// (2) The L2 engineer does not press 1: the next rung is called. (5) The
+// caller then hangs up while that phone rings: the leg is cancelled.
+func TestNoAcceptRingsNextThenHangUpCancels(t *testing.T) {
+	e := newEnv(t)
+	call, _ := e.toTicket(critical)
+	clara := e.tw.Phone(phoneOf(21)).ExpectCall()
+	clara.Answer()
+	var doc *faketwilio.TwiML
+	for range 3 {
+		doc = clara.Silence()
+	}
+	if !doc.HangsUp() || !hasPlay(doc, "screen_no_accept") {
+		t.Fatalf("engineer who did not accept is not released: %s", doc)
+	}
+	dmitri := e.tw.Phone(phoneOf(22)).ExpectCall()
+	if dmitri.From() != washington {
+		t.Fatalf("next engineer sees %s", dmitri.From())
+	}
+	clara.Hangup()
+	call.Hangup()
+	waitClosed(t, dmitri.Canceled(), "cancelling the ringing leg")
+	if dmitri.Status() != "canceled" {
+		t.Fatalf("leg status %s, want canceled", dmitri.Status())
+	}
+	e.tw.Close() // the fake's callbacks after the cancel have been answered
+	pages, calls := e.deps.snapshot()
+	if len(calls) != 1 || calls[0].Outcome != ivr.OutcomeAbandoned || len(pages) != 1 {
+		t.Fatalf("calls %+v pages %+v, want one abandoned call and a page", calls, pages)
+	}
+}
+
+// (3) An unknown ticket three times leads to the priority menu.
+func TestUnknownTicketThriceGivesPriorityMenu(t *testing.T) {
+	e := newEnv(t)
+	call, doc := e.toTicket("999")
+	for i := 2; i <= 3; i++ {
+		if !hasPlay(doc, "ticket_unknown") || !hasPlay(doc, "ticket_retry") {
+			t.Fatalf("try %d: no retry prompt: %s", i, doc)
+		}
+		doc = call.Press("999#")
+	}
+	if !hasPlay(doc, "priority_menu") || doc.Gather().Attr("numDigits") != "1" {
+		t.Fatalf("no priority menu after three unknown tickets: %s", doc)
+	}
+	doc = call.Press("2")
+	if !hasPlay(doc, "ticket_opened") || doc.First("Enqueue") == nil {
+		t.Fatalf("no new ticket and hold: %s", doc)
+	}
+	anna := e.tw.Phone(phoneOf(11)).ExpectCall()
+	call.Hangup()
+	waitClosed(t, anna.Canceled(), "cancelling the ringing leg")
+}
+
+// (4) Nobody answers within the maximum hold: voicemail, the recording is
+// fetched, kept and deleted at Twilio, and a page is requested with the
+// service's copy.
+func TestMaxHoldGoesToVoicemailAndPages(t *testing.T) {
+	e := newEnv(t)
+	call, _ := e.toTicket(critical)
+	clara := e.tw.Phone(phoneOf(21)).ExpectCall()
+	e.clock.Add(ivr.DefaultConfig().MaxHold)
+	doc := call.NextWait()
+	if doc.First("Record") == nil || !hasPlay(doc, "leave_message") || call.Queued() {
+		t.Fatalf("no voicemail after the maximum hold: %s", doc)
+	}
+	waitClosed(t, clara.Canceled(), "cancelling the ringing leg")
+	wav := testWAV(3)
+	after := call.Record(wav)
+	if after.First("Enqueue") == nil && !after.HangsUp() {
+		t.Fatalf("after recording the caller neither waits nor hears goodbye: %s", after)
+	}
+	bye := call.WaitRedirect()
+	if !bye.HangsUp() || !hasPlay(bye, "message_recorded") || !hasPlay(bye, "response_1h") {
+		t.Fatalf("no goodbye with the response time: %s", bye)
+	}
+	call.Hangup()
+	pages, calls := e.deps.snapshot()
+	if len(pages) != 1 || pages[0].VoicemailSeconds != 3 || pages[0].Level != 2 ||
+		pages[0].VoicemailURL == "" || pages[0].VoicemailURL[:20] != "https://ivr.example/" {
+		t.Fatalf("pages = %+v, want one with the service's recording URL", pages)
+	}
+	if len(calls) != 1 || calls[0].Outcome != ivr.OutcomeVoicemail {
+		t.Fatalf("calls = %+v", calls)
+	}
+	e.deps.mu.Lock()
+	var sid string
+	for k, v := range e.deps.saved {
+		sid = k
+		if len(v) != len(wav) {
+			t.Errorf("saved %d bytes, want %d", len(v), len(wav))
+		}
+	}
+	e.deps.mu.Unlock()
+	if sid == "" {
+		t.Fatal("recording not saved")
+	}
+	if _, err := faketwilio.RESTClient(e.tw).Api.FetchRecording(sid, nil); err == nil {
+		t.Fatalf("recording %s still at Twilio", sid)
+	}
+}
+
+// testWAV is secs seconds of 8 kHz 16-bit mono silence.
+func testWAV(secs int) []byte {
+	data := make([]byte, 16000*secs)
+	h := []byte("RIFF\x00\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00")
+	h = binary.LittleEndian.AppendUint32(h, 8000)
+	h = binary.LittleEndian.AppendUint32(h, 16000)
+	h = append(h, 2, 0, 16, 0)
+	h = append(h, "data"...)
+	h = binary.LittleEndian.AppendUint32(h, uint32(len(data)))
+	binary.LittleEndian.PutUint32(h[4:8], uint32(36+len(data)))
+	return append(h, data...)
+}
+
+var _ = time.Second

@@ -1,0 +1,200 @@
+package webhooks
+
+import (
+	"context"
+	"flag"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/supportdesk/ivr/errs"
+	"github.com/supportdesk/ivr/ivr"
+)
+
+// Log keys.
+const (
+	keyCallSid = "call_sid"
+	keyCallID  = "call_id"
+	keyLeg     = "leg"
+	keyPath    = "path"
+	keyStatus  = "status"
+	keySeq     = "seq"
+)
+
+// DefaultAPIURL is Twilio's own REST API.
+const DefaultAPIURL = "https://api.twilio.com"
+
+// CallStates keeps each call's state between webhooks: one opaque value per
+// Twilio CallSid with a version, for compare-and-swap. The store implements
+// it.
+type CallStates interface {
+	// CreateCallState stores the first state of callID at version 1;
+	// errs.Conflict if it has one already.
+	CreateCallState(ctx context.Context, callID string, data []byte) error
+	// CallState returns the state of callID and its version; errs.NotFound
+	// if it has none.
+	CallState(ctx context.Context, callID string) (data []byte, version int64, err error)
+	// UpdateCallState replaces the state if its version is still version
+	// and returns the new version; errs.Conflict if the version moved,
+	// errs.NotFound if the call has no state.
+	UpdateCallState(ctx context.Context, callID string, version int64, data []byte) (newVersion int64, err error)
+}
+
+// Recordings keeps voicemail audio fetched from Twilio.
+type Recordings interface {
+	// SaveRecording stores the audio of recording recordingSID of call
+	// callID and returns the service URL where signed-in staff fetch it.
+	// Saving the same recordingSID again keeps the first and returns its
+	// URL, so a repeated callback is harmless.
+	SaveRecording(ctx context.Context, callID, recordingSID, contentType string, data []byte, seconds int) (url string, err error)
+}
+
+// Config is what a Driver needs. Zero values get the defaults described.
+type Config struct {
+	// PublicURL is the service's public base URL as Twilio calls it, e.g.
+	// https://ivr.example.com (IVR_PUBLIC_URL); signatures are checked
+	// against it and every URL given to Twilio starts with it. Required.
+	PublicURL string
+	// AuthToken is the Twilio auth token (TWILIO_AUTH_TOKEN). Without it
+	// every webhook is refused with 503: unsigned requests are never
+	// accepted.
+	AuthToken string
+	// AccountSID is the Twilio account (TWILIO_ACCOUNT_SID).
+	AccountSID string
+	// Flow is the call flow. Required.
+	Flow *ivr.Flow
+	// States keeps the calls' states. Required.
+	States CallStates
+	// Recordings keeps voicemails; nil keeps them at Twilio (the page then
+	// carries Twilio's URL and nothing is deleted there).
+	Recordings Recordings
+	// Pages raises the page of a voicemail left through the Fallback URL;
+	// nil: such a voicemail is only logged.
+	Pages ivr.Pages
+	// REST is Twilio's REST API (NewREST). Required.
+	REST REST
+	// Lines are the support lines, for the Fallback URL's language
+	// (ivr.DefaultConfig().Lines); the first is the default.
+	Lines []ivr.Line
+	// Log receives the driver's log. Default: none.
+	Log *zap.Logger
+	// Now is the clock events are stamped with. Default: time.Now.
+	Now func() time.Time
+	// MaxBody bounds a webhook's body. Default: 64 KiB.
+	MaxBody int64
+	// MaxRecordingBytes bounds a voicemail fetched from Twilio. Default:
+	// 32 MiB.
+	MaxRecordingBytes int64
+	// HoldSegment is how long each piece of hold music the wait URL plays
+	// lasts, so how often a caller on hold delivers a Tick. Default: 8 s.
+	HoldSegment time.Duration
+	// HandleBudget bounds the work for one webhook (state, flow, REST
+	// calls), well inside Twilio's 15 s timeout. Default: 10 s.
+	HandleBudget time.Duration
+	// CASRetries is how often an update that lost a compare-and-swap is
+	// retried on the fresh state. Default: 8.
+	CASRetries int
+	// AfterFunc schedules the wake-up at a flow deadline (Result.WakeAt);
+	// default time.AfterFunc. Tests give one they fire themselves.
+	AfterFunc func(d time.Duration, f func()) (stop func() bool)
+}
+
+func (c *Config) defaults() {
+	if c.Log == nil {
+		c.Log = zap.NewNop()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.MaxBody <= 0 {
+		c.MaxBody = 64 << 10
+	}
+	if c.MaxRecordingBytes <= 0 {
+		c.MaxRecordingBytes = 32 << 20
+	}
+	if c.HoldSegment <= 0 {
+		c.HoldSegment = 8 * time.Second
+	}
+	if c.HandleBudget <= 0 {
+		c.HandleBudget = 10 * time.Second
+	}
+	if c.CASRetries <= 0 {
+		c.CASRetries = 8
+	}
+	if c.AfterFunc == nil {
+		c.AfterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
+	}
+	if len(c.Lines) == 0 {
+		c.Lines = ivr.DefaultConfig().Lines
+	}
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Flow == nil:
+		return errs.InvalidField("flow", "is required")
+	case c.States == nil:
+		return errs.InvalidField("states", "is required")
+	case c.REST == nil:
+		return errs.InvalidField("rest", "is required")
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return errs.InvalidField("public_url", "%q is not an absolute http(s) base URL such as https://ivr.example.com (IVR_PUBLIC_URL)", c.PublicURL)
+	}
+	return nil
+}
+
+// Settings are the Twilio settings of the service, from the environment
+// and flags.
+type Settings struct {
+	PublicURL  string // IVR_PUBLIC_URL, -public-url
+	AccountSID string // TWILIO_ACCOUNT_SID, -twilio-account-sid
+	AuthToken  string // TWILIO_AUTH_TOKEN, -twilio-auth-token
+	APIURL     string // IVR_TWILIO_API_URL, -twilio-api-url; default DefaultAPIURL
+	// RESTTimeout bounds each REST request (IVR_TWILIO_TIMEOUT,
+	// -twilio-timeout); default 5 s.
+	RESTTimeout time.Duration
+}
+
+// SettingsFromEnv reads the settings from the environment through getenv
+// (os.Getenv). A bad IVR_TWILIO_TIMEOUT is errs.Invalid.
+func SettingsFromEnv(getenv func(string) string) (Settings, error) {
+	s := Settings{
+		PublicURL:  strings.TrimSuffix(getenv("IVR_PUBLIC_URL"), "/"),
+		AccountSID: getenv("TWILIO_ACCOUNT_SID"),
+		AuthToken:  getenv("TWILIO_AUTH_TOKEN"),
+		APIURL:     getenv("IVR_TWILIO_API_URL"),
+	}
+	if v := getenv("IVR_TWILIO_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return s, errs.InvalidField("IVR_TWILIO_TIMEOUT", "%q is not a positive duration such as 5s", v)
+		}
+		s.RESTTimeout = d
+	}
+	s.fill()
+	return s, nil
+}
+
+// RegisterFlags adds the settings' flags to fs, with s's values (from
+// SettingsFromEnv) as defaults, so that a flag overrides the environment.
+func (s *Settings) RegisterFlags(fs *flag.FlagSet) {
+	s.fill()
+	fs.StringVar(&s.PublicURL, "public-url", s.PublicURL, "public base URL Twilio calls the webhooks at (IVR_PUBLIC_URL)")
+	fs.StringVar(&s.AccountSID, "twilio-account-sid", s.AccountSID, "Twilio account SID (TWILIO_ACCOUNT_SID)")
+	fs.StringVar(&s.AuthToken, "twilio-auth-token", s.AuthToken, "Twilio auth token (TWILIO_AUTH_TOKEN); without it the Twilio webhooks refuse every request")
+	fs.StringVar(&s.APIURL, "twilio-api-url", s.APIURL, "base URL of Twilio's REST API or a compatible one (IVR_TWILIO_API_URL)")
+	fs.DurationVar(&s.RESTTimeout, "twilio-timeout", s.RESTTimeout, "timeout of each Twilio REST request (IVR_TWILIO_TIMEOUT)")
+}
+
+func (s *Settings) fill() {
+	if s.APIURL == "" {
+		s.APIURL = DefaultAPIURL
+	}
+	if s.RESTTimeout <= 0 {
+		s.RESTTimeout = 5 * time.Second
+	}
+}

@@ -1,0 +1,164 @@
+package webhooks
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"sync"
+	"time"
+
+	"github.com/supportdesk/ivr/errs"
+	"github.com/supportdesk/ivr/ivr"
+)
+
+// envelope is what the driver keeps per call (per the caller's CallSid):
+// the flow's state and what the driver answered, so that a repeated
+// webhook is answered again with the same document.
+type envelope struct {
+	Flow ivr.State `json:"flow"`
+	// Caller is the caller's current document.
+	Caller doc `json:"caller"`
+	// Legs are the engineer legs placed, by leg id.
+	Legs map[string]*leg `json:"legs,omitempty"`
+	// Progress is a message for the caller on hold that a deadline decided
+	// outside the wait URL; the next wait request plays it.
+	Progress []ivr.Prompt `json:"progress,omitempty"`
+	// HoldSeg is the next segment of hold music to play.
+	HoldSeg int `json:"hold_seg,omitempty"`
+	// WakeAt is the flow's next deadline.
+	WakeAt time.Time `json:"wake_at,omitzero"`
+	// Recording is the SID of the voicemail handled, so a repeated
+	// recording callback changes nothing.
+	Recording string `json:"recording,omitempty"`
+}
+
+// Kinds of caller document.
+const (
+	kindGather  = "gather"
+	kindHold    = "hold"    // waiting in the call's queue for an engineer
+	kindConnect = "connect" // bridged to an engineer (played by <Queue url>)
+	kindRecord  = "record"
+	kindAfter   = "after-record" // recorded; waiting in the queue for the flow's goodbye
+	kindHangup  = "hangup"
+)
+
+// doc is a rendered TwiML document and the flow step it belongs to.
+type doc struct {
+	Seq   int    `json:"seq"`
+	Kind  string `json:"kind"`
+	TwiML string `json:"twiml"`
+}
+
+// queued reports whether the document keeps the caller in the call's queue
+// (on hold, or about to be taken out of it by the engineer who accepted).
+func (d doc) queued() bool { return d.Kind == kindHold || d.Kind == kindAfter || d.Kind == kindConnect }
+
+// leg is one engineer leg.
+type leg struct {
+	SID      string `json:"sid,omitempty"` // Twilio's CallSid, once Calls.create answered
+	Doc      doc    `json:"doc,omitzero"`  // the leg's current document
+	Answered bool   `json:"answered,omitempty"`
+	Ended    bool   `json:"ended,omitempty"`
+	// Cancel: the flow cancelled the leg before its SID was known; it is
+	// cancelled as soon as Calls.create answers.
+	Cancel bool `json:"cancel,omitempty"`
+}
+
+func (e *envelope) leg(id string) *leg {
+	if e.Legs == nil {
+		e.Legs = map[string]*leg{}
+	}
+	l := e.Legs[id]
+	if l == nil {
+		l = &leg{}
+		e.Legs[id] = l
+	}
+	return l
+}
+
+// clone deep-copies e through JSON's shape (the flow state is copied by
+// the flow itself on Handle; legs are pointers and copied here).
+func (e envelope) clone() envelope {
+	legs := make(map[string]*leg, len(e.Legs))
+	for k, v := range e.Legs {
+		c := *v
+		legs[k] = &c
+	}
+	e.Legs = legs
+	e.Progress = append([]ivr.Prompt(nil), e.Progress...)
+	return e
+}
+
+// stored is an envelope with its version in the store.
+type stored struct {
+	env     envelope
+	version int64
+}
+
+var errUnknownCall = errs.E(errs.NotFound, "CallSid", "this call is unknown to the service")
+
+func (d *Driver) load(ctx context.Context, callID string) (stored, error) {
+	data, v, err := d.cfg.States.CallState(ctx, callID)
+	if errs.Is(err, errs.NotFound) {
+		return stored{}, errUnknownCall
+	}
+	if err != nil {
+		return stored{}, fmt.Errorf("load state of call %s: %w", callID, err)
+	}
+	var e envelope
+	if err := json.Unmarshal(data, &e); err != nil {
+		return stored{}, fmt.Errorf("decode state of call %s: %w", callID, err)
+	}
+	return stored{env: e, version: v}, nil
+}
+
+// save writes e over version s.version; errs.Conflict if it moved.
+func (d *Driver) save(ctx context.Context, callID string, s stored, e envelope) (stored, error) {
+	data, err := json.Marshal(e)
+	if err != nil {
+		return s, fmt.Errorf("encode state of call %s: %w", callID, err)
+	}
+	v, err := d.cfg.States.UpdateCallState(ctx, callID, s.version, data)
+	if err != nil {
+		return s, err
+	}
+	return stored{env: e, version: v}, nil
+}
+
+// update applies change to the call's envelope with compare-and-swap,
+// retrying on the fresh envelope when another writer got there first.
+// change returns false to leave the envelope as it is.
+func (d *Driver) update(ctx context.Context, callID string, change func(e *envelope) (bool, error)) (envelope, error) {
+	for try := 0; ; try++ {
+		s, err := d.load(ctx, callID)
+		if err != nil {
+			return envelope{}, err
+		}
+		e := s.env.clone()
+		ok, err := change(&e)
+		if err != nil || !ok {
+			return s.env, err
+		}
+		if _, err = d.save(ctx, callID, s, e); err == nil {
+			return e, nil
+		}
+		if !errs.Is(err, errs.Conflict) || try >= d.cfg.CASRetries {
+			return envelope{}, err
+		}
+		d.metrics.conflicts.Add(1)
+	}
+}
+
+// callLocks serialise the events of one call inside one instance, so that
+// compare-and-swap conflicts only happen between instances. Calls share
+// stripes; a stripe is held for one event and its REST calls.
+type callLocks [64]sync.Mutex
+
+func (l *callLocks) lock(callID string) func() {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(callID))
+	m := &l[h.Sum32()%uint32(len(l))]
+	m.Lock()
+	return m.Unlock
+}

@@ -1,0 +1,130 @@
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/supportdesk/ivr/errs"
+)
+
+// webhook handles one verified request: form holds the POST parameters
+// (each given once). It returns the TwiML to answer with ("" for an empty
+// 204 answer), or an error.
+type webhook func(ctx context.Context, r *http.Request, form url.Values) (string, error)
+
+// verified checks a request before handler sees it: an auth token is
+// configured (503), the body fits MaxBody (413), the signature is there
+// (403), the body is a form (400) and the signature is Twilio's over the
+// public URL and the parameters (403). A refused request changes nothing.
+func (d *Driver) verified(h webhook) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				d.log.Error("webhook panic", zap.String(keyPath, r.URL.Path), zap.Any("panic", p), zap.Stack("stack"))
+				http.Error(w, "internal error", http.StatusInternalServerError)
+			}
+		}()
+		if d.validator == nil {
+			http.Error(w, "Twilio webhooks are disabled: the service has no Twilio auth token (set TWILIO_AUTH_TOKEN)",
+				http.StatusServiceUnavailable)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, d.cfg.MaxBody))
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		case err != nil:
+			http.Error(w, "could not read the request body", http.StatusBadRequest)
+			return
+		}
+		sig := r.Header.Get("X-Twilio-Signature")
+		if sig == "" {
+			http.Error(w, "missing X-Twilio-Signature", http.StatusForbidden)
+			return
+		}
+		form, params, err := parseForm(r, body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		full := d.base + r.URL.RequestURI()
+		if !d.validator.Validate(full, params, sig) {
+			d.log.Warn("webhook with a bad signature refused", zap.String(keyPath, r.URL.Path))
+			http.Error(w, "invalid X-Twilio-Signature", http.StatusForbidden)
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), d.cfg.HandleBudget)
+		defer cancel()
+		out, err := h(ctx, r, form)
+		if err != nil {
+			d.fail(w, r, form, err)
+			return
+		}
+		if out == "" {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		_, _ = io.WriteString(w, out)
+	})
+}
+
+// parseForm parses a form-encoded body; a parameter given twice is refused
+// (Twilio never sends one, and the signature scheme of twilio-go's
+// validator covers one value per name).
+func parseForm(r *http.Request, body []byte) (url.Values, map[string]string, error) {
+	if ct := r.Header.Get("Content-Type"); len(body) > 0 && !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		return nil, nil, errs.E(errs.Invalid, "body", "the body is not a form (Content-Type %q)", ct)
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, nil, errs.E(errs.Invalid, "body", "the body is not a valid form")
+	}
+	params := make(map[string]string, len(form))
+	for k, vs := range form {
+		if len(vs) != 1 {
+			return nil, nil, errs.E(errs.Invalid, k, "parameter %q is given %d times", k, len(vs))
+		}
+		params[k] = vs[0]
+	}
+	return form, params, nil
+}
+
+// fail answers a handler's error: 404 for an unknown call, 400 for a
+// request without what it needs, 500 otherwise (Twilio then plays its
+// Fallback URL to a caller).
+func (d *Driver) fail(w http.ResponseWriter, r *http.Request, form url.Values, err error) {
+	status, msg := http.StatusInternalServerError, "internal error"
+	switch errs.CodeOf(err) {
+	case errs.NotFound:
+		status, msg = http.StatusNotFound, err.Error()
+	case errs.Invalid:
+		status, msg = http.StatusBadRequest, err.Error()
+	}
+	if status == http.StatusInternalServerError {
+		d.log.Error("webhook failed", zap.String(keyPath, r.URL.Path), zap.String(keyCallSid, form.Get("CallSid")), zap.Error(err))
+	} else {
+		d.log.Info("webhook refused", zap.String(keyPath, r.URL.Path), zap.Int(keyStatus, status), zap.String("reason", msg))
+	}
+	http.Error(w, msg, status)
+}
+
+// callSid returns the request's CallSid; errs.Invalid if it has none.
+func callSid(form url.Values) (string, error) {
+	sid := form.Get("CallSid")
+	if sid == "" || len(sid) > 64 {
+		return "", errs.E(errs.Invalid, "CallSid", "the request has no valid CallSid")
+	}
+	return sid, nil
+}

@@ -1,0 +1,116 @@
+package webhooks
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/supportdesk/ivr/errs"
+	"github.com/supportdesk/ivr/ivr"
+)
+
+// The engineer legs' webhooks. A leg's URL names its leg id,
+// "<caller's CallSid>-leg<n>", so the call it belongs to is known without
+// a look-up.
+
+// legOf returns the leg id in the request's path and the caller's CallSid.
+func legOf(r *http.Request) (legID, callID string, err error) {
+	legID = mux.Vars(r)["leg"]
+	callID, _, ok := strings.Cut(legID, "-leg")
+	if !ok || callID == "" {
+		return "", "", errs.E(errs.NotFound, "leg", "%q is not an engineer leg", legID)
+	}
+	return legID, callID, nil
+}
+
+var errUnknownLeg = errs.E(errs.NotFound, "leg", "this engineer leg is unknown to the service")
+
+// legEvent applies the event ev builds for a known leg l (nil: nothing to
+// apply) and answers with the leg's document.
+func (d *Driver) legEvent(ctx context.Context, r *http.Request, form url.Values, src source,
+	ev func(e *envelope, l *leg) (ivr.Event, bool)) (string, error) {
+	legID, callID, err := legOf(r)
+	if err != nil {
+		return "", err
+	}
+	unknown := false
+	out, err := d.apply(ctx, callID, src, legID, func(e *envelope) (ivr.Event, bool) {
+		l := e.Legs[legID]
+		if l == nil {
+			unknown = true
+			return nil, false
+		}
+		changed := false
+		if sid := form.Get("CallSid"); l.SID == "" && sid != "" {
+			l.SID, changed = sid, true // Calls.create's answer is not recorded yet
+		}
+		event, ch := ev(e, l)
+		return event, changed || ch
+	})
+	if err != nil {
+		return "", err
+	}
+	if unknown {
+		return "", errUnknownLeg
+	}
+	if src != fromLeg {
+		return "", nil
+	}
+	if l := out.env.Legs[legID]; l != nil && l.Doc.TwiML != "" {
+		return l.Doc.TwiML, nil
+	}
+	return d.hangup(nil), nil
+}
+
+// legAnswer: the engineer (or a machine) picked up; the screening follows.
+func (d *Driver) legAnswer(ctx context.Context, r *http.Request, form url.Values) (string, error) {
+	legID := mux.Vars(r)["leg"]
+	return d.legEvent(ctx, r, form, fromLeg, func(e *envelope, l *leg) (ivr.Event, bool) {
+		if l.Answered {
+			return nil, false // a repeat: the stored document answers
+		}
+		l.Answered = true
+		return ivr.LegAnswered{LegID: legID, At: d.now()}, true
+	})
+}
+
+// legScreen: the engineer's keys on the screening for step seq.
+func (d *Driver) legScreen(ctx context.Context, r *http.Request, form url.Values) (string, error) {
+	legID, seq := mux.Vars(r)["leg"], seqOf(r)
+	return d.legEvent(ctx, r, form, fromLeg, func(e *envelope, l *leg) (ivr.Event, bool) {
+		if l.Doc.Kind != kindGather || l.Doc.Seq != seq {
+			return nil, false
+		}
+		return ivr.LegDigits{LegID: legID, Digits: form.Get("Digits"), At: d.now()}, false
+	})
+}
+
+// legStepRequest answers a leg redirected through the REST API.
+func (d *Driver) legStepRequest(ctx context.Context, r *http.Request, form url.Values) (string, error) {
+	return d.legEvent(ctx, r, form, fromLeg, func(*envelope, *leg) (ivr.Event, bool) { return nil, false })
+}
+
+// legEndReasons maps a final CallStatus to why the leg ended.
+var legEndReasons = map[string]ivr.EndReason{
+	"completed": ivr.Completed, "busy": ivr.Busy, "no-answer": ivr.NoAnswer,
+	"failed": ivr.Failed, "canceled": ivr.Canceled,
+}
+
+// legStatus is a leg's status callback: its end.
+func (d *Driver) legStatus(ctx context.Context, r *http.Request, form url.Values) (string, error) {
+	legID := mux.Vars(r)["leg"]
+	reason, final := legEndReasons[form.Get("CallStatus")]
+	if strings.HasPrefix(form.Get("AnsweredBy"), "machine") || form.Get("AnsweredBy") == "fax" {
+		reason = ivr.Machine
+	}
+	return d.legEvent(ctx, r, form, fromOther, func(e *envelope, l *leg) (ivr.Event, bool) {
+		if !final || l.Ended {
+			return nil, false
+		}
+		l.Ended = true
+		return ivr.LegEnded{LegID: legID, Reason: reason, At: d.now()}, true
+	})
+}

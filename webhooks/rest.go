@@ -1,0 +1,173 @@
+package webhooks
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/twilio/twilio-go"
+	"github.com/twilio/twilio-go/client"
+	api "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/supportdesk/ivr/errs"
+)
+
+// REST is the part of Twilio's REST API the driver uses. NewREST gives
+// twilio-go's client; tests may give a fake that fails on purpose.
+type REST interface {
+	// CreateCall places an outbound call and returns its CallSid.
+	CreateCall(ctx context.Context, c OutboundCall) (sid string, err error)
+	// UpdateCall changes a live call: a Status ("canceled", "completed")
+	// or a new TwiML URL to redirect it to.
+	UpdateCall(ctx context.Context, sid string, u CallUpdate) error
+	// FetchMedia downloads a recording's media (at most max bytes).
+	FetchMedia(ctx context.Context, mediaURL string, max int64) (data []byte, contentType string, err error)
+	// DeleteRecording deletes a recording at Twilio.
+	DeleteRecording(ctx context.Context, sid string) error
+}
+
+// OutboundCall is a call to an engineer.
+type OutboundCall struct {
+	To, From       string // E.164; From is the line's number
+	URL            string // TwiML fetched when answered
+	StatusCallback string // gets the "completed" event
+	Timeout        time.Duration
+}
+
+// CallUpdate is a change to a live call: Status or URL.
+type CallUpdate struct {
+	Status string
+	URL    string
+}
+
+// restClient is REST over twilio-go.
+type restClient struct {
+	api        *api.ApiService
+	http       *http.Client
+	sid, token string
+	mediaHost  string // the host of the API URL, where media may be fetched too
+}
+
+// NewREST returns twilio-go's REST client for s: its requests to Twilio's
+// hosts go to s.APIURL instead when that is not Twilio's own, so that a
+// compatible provider or a test double can stand in.
+func NewREST(s Settings) (REST, error) {
+	s.fill()
+	base, err := url.Parse(s.APIURL)
+	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
+		return nil, errs.InvalidField("IVR_TWILIO_API_URL", "%q is not an absolute http(s) URL", s.APIURL)
+	}
+	if s.AccountSID == "" || s.AuthToken == "" {
+		return nil, errs.InvalidField("TWILIO_ACCOUNT_SID", "the Twilio account SID and auth token are both required for calls to engineers")
+	}
+	var rt http.RoundTripper = http.DefaultTransport
+	if strings.TrimSuffix(s.APIURL, "/") != DefaultAPIURL {
+		rt = apiRewrite{base: base, next: http.DefaultTransport}
+	}
+	hc := &http.Client{Timeout: s.RESTTimeout, Transport: rt,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	c := &client.Client{Credentials: client.NewCredentials(s.AccountSID, s.AuthToken), HTTPClient: hc}
+	c.SetAccountSid(s.AccountSID)
+	rc := twilio.NewRestClientWithParams(twilio.ClientParams{Client: c})
+	return &restClient{api: rc.Api, http: hc, sid: s.AccountSID, token: s.AuthToken, mediaHost: base.Host}, nil
+}
+
+// apiRewrite sends requests for Twilio's hosts to base.
+type apiRewrite struct {
+	base *url.URL
+	next http.RoundTripper
+}
+
+func (t apiRewrite) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !twilioHost(req.URL.Hostname()) {
+		return t.next.RoundTrip(req)
+	}
+	r := req.Clone(req.Context())
+	r.URL.Scheme, r.URL.Host, r.Host = t.base.Scheme, t.base.Host, ""
+	return t.next.RoundTrip(r)
+}
+
+func twilioHost(h string) bool { return h == "twilio.com" || strings.HasSuffix(h, ".twilio.com") }
+
+func (c *restClient) CreateCall(_ context.Context, oc OutboundCall) (string, error) {
+	p := &api.CreateCallParams{}
+	p.SetTo(oc.To).SetFrom(oc.From).SetUrl(oc.URL).SetMethod(http.MethodPost).
+		SetStatusCallback(oc.StatusCallback).SetStatusCallbackMethod(http.MethodPost).
+		SetStatusCallbackEvent([]string{"completed"}).SetTimeout(seconds(oc.Timeout))
+	call, err := c.api.CreateCall(p)
+	if err != nil {
+		return "", fmt.Errorf("twilio: create call to %s: %w", oc.To, err)
+	}
+	if call.Sid == nil || *call.Sid == "" {
+		return "", fmt.Errorf("twilio: create call to %s: no sid in the answer", oc.To)
+	}
+	return *call.Sid, nil
+}
+
+func (c *restClient) UpdateCall(_ context.Context, sid string, u CallUpdate) error {
+	p := &api.UpdateCallParams{}
+	if u.Status != "" {
+		p.SetStatus(u.Status)
+	}
+	if u.URL != "" {
+		p.SetUrl(u.URL).SetMethod(http.MethodPost)
+	}
+	if _, err := c.api.UpdateCall(sid, p); err != nil {
+		return fmt.Errorf("twilio: update call %s: %w", sid, err)
+	}
+	return nil
+}
+
+func (c *restClient) DeleteRecording(_ context.Context, sid string) error {
+	if err := c.api.DeleteRecording(sid, &api.DeleteRecordingParams{}); err != nil {
+		return fmt.Errorf("twilio: delete recording %s: %w", sid, err)
+	}
+	return nil
+}
+
+// FetchMedia downloads mediaURL with the account's credentials. Only
+// Twilio's hosts and the configured API host are contacted: the
+// credentials never go anywhere else.
+func (c *restClient) FetchMedia(ctx context.Context, mediaURL string, max int64) ([]byte, string, error) {
+	u, err := url.Parse(mediaURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, "", fmt.Errorf("twilio: recording URL %q is not an http(s) URL", mediaURL)
+	}
+	if !twilioHost(u.Hostname()) && u.Host != c.mediaHost {
+		return nil, "", fmt.Errorf("twilio: refusing to fetch a recording from %s: not a Twilio host", u.Host)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, "", err
+	}
+	req.SetBasicAuth(c.sid, c.token)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, "", fmt.Errorf("twilio: fetch recording: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, "", fmt.Errorf("twilio: fetch recording: %s", resp.Status)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("twilio: fetch recording: %w", err)
+	}
+	if int64(len(data)) > max {
+		return nil, "", fmt.Errorf("twilio: recording is larger than %d bytes", max)
+	}
+	ct := resp.Header.Get("Content-Type")
+	if ct == "" {
+		ct = "audio/wav"
+	}
+	return data, ct, nil
+}
+
+// seconds rounds d up to whole seconds, at least 1.
+func seconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
+}
