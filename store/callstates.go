@@ -37,7 +37,7 @@ func (db *DB) CreateCallState(ctx context.Context, callID string, data []byte) e
 	if err := checkCallState(callID, data); err != nil {
 		return err
 	}
-	err := db.update(ctx, func(tx *tx) error {
+	err := db.updateVolatile(ctx, func(tx *tx) error {
 		_, err := tx.exec(ctx, `INSERT INTO call_states (call_id, version, data, created_at, updated_at)
 			VALUES (?, 1, ?, ?, ?)`, callID, data, micros(tx.now), micros(tx.now))
 		return err
@@ -71,7 +71,7 @@ func (db *DB) UpdateCallState(ctx context.Context, callID string, version int64,
 	if err := checkCallState(callID, data); err != nil {
 		return 0, err
 	}
-	err = db.update(ctx, func(tx *tx) error {
+	err = db.updateVolatile(ctx, func(tx *tx) error {
 		res, err := tx.exec(ctx, `UPDATE call_states SET data = ?, version = version + 1, updated_at = ?
 			WHERE call_id = ? AND version = ?`, data, micros(tx.now), callID, version)
 		if err != nil {

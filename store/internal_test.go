@@ -130,3 +130,30 @@ INSERT INTO rotation_versions (rotation_id, version, effective_from, spec) VALUE
 		})
 	}
 }
+
+// TestVolatileUpdateRestoresSync: a call-state write relaxes syncing for its
+// own transaction only; the writer goes back to synchronous=FULL, so pages
+// and call records written next are synced.
+func TestVolatileUpdateRestoresSync(t *testing.T) {
+	db, err := Open(t.Context(), filepath.Join(t.TempDir(), "ivr.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateCallState(t.Context(), "CA1", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.UpdateCallState(t.Context(), "CA1", 1, []byte(`{"a":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	var mode int
+	if err := db.writer.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != 2 {
+		t.Errorf("writer synchronous = %d after a call-state write, want 2 (FULL)", mode)
+	}
+}
