@@ -167,8 +167,12 @@ func (s *session) apply(res ivr.Result) {
 	for _, a := range res.Actions {
 		switch a := a.(type) {
 		case ivr.Ring:
-			s.printf("📞 ringing engineer %d at %s (their phone shows %s, not the caller) — a answer, n no answer, b busy, m machine\n",
-				a.EngineerID, a.Phone, a.CallerID)
+			name := fmt.Sprintf("engineer %d", a.EngineerID)
+			if s.state.Leg.ID == a.LegID && s.state.Leg.Name != "" {
+				name = s.state.Leg.Name
+			}
+			s.printf("📞 ringing %s at %s (their phone shows %s, not the caller) — a answer, n no answer, b busy, m machine\n",
+				name, a.Phone, a.CallerID)
 			s.waiting, s.leg = waitPhone, a.LegID
 		case ivr.Cancel:
 			s.printf("📞 the service stops ringing %s\n", a.LegID)
@@ -251,10 +255,11 @@ func (s *session) say(who string, prompts []ivr.Prompt) {
 			text = ivr.Text(p)
 		}
 		if i > 0 && !(digit && strings.HasPrefix(prompts[i-1].Name, "digit_")) {
-			// Prompts are separate sentences or phrases: end an unpunctuated
-			// one before a capital letter.
+			// A phrase ("priority critical") followed by a whole sentence
+			// (several words, closing punctuation) gets the full stop a
+			// speaker's pause stands for.
 			if r, _ := utf8.DecodeLastRuneInString(b.String()); unicode.IsLetter(r) || unicode.IsDigit(r) {
-				if f, _ := utf8.DecodeRuneInString(text); unicode.IsUpper(f) {
+				if strings.Contains(text, " ") && strings.ContainsAny(text[len(text)-1:], ".?!") {
 					b.WriteByte('.')
 				}
 			}

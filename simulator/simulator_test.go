@@ -112,8 +112,8 @@ func TestCriticalTicketReachesL2(t *testing.T) {
 		"h")     // the caller hangs up after talking
 	for _, want := range []string{
 		"Здравствуйте", "For English, press 9",
-		"1001", "ringing engineer 21 at +12025550121 (their phone shows +74996383867",
-		"ringing engineer 22", "connected", "call finished: connected",
+		"1001", "ringing L2 primary at +12025550121 (their phone shows +74996383867",
+		"ringing L2 secondary", "connected", "call finished: connected",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

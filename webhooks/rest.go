@@ -171,3 +171,22 @@ func (c *restClient) FetchMedia(ctx context.Context, mediaURL string, max int64)
 func seconds(d time.Duration) int {
 	return max(1, int((d+time.Second-1)/time.Second))
 }
+
+// Unconfigured is the REST of a service with no Twilio account: every
+// request fails with errs.Unavailable naming the missing settings. With it
+// (and no auth token) the service starts, and its webhooks refuse every
+// request.
+func Unconfigured() REST { return unconfigured{} }
+
+type unconfigured struct{}
+
+var errUnconfigured = errs.E(errs.Unavailable, "TWILIO_ACCOUNT_SID", "Twilio is not configured: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+
+func (unconfigured) CreateCall(context.Context, OutboundCall) (string, error) {
+	return "", errUnconfigured
+}
+func (unconfigured) UpdateCall(context.Context, string, CallUpdate) error { return errUnconfigured }
+func (unconfigured) FetchMedia(context.Context, string, int64) ([]byte, string, error) {
+	return nil, "", errUnconfigured
+}
+func (unconfigured) DeleteRecording(context.Context, string) error { return errUnconfigured }

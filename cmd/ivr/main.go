@@ -1,5 +1,7 @@
 // Command ivr is the support line's one binary: `serve` runs the service,
-// `migrate` applies database migrations, `token create` issues an API token.
+// `migrate` applies database migrations, `token create` issues an API token,
+// `simulate` phones the call flow from a terminal, `fake-twilio` stands in
+// for Twilio's REST API on loopback.
 // This package only wires the others together.
 package main
 
@@ -22,17 +24,22 @@ const usage = `ivr — the 24/7 support line: IVR, on-call schedules and paging.
 Usage:
   ivr serve [--addr 127.0.0.1:8080] [--db ivr.db] [--demo]   run the service
   ivr migrate [--db ivr.db]                                 apply database migrations
+  ivr simulate [--demo] [--line +74996383867] [--from +15550001111] [--play]
+                                                            phone the support line from this terminal
+  ivr fake-twilio [--addr 127.0.0.1:8089]                   a fake Twilio REST API on loopback
   ivr token create --role admin|engineer --name NAME [--engineer ID]
                                                             issue an API token (printed once)
 
 Environment (flags win): IVR_ADDR, IVR_DB (an SQLite file, or a postgres:// URL),
-IVR_ADMIN_TOKEN (an admin bearer token accepted from start), IVR_LOG_LEVEL.
+IVR_ADMIN_TOKEN (an admin bearer token accepted from start), IVR_LOG_LEVEL,
+IVR_PUBLIC_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, IVR_TWILIO_API_URL,
+IVR_TICKETS_URL, IVR_TICKETS_TOKEN. Run "ivr COMMAND -h" for every flag.
 `
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	env := environ{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr}
+	env := environ{getenv: os.Getenv, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 	if err := run(ctx, os.Args[1:], env); err != nil {
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "ivr:", err)
@@ -45,6 +52,7 @@ func main() {
 // tests run commands in-process with their own.
 type environ struct {
 	getenv func(string) string
+	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
 	// onListen, when set, learns the address serve listens on (tests pass
@@ -64,6 +72,10 @@ func run(ctx context.Context, args []string, env environ) error {
 		return serve(ctx, args[1:], env)
 	case "migrate":
 		return migrate(ctx, args[1:], env)
+	case "simulate":
+		return simulate(ctx, args[1:], env)
+	case "fake-twilio":
+		return fakeTwilio(ctx, args[1:], env)
 	case "token":
 		if len(args) < 2 || args[1] != "create" {
 			fmt.Fprint(env.stderr, "usage: ivr token create --role admin|engineer --name NAME [--engineer ID]\n")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -48,16 +49,17 @@ func startServe(t *testing.T, db string, args ...string) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), env) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve ended with %v; log:\n%s", err, errOut.String())
-		}
-	})
 	select {
 	case a := <-addr:
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve ended with %v; log:\n%s", err, errOut.String())
+			}
+		})
 		return "http://" + a
 	case err := <-done:
+		cancel()
 		t.Fatalf("serve failed to start: %v; log:\n%s", err, errOut.String())
 	}
 	return ""
@@ -115,6 +117,26 @@ func TestServeDemo(t *testing.T) {
 	}
 	if code := get(t, base+"/api/v1/oncall", "", nil); code != http.StatusUnauthorized {
 		t.Errorf("without a token: %d, want 401", code)
+	}
+
+	// Prompt audio is served for Twilio's <Play>.
+	res, err := http.Get(base + "/sounds/en/goodbye.wav")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "audio/") {
+		t.Errorf("prompt audio: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	// Without Twilio credentials the voice webhook refuses, saying why.
+	res, err = http.PostForm(base+"/webhooks/twilio/voice", map[string][]string{"CallSid": {"CA1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "TWILIO_AUTH_TOKEN") {
+		t.Errorf("unconfigured voice webhook: %d %s, want 503 naming TWILIO_AUTH_TOKEN", res.StatusCode, body)
 	}
 }
 
@@ -177,5 +199,31 @@ func TestMigrateTwice(t *testing.T) {
 		if !strings.Contains(out.String(), "migrated") {
 			t.Errorf("migrate said %q", out.String())
 		}
+	}
+}
+
+// TestSimulate phones the demo line from the "terminal": no ticket, urgent,
+// nobody answers, a voicemail; the call is logged and a page requested.
+func TestSimulate(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "ivr.db")
+	env, out, errOut := testEnv(map[string]string{"IVR_DB": db})
+	env.stdin = strings.NewReader(strings.Join([]string{"", "*", "2", "n", "n", "n", "n", "n", "n", "disk full, call me"}, "\n") + "\n")
+	err := run(context.Background(), []string{"simulate", "--demo", "--line", "+12025952118", "--from", "+15550001111"}, env)
+	if err != nil {
+		t.Fatalf("simulate: %v\n%s", err, errOut.String())
+	}
+	for _, want := range []string{"Hello, you have reached", "ringing ", "(their phone shows +12025952118", "recording", "call finished: voicemail", "page requested"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("simulator output lacks %q:\n%s", want, out.String())
+		}
+	}
+	base := startServe(t, db)
+	var calls struct {
+		Calls []struct {
+			Outcome string `json:"outcome"`
+		} `json:"calls"`
+	}
+	if code := get(t, base+"/api/v1/calls", testAdminToken, &calls); code != http.StatusOK || len(calls.Calls) != 1 || calls.Calls[0].Outcome != "voicemail" {
+		t.Errorf("call log after the simulated call: %d %+v, want one voicemail", code, calls)
 	}
 }

@@ -18,17 +18,23 @@ import (
 	"github.com/supportdesk/ivr/admin"
 	"github.com/supportdesk/ivr/demo"
 	"github.com/supportdesk/ivr/errs"
+	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/oncall"
+	"github.com/supportdesk/ivr/sounds"
 	"github.com/supportdesk/ivr/store"
+	"github.com/supportdesk/ivr/webhooks"
 )
 
 type serveConfig struct {
 	common
-	addr            string
-	adminToken      string
-	demo            bool
-	refreshInterval time.Duration
-	shutdownTimeout time.Duration
+	flow               flowConfig
+	twilio             webhooks.Settings
+	addr               string
+	adminToken         string
+	demo               bool
+	refreshInterval    time.Duration
+	shutdownTimeout    time.Duration
+	recordingRetention time.Duration
 }
 
 func serve(ctx context.Context, args []string, env environ) error {
@@ -40,6 +46,13 @@ func serve(ctx context.Context, args []string, env environ) error {
 	fs.BoolVar(&cfg.demo, "demo", false, "seed the demo team into an empty store")
 	fs.DurationVar(&cfg.refreshInterval, "refresh", 15*time.Second, "how often to reload schedules changed by other instances")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to let requests finish on shutdown")
+	fs.DurationVar(&cfg.recordingRetention, "recording-retention", 30*24*time.Hour, "how long voicemails are kept")
+	cfg.flow.register(fs, env)
+	var err error
+	if cfg.twilio, err = webhooks.SettingsFromEnv(env.getenv); err != nil {
+		return err
+	}
+	cfg.twilio.RegisterFlags(fs)
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
@@ -48,6 +61,17 @@ func serve(ctx context.Context, args []string, env environ) error {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	}
+	defer ln.Close()
+	if cfg.twilio.PublicURL == "" {
+		cfg.twilio.PublicURL = "http://" + ln.Addr().String()
+		log.Warn("IVR_PUBLIC_URL is not set: Twilio webhooks are checked against the listening address, which only suits local tests",
+			zap.String("public_url", cfg.twilio.PublicURL))
+	}
 
 	db, err := openStore(ctx, cfg.db, log)
 	if err != nil {
@@ -89,11 +113,10 @@ func serve(ctx context.Context, args []string, env environ) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api := admin.New(admin.Config{OnCall: svc, Tokens: db, Audit: db, Ready: db.Ready, Registry: reg, Log: log,
 		Tickets: db, Calls: db, Recordings: db, Pages: db})
-
-	ln, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	if err := mountTelephony(cfg, api, db, svc, log); err != nil {
+		return err
 	}
+
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -108,6 +131,7 @@ func serve(ctx context.Context, args []string, env environ) error {
 	}
 
 	go refreshLoop(ctx, svc, cfg.refreshInterval, log)
+	go retentionLoop(ctx, db, cfg.recordingRetention, log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -138,6 +162,62 @@ func openStore(ctx context.Context, dsn string, log *zap.Logger) (*store.DB, err
 		return nil, fmt.Errorf("migrate %s: %w", redact(dsn), err)
 	}
 	return db, nil
+}
+
+// mountTelephony adds the Twilio webhooks and the prompt audio to the
+// server's routes.
+func mountTelephony(cfg serveConfig, api *admin.Server, db *store.DB, svc *oncall.Service, log *zap.Logger) error {
+	flow, err := newFlow(cfg.flow, db, svc, log)
+	if err != nil {
+		return err
+	}
+	var rest webhooks.REST
+	switch tw := cfg.twilio; {
+	case tw.AccountSID == "" && tw.AuthToken == "":
+		// Twilio not set up (a demo, or Asterisk only): the webhooks say
+		// so to anyone who calls them.
+		rest = webhooks.Unconfigured()
+	case tw.AccountSID == "" || tw.AuthToken == "":
+		return fmt.Errorf("set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or neither")
+	default:
+		if rest, err = webhooks.NewREST(tw); err != nil {
+			return fmt.Errorf("twilio: %w", err)
+		}
+	}
+	driver, err := webhooks.New(webhooks.Config{
+		PublicURL: cfg.twilio.PublicURL, AuthToken: cfg.twilio.AuthToken, AccountSID: cfg.twilio.AccountSID,
+		Flow: flow, States: db, Recordings: voicemails{db: db, publicURL: cfg.twilio.PublicURL}, Pages: db,
+		REST: rest, Lines: ivr.DefaultConfig().Lines, Log: log,
+	})
+	if err != nil {
+		return fmt.Errorf("twilio webhooks: %w", err)
+	}
+	driver.Register(api.Router())
+	api.Router().PathPrefix(sounds.MountPath).Handler(sounds.Handler())
+	return nil
+}
+
+// retentionLoop deletes, every hour, voicemails older than keep and the
+// states of calls idle for a day (calls long over whose end was missed).
+func retentionLoop(ctx context.Context, db *store.DB, keep time.Duration, log *zap.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		if n, err := db.DeleteRecordingsBefore(ctx, now.Add(-keep)); err != nil && ctx.Err() == nil {
+			log.Error("delete old voicemails", zap.Error(err))
+		} else if n > 0 {
+			log.Info("old voicemails deleted", zap.Int("count", n))
+		}
+		if _, err := db.DeleteCallStatesBefore(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+			log.Error("delete stale call states", zap.Error(err))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // refreshLoop reloads the schedule every interval, picking up changes made
