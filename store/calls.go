@@ -92,25 +92,22 @@ func (db *DB) Calls(ctx context.Context, f calls.Filter) ([]ivr.CallRecord, erro
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	rows, err := db.reads().query(ctx, q+" ORDER BY started_at DESC, id DESC LIMIT "+fmt.Sprint(listLimit(f.Limit)), args...)
+	out, err := queryAll(ctx, db.reads(), scanCallRecord, q+" ORDER BY started_at DESC, id DESC LIMIT "+fmt.Sprint(listLimit(f.Limit)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list calls: %w", err)
 	}
-	defer rows.Close()
-	var out []ivr.CallRecord
-	for rows.Next() {
-		var record string
-		if err := rows.Scan(&record); err != nil {
-			return nil, fmt.Errorf("list calls: %w", err)
-		}
-		var r ivr.CallRecord
-		if err := json.Unmarshal([]byte(record), &r); err != nil {
-			return nil, fmt.Errorf("list calls: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list calls: %w", err)
-	}
 	return out, nil
+}
+
+// scanCallRecord reads a call record stored as JSON.
+func scanCallRecord(s scanner) (ivr.CallRecord, error) {
+	var (
+		record string
+		r      ivr.CallRecord
+	)
+	if err := s.Scan(&record); err != nil {
+		return r, err
+	}
+	err := json.Unmarshal([]byte(record), &r)
+	return r, err
 }

@@ -94,3 +94,21 @@ func (r runner) insert(ctx context.Context, q string, args ...any) (int64, error
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
+
+// queryAll runs q and scans every row it returns with scan.
+func queryAll[T any](ctx context.Context, r runner, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := r.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/supportdesk/ivr/access"
 	"github.com/supportdesk/ivr/audit"
 	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/oncall"
@@ -49,20 +48,8 @@ func engineerJSON(e oncall.Engineer) (langs, contacts string, err error) {
 
 // Engineers lists the engineers not deleted, by id.
 func (db *DB) Engineers(ctx context.Context) ([]oncall.Engineer, error) {
-	rows, err := db.reads().query(ctx, "SELECT "+engineerColumns+" FROM engineers WHERE deleted_at IS NULL ORDER BY id")
+	out, err := queryAll(ctx, db.reads(), scanEngineer, "SELECT "+engineerColumns+" FROM engineers WHERE deleted_at IS NULL ORDER BY id")
 	if err != nil {
-		return nil, fmt.Errorf("list engineers: %w", err)
-	}
-	defer rows.Close()
-	var out []oncall.Engineer
-	for rows.Next() {
-		e, err := scanEngineer(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list engineers: %w", err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list engineers: %w", err)
 	}
 	return out, nil
@@ -196,24 +183,9 @@ func (t *tx) engineerInUse(ctx context.Context, id int64, at time.Time) error {
 // revokeEngineerTokens revokes the tokens of a deleted engineer: a person
 // who left keeps no way in.
 func (t *tx) revokeEngineerTokens(ctx context.Context, actor string, engineerID int64) error {
-	rows, err := t.query(ctx, "SELECT "+tokenColumns+" FROM tokens WHERE engineer_id = ? AND revoked_at IS NULL", engineerID)
+	live, err := queryAll(ctx, t.runner, scanToken, "SELECT "+tokenColumns+" FROM tokens WHERE engineer_id = ? AND revoked_at IS NULL", engineerID)
 	if err != nil {
 		return fmt.Errorf("find tokens of engineer %d: %w", engineerID, err)
-	}
-	var live []access.Token
-	for rows.Next() {
-		tok, err := scanToken(rows)
-		if err != nil {
-			rows.Close()
-			return err
-		}
-		live = append(live, tok)
-	}
-	if err := rows.Close(); err != nil {
-		return err
-	}
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	for _, before := range live {
 		if _, err := t.exec(ctx, "UPDATE tokens SET revoked_at = ? WHERE id = ?", micros(t.now), before.ID); err != nil {

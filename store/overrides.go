@@ -28,21 +28,9 @@ func scanOverride(s scanner) (oncall.Override, error) {
 // Overrides returns the overrides that end after from and start before to,
 // by start.
 func (db *DB) Overrides(ctx context.Context, from, to time.Time) ([]oncall.Override, error) {
-	rows, err := db.reads().query(ctx, "SELECT "+overrideColumns+` FROM overrides
+	out, err := queryAll(ctx, db.reads(), scanOverride, "SELECT "+overrideColumns+` FROM overrides
 		WHERE end_at > ? AND start_at < ? ORDER BY start_at, id`, micros(from), micros(to))
 	if err != nil {
-		return nil, fmt.Errorf("list overrides: %w", err)
-	}
-	defer rows.Close()
-	var out []oncall.Override
-	for rows.Next() {
-		o, err := scanOverride(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list overrides: %w", err)
-		}
-		out = append(out, o)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list overrides: %w", err)
 	}
 	return out, nil

@@ -51,29 +51,24 @@ func (db *DB) RequestPage(ctx context.Context, p ivr.PageRequest) error {
 // PageRequests returns the requested pages, newest first: at most limit
 // (100 if 0, never more than 1000).
 func (db *DB) PageRequests(ctx context.Context, limit int) ([]calls.PageRecord, error) {
-	rows, err := db.reads().query(ctx, "SELECT "+pageColumns+" FROM page_requests ORDER BY id DESC LIMIT "+
+	out, err := queryAll(ctx, db.reads(), scanPageRecord, "SELECT "+pageColumns+" FROM page_requests ORDER BY id DESC LIMIT "+
 		fmt.Sprint(listLimit(limit)))
 	if err != nil {
 		return nil, fmt.Errorf("list page requests: %w", err)
 	}
-	defer rows.Close()
-	var out []calls.PageRecord
-	for rows.Next() {
-		var (
-			p           calls.PageRecord
-			level       int
-			requestedAt int64
-		)
-		if err := rows.Scan(&p.ID, &p.CallID, &p.TicketID, &p.Priority, &level, &p.VoicemailURL,
-			&p.VoicemailSeconds, &p.Line, &p.Caller, &requestedAt, &p.Status); err != nil {
-			return nil, fmt.Errorf("list page requests: %w", err)
-		}
-		p.Level = oncall.Level(level)
-		p.RequestedAt = fromMicros(requestedAt)
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list page requests: %w", err)
-	}
 	return out, nil
+}
+
+// scanPageRecord reads one page_requests row (pageColumns).
+func scanPageRecord(s scanner) (calls.PageRecord, error) {
+	var (
+		p           calls.PageRecord
+		level       int
+		requestedAt int64
+	)
+	err := s.Scan(&p.ID, &p.CallID, &p.TicketID, &p.Priority, &level, &p.VoicemailURL,
+		&p.VoicemailSeconds, &p.Line, &p.Caller, &requestedAt, &p.Status)
+	p.Level = oncall.Level(level)
+	p.RequestedAt = fromMicros(requestedAt)
+	return p, err
 }

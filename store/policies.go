@@ -30,20 +30,8 @@ func scanPolicy(s scanner) (oncall.Policy, error) {
 // Policies returns the escalation policies that were edited, most pressing
 // priority first; a priority never edited is absent (its default applies).
 func (db *DB) Policies(ctx context.Context) ([]oncall.Policy, error) {
-	rows, err := db.reads().query(ctx, "SELECT priority, steps, updated_at FROM policies")
+	out, err := queryAll(ctx, db.reads(), scanPolicy, "SELECT priority, steps, updated_at FROM policies")
 	if err != nil {
-		return nil, fmt.Errorf("list policies: %w", err)
-	}
-	defer rows.Close()
-	var out []oncall.Policy
-	for rows.Next() {
-		p, err := scanPolicy(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list policies: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list policies: %w", err)
 	}
 	slices.SortFunc(out, func(a, b oncall.Policy) int { return priorityRank(a.Priority) - priorityRank(b.Priority) })

@@ -72,20 +72,8 @@ func (db *DB) TokenByHash(ctx context.Context, hash string) (access.Token, error
 
 // Tokens lists every token, revoked ones included, by id.
 func (db *DB) Tokens(ctx context.Context) ([]access.Token, error) {
-	rows, err := db.reads().query(ctx, "SELECT "+tokenColumns+" FROM tokens ORDER BY id")
+	out, err := queryAll(ctx, db.reads(), scanToken, "SELECT "+tokenColumns+" FROM tokens ORDER BY id")
 	if err != nil {
-		return nil, fmt.Errorf("list tokens: %w", err)
-	}
-	defer rows.Close()
-	var out []access.Token
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list tokens: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
 	return out, nil
