@@ -28,6 +28,6 @@ func fakeTwilio(ctx context.Context, args []string, env environ) error {
 	if err != nil {
 		return err
 	}
-	opts.Logger = log.Named("faketwilio")
+	opts.Logger = log
 	return faketwilio.Serve(ctx, addr, opts)
 }
