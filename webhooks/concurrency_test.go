@@ -25,7 +25,10 @@ func TestConcurrentWebhooksOnTwoInstances(t *testing.T) {
 
 	r2 := mux.NewRouter()
 	srv2 := httptest.NewServer(r2)
-	t.Cleanup(srv2.Close)
+	t.Cleanup(func() {
+		e.tw.Close() // let the fake's callbacks to this instance land first
+		srv2.Close()
+	})
 	e2 := *e
 	e2.srv = srv2
 	e2.newDriver(r2, e.tw.AuthToken())

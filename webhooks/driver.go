@@ -27,6 +27,7 @@ type Driver struct {
 
 	timersMu sync.Mutex
 	timers   map[string]func() bool // call id → stop of its wake-up
+	closed   bool                   // Close was called: no more wake-ups
 }
 
 // counters are what the driver counts, for tests and benchmarks.

@@ -150,8 +150,23 @@ func (d *Driver) schedule(callID string, e envelope) {
 	if e.WakeAt.IsZero() || e.Flow.Phase == ivr.PhaseDone {
 		return
 	}
+	if d.closed {
+		return
+	}
 	wait := max(e.WakeAt.Sub(d.now()), 0) + 50*time.Millisecond
 	d.timers[callID] = d.cfg.AfterFunc(wait, func() { d.wake(callID) })
+}
+
+// Close stops the pending wake-ups, so that none fires into a store being
+// closed on shutdown. Webhooks still answer; they schedule nothing more.
+func (d *Driver) Close() {
+	d.timersMu.Lock()
+	defer d.timersMu.Unlock()
+	d.closed = true
+	for id, stop := range d.timers {
+		stop()
+		delete(d.timers, id)
+	}
 }
 
 // wake delivers a Tick if the call's deadline has come.

@@ -113,9 +113,11 @@ func serve(ctx context.Context, args []string, env environ) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api := admin.New(admin.Config{OnCall: svc, Tokens: db, Audit: db, Ready: db.Ready, Registry: reg, Log: log,
 		Tickets: db, Calls: db, Recordings: db, Pages: db})
-	if err := mountTelephony(cfg, api, db, svc, log); err != nil {
+	driver, err := mountTelephony(cfg, api, db, svc, log)
+	if err != nil {
 		return err
 	}
+	defer driver.Close() // before the store closes (deferred earlier)
 
 	srv := &http.Server{
 		Handler:           api,
@@ -166,10 +168,10 @@ func openStore(ctx context.Context, dsn string, log *zap.Logger) (*store.DB, err
 
 // mountTelephony adds the Twilio webhooks and the prompt audio to the
 // server's routes.
-func mountTelephony(cfg serveConfig, api *admin.Server, db *store.DB, svc *oncall.Service, log *zap.Logger) error {
+func mountTelephony(cfg serveConfig, api *admin.Server, db *store.DB, svc *oncall.Service, log *zap.Logger) (*webhooks.Driver, error) {
 	flow, err := newFlow(cfg.flow, db, svc, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var rest webhooks.REST
 	switch tw := cfg.twilio; {
@@ -178,10 +180,10 @@ func mountTelephony(cfg serveConfig, api *admin.Server, db *store.DB, svc *oncal
 		// so to anyone who calls them.
 		rest = webhooks.Unconfigured()
 	case tw.AccountSID == "" || tw.AuthToken == "":
-		return fmt.Errorf("set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or neither")
+		return nil, fmt.Errorf("set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or neither")
 	default:
 		if rest, err = webhooks.NewREST(tw); err != nil {
-			return fmt.Errorf("twilio: %w", err)
+			return nil, fmt.Errorf("twilio: %w", err)
 		}
 	}
 	driver, err := webhooks.New(webhooks.Config{
@@ -190,11 +192,11 @@ func mountTelephony(cfg serveConfig, api *admin.Server, db *store.DB, svc *oncal
 		REST: rest, Lines: ivr.DefaultConfig().Lines, Log: log,
 	})
 	if err != nil {
-		return fmt.Errorf("twilio webhooks: %w", err)
+		return nil, fmt.Errorf("twilio webhooks: %w", err)
 	}
 	driver.Register(api.Router())
 	api.Router().PathPrefix(sounds.MountPath).Handler(sounds.Handler())
-	return nil
+	return driver, nil
 }
 
 // retentionLoop deletes, every hour, voicemails older than keep and the
