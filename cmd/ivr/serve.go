@@ -46,7 +46,7 @@ func serve(ctx context.Context, args []string, env environ) error {
 	fs.BoolVar(&cfg.demo, "demo", false, "seed the demo team into an empty store")
 	fs.DurationVar(&cfg.refreshInterval, "refresh", 15*time.Second, "how often to reload schedules changed by other instances")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to let requests finish on shutdown")
-	fs.DurationVar(&cfg.recordingRetention, "recording-retention", 30*24*time.Hour, "how long voicemails are kept")
+	fs.DurationVar(&cfg.recordingRetention, "recording-retention", 30*24*time.Hour, "how long voicemails and call states are kept")
 	cfg.flow.register(fs, env)
 	var err error
 	if cfg.twilio, err = webhooks.SettingsFromEnv(env.getenv); err != nil {
@@ -199,8 +199,10 @@ func mountTelephony(cfg serveConfig, api *admin.Server, db *store.DB, svc *oncal
 	return driver, nil
 }
 
-// retentionLoop deletes, every hour, voicemails older than keep and the
-// states of calls idle for a day (calls long over whose end was missed).
+// retentionLoop deletes, every hour, voicemails and call states older than
+// keep. A call's state is kept as long as its voicemail: a call whose end
+// Twilio never reported stays inspectable (and is not silently dropped)
+// for that long.
 func retentionLoop(ctx context.Context, db *store.DB, keep time.Duration, log *zap.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -211,8 +213,10 @@ func retentionLoop(ctx context.Context, db *store.DB, keep time.Duration, log *z
 		} else if n > 0 {
 			log.Info("old voicemails deleted", zap.Int("count", n))
 		}
-		if _, err := db.DeleteCallStatesBefore(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
-			log.Error("delete stale call states", zap.Error(err))
+		if n, err := db.DeleteCallStatesBefore(ctx, now.Add(-keep)); err != nil && ctx.Err() == nil {
+			log.Error("delete old call states", zap.Error(err))
+		} else if n > 0 {
+			log.Info("old call states deleted", zap.Int("count", n))
 		}
 		select {
 		case <-ctx.Done():
