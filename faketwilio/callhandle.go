@@ -224,6 +224,23 @@ func (h *CallHandle) Hangup() {
 	h.must(s.endBridge(c))
 }
 
+// HangupUnreported hangs up like Hangup, but every callback it would cause
+// is lost on the way (the service was down): Twilio knows the call is
+// completed, and the service learns it only by asking (Calls fetch).
+func (h *CallHandle) HangupUnreported() {
+	s, c := h.s, h.c
+	s.mu.Lock()
+	st := c.status
+	if st == "in-progress" {
+		c.status, c.ended, c.updated = "completed", s.now(), s.now()
+		c.queue = nil
+	}
+	s.mu.Unlock()
+	if st != "in-progress" {
+		s.failf("HangupUnreported: call %s to %s is %s, not in-progress", c.sid, c.to, st)
+	}
+}
+
 // WaitRedirect returns the TwiML the fake fetched after the service
 // redirected the live call (update with Url or Twiml), waiting up to
 // Options.ExpectTimeout for it.

@@ -132,3 +132,35 @@ func (db *DB) DeleteCallState(ctx context.Context, callID string) error {
 	}
 	return nil
 }
+
+// OpenCallStates returns up to limit calls not marked finished whose state
+// has not changed since idleSince, longest idle first: the calls a sweeper
+// looks at.
+func (db *DB) OpenCallStates(ctx context.Context, idleSince time.Time, limit int) ([]string, error) {
+	ids, err := queryAll(ctx, db.reads(), scanString, `SELECT call_id FROM call_states
+		WHERE finished_at IS NULL AND updated_at < ? ORDER BY updated_at LIMIT `+fmt.Sprint(listLimit(limit)), micros(idleSince))
+	if err != nil {
+		return nil, fmt.Errorf("list open calls: %w", err)
+	}
+	return ids, nil
+}
+
+// FinishCallState marks call callID's flow done, so that the sweeper no
+// longer looks at it; its state stays for late webhooks until deleted. No
+// error for an unknown call or one marked already.
+func (db *DB) FinishCallState(ctx context.Context, callID string) error {
+	err := db.updateVolatile(ctx, func(tx *tx) error {
+		_, err := tx.exec(ctx, "UPDATE call_states SET finished_at = ? WHERE call_id = ? AND finished_at IS NULL", micros(tx.now), callID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("finish state of call %s: %w", callID, err)
+	}
+	return nil
+}
+
+func scanString(s scanner) (string, error) {
+	var v string
+	err := s.Scan(&v)
+	return v, err
+}

@@ -269,3 +269,39 @@ func TestRecordings(t *testing.T) {
 		})
 	})
 }
+
+// TestOpenCallStates: the sweeper sees calls idle since a given time and not
+// marked finished, longest idle first.
+func TestOpenCallStates(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		t0 := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+		for i, id := range []string{"CA1", "CA2", "CA3"} {
+			setClock(db, t0.Add(time.Duration(i)*time.Minute))
+			if err := db.CreateCallState(ctx, id, []byte(`{}`)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		setClock(db, t0.Add(10*time.Minute))
+		if err := db.FinishCallState(ctx, "CA2"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.FinishCallState(ctx, "CA2"); err != nil {
+			t.Fatalf("finishing twice: %v", err)
+		}
+		if err := db.FinishCallState(ctx, "CA404"); err != nil {
+			t.Fatalf("finishing an unknown call: %v", err)
+		}
+		got, err := db.OpenCallStates(ctx, t0.Add(150*time.Second), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != "[CA1 CA3]" {
+			t.Errorf("open calls idle since 12:02:30 = %v, want [CA1 CA3]", got)
+		}
+		got, err = db.OpenCallStates(ctx, t0.Add(90*time.Second), 10)
+		if err != nil || fmt.Sprint(got) != "[CA1]" {
+			t.Errorf("open calls idle since 12:01:30 = %v, %v; want [CA1]", got, err)
+		}
+	})
+}

@@ -204,11 +204,16 @@ func (d *Driver) callerStatus(ctx context.Context, _ *http.Request, form url.Val
 	default:
 		return "", nil
 	}
-	_, err = d.apply(ctx, sid, fromOther, "", func(e *envelope) (ivr.Event, bool) {
+	return "", d.callerEnded(ctx, sid)
+}
+
+// callerEnded tells the flow the caller's call is over, unless it knows.
+func (d *Driver) callerEnded(ctx context.Context, sid string) error {
+	_, err := d.apply(ctx, sid, fromOther, "", func(e *envelope) (ivr.Event, bool) {
 		if e.Flow.Phase == ivr.PhaseDone || e.Flow.Phase == ivr.PhaseVoicemailWait {
 			return nil, false
 		}
 		return ivr.HungUp{At: d.now()}, false
 	})
-	return "", err
+	return err
 }

@@ -1,12 +1,14 @@
 package webhooks_test
 
 import (
+	"context"
 	"encoding/binary"
 	"testing"
 	"time"
 
 	"github.com/supportdesk/ivr/faketwilio"
 	"github.com/supportdesk/ivr/ivr"
+	"github.com/supportdesk/ivr/webhooks"
 )
 
 // toTicket dials the Washington line, keeps English and keys ticket id.
@@ -176,3 +178,37 @@ func testWAV(secs int) []byte {
 }
 
 var _ = time.Second
+
+// TestSweepFinishesCallsTwilioEndedSilently: the caller hangs up while an
+// engineer's phone rings, and the status callback is lost. The sweep asks
+// Twilio, learns the call is over, and finishes it: the ringing leg is
+// cancelled, the call logged and paged, and the call no longer swept.
+func TestSweepFinishesCallsTwilioEndedSilently(t *testing.T) {
+	e := newEnv(t)
+	call, _ := e.toTicket(critical)
+	clara := e.tw.Phone(phoneOf(21)).ExpectCall()
+	call.HangupUnreported()
+
+	e.clock.Add(30 * time.Second)
+	if n, err := e.driver.Sweep(context.Background()); err != nil || n != 0 {
+		t.Fatalf("sweep before the call is idle: looked at %d, %v; want none", n, err)
+	}
+	e.clock.Add(webhooks.SweepIdle)
+	if n, err := e.driver.Sweep(context.Background()); err != nil || n != 1 {
+		t.Fatalf("sweep: looked at %d, %v; want the one call", n, err)
+	}
+	waitClosed(t, clara.Canceled(), "cancelling the ringing leg")
+	e.tw.Close()
+	pages, calls := e.deps.snapshot()
+	if len(calls) != 1 || calls[0].Outcome != ivr.OutcomeAbandoned || len(pages) != 1 {
+		t.Fatalf("calls %+v pages %+v, want one abandoned call and a page", calls, pages)
+	}
+	// Done calls are marked finished on the next sweep, then left alone.
+	e.clock.Add(webhooks.SweepIdle * 2)
+	if n, _ := e.driver.Sweep(context.Background()); n != 1 {
+		t.Fatalf("second sweep looked at %d calls, want the done one, once", n)
+	}
+	if n, _ := e.driver.Sweep(context.Background()); n != 0 {
+		t.Fatalf("third sweep looked at %d calls, want none", n)
+	}
+}

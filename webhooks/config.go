@@ -40,6 +40,12 @@ type CallStates interface {
 	// and returns the new version; errs.Conflict if the version moved,
 	// errs.NotFound if the call has no state.
 	UpdateCallState(ctx context.Context, callID string, version int64, data []byte) (newVersion int64, err error)
+	// OpenCallStates lists up to limit calls not marked finished whose
+	// state has not changed since idleSince.
+	OpenCallStates(ctx context.Context, idleSince time.Time, limit int) ([]string, error)
+	// FinishCallState marks a call's flow done; no error if unknown or
+	// marked already.
+	FinishCallState(ctx context.Context, callID string) error
 }
 
 // Recordings keeps voicemail audio fetched from Twilio.

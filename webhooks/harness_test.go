@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -47,16 +48,19 @@ func phoneOf(id int64) string { return fmt.Sprintf("+1555000%04d", id) }
 
 // memStates is CallStates in memory, with the store's compare-and-swap.
 type memStates struct {
-	mu sync.Mutex
-	m  map[string]memState
+	mu  sync.Mutex
+	m   map[string]memState
+	now func() time.Time // the env's clock
 }
 
 type memState struct {
-	data    []byte
-	version int64
+	data     []byte
+	version  int64
+	updated  time.Time
+	finished bool
 }
 
-func newMemStates() *memStates { return &memStates{m: map[string]memState{}} }
+func newMemStates() *memStates { return &memStates{m: map[string]memState{}, now: time.Now} }
 
 func (s *memStates) CreateCallState(_ context.Context, id string, data []byte) error {
 	s.mu.Lock()
@@ -64,7 +68,7 @@ func (s *memStates) CreateCallState(_ context.Context, id string, data []byte) e
 	if _, ok := s.m[id]; ok {
 		return errs.E(errs.Conflict, "", "call %s has a state", id)
 	}
-	s.m[id] = memState{append([]byte(nil), data...), 1}
+	s.m[id] = memState{data: append([]byte(nil), data...), version: 1, updated: s.now()}
 	return nil
 }
 
@@ -88,8 +92,31 @@ func (s *memStates) UpdateCallState(_ context.Context, id string, v int64, data 
 	case st.version != v:
 		return 0, errs.E(errs.Conflict, "", "version moved")
 	}
-	s.m[id] = memState{append([]byte(nil), data...), v + 1}
+	s.m[id] = memState{data: append([]byte(nil), data...), version: v + 1, updated: s.now()}
 	return v + 1, nil
+}
+
+func (s *memStates) OpenCallStates(_ context.Context, idleSince time.Time, limit int) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []string
+	for id, st := range s.m {
+		if !st.finished && st.updated.Before(idleSince) && len(ids) < limit {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+func (s *memStates) FinishCallState(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.m[id]; ok {
+		st.finished = true
+		s.m[id] = st
+	}
+	return nil
 }
 
 // flowState decodes the flow state of a call from the store.
@@ -208,6 +235,9 @@ func newEnvWith(t testing.TB, states webhooks.CallStates) *env {
 		deps: &deps{tickets: map[string]ivr.Ticket{
 			critical: {ID: critical, Priority: oncall.Critical, Level: oncall.L2},
 		}}}
+	if m, ok := states.(*memStates); ok {
+		m.now = e.clock.Now
+	}
 	e.router = mux.NewRouter()
 	e.srv = httptest.NewServer(e.router)
 	t.Cleanup(e.srv.Close)

@@ -28,6 +28,9 @@ type REST interface {
 	FetchMedia(ctx context.Context, mediaURL string, max int64) (data []byte, contentType string, err error)
 	// DeleteRecording deletes a recording at Twilio.
 	DeleteRecording(ctx context.Context, sid string) error
+	// CallStatus returns a call's status at Twilio ("in-progress",
+	// "completed", …).
+	CallStatus(ctx context.Context, sid string) (string, error)
 }
 
 // OutboundCall is a call to an engineer.
@@ -122,6 +125,17 @@ func (c *restClient) UpdateCall(_ context.Context, sid string, u CallUpdate) err
 	return nil
 }
 
+func (c *restClient) CallStatus(_ context.Context, sid string) (string, error) {
+	call, err := c.api.FetchCall(sid, &api.FetchCallParams{})
+	if err != nil {
+		return "", fmt.Errorf("twilio: fetch call %s: %w", sid, err)
+	}
+	if call.Status == nil {
+		return "", fmt.Errorf("twilio: call %s has no status", sid)
+	}
+	return *call.Status, nil
+}
+
 func (c *restClient) DeleteRecording(_ context.Context, sid string) error {
 	if err := c.api.DeleteRecording(sid, &api.DeleteRecordingParams{}); err != nil {
 		return fmt.Errorf("twilio: delete recording %s: %w", sid, err)
@@ -190,3 +204,6 @@ func (unconfigured) FetchMedia(context.Context, string, int64) ([]byte, string, 
 	return nil, "", errUnconfigured
 }
 func (unconfigured) DeleteRecording(context.Context, string) error { return errUnconfigured }
+func (unconfigured) CallStatus(context.Context, string) (string, error) {
+	return "", errUnconfigured
+}

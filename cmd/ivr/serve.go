@@ -118,6 +118,7 @@ func serve(ctx context.Context, args []string, env environ) error {
 		return err
 	}
 	defer driver.Close() // before the store closes (deferred earlier)
+	go sweepLoop(ctx, driver, log)
 
 	srv := &http.Server{
 		Handler:           api,
@@ -200,9 +201,7 @@ func mountTelephony(cfg serveConfig, api *admin.Server, db *store.DB, svc *oncal
 }
 
 // retentionLoop deletes, every hour, voicemails and call states older than
-// keep. A call's state is kept as long as its voicemail: a call whose end
-// Twilio never reported stays inspectable (and is not silently dropped)
-// for that long.
+// keep: a call's state stays inspectable as long as its voicemail.
 func retentionLoop(ctx context.Context, db *store.DB, keep time.Duration, log *zap.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -222,6 +221,23 @@ func retentionLoop(ctx context.Context, db *store.DB, keep time.Duration, log *z
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// sweepLoop has the Twilio driver finish, every 30 seconds, calls whose
+// deadline or end no webhook brought (see webhooks.Driver.Sweep).
+func sweepLoop(ctx context.Context, driver *webhooks.Driver, log *zap.Logger) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := driver.Sweep(ctx); err != nil && ctx.Err() == nil {
+				log.Error("sweep calls", zap.Error(err))
+			}
 		}
 	}
 }

@@ -1,0 +1,73 @@
+package webhooks
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/supportdesk/ivr/ivr"
+)
+
+// SweepIdle is how long a call's state must have been unchanged before
+// Sweep looks at it. A caller on hold changes it every HoldSegment; one
+// talking with an engineer does not, and is asked about at Twilio.
+const SweepIdle = time.Minute
+
+// Sweep finishes what webhooks alone cannot, for calls idle for SweepIdle:
+//   - a deadline of the flow that passed with no instance's timer to see it
+//     (the instance that set it stopped) gets its Tick;
+//   - a call Twilio reports over, whose status callback never arrived (every
+//     instance down at that moment), ends as a hang-up, so that it is logged,
+//     noted on its ticket and, when the caller was waiting, paged;
+//   - a call whose flow is done is marked finished and not looked at again.
+//
+// It returns how many calls it looked at. Call it every minute or so from
+// one place or several: every change goes through compare-and-swap.
+func (d *Driver) Sweep(ctx context.Context) (int, error) {
+	ids, err := d.cfg.States.OpenCallStates(ctx, d.now().Add(-SweepIdle), 200)
+	if err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
+	}
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		d.sweepCall(ctx, id)
+	}
+	return len(ids), nil
+}
+
+func (d *Driver) sweepCall(ctx context.Context, callID string) {
+	log := d.log.With(zap.String(keyCallSid, callID))
+	s, err := d.load(ctx, callID)
+	if err != nil {
+		log.Warn("sweep: load call", zap.Error(err))
+		return
+	}
+	if s.env.Flow.Phase == ivr.PhaseDone {
+		if err := d.cfg.States.FinishCallState(ctx, callID); err != nil {
+			log.Warn("sweep: mark call finished", zap.Error(err))
+		}
+		return
+	}
+	// Ask Twilio first: a deadline of a call that is over would only ring
+	// the next engineer for nobody.
+	if s.env.Flow.Phase != ivr.PhaseVoicemailWait { // there the caller is gone already
+		status, err := d.cfg.REST.CallStatus(ctx, callID)
+		switch {
+		case err != nil:
+			log.Warn("sweep: ask Twilio for the call's status", zap.Error(err))
+		case status == "completed", status == "busy", status == "failed", status == "no-answer", status == "canceled":
+			log.Warn("the call ended at Twilio without a status callback; finishing it", zap.String(keyStatus, status))
+			if err := d.callerEnded(ctx, callID); err != nil {
+				log.Error("sweep: finish the call", zap.Error(err))
+			}
+			return
+		}
+	}
+	if !s.env.WakeAt.IsZero() && !d.now().Before(s.env.WakeAt) {
+		d.wake(callID)
+	}
+}
