@@ -20,12 +20,8 @@ func (d *Driver) voice(ctx context.Context, _ *http.Request, form url.Values) (s
 	if err != nil {
 		return "", err
 	}
-	if s, err := d.load(ctx, sid); err == nil {
-		d.metrics.replays.Add(1)
-		return s.env.Caller.TwiML, nil
-	} else if !errs.Is(err, errs.NotFound) {
-		return "", err
-	}
+	// No look-up first: the flow's start only reads, and a repeated request
+	// finds the state created below and gets the stored document.
 	st, res, err := d.cfg.Flow.Start(ctx, ivr.CallStarted{CallID: sid, Line: form.Get("To"), Caller: form.Get("From"), At: d.now()})
 	if err != nil {
 		return "", err
@@ -37,7 +33,7 @@ func (d *Driver) voice(ctx context.Context, _ *http.Request, form url.Values) (s
 		return "", err
 	}
 	err = d.cfg.States.CreateCallState(ctx, sid, data)
-	if errs.Is(err, errs.Conflict) { // another instance answered the same request first
+	if errs.Is(err, errs.Conflict) { // a repeat, or another instance answered it first
 		s, err := d.load(ctx, sid)
 		if err != nil {
 			return "", err

@@ -2,4 +2,10 @@
 -- finishes calls whose end was never reported, looks only at open ones.
 ALTER TABLE call_states ADD COLUMN finished_at INTEGER;
 
-CREATE INDEX call_states_open ON call_states (updated_at) WHERE finished_at IS NULL;
+-- Keyed on call_id, which never changes, so that updating a call's state
+-- does not touch this index; the open calls are few and sorted on read.
+CREATE INDEX call_states_open ON call_states (call_id) WHERE finished_at IS NULL;
+
+-- The hourly retention sweep scans the table instead: every call-state
+-- write no longer updates a second index.
+DROP INDEX call_states_by_update;
