@@ -135,11 +135,7 @@ func (d *Driver) dequeued(ctx context.Context, _ *http.Request, form url.Values)
 // callerStepRequest answers a caller redirected through the REST API with
 // the current document.
 func (d *Driver) callerStepRequest(ctx context.Context, _ *http.Request, form url.Values) (string, error) {
-	sid, err := callSid(form)
-	if err != nil {
-		return "", err
-	}
-	s, err := d.load(ctx, sid)
+	s, err := d.loadForm(ctx, form)
 	if err != nil {
 		return "", err
 	}
@@ -152,11 +148,7 @@ func (d *Driver) callerStepRequest(ctx context.Context, _ *http.Request, form ur
 // connectRequest is <Queue url>: what the caller hears before the bridge.
 // Its CallSid is the caller's.
 func (d *Driver) connectRequest(ctx context.Context, _ *http.Request, form url.Values) (string, error) {
-	sid, err := callSid(form)
-	if err != nil {
-		return "", err
-	}
-	s, err := d.load(ctx, sid)
+	s, err := d.loadForm(ctx, form)
 	if err != nil {
 		return "", err
 	}
@@ -212,4 +204,13 @@ func (d *Driver) callerEnded(ctx context.Context, sid string) error {
 		return ivr.HungUp{At: d.now()}, false
 	})
 	return err
+}
+
+// loadForm loads the call the form's CallSid names.
+func (d *Driver) loadForm(ctx context.Context, form url.Values) (stored, error) {
+	sid, err := callSid(form)
+	if err != nil {
+		return stored{}, err
+	}
+	return d.load(ctx, sid)
 }
