@@ -233,3 +233,22 @@ func (h *MessageHandle) status(st string, code int) *MessageHandle {
 	}
 	return h
 }
+
+// waitOutbound claims the oldest unclaimed call the service placed through
+// the API, to any number, waiting until ctx is done.
+func (s *Server) waitOutbound(ctx context.Context) (*CallHandle, error) {
+	var got *call
+	err := s.waitFor(ctx, func() bool {
+		for _, c := range s.callList {
+			if !c.claimed && c.direction == "outbound-api" {
+				c.claimed, got = true, c
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &CallHandle{s: s, c: got}, nil
+}

@@ -3,31 +3,93 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"path"
+	"strings"
+	"time"
 
 	"github.com/supportdesk/ivr/faketwilio"
+	"github.com/supportdesk/ivr/ivr"
+	"github.com/supportdesk/ivr/oncall"
 )
 
 // fakeTwilio serves the fake Twilio REST API on loopback, for trying the
 // Twilio driver without an account: point serve at it with
-// IVR_TWILIO_API_URL and the same account SID and auth token.
+// IVR_TWILIO_API_URL and the same account SID and auth token. With
+// --console, the person at the terminal plays every phone.
 func fakeTwilio(ctx context.Context, args []string, env environ) error {
-	var c common
-	opts := faketwilio.Options{}
-	var addr string
+	var (
+		c       common
+		opts    faketwilio.Options
+		addr    string
+		console bool
+	)
 	fs := flag.NewFlagSet("fake-twilio", flag.ContinueOnError)
 	c.register(fs, env)
 	fs.StringVar(&addr, "addr", "127.0.0.1:8089", "loopback address to listen on")
 	fs.StringVar(&opts.AccountSID, "account-sid", envOr(env, "TWILIO_ACCOUNT_SID", faketwilio.DefaultAccountSID), "account SID the fake accepts")
 	fs.StringVar(&opts.AuthToken, "auth-token", envOr(env, "TWILIO_AUTH_TOKEN", faketwilio.DefaultAuthToken), "auth token the fake accepts and signs callbacks with")
 	fs.StringVar(&opts.SpecPath, "spec", "", "Twilio's OpenAPI description (twilio_api_v2010.json); default: found in ../shared/specs")
-	fs.StringVar(&opts.VoiceWebhookURL, "voice-url", "http://127.0.0.1:8080/webhooks/twilio/voice", "the service's voice webhook")
+	fs.StringVar(&opts.VoiceWebhookURL, "voice-url", "http://127.0.0.1:8080/webhooks/twilio/voice", "the service's voice webhook (the number's Voice URL)")
+	fs.StringVar(&opts.VoiceStatusCallbackURL, "status-url", "http://127.0.0.1:8080/webhooks/twilio/voice/status", "the service's call status webhook")
+	fs.BoolVar(&console, "console", false, "play the phones from this terminal: dial a line, press keys, answer engineers' calls")
 	if err := parse(fs, args, env); err != nil {
 		return err
+	}
+	if console && c.logLevel == "info" {
+		c.logLevel = "warn" // the terminal is for the phones
 	}
 	log, err := newLogger(c.logLevel, env)
 	if err != nil {
 		return err
 	}
 	opts.Logger = log
-	return faketwilio.Serve(ctx, addr, opts)
+	if opts.ServiceNumber == "" {
+		opts.ServiceNumber = ivr.DefaultConfig().Lines[0].Number
+	}
+	s, err := faketwilio.New(opts)
+	if err != nil {
+		return err
+	}
+	if !console {
+		return s.Serve(ctx, addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if env.onListen != nil {
+		env.onListen(ln.Addr().String())
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- s.ServeListener(ctx, ln) }()
+	err = s.Console(ctx, faketwilio.ConsoleOptions{In: env.stdin, Out: env.stdout, Describe: describePlay, HoldEvery: 8 * time.Second})
+	cancel()
+	if serr := <-served; err == nil {
+		err = serr
+	}
+	return err
+}
+
+// describePlay turns a prompt's audio URL back into its text for the
+// console: /sounds/<lang>/<name>.wav is prompt name in lang.
+func describePlay(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	dir, file := path.Split(p.Path)
+	name := strings.TrimSuffix(file, ".wav")
+	lang := path.Base(strings.TrimSuffix(dir, "/"))
+	if text := ivr.Text(ivr.Prompt{Name: name, Lang: oncall.Language(lang)}); text != "" {
+		return text
+	}
+	if strings.Contains(p.Path, "/hold") {
+		return "♫"
+	}
+	return u
 }

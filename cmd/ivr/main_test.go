@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/supportdesk/ivr/faketwilio"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
@@ -43,7 +46,13 @@ const testAdminToken = "test-admin-token-0123456789abcdef"
 // URL; the server stops when the test ends.
 func startServe(t *testing.T, db string, args ...string) string {
 	t.Helper()
-	env, _, errOut := testEnv(map[string]string{"IVR_DB": db, "IVR_ADMIN_TOKEN": testAdminToken})
+	return startServeEnv(t, map[string]string{"IVR_DB": db, "IVR_ADMIN_TOKEN": testAdminToken}, args...)
+}
+
+// startServeEnv is startServe with the given environment.
+func startServeEnv(t *testing.T, vars map[string]string, args ...string) string {
+	t.Helper()
+	env, _, errOut := testEnv(vars)
 	addr := make(chan string, 1)
 	env.onListen = func(a string) { addr <- a }
 	ctx, cancel := context.WithCancel(context.Background())
@@ -225,5 +234,54 @@ func TestSimulate(t *testing.T) {
 	}
 	if code := get(t, base+"/api/v1/calls", testAdminToken, &calls); code != http.StatusOK || len(calls.Calls) != 1 || calls.Calls[0].Outcome != "voicemail" {
 		t.Errorf("call log after the simulated call: %d %+v, want one voicemail", code, calls)
+	}
+}
+
+// TestFakeTwilioConsole: a person with no Twilio account phones the
+// Washington line through the fake Twilio's console, gives a ticket, and
+// answers the engineer's call as the engineer; serve logs the call.
+func TestFakeTwilioConsole(t *testing.T) {
+	fakeLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fakeAddr := fakeLn.Addr().String()
+	fakeLn.Close() // the console takes it over; a race for the port is harmless here
+	db := filepath.Join(t.TempDir(), "ivr.db")
+	base := startServeEnv(t, map[string]string{"IVR_DB": db, "IVR_ADMIN_TOKEN": testAdminToken,
+		"IVR_TWILIO_API_URL": "http://" + fakeAddr, "TWILIO_ACCOUNT_SID": faketwilio.DefaultAccountSID,
+		"TWILIO_AUTH_TOKEN": faketwilio.DefaultAuthToken}, "--demo")
+
+	script := strings.Join([]string{
+		"dial +12025952118 +15550001111",
+		"silence",     // keep English
+		"press 1001#", // critical ticket: the L1 engineer is rung
+		"answer 1",    // the engineer picks up and hears the screening
+		"key 1 1",     // and accepts
+		"hangup",      // the caller hangs up after talking
+		"quit",
+	}, "\n") + "\n"
+	env, out, errOut := testEnv(map[string]string{})
+	env.stdin = strings.NewReader(script)
+	err = run(context.Background(), []string{"fake-twilio", "--console", "--addr", fakeAddr,
+		"--voice-url", base + "/webhooks/twilio/voice", "--status-url", base + "/webhooks/twilio/voice/status"}, env)
+	if err != nil {
+		t.Fatalf("fake-twilio: %v\n%s", err, errOut.String())
+	}
+	for _, want := range []string{"Hello, you have reached", "Please enter your ticket number", "engineer call 1: to +1202555",
+		"showing +12025952118", "press 1", "talking", "the caller hung up"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("console output lacks %q:\n%s", want, out.String())
+		}
+	}
+	var calls struct {
+		Calls []struct {
+			Outcome  string `json:"outcome"`
+			TicketID string `json:"ticket_id"`
+		} `json:"calls"`
+	}
+	if code := get(t, base+"/api/v1/calls", testAdminToken, &calls); code != http.StatusOK || len(calls.Calls) != 1 ||
+		calls.Calls[0].Outcome != "connected" || calls.Calls[0].TicketID != "1001" {
+		t.Errorf("call log: %d %+v, want one connected call on ticket 1001", code, calls)
 	}
 }
