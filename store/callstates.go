@@ -37,21 +37,32 @@ func (db *DB) CreateCallState(ctx context.Context, callID string, data []byte) e
 	if err := checkCallState(callID, data); err != nil {
 		return err
 	}
-	err := db.updateVolatile(ctx, func(tx *tx) error {
-		_, err := tx.exec(ctx, `INSERT INTO call_states (call_id, version, data, created_at, updated_at)
-			VALUES (?, 1, ?, ?, ?)`, callID, data, micros(tx.now), micros(tx.now))
-		return err
-	})
+	gen := db.stateCache.generation()
+	now := micros(roundTime(db.Now()))
+	_, err := db.writeVolatile(ctx, `INSERT INTO call_states (call_id, version, data, created_at, updated_at)
+		VALUES (?, 1, ?, ?, ?)`, callID, data, now, now)
 	if err != nil {
-		return fmt.Errorf("create state of call %s: %w", callID, err)
+		return fmt.Errorf("create state of call %s: %w", callID, db.dialect.userError(err))
 	}
+	db.stateCache.put(gen, callID, data, 1)
 	return nil
 }
 
 // CallState returns the state of call callID and its version; NotFound if
 // the call has none (never had, or it was deleted).
 func (db *DB) CallState(ctx context.Context, callID string) (data []byte, version int64, err error) {
-	err = db.reads().queryRow(ctx, "SELECT data, version FROM call_states WHERE call_id = ?", callID).Scan(&data, &version)
+	if data, version, ok := db.stateCache.get(callID); ok {
+		return data, version, nil
+	}
+	return db.storedCallState(ctx, callID)
+}
+
+// storedCallState is CallState from the database, never the cache.
+func (db *DB) storedCallState(ctx context.Context, callID string) (data []byte, version int64, err error) {
+	row, err := db.readHot(ctx, "SELECT data, version FROM call_states WHERE call_id = ?", callID)
+	if err == nil {
+		err = row.Scan(&data, &version)
+	}
 	if isNoRows(err) {
 		return nil, 0, errs.E(errs.NotFound, "", "call %q has no state", callID)
 	}
@@ -62,43 +73,39 @@ func (db *DB) CallState(ctx context.Context, callID string) (data []byte, versio
 }
 
 // UpdateCallState replaces the state of call callID if its stored version
-// is still version (compare-and-swap) and returns the new version,
-// version+1. Conflict if the stored version is another (an instance
-// advanced the call since this one read it: read it again and redo the
-// step, or give up the event); NotFound if the call has no state; Invalid
-// (call_id or data) for an empty id or state.
+// is still version (compare-and-swap, one statement) and returns the new
+// version, version+1. Conflict if the stored version is another (an
+// instance advanced the call since this one read it: read it again and
+// redo the step, or give up the event); NotFound if the call has no state;
+// Invalid (call_id or data) for an empty id or state.
 func (db *DB) UpdateCallState(ctx context.Context, callID string, version int64, data []byte) (newVersion int64, err error) {
 	if err := checkCallState(callID, data); err != nil {
 		return 0, err
 	}
-	err = db.updateVolatile(ctx, func(tx *tx) error {
-		res, err := tx.exec(ctx, `UPDATE call_states SET data = ?, version = version + 1, updated_at = ?
-			WHERE call_id = ? AND version = ?`, data, micros(tx.now), callID, version)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n == 1 {
-			return nil
-		}
-		var stored int64
-		err = tx.queryRow(ctx, "SELECT version FROM call_states WHERE call_id = ?", callID).Scan(&stored)
-		switch {
-		case isNoRows(err):
-			return errs.E(errs.NotFound, "", "call %q has no state", callID)
-		case err != nil:
-			return err
-		}
-		return errs.E(errs.Conflict, "", "the state of call %q is at version %d, not %d: another instance advanced the call",
-			callID, stored, version)
-	})
+	gen := db.stateCache.generation()
+	res, err := db.writeVolatile(ctx, `UPDATE call_states SET data = ?, version = version + 1, updated_at = ?
+		WHERE call_id = ? AND version = ?`, data, micros(roundTime(db.Now())), callID, version)
+	var n int64
+	if err == nil {
+		n, err = res.RowsAffected()
+	}
 	if err != nil {
 		return 0, fmt.Errorf("update state of call %s: %w", callID, err)
 	}
-	return version + 1, nil
+	if n == 1 {
+		db.stateCache.put(gen, callID, data, version+1)
+		return version + 1, nil
+	}
+	// Why not: the version moved, or the state is gone. Told apart after
+	// the fact; either answer was true at the moment of the update. The
+	// caller reads again next: from the database.
+	db.stateCache.forget(callID)
+	_, stored, err := db.storedCallState(ctx, callID)
+	if err != nil {
+		return 0, fmt.Errorf("update state of call %s: %w", callID, err)
+	}
+	return 0, errs.E(errs.Conflict, "", "the state of call %q is at version %d, not %d: another instance advanced the call",
+		callID, stored, version)
 }
 
 // DeleteCallStatesBefore deletes the states of calls last updated before t
@@ -114,6 +121,7 @@ func (db *DB) DeleteCallStatesBefore(ctx context.Context, t time.Time) (int, err
 		n, err = res.RowsAffected()
 		return err
 	})
+	db.stateCache.clear()
 	if err != nil {
 		return 0, fmt.Errorf("delete call states: %w", err)
 	}
@@ -127,6 +135,7 @@ func (db *DB) DeleteCallState(ctx context.Context, callID string) error {
 		_, err := tx.exec(ctx, "DELETE FROM call_states WHERE call_id = ?", callID)
 		return err
 	})
+	db.stateCache.forget(callID)
 	if err != nil {
 		return fmt.Errorf("delete state of call %s: %w", callID, err)
 	}
@@ -149,10 +158,8 @@ func (db *DB) OpenCallStates(ctx context.Context, idleSince time.Time, limit int
 // longer looks at it; its state stays for late webhooks until deleted. No
 // error for an unknown call or one marked already.
 func (db *DB) FinishCallState(ctx context.Context, callID string) error {
-	err := db.updateVolatile(ctx, func(tx *tx) error {
-		_, err := tx.exec(ctx, "UPDATE call_states SET finished_at = ? WHERE call_id = ? AND finished_at IS NULL", micros(tx.now), callID)
-		return err
-	})
+	_, err := db.writeVolatile(ctx, "UPDATE call_states SET finished_at = ? WHERE call_id = ? AND finished_at IS NULL",
+		micros(roundTime(db.Now())), callID)
 	if err != nil {
 		return fmt.Errorf("finish state of call %s: %w", callID, err)
 	}

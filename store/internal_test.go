@@ -131,10 +131,10 @@ INSERT INTO rotation_versions (rotation_id, version, effective_from, spec) VALUE
 	}
 }
 
-// TestVolatileUpdateRestoresSync: a call-state write relaxes syncing for its
-// own transaction only; the writer goes back to synchronous=FULL, so pages
-// and call records written next are synced.
-func TestVolatileUpdateRestoresSync(t *testing.T) {
+// TestDurableWritesSync: every durable transaction (pages, call records,
+// audited edits) commits with synchronous=FULL, before and after call-state
+// writes, which alone run at the writer's NORMAL.
+func TestDurableWritesSync(t *testing.T) {
 	db, err := Open(t.Context(), filepath.Join(t.TempDir(), "ivr.db"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -143,17 +143,37 @@ func TestVolatileUpdateRestoresSync(t *testing.T) {
 	if err := db.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	durableMode := func() int {
+		t.Helper()
+		var mode int
+		if err := db.update(t.Context(), func(tx *tx) error {
+			return tx.queryRow(t.Context(), "PRAGMA synchronous").Scan(&mode)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return mode
+	}
+	writerMode := func() int {
+		t.Helper()
+		var mode int
+		if err := db.writer.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		return mode
+	}
+	if m := durableMode(); m != 2 {
+		t.Errorf("durable transaction runs at synchronous = %d, want 2 (FULL)", m)
+	}
 	if err := db.CreateCallState(t.Context(), "CA1", []byte(`{}`)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.UpdateCallState(t.Context(), "CA1", 1, []byte(`{"a":1}`)); err != nil {
 		t.Fatal(err)
 	}
-	var mode int
-	if err := db.writer.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&mode); err != nil {
-		t.Fatal(err)
+	if m := writerMode(); m != 1 {
+		t.Errorf("writer between durable transactions at synchronous = %d, want 1 (NORMAL)", m)
 	}
-	if mode != 2 {
-		t.Errorf("writer synchronous = %d after a call-state write, want 2 (FULL)", mode)
+	if m := durableMode(); m != 2 {
+		t.Errorf("durable transaction after call-state writes runs at synchronous = %d, want 2 (FULL)", m)
 	}
 }

@@ -58,6 +58,10 @@ type DB struct {
 	reader  *sql.DB // the pool reads go through (the writer's with PostgreSQL)
 	lock    *os.File
 	log     *zap.Logger
+	stmts   stmtCache
+	// stateCache: SQLite's write-through cache of call states; nil with
+	// PostgreSQL.
+	stateCache *callStateCache
 }
 
 // Open connects to the database dsn names: a postgres:// or postgresql://
@@ -88,7 +92,7 @@ func (db *DB) Backend() string { return db.backend }
 // Close closes the pools and, with SQLite, releases the file to other
 // processes.
 func (db *DB) Close() error {
-	var errs []error
+	errs := []error{db.stmts.close()}
 	if db.reader != db.writer {
 		errs = append(errs, db.reader.Close())
 	}

@@ -3,12 +3,14 @@ package store
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/supportdesk/ivr/errs"
+	"go.uber.org/zap"
 )
 
 // tx is a write transaction: its queries, its clock reading and the audit
@@ -21,40 +23,99 @@ type tx struct {
 // update runs fn in a write transaction and commits it if fn returns nil.
 // Whatever fn returns, a constraint violation is turned into the caller's
 // error here, in one place.
-func (db *DB) update(ctx context.Context, fn func(t *tx) error) error {
-	return db.inTx(ctx, db.writer, fn)
-}
-
-// updateVolatile is update for runtime state that the next event rewrites
-// anyway (a call's flow state). With SQLite its commit is not synced to
-// disk (synchronous=NORMAL for that one transaction, on the one writer
-// connection): a crash of the process loses nothing and a power cut may
-// undo the last few such commits, never corrupting the file, while each
-// commit costs microseconds instead of an fsync (about 1.3 ms on these
-// machines). Pages, call records and everything audited go through update,
-// which syncs; their next commit syncs these too. PostgreSQL: update.
-func (db *DB) updateVolatile(ctx context.Context, fn func(t *tx) error) (err error) {
+//
+// Its commit is durable: with SQLite the transaction runs on the writer
+// connection switched to synchronous=FULL for its span (the connection's
+// default is NORMAL, for call-state writes; see writeVolatile), so the
+// commit is synced to disk, and with it every commit before it, before
+// update returns. Pages, call records and everything audited go through
+// here.
+func (db *DB) update(ctx context.Context, fn func(t *tx) error) (err error) {
 	if db.backend != SQLite {
-		return db.update(ctx, fn)
+		return db.inTx(ctx, db.writer, fn)
 	}
 	conn, err := db.writer.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("writer connection: %w", err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
-		return fmt.Errorf("relax synchronous: %w", err)
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = FULL"); err != nil {
+		return fmt.Errorf("sync commits: %w", err)
 	}
 	defer func() {
-		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = FULL"); rerr != nil {
-			// Never hand back a connection that no longer syncs.
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-			if err == nil {
-				err = fmt.Errorf("restore synchronous: %w", rerr)
-			}
+		// Left at FULL if this fails: slower call-state writes, never an
+		// unsynced durable one.
+		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = NORMAL"); rerr != nil {
+			db.log.Warn("could not relax synchronous on the SQLite writer; call-state writes stay synced", zap.Error(rerr))
 		}
 	}()
 	return db.inTx(ctx, conn, fn)
+}
+
+// writeVolatile runs one write statement, in its own implicit transaction,
+// for runtime state that the next event rewrites anyway (a call's flow
+// state). With SQLite its commit is not synced to disk (the writer's
+// synchronous=NORMAL): a crash of the process loses nothing, and a power
+// cut may undo the last few such commits, never corrupting the file, while
+// each commit costs tens of microseconds instead of an fsync (about 1.3 ms
+// on these machines); the next update syncs them too. The statement is
+// prepared once per pool and kept.
+func (db *DB) writeVolatile(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	st, err := db.stmts.prepare(ctx, db.writer, db.dialect.rebind(q))
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// readHot runs one frequent read query, prepared once per pool and kept.
+func (db *DB) readHot(ctx context.Context, q string, args ...any) (*sql.Row, error) {
+	st, err := db.stmts.prepare(ctx, db.reader, db.dialect.rebind(q))
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryRowContext(ctx, args...), nil
+}
+
+// stmtCache keeps the prepared statements of the hot paths (a handful of
+// fixed queries), by pool and query text.
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[stmtKey]*sql.Stmt
+}
+
+type stmtKey struct {
+	pool  *sql.DB
+	query string
+}
+
+func (c *stmtCache) prepare(ctx context.Context, pool *sql.DB, q string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := stmtKey{pool, q}
+	if st := c.m[k]; st != nil {
+		return st, nil
+	}
+	st, err := pool.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	if c.m == nil {
+		c.m = map[stmtKey]*sql.Stmt{}
+	}
+	c.m[k] = st
+	return st, nil
+}
+
+func (c *stmtCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for k, st := range c.m {
+		errs = append(errs, st.Close())
+		delete(c.m, k)
+	}
+	return errors.Join(errs...)
 }
 
 // beginner is a pool or a connection that starts transactions.
