@@ -2,7 +2,7 @@ package webhooks
 
 import (
 	"context"
-	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -28,9 +28,9 @@ func (d *Driver) voice(ctx context.Context, _ *http.Request, form url.Values) (s
 	}
 	var e envelope
 	d.record(&e, st, res)
-	data, err := json.Marshal(e)
+	data, err := encodeEnvelope(e)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("encode state of call %s: %w", sid, err)
 	}
 	err = d.cfg.States.CreateCallState(ctx, sid, data)
 	if errs.Is(err, errs.Conflict) { // a repeat, or another instance answered it first

@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -90,6 +91,19 @@ func (e envelope) clone() envelope {
 	return e
 }
 
+// encodeEnvelope is e as JSON, without escaping <, > and & (JSON's
+// default, for HTML pages): the TwiML kept in it is full of them, and each
+// would take six bytes.
+func encodeEnvelope(e envelope) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(e); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
 // stored is an envelope with its version in the store.
 type stored struct {
 	env     envelope
@@ -115,7 +129,7 @@ func (d *Driver) load(ctx context.Context, callID string) (stored, error) {
 
 // save writes e over version s.version; errs.Conflict if it moved.
 func (d *Driver) save(ctx context.Context, callID string, s stored, e envelope) (stored, error) {
-	data, err := json.Marshal(e)
+	data, err := encodeEnvelope(e)
 	if err != nil {
 		return s, fmt.Errorf("encode state of call %s: %w", callID, err)
 	}
