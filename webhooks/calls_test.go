@@ -198,6 +198,9 @@ func TestSweepFinishesCallsTwilioEndedSilently(t *testing.T) {
 		t.Fatalf("sweep: looked at %d, %v; want the one call", n, err)
 	}
 	waitClosed(t, clara.Canceled(), "cancelling the ringing leg")
+	if got := e.driver.Stats().SweptCalls; got != 1 {
+		t.Errorf("Stats().SweptCalls = %d, want 1 (the call whose end was never reported)", got)
+	}
 	e.tw.Close()
 	pages, calls := e.deps.snapshot()
 	if len(calls) != 1 || calls[0].Outcome != ivr.OutcomeAbandoned || len(pages) != 1 {

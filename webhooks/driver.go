@@ -30,10 +30,30 @@ type Driver struct {
 	closed   bool                   // Close was called: no more wake-ups
 }
 
-// counters are what the driver counts, for tests and benchmarks.
+// counters are what the driver counts; Stats reads them.
 type counters struct {
-	conflicts atomic.Int64 // compare-and-swap conflicts retried
-	replays   atomic.Int64 // requests answered from the stored document
+	conflicts atomic.Int64
+	replays   atomic.Int64
+	swept     atomic.Int64
+}
+
+// Stats are the driver's counts since it started, for monitoring.
+type Stats struct {
+	// Replays: webhooks Twilio sent again (a retry after a timeout, or a
+	// replay), answered with the stored document, the call unchanged.
+	Replays int64
+	// Conflicts: state writes that lost a compare-and-swap to another
+	// instance and were redone on the fresh state.
+	Conflicts int64
+	// SweptCalls: calls that ended at Twilio without a status callback
+	// reaching any instance, finished by Sweep. Non-zero means callbacks
+	// are being lost (the service was down, or the status URL is wrong).
+	SweptCalls int64
+}
+
+// Stats returns the driver's counts.
+func (d *Driver) Stats() Stats {
+	return Stats{Replays: d.metrics.replays.Load(), Conflicts: d.metrics.conflicts.Load(), SweptCalls: d.metrics.swept.Load()}
 }
 
 // New returns a Driver, or errs.Invalid naming the setting that cannot

@@ -145,6 +145,11 @@ func TestReplayedWebhookAdvancesOnce(t *testing.T) {
 	if got := flowState(t, e.states, sid); got.Seq != st.Seq+1 {
 		t.Fatalf("concurrent repeats advanced the flow %d times", got.Seq-st.Seq)
 	}
+	// For monitoring: the repeated voice webhook, the repeated menu answer,
+	// and seven of the eight concurrent ones.
+	if got := e.driver.Stats().Replays; got != 9 {
+		t.Errorf("Stats().Replays = %d, want 9", got)
+	}
 	_ = context.Background()
 }
 

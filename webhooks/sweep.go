@@ -61,6 +61,7 @@ func (d *Driver) sweepCall(ctx context.Context, callID string) {
 			log.Warn("sweep: ask Twilio for the call's status", zap.Error(err))
 		case status == "completed", status == "busy", status == "failed", status == "no-answer", status == "canceled":
 			log.Warn("the call ended at Twilio without a status callback; finishing it", zap.String(keyStatus, status))
+			d.metrics.swept.Add(1)
 			if err := d.callerEnded(ctx, callID); err != nil {
 				log.Error("sweep: finish the call", zap.Error(err))
 			}

@@ -147,6 +147,19 @@ func TestServeDemo(t *testing.T) {
 	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "TWILIO_AUTH_TOKEN") {
 		t.Errorf("unconfigured voice webhook: %d %s, want 503 naming TWILIO_AUTH_TOKEN", res.StatusCode, body)
 	}
+	// The webhooks' counts are exported with the rest.
+	res, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{"ivr_twilio_webhook_replays_total 0", "ivr_twilio_state_conflicts_total 0",
+		"ivr_twilio_swept_calls_total 0", `ivr_http_requests_total{method="POST",route="/webhooks/twilio/voice",status="503"} 1`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 }
 
 // TestSecondServeRefused: two processes cannot share one SQLite file.

@@ -117,6 +117,7 @@ func serve(ctx context.Context, args []string, env environ) error {
 	if err != nil {
 		return err
 	}
+	registerDriverMetrics(reg, driver)
 	defer driver.Close() // before the store closes (deferred earlier)
 	go sweepLoop(ctx, driver, log)
 
@@ -227,6 +228,25 @@ func retentionLoop(ctx context.Context, db *store.DB, keep time.Duration, log *z
 
 // sweepLoop has the Twilio driver finish, every 30 seconds, calls whose
 // deadline or end no webhook brought (see webhooks.Driver.Sweep).
+// registerDriverMetrics exports the Twilio driver's counts.
+func registerDriverMetrics(reg *prometheus.Registry, driver *webhooks.Driver) {
+	counter := func(name, help string, read func(webhooks.Stats) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(read(driver.Stats())) })
+	}
+	reg.MustRegister(
+		counter("ivr_twilio_webhook_replays_total",
+			"Twilio webhooks received again (retries, replays) and answered with the stored document.",
+			func(s webhooks.Stats) int64 { return s.Replays }),
+		counter("ivr_twilio_state_conflicts_total",
+			"Call-state writes that lost a compare-and-swap to another instance and were redone.",
+			func(s webhooks.Stats) int64 { return s.Conflicts }),
+		counter("ivr_twilio_swept_calls_total",
+			"Calls that ended at Twilio with no status callback received, finished by the sweep: callbacks are being lost.",
+			func(s webhooks.Stats) int64 { return s.SweptCalls }),
+	)
+}
+
 func sweepLoop(ctx context.Context, driver *webhooks.Driver, log *zap.Logger) {
 	t := time.NewTicker(30 * time.Second)
 	defer t.Stop()
