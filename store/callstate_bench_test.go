@@ -2,7 +2,6 @@ package store
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -14,14 +13,7 @@ import (
 //
 //	go test -run '^$' -bench CallState ./store/
 func BenchmarkCallState(b *testing.B) {
-	db, err := Open(b.Context(), filepath.Join(b.TempDir(), "ivr.db"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = db.Close() })
-	if err := db.Migrate(b.Context()); err != nil {
-		b.Fatal(err)
-	}
+	db := openMigratedSQLite(b)
 	ctx := b.Context()
 	data := []byte(`{"flow":{"phase":"routing","steps":"` + strings.Repeat("x", 1500) + `"}}`)
 	b.Run("create", func(b *testing.B) {

@@ -25,6 +25,21 @@ func wantNotCached(t *testing.T, c *callStateCache, callID string) {
 	}
 }
 
+// openMigratedSQLite is a fresh, migrated SQLite store, closed at the end
+// of the test.
+func openMigratedSQLite(t testing.TB) *DB {
+	t.Helper()
+	db, err := Open(t.Context(), filepath.Join(t.TempDir(), "ivr.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 // TestCallStateCacheOrder: a slow writer's older state never replaces a
 // newer one, and a write that began before an invalidation leaves nothing
 // cached (the next read goes to the database).
@@ -83,14 +98,7 @@ func TestCallStateCacheBound(t *testing.T) {
 // of write see what the database holds.
 func TestSQLiteCallStateCacheFollowsWrites(t *testing.T) {
 	ctx := t.Context()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "ivr.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigratedSQLite(t)
 	if db.stateCache == nil {
 		t.Fatal("SQLite store has no call-state cache")
 	}
@@ -138,14 +146,7 @@ func TestSQLiteCallStateCacheFollowsWrites(t *testing.T) {
 // webhooks of one call may) leave the cache agreeing with the database.
 func TestSQLiteCallStateCacheConcurrent(t *testing.T) {
 	ctx := t.Context()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "ivr.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigratedSQLite(t)
 	if err := db.CreateCallState(ctx, "CA1", []byte("0")); err != nil {
 		t.Fatal(err)
 	}

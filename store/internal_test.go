@@ -135,14 +135,7 @@ INSERT INTO rotation_versions (rotation_id, version, effective_from, spec) VALUE
 // audited edits) commits with synchronous=FULL, before and after call-state
 // writes, which alone run at the writer's NORMAL.
 func TestDurableWritesSync(t *testing.T) {
-	db, err := Open(t.Context(), filepath.Join(t.TempDir(), "ivr.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigratedSQLite(t)
 	durableMode := func() int {
 		t.Helper()
 		var mode int
