@@ -42,6 +42,7 @@ func (db *DB) CreateCallState(ctx context.Context, callID string, data []byte) e
 	_, err := db.writeVolatile(ctx, `INSERT INTO call_states (call_id, version, data, created_at, updated_at)
 		VALUES (?, 1, ?, ?, ?)`, callID, data, now, now)
 	if err != nil {
+		db.stateCache.forget(callID) // whatever the database holds now, read it next
 		return fmt.Errorf("create state of call %s: %w", callID, db.dialect.userError(err))
 	}
 	db.stateCache.put(gen, callID, data, 1)
@@ -90,6 +91,7 @@ func (db *DB) UpdateCallState(ctx context.Context, callID string, version int64,
 		n, err = res.RowsAffected()
 	}
 	if err != nil {
+		db.stateCache.forget(callID) // whatever the database holds now, read it next
 		return 0, fmt.Errorf("update state of call %s: %w", callID, err)
 	}
 	if n == 1 {
