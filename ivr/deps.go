@@ -37,7 +37,9 @@ type Tickets interface {
 	Ticket(ctx context.Context, id string) (Ticket, error)
 	// OpenTicket opens a ticket and returns it with its id.
 	OpenTicket(ctx context.Context, t NewTicket) (Ticket, error)
-	// AddNote appends a note, visible to the client, to ticket id.
+	// AddNote appends a note, visible to the client, to ticket id. A note
+	// that failed is tried again (for up to a day), so a ticket system that
+	// failed after taking it may get it twice.
 	AddNote(ctx context.Context, id string, note string) error
 }
 
@@ -64,8 +66,9 @@ type PageRequest struct {
 
 // Pages raises pages.
 type Pages interface {
-	// RequestPage durably records a page to be sent. The flow calls it at
-	// most once per call.
+	// RequestPage durably records a page to be sent. The flow calls it
+	// once per call, and again only after a failure (State.Owed); a second
+	// request for the same call must not page twice.
 	RequestPage(ctx context.Context, p PageRequest) error
 }
 
@@ -129,7 +132,9 @@ type CallRecord struct {
 
 // CallLog keeps finished calls.
 type CallLog interface {
-	// SaveCall stores a finished call. The flow calls it exactly once per
-	// call; an error is logged, not retried.
+	// SaveCall stores a finished call; saving one again replaces its
+	// record. The flow calls it when the call ends, and again when a
+	// failed save is retried or the record changes afterwards (a page that
+	// went through on a retry).
 	SaveCall(ctx context.Context, r CallRecord) error
 }

@@ -3,6 +3,7 @@ package ivr
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.uber.org/zap"
 )
@@ -71,33 +72,80 @@ func (t *turn) hungUp() {
 
 // finish ends the call: pages if nobody took it, saves the record and adds
 // the summary to the ticket. It runs once per call: the phase is then done.
+// A write that fails is owed (State.Owed) and retried by settle.
 func (t *turn) finish(o Outcome) {
 	st := t.st
 	st.Outcome, st.EndedAt, st.Phase = o, t.at, PhaseDone
+	t.res.Done = true
 	if o == OutcomeVoicemail || o == OutcomeAbandoned {
-		t.page()
+		if err := t.page(); err != nil {
+			st.Owed.Page = true
+			t.note("page", "failed; retried until it goes through")
+		}
 	}
 	t.note("end", string(o))
-	t.res.Done = true
-	rec := t.record()
-	rec.Note = summary(t.f.cfg, rec)
-	if err := t.f.calls.SaveCall(t.ctx, rec); err != nil {
-		t.log.Error("could not save the call record", zap.Error(err), zap.Any("record", rec))
+	st.Owed.Record = !t.saveRecord()
+	st.Owed.Note = st.TicketID != "" && !t.addNote()
+}
+
+// noteRetryLimit is how long after a call the flow keeps trying to add its
+// note to the ticket (the ticket system may be down for a while). Pages and
+// call records are retried for as long as the call's state is kept.
+const noteRetryLimit = 24 * time.Hour
+
+// settle retries what a finished call still owes: the page first, then the
+// call record (saved again once the page went through, to say so), then
+// the ticket note. Each failure is logged as an error again.
+func (t *turn) settle() {
+	st := t.st
+	if st.Owed.Page {
+		if err := t.page(); err == nil {
+			st.Owed.Page, st.Owed.Record = false, true
+		}
 	}
-	if st.TicketID == "" {
-		return
+	if st.Owed.Record {
+		st.Owed.Record = !t.saveRecord()
 	}
-	ctx, cancel := context.WithTimeout(t.ctx, t.f.cfg.TicketLookupBudget)
-	defer cancel()
-	if err := t.f.tickets.AddNote(ctx, st.TicketID, rec.Note); err != nil {
-		t.log.Warn("could not add the call's note to the ticket", zap.String(keyTicket, st.TicketID), zap.Error(err))
+	if st.Owed.Note {
+		if t.at.Sub(st.EndedAt) > noteRetryLimit {
+			t.log.Error("giving up adding the call's note to the ticket", zap.String(keyTicket, st.TicketID),
+				zap.Duration("after", noteRetryLimit))
+			st.Owed.Note = false
+		} else {
+			st.Owed.Note = !t.addNote()
+		}
 	}
 }
 
+// saveRecord saves the call record; false (logged) if it could not.
+func (t *turn) saveRecord() bool {
+	rec := t.record()
+	rec.Note = summary(t.f.cfg, rec)
+	if err := t.f.calls.SaveCall(t.ctx, rec); err != nil {
+		t.log.Error("could not save the call record; retried", zap.Error(err), zap.Any("record", rec))
+		return false
+	}
+	return true
+}
+
+// addNote adds the call's summary to its ticket; false (logged) if it
+// could not.
+func (t *turn) addNote() bool {
+	st := t.st
+	rec := t.record()
+	ctx, cancel := context.WithTimeout(t.ctx, t.f.cfg.TicketLookupBudget)
+	defer cancel()
+	if err := t.f.tickets.AddNote(ctx, st.TicketID, summary(t.f.cfg, rec)); err != nil {
+		t.log.Warn("could not add the call's note to the ticket; retried", zap.String(keyTicket, st.TicketID), zap.Error(err))
+		return false
+	}
+	return true
+}
+
 // page asks for the on-call engineer of the call's level to be paged. A
-// failure is logged as an error: the caller is still told honestly that the
-// message is recorded.
-func (t *turn) page() {
+// failure is logged as an error and returned: the caller is still told
+// honestly that the message is recorded, and the page is owed.
+func (t *turn) page() error {
 	st := t.st
 	caller := ""
 	if usableCaller(st.Caller) {
@@ -109,13 +157,13 @@ func (t *turn) page() {
 		Line: st.Line, Caller: caller, RequestedAt: t.at,
 	})
 	if err != nil {
-		t.log.Error("could not request a page for an unanswered call", zap.String(keyTicket, st.TicketID),
+		t.log.Error("could not request a page for an unanswered call; retried", zap.String(keyTicket, st.TicketID),
 			zap.String("priority", string(st.Priority)), zap.String("voicemail", st.VoicemailURL), zap.Error(err))
-		t.note("page", "failed")
-		return
+		return err
 	}
 	st.Paged = true
 	t.note("page", fmt.Sprintf("%s, %s", st.Priority, validLevel(st.Level)))
+	return nil
 }
 
 func (t *turn) record() CallRecord {

@@ -119,6 +119,9 @@ func (f *Flow) Start(ctx context.Context, ev CallStarted) (State, Result, error)
 //   - errs.Conflict: ev cannot happen in this phase (e.g. Digits while on
 //     hold, anything but HungUp or a leg event after the call finished, a
 //     leg this call never placed, CallStarted).
+//
+// A finished call whose page, record or ticket note could not be written
+// (State.Owed) takes Ticks: each retries what is owed.
 func (f *Flow) Handle(ctx context.Context, st State, ev Event) (State, Result, error) {
 	if st.CallID == "" || st.Phase == "" {
 		return st, Result{}, errs.E(errs.Invalid, "state", "not a started call")
@@ -201,11 +204,18 @@ func (t *turn) conflict(what string) error {
 
 // afterDone handles the events that may still trail a finished call: the
 // caller's hang-up and the ends of cancelled legs change nothing; a leg
-// picked up too late is told so and hung up.
+// picked up too late is told so and hung up. A Tick retries the writes the
+// call still owes (State.Owed), and is refused when it owes none.
 func (t *turn) afterDone(ev Event) error {
 	t.ignored = true
 	t.res.Done = true
 	switch e := ev.(type) {
+	case Tick:
+		if t.st.Owed.Any() {
+			t.ignored = false
+			t.settle()
+			return nil
+		}
 	case HungUp:
 		return nil
 	case LegEnded:

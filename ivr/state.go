@@ -65,11 +65,25 @@ type State struct {
 	Paged            bool      `json:"paged,omitempty"`
 	Outcome          Outcome   `json:"outcome,omitempty"`
 	EndedAt          time.Time `json:"ended_at,omitzero"`
+	// Owed are the writes at the end of the call that failed (the store or
+	// the ticket system was down) and are retried by a Tick on the finished
+	// call: see Flow.Handle.
+	Owed Owed `json:"owed,omitzero"`
 
 	// Steps is the log of the call: one entry per accepted event that did
 	// something (a Tick that changes nothing is counted in Seq only).
 	Steps []Entry `json:"steps"`
 }
+
+// Owed lists what a finished call still has to write.
+type Owed struct {
+	Page   bool `json:"page,omitempty"`   // the page request
+	Record bool `json:"record,omitempty"` // the call record (again, once the page went through)
+	Note   bool `json:"note,omitempty"`   // the note on the ticket
+}
+
+// Any reports whether anything is owed.
+func (o Owed) Any() bool { return o.Page || o.Record || o.Note }
 
 // Leg is an engineer leg: an outbound call to the on-call engineer.
 type Leg struct {

@@ -191,6 +191,10 @@ func (s *session) apply(res ivr.Result) {
 	if res.Done {
 		s.done = true
 		s.printf("✔ call finished: %s\n", summary(s.state))
+		if o := s.state.Owed; o.Any() {
+			// serve's sweep retries these; a simulated call ends here.
+			s.printf("⚠ not written (see the log): page %v, call record %v, ticket note %v\n", o.Page, o.Record, o.Note)
+		}
 	}
 }
 

@@ -33,10 +33,10 @@ func listLimit(n int) int {
 }
 
 // SaveCall stores a finished call: the record as JSON, and its id, line,
-// caller, ticket and start to look it up by. A call is saved once: saving
-// a call id again keeps the first record and returns nil, so that a driver
-// may retry. Invalid (call_id) for a record without an id. No audit entry:
-// the call log is its own record.
+// caller, ticket and start to look it up by. Saving a call id again
+// replaces its record: a retry, or the record completed later (a page that
+// went through on a retry). Invalid (call_id) for a record without an id.
+// No audit entry: the call log is its own record.
 func (db *DB) SaveCall(ctx context.Context, r ivr.CallRecord) error {
 	if strings.TrimSpace(r.CallID) == "" {
 		return errs.InvalidField("call_id", "is required")
@@ -47,7 +47,8 @@ func (db *DB) SaveCall(ctx context.Context, r ivr.CallRecord) error {
 	}
 	err = db.update(ctx, func(tx *tx) error {
 		_, err := tx.exec(ctx, `INSERT INTO calls (id, line, caller, ticket_id, started_at, record)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET line = excluded.line, caller = excluded.caller,
+				ticket_id = excluded.ticket_id, started_at = excluded.started_at, record = excluded.record`,
 			r.CallID, r.Line, r.Caller, r.TicketID, micros(r.StartedAt), string(record))
 		return err
 	})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/supportdesk/ivr/faketwilio"
 	"github.com/supportdesk/ivr/ivr"
+	"github.com/supportdesk/ivr/oncall"
 	"github.com/supportdesk/ivr/webhooks"
 )
 
@@ -213,5 +214,47 @@ func TestSweepFinishesCallsTwilioEndedSilently(t *testing.T) {
 	}
 	if n, _ := e.driver.Sweep(context.Background()); n != 0 {
 		t.Fatalf("third sweep looked at %d calls, want none", n)
+	}
+}
+
+// TestSweepRetriesOwedPage: the store is unreachable when a caller gives up
+// waiting. The caller's hang-up is taken all the same; the page and the call
+// record are owed, retried by every sweep until the store is back, and the
+// record then says the engineer was paged.
+func TestSweepRetriesOwedPage(t *testing.T) {
+	e := newEnv(t)
+	call, _ := e.toTicket(critical)
+	clara := e.tw.Phone(phoneOf(21)).ExpectCall()
+	e.deps.setStoreDown(true)
+	call.Hangup()
+	waitClosed(t, clara.Canceled(), "cancelling the ringing leg")
+	if st := flowState(t, e.states, call.SID()); st.Phase != ivr.PhaseDone || !st.Owed.Page || !st.Owed.Record {
+		t.Fatalf("after the hang-up: phase %s, owed %+v; want done, owing the page and the record", st.Phase, st.Owed)
+	}
+
+	e.clock.Add(webhooks.SweepIdle + time.Second)
+	if n, err := e.driver.Sweep(context.Background()); err != nil || n != 1 {
+		t.Fatalf("sweep with the store down: looked at %d, %v", n, err)
+	}
+	if pages, calls := e.deps.snapshot(); len(pages) != 0 || len(calls) != 0 {
+		t.Fatalf("pages %+v calls %+v while the store is down", pages, calls)
+	}
+
+	e.deps.setStoreDown(false)
+	e.clock.Add(webhooks.SweepIdle + time.Second)
+	if n, err := e.driver.Sweep(context.Background()); err != nil || n != 1 {
+		t.Fatalf("sweep with the store back: looked at %d, %v", n, err)
+	}
+	pages, calls := e.deps.snapshot()
+	if len(pages) != 1 || pages[0].TicketID != critical || pages[0].Level != oncall.L2 {
+		t.Fatalf("pages %+v, want one for the critical ticket at L2", pages)
+	}
+	if len(calls) != 1 || !calls[0].Paged || calls[0].Outcome != ivr.OutcomeAbandoned {
+		t.Fatalf("calls %+v, want one abandoned call, paged", calls)
+	}
+	// Settled and finished: not looked at again.
+	e.clock.Add(webhooks.SweepIdle + time.Second)
+	if n, _ := e.driver.Sweep(context.Background()); n != 0 {
+		t.Fatalf("a settled call was swept again (%d)", n)
 	}
 }

@@ -3,10 +3,12 @@ package webhooks
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/twilio/twilio-go/twiml"
 	"go.uber.org/zap"
@@ -78,9 +80,14 @@ func (d *Driver) fallbackRecorded(_ context.Context, r *http.Request, _ url.Valu
 	return d.hangup([]ivr.Prompt{{Name: "message_recorded", Lang: lang}, {Name: "goodbye", Lang: lang}}), nil
 }
 
-// fallbackRecording keeps a Fallback voicemail and pages about it, once
-// per recording: the recording's SID is claimed in CallStates first, so
-// a repeated callback pages no second time.
+// fallbackPrefix starts the CallStates key of a Fallback voicemail's claim.
+const fallbackPrefix = "fallback-"
+
+// fallbackRecording keeps a Fallback voicemail and pages about it, once per
+// recording. The recording is claimed in CallStates first, with all that
+// paging needs; the claim then records each step done, so that a repeated
+// callback, or Sweep after a failure, carries on where it stopped and never
+// pages twice.
 func (d *Driver) fallbackRecording(ctx context.Context, _ *http.Request, form url.Values) (string, error) {
 	sid, err := callSid(form)
 	if err != nil {
@@ -90,51 +97,84 @@ func (d *Driver) fallbackRecording(ctx context.Context, _ *http.Request, form ur
 	if form.Get("RecordingStatus") != "completed" || recSid == "" {
 		return "", nil
 	}
-	// The recording is claimed before the page and marked paged after it:
-	// a repeated callback finds it paged and does nothing; one that comes
-	// after a failed page tries again.
-	key := "fallback-" + recSid
-	claim, _ := json.Marshal(fallbackClaim{RecordingSid: recSid, CallSid: sid})
-	err = d.cfg.States.CreateCallState(ctx, key, claim)
-	if errs.Is(err, errs.Conflict) {
-		data, _, lerr := d.cfg.States.CallState(ctx, key)
-		var c fallbackClaim
-		if lerr == nil && json.Unmarshal(data, &c) == nil && c.Paged {
-			d.metrics.replays.Add(1)
-			return "", nil
-		}
-		err = lerr
-	}
+	secs, _ := strconv.Atoi(form.Get("RecordingDuration"))
+	claim, err := json.Marshal(fallbackClaim{RecordingSid: recSid, CallSid: sid, From: form.Get("From"), To: form.Get("To"),
+		TwilioURL: form.Get("RecordingUrl"), Seconds: secs, At: d.now()})
 	if err != nil {
 		return "", err
 	}
-	secs, _ := strconv.Atoi(form.Get("RecordingDuration"))
-	u := d.keep(ctx, sid, recSid, form.Get("RecordingUrl"), secs)
-	_, line := d.lineLanguage(form.Get("To"))
-	caller := form.Get("From")
+	key := fallbackPrefix + recSid
+	err = d.cfg.States.CreateCallState(ctx, key, claim)
+	if err != nil && !errs.Is(err, errs.Conflict) { // Conflict: a repeat, settled below as far as it is not yet
+		return "", err
+	}
+	return "", d.settleFallback(ctx, key)
+}
+
+// fallbackClaim is a Fallback voicemail: what the callback said, and how
+// far keeping it and paging about it got.
+type fallbackClaim struct {
+	RecordingSid string    `json:"recording_sid"`
+	CallSid      string    `json:"call_sid"`
+	From         string    `json:"from,omitempty"`
+	To           string    `json:"to,omitempty"`
+	TwilioURL    string    `json:"twilio_url,omitempty"`
+	Seconds      int       `json:"seconds,omitempty"`
+	At           time.Time `json:"at"`
+	// VoicemailURL is where the page points: the service's copy, or
+	// Twilio's URL when keeping a copy failed. Set once.
+	VoicemailURL string `json:"voicemail_url,omitempty"`
+	Paged        bool   `json:"paged,omitempty"`
+}
+
+// settleFallback does what Fallback voicemail key still needs: keep the
+// recording, page, mark the claim finished. An error leaves the claim
+// open; Sweep calls this again.
+func (d *Driver) settleFallback(ctx context.Context, key string) error {
+	unlock := d.locks.lock(key)
+	defer unlock()
+	data, v, err := d.cfg.States.CallState(ctx, key)
+	if err != nil {
+		return fmt.Errorf("load fallback voicemail %s: %w", key, err)
+	}
+	var c fallbackClaim
+	if err := json.Unmarshal(data, &c); err != nil {
+		return fmt.Errorf("decode fallback voicemail %s: %w", key, err)
+	}
+	if c.Paged {
+		d.metrics.replays.Add(1)
+		return d.cfg.States.FinishCallState(ctx, key)
+	}
+	save := func() error {
+		b, err := json.Marshal(c)
+		if err == nil {
+			v, err = d.cfg.States.UpdateCallState(ctx, key, v, b)
+		}
+		return err
+	}
+	if c.VoicemailURL == "" {
+		c.VoicemailURL = d.keep(ctx, c.CallSid, c.RecordingSid, c.TwilioURL, c.Seconds)
+		if err := save(); err != nil {
+			return err
+		}
+	}
+	log := d.log.With(zap.String(keyCallSid, c.CallSid), zap.String("voicemail", c.VoicemailURL))
 	if d.cfg.Pages == nil {
-		d.log.Error("a voicemail was left through the Fallback URL and no pager is configured",
-			zap.String(keyCallSid, sid), zap.String("voicemail", u))
-		return "", nil
+		log.Error("a voicemail was left through the Fallback URL and no pager is configured")
+		return d.cfg.States.FinishCallState(ctx, key)
 	}
 	// The service failed to route this call, so nothing is known of its
 	// ticket: the page is critical, at L1, so that someone listens soon.
-	err = d.cfg.Pages.RequestPage(ctx, ivr.PageRequest{CallID: sid, Priority: oncall.Critical, Level: oncall.L1,
-		VoicemailURL: u, VoicemailSeconds: secs, Line: line, Caller: caller, RequestedAt: d.now()})
+	_, line := d.lineLanguage(c.To)
+	err = d.cfg.Pages.RequestPage(ctx, ivr.PageRequest{CallID: c.CallSid, Priority: oncall.Critical, Level: oncall.L1,
+		VoicemailURL: c.VoicemailURL, VoicemailSeconds: c.Seconds, Line: line, Caller: c.From, RequestedAt: c.At})
 	if err != nil {
-		d.log.Error("could not page about a Fallback voicemail", zap.String(keyCallSid, sid), zap.String("voicemail", u), zap.Error(err))
-		return "", err
+		log.Error("could not page about a Fallback voicemail; retried by the sweep", zap.Error(err))
+		return err
 	}
-	paged, _ := json.Marshal(fallbackClaim{RecordingSid: recSid, CallSid: sid, Paged: true})
-	if data, v, err := d.cfg.States.CallState(ctx, key); err == nil && !strings.Contains(string(data), `"paged":true`) {
-		_, _ = d.cfg.States.UpdateCallState(ctx, key, v, paged)
+	c.Paged = true
+	if err := save(); err != nil { // paged all the same: a page request is kept once per call
+		return err
 	}
-	return "", nil
-}
-
-// fallbackClaim marks a Fallback voicemail as being, or having been, paged.
-type fallbackClaim struct {
-	RecordingSid string `json:"recording_sid"`
-	CallSid      string `json:"call_sid"`
-	Paged        bool   `json:"paged,omitempty"`
+	return d.cfg.States.FinishCallState(ctx, key)
 }

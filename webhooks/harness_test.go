@@ -3,6 +3,7 @@ package webhooks_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -143,7 +144,12 @@ type deps struct {
 	opened  []ivr.NewTicket
 	saved   map[string][]byte // recording sid → audio
 	tickets map[string]ivr.Ticket
+	// storeDown makes page requests and call records fail, as a store
+	// that is unreachable would.
+	storeDown bool
 }
+
+var errStoreDown = errors.New("store unreachable")
 
 func (d *deps) Ticket(_ context.Context, id string) (ivr.Ticket, error) {
 	if tk, ok := d.tickets[id]; ok {
@@ -169,6 +175,9 @@ func (d *deps) OnCall(_ context.Context, l oncall.Level, y oncall.Layer, _ time.
 func (d *deps) RequestPage(_ context.Context, p ivr.PageRequest) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.storeDown {
+		return errStoreDown
+	}
 	d.pages = append(d.pages, p)
 	return nil
 }
@@ -181,8 +190,17 @@ func (d *deps) SetLanguage(context.Context, string, oncall.Language) error { ret
 func (d *deps) SaveCall(_ context.Context, r ivr.CallRecord) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.storeDown {
+		return errStoreDown
+	}
 	d.calls = append(d.calls, r)
 	return nil
+}
+
+func (d *deps) setStoreDown(down bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.storeDown = down
 }
 
 func (d *deps) SaveRecording(_ context.Context, callID, sid, ct string, data []byte, secs int) (string, error) {

@@ -3,6 +3,7 @@ package webhooks
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -21,7 +22,11 @@ const SweepIdle = time.Minute
 //   - a call Twilio reports over, whose status callback never arrived (every
 //     instance down at that moment), ends as a hang-up, so that it is logged,
 //     noted on its ticket and, when the caller was waiting, paged;
-//   - a call whose flow is done is marked finished and not looked at again.
+//   - a finished call that still owes its page, record or ticket note (the
+//     store or the ticket system failed when it ended) has them retried;
+//   - a call whose flow is done, owing nothing, is marked finished and not
+//     looked at again;
+//   - a Fallback voicemail not yet paged about is kept and paged.
 //
 // It returns how many calls it looked at. Call it every minute or so from
 // one place or several: every change goes through compare-and-swap.
@@ -33,6 +38,12 @@ func (d *Driver) Sweep(ctx context.Context) (int, error) {
 	for _, id := range ids {
 		if ctx.Err() != nil {
 			return 0, ctx.Err()
+		}
+		if strings.HasPrefix(id, fallbackPrefix) {
+			if err := d.settleFallback(ctx, id); err != nil {
+				d.log.Warn("sweep: fallback voicemail", zap.String("claim", id), zap.Error(err))
+			}
+			continue
 		}
 		d.sweepCall(ctx, id)
 	}
@@ -47,6 +58,9 @@ func (d *Driver) sweepCall(ctx context.Context, callID string) {
 		return
 	}
 	if s.env.Flow.Phase == ivr.PhaseDone {
+		if s.env.Flow.Owed.Any() && !d.settle(ctx, callID) {
+			return // still owed: the next sweep tries again
+		}
 		if err := d.cfg.States.FinishCallState(ctx, callID); err != nil {
 			log.Warn("sweep: mark call finished", zap.Error(err))
 		}
@@ -71,4 +85,22 @@ func (d *Driver) sweepCall(ctx context.Context, callID string) {
 	if !s.env.WakeAt.IsZero() && !d.now().Before(s.env.WakeAt) {
 		d.wake(callID)
 	}
+}
+
+// settle gives a finished call that still owes a page, its record or its
+// ticket note (the store or the ticket system failed when it ended) a Tick,
+// on which the flow retries them. It reports whether nothing is owed now;
+// the flow logs each failure.
+func (d *Driver) settle(ctx context.Context, callID string) bool {
+	out, err := d.apply(ctx, callID, fromOther, "", func(e *envelope) (ivr.Event, bool) {
+		if e.Flow.Phase != ivr.PhaseDone || !e.Flow.Owed.Any() {
+			return nil, false
+		}
+		return ivr.Tick{At: d.now()}, false
+	})
+	if err != nil {
+		d.log.Warn("sweep: retry what a finished call owes", zap.String(keyCallSid, callID), zap.Error(err))
+		return false
+	}
+	return !out.env.Flow.Owed.Any()
 }
