@@ -102,16 +102,16 @@ func TestVoicemail(t *testing.T) {
 			}
 		},
 	}, flowCase{
-		name:  "caller hangs up while recording, no recording ever comes: page after the grace",
+		name:  "caller hangs up before the tone or while recording, no recording ever comes: page a grace after the hang-up",
 		setup: nobody,
 		turns: []ex{{5, Digits{}, askTicketRU},
 			{15, Digits{Digits: "12345"}, "caller: record(2m0s) ru[word_ticket d:12345 word_priority priority_critical nobody_available leave_message]"},
 			{20, HungUp{}, ""},
-			{194, Tick{}, ""},
-			{195, Tick{}, "done"}, // 15 + 120 s + 60 s
+			{79, Tick{}, ""},
+			{80, Tick{}, "done"}, // the hang-up + 60 s, not the longest recording's end
 		},
 		check: func(t *testing.T, e *env, st State) {
-			if p := onePage(t, e); p.VoicemailURL != "" || !p.RequestedAt.Equal(at(195)) {
+			if p := onePage(t, e); p.VoicemailURL != "" || !p.RequestedAt.Equal(at(80)) {
 				t.Errorf("page %+v", p)
 			}
 			savedOnce(t, e)

@@ -64,7 +64,7 @@ func (t *turn) hungUp() {
 		t.legStep(st.Leg.ID, Hangup{})
 		t.finish(OutcomeConnected)
 	case PhaseVoicemail:
-		st.Phase = PhaseVoicemailWait
+		st.Phase, st.GoneAt = PhaseVoicemailWait, t.at
 	case PhaseVoicemailWait:
 		t.ignored = true
 	}

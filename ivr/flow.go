@@ -309,8 +309,16 @@ func (f *Flow) wakeAt(st State) time.Time {
 	return w
 }
 
+// recordingDeadline is when the flow stops waiting for the voicemail and
+// pages without it: RecordingGrace after the longest recording could end,
+// or after the caller hung up (a recording is complete then; one never
+// started if they hung up before the tone).
 func (f *Flow) recordingDeadline(st State) time.Time {
-	return st.RecordAt.Add(f.cfg.VoicemailMaxLength + f.cfg.RecordingGrace)
+	d := st.RecordAt.Add(f.cfg.VoicemailMaxLength + f.cfg.RecordingGrace)
+	if gone := st.GoneAt.Add(f.cfg.RecordingGrace); !st.GoneAt.IsZero() && gone.Before(d) {
+		return gone
+	}
+	return d
 }
 
 func callerOrWithheld(c string) string {

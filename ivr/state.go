@@ -59,7 +59,10 @@ type State struct {
 	// none is.
 	Leg Leg `json:"leg,omitzero"`
 
-	RecordAt         time.Time `json:"record_at,omitzero"`
+	RecordAt time.Time `json:"record_at,omitzero"`
+	// GoneAt is when the caller hung up during the voicemail step: what
+	// was recorded, if anything, is complete then.
+	GoneAt           time.Time `json:"gone_at,omitzero"`
 	VoicemailURL     string    `json:"voicemail_url,omitempty"`
 	VoicemailSeconds int       `json:"voicemail_seconds,omitempty"`
 	Paged            bool      `json:"paged,omitempty"`
