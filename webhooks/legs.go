@@ -66,15 +66,31 @@ func (d *Driver) legEvent(ctx context.Context, r *http.Request, form url.Values,
 }
 
 // legAnswer: the engineer (or a machine) picked up; the screening follows.
+// When Twilio's answering-machine detection says a machine answered, the
+// leg ends at once (the answer hangs up) and the next engineer is rung,
+// instead of a voicemail box hearing the screening three times; when it
+// cannot tell, the screening decides, as nothing but a 1 accepts.
 func (d *Driver) legAnswer(ctx context.Context, r *http.Request, form url.Values) (string, error) {
 	legID := mux.Vars(r)["leg"]
+	machine := answeredByMachine(form)
 	return d.legEvent(ctx, r, form, fromLeg, func(e *envelope, l *leg) (ivr.Event, bool) {
 		if l.Answered {
 			return nil, false // a repeat: the stored document answers
 		}
 		l.Answered = true
+		if machine {
+			l.Ended = true
+			return ivr.LegEnded{LegID: legID, Reason: ivr.Machine, At: d.now()}, true
+		}
 		return ivr.LegAnswered{LegID: legID, At: d.now()}, true
 	})
+}
+
+// answeredByMachine reports whether Twilio's answering-machine detection
+// says a machine (or a fax) answered.
+func answeredByMachine(form url.Values) bool {
+	by := form.Get("AnsweredBy")
+	return strings.HasPrefix(by, "machine") || by == "fax"
 }
 
 // legScreen: the engineer's keys on the screening for step seq.
@@ -103,7 +119,7 @@ var legEndReasons = map[string]ivr.EndReason{
 func (d *Driver) legStatus(ctx context.Context, r *http.Request, form url.Values) (string, error) {
 	legID := mux.Vars(r)["leg"]
 	reason, final := legEndReasons[form.Get("CallStatus")]
-	if strings.HasPrefix(form.Get("AnsweredBy"), "machine") || form.Get("AnsweredBy") == "fax" {
+	if answeredByMachine(form) {
 		reason = ivr.Machine
 	}
 	return d.legEvent(ctx, r, form, fromOther, func(e *envelope, l *leg) (ivr.Event, bool) {

@@ -39,7 +39,16 @@ type OutboundCall struct {
 	URL            string // TwiML fetched when answered
 	StatusCallback string // gets the "completed" event
 	Timeout        time.Duration
+	// DetectMachine asks Twilio for answering-machine detection: URL is
+	// fetched once it has decided, with AnsweredBy human, machine_start,
+	// fax or unknown.
+	DetectMachine bool
 }
+
+// machineDetectionTimeout bounds Twilio's answering-machine detection
+// (its default is 30 s): an engineer who answers without a word hears
+// silence for at most this long before the screening starts.
+const machineDetectionTimeout = 8
 
 // CallUpdate is a change to a live call: Status or URL.
 type CallUpdate struct {
@@ -101,6 +110,9 @@ func (c *restClient) CreateCall(_ context.Context, oc OutboundCall) (string, err
 	p.SetTo(oc.To).SetFrom(oc.From).SetUrl(oc.URL).SetMethod(http.MethodPost).
 		SetStatusCallback(oc.StatusCallback).SetStatusCallbackMethod(http.MethodPost).
 		SetStatusCallbackEvent([]string{"completed"}).SetTimeout(seconds(oc.Timeout))
+	if oc.DetectMachine {
+		p.SetMachineDetection("Enable").SetMachineDetectionTimeout(machineDetectionTimeout)
+	}
 	call, err := c.api.CreateCall(p)
 	if err != nil {
 		return "", fmt.Errorf("twilio: create call to %s: %w", oc.To, err)
