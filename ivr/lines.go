@@ -82,6 +82,9 @@ func DefaultConfig() Config {
 	}
 }
 
+// maxVoicemail is the longest recording Twilio's <Record> takes.
+const maxVoicemail = 4 * time.Hour
+
 // Validate reports the first setting that cannot work, as errs.Invalid
 // naming the field.
 func (c Config) Validate() error {
@@ -123,6 +126,9 @@ func (c Config) Validate() error {
 		if d.v <= 0 {
 			return errs.InvalidField(d.name, "must be positive")
 		}
+	}
+	if c.VoicemailMaxLength > maxVoicemail {
+		return errs.InvalidField("voicemail_max_length", "at most %v (Twilio's longest recording)", maxVoicemail)
 	}
 	for _, n := range []struct {
 		name string

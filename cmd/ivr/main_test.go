@@ -298,3 +298,51 @@ func TestFakeTwilioConsole(t *testing.T) {
 		t.Errorf("call log: %d %+v, want one connected call on ticket 1001", code, calls)
 	}
 }
+
+// TestFlowSettings: the lines, the ticket-id length and the voicemail length
+// are settings; a wrong one stops the command with the flag's name and the
+// problem, and a right one changes what callers hear.
+func TestFlowSettings(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		vars map[string]string
+		want string
+	}{
+		{[]string{"--ticket-digits", "10"}, nil, `--ticket-digits: "10" is not min-max`},
+		{[]string{"--ticket-digits", "8-4"}, nil, "--ticket-digits: need 1 <= min <= max <= 30, have 8..4"},
+		{nil, map[string]string{"IVR_TICKET_DIGITS": "0-5"}, "--ticket-digits: need 1 <= min"},
+		{[]string{"--voicemail-max", "0s"}, nil, "--voicemail-max: must be positive"},
+		{[]string{"--voicemail-max", "5h"}, nil, "--voicemail-max: at most 4h0m0s"},
+		{[]string{"--lines", "+74996383867"}, nil, "--lines: line 1, \"+74996383867\": want number=name:language"},
+		{[]string{"--lines", "+74996383867=london:en"}, nil, `--lines: line 1: no recorded greeting for "london" (the prompt catalogue has moscow and washington)`},
+		{[]string{"--lines", "+7499=moscow:ru"}, nil, `--lines: lines[0].number "+7499" is not an E.164 number`},
+		{nil, map[string]string{"IVR_LINES": "+74996383867=moscow:de"}, `--lines: lines[0].language "de" is not a language`},
+		{[]string{"--lines", "+74996383867=moscow:ru,+74996383867=washington:en"}, nil, "--lines: lines[1].number +74996383867 is listed twice"},
+	} {
+		vars := map[string]string{"IVR_DB": filepath.Join(t.TempDir(), "ivr.db")}
+		for k, v := range c.vars {
+			vars[k] = v
+		}
+		env, _, _ := testEnv(vars)
+		env.stdin = strings.NewReader("")
+		err := run(context.Background(), append([]string{"simulate"}, c.args...), env)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("simulate %v %v: %v, want an error containing %q", c.args, c.vars, err, c.want)
+		}
+	}
+
+	// The Moscow line answering in English first, with 4-digit tickets.
+	env, out, errOut := testEnv(map[string]string{"IVR_DB": filepath.Join(t.TempDir(), "ivr.db")})
+	env.stdin = strings.NewReader("\n123#\n")
+	err := run(context.Background(), []string{"simulate", "--demo", "--line", "+74996383867",
+		"--lines", "+74996383867=moscow:en,+12025952118=washington:en", "--ticket-digits", "4-6"}, env)
+	if err != nil {
+		t.Fatalf("simulate: %v\n%s", err, errOut.String())
+	}
+	for _, want := range []string{"caller hears [en]: Hello, you have reached 24/7 technical support, Moscow line.",
+		"Для русского языка нажмите 9", "That is not a valid ticket number."} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("simulator output lacks %q:\n%s", want, out.String())
+		}
+	}
+}

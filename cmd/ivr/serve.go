@@ -18,7 +18,6 @@ import (
 	"github.com/supportdesk/ivr/admin"
 	"github.com/supportdesk/ivr/demo"
 	"github.com/supportdesk/ivr/errs"
-	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/oncall"
 	"github.com/supportdesk/ivr/sounds"
 	"github.com/supportdesk/ivr/store"
@@ -171,7 +170,7 @@ func openStore(ctx context.Context, dsn string, log *zap.Logger) (*store.DB, err
 // mountTelephony adds the Twilio webhooks and the prompt audio to the
 // server's routes.
 func mountTelephony(cfg serveConfig, api *admin.Server, db *store.DB, svc *oncall.Service, log *zap.Logger) (*webhooks.Driver, error) {
-	flow, err := newFlow(cfg.flow, db, svc, log)
+	flow, settings, err := newFlow(cfg.flow, db, svc, log)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +190,7 @@ func mountTelephony(cfg serveConfig, api *admin.Server, db *store.DB, svc *oncal
 	driver, err := webhooks.New(webhooks.Config{
 		PublicURL: cfg.twilio.PublicURL, AuthToken: cfg.twilio.AuthToken, AccountSID: cfg.twilio.AccountSID,
 		Flow: flow, States: db, Recordings: voicemails{db: db, publicURL: cfg.twilio.PublicURL}, Pages: db,
-		REST: rest, Lines: ivr.DefaultConfig().Lines, Log: log,
+		REST: rest, Lines: settings.Lines, Log: log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("twilio webhooks: %w", err)

@@ -64,7 +64,7 @@ func simulate(ctx context.Context, args []string, env environ) error {
 		if err := svc.Refresh(ctx); err != nil {
 			return fmt.Errorf("load schedules: %w", err)
 		}
-		flow, err := newFlow(fc, db, svc, log)
+		flow, _, err := newFlow(fc, db, svc, log)
 		if err != nil {
 			return err
 		}
