@@ -204,6 +204,13 @@ func (d *Driver) record(e *envelope, st ivr.State, res ivr.Result) (progress []i
 		if c, ok := d.callerDoc(callSid, res.Caller, st.CallerSeq, before); ok {
 			e.Caller = c
 			e.Progress = nil
+			if c.Kind == kindHold {
+				// The caller enters the queue at once and hears the step's
+				// prompts from the first wait request: the queue must exist
+				// before an engineer who accepts quickly dials it (Twilio
+				// fails a <Dial><Queue> to a queue not yet created).
+				e.Progress = holdPrompts(res.Caller)
+			}
 		} else if h, isHold := res.Caller.(ivr.Hold); isHold {
 			progress = h.Prompts
 		}
@@ -218,4 +225,15 @@ func (d *Driver) record(e *envelope, st ivr.State, res ivr.Result) (progress []i
 		l.Doc = d.legDoc(callSid, ls.LegID, ls.Step, st.Seq, st.CallerSeq)
 	}
 	return progress
+}
+
+// holdPrompts are the prompts of a step that puts the caller on hold.
+func holdPrompts(s ivr.Step) []ivr.Prompt {
+	switch s := s.(type) {
+	case ivr.Hold:
+		return s.Prompts
+	case ivr.Play:
+		return s.Prompts
+	}
+	return nil
 }

@@ -138,9 +138,9 @@ func (d *Driver) callerDoc(callSid string, s ivr.Step, seq int, phaseBefore ivr.
 		if phaseBefore == ivr.PhaseRouting {
 			return doc{}, false // a progress message: played by the wait URL
 		}
-		return doc{Seq: seq, Kind: kindHold, TwiML: d.enqueue(callSid, s.Prompts, seq)}, true
+		return doc{Seq: seq, Kind: kindHold, TwiML: d.enqueue(callSid, nil, seq)}, true
 	case ivr.Play:
-		return doc{Seq: seq, Kind: kindHold, TwiML: d.enqueue(callSid, s.Prompts, seq)}, true
+		return doc{Seq: seq, Kind: kindHold, TwiML: d.enqueue(callSid, nil, seq)}, true
 	case ivr.Connect:
 		return doc{Seq: seq, Kind: kindConnect, TwiML: render(d.plays(s.Prompts)...)}, true
 	case ivr.Record:
