@@ -174,11 +174,25 @@ func TestHangup(t *testing.T) {
 		turns: script(
 			ex{20, LegAnswered{LegID: "CA1-leg1"}, screenAnna},
 			ex{24, LegDigits{LegID: "CA1-leg1", Digits: "1"}, connectAnna},
+			ex{25, Bridged{LegID: "CA1-leg1"}, ""},
 			ex{100, HungUp{}, "CA1-leg1: hangup | done"},
 			ex{101, LegEnded{LegID: "CA1-leg1", Reason: Completed}, "done"},
 			ex{102, HungUp{}, "done"},
 		),
 		check: outcome(OutcomeConnected, false),
+	}, {
+		name: "caller hangs up between the engineer's 1 and the bridge: abandoned, paged, the engineer told",
+		turns: script(
+			ex{20, LegAnswered{LegID: "CA1-leg1"}, screenAnna},
+			ex{24, LegDigits{LegID: "CA1-leg1", Digits: "1"}, connectAnna},
+			ex{25, HungUp{}, "CA1-leg1: hangup ru[screen_caller_gone] | done"},
+		),
+		check: func(t *testing.T, e *env, st State) {
+			outcome(OutcomeAbandoned, true)(t, e, st)
+			if r := e.calls.saved[0]; r.EngineerID != 11 {
+				t.Errorf("record %+v: want the engineer who accepted named", r)
+			}
+		},
 	}, {
 		name:  "during voicemail, the recording arrives",
 		setup: func(e *env) { e.cfg.MaxHold = 20 * time.Second },

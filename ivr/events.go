@@ -3,8 +3,8 @@ package ivr
 import "time"
 
 // Event is something that happened to a call, reported by a driver. It is
-// one of CallStarted, Digits, Tick, LegAnswered, LegDigits, LegEnded,
-// RecordingDone, HungUp. Every event carries the time it happened: the flow
+// one of CallStarted, Digits, Tick, LegAnswered, LegDigits, Bridged,
+// LegEnded, RecordingDone, HungUp. Every event carries the time it happened: the flow
 // never reads a clock.
 type Event interface{ when() time.Time }
 
@@ -42,6 +42,14 @@ type LegDigits struct {
 	LegID  string
 	Digits string
 	At     time.Time
+}
+
+// Bridged: the caller and the engineer of leg LegID, who accepted, are
+// connected: the driver saw the bridge start. Until it comes, an accepted
+// leg that ends has not talked with the caller.
+type Bridged struct {
+	LegID string
+	At    time.Time
 }
 
 // EndReason is why an engineer leg ended.
@@ -82,6 +90,7 @@ func (e Digits) when() time.Time        { return e.At }
 func (e Tick) when() time.Time          { return e.At }
 func (e LegAnswered) when() time.Time   { return e.At }
 func (e LegDigits) when() time.Time     { return e.At }
+func (e Bridged) when() time.Time       { return e.At }
 func (e LegEnded) when() time.Time      { return e.At }
 func (e RecordingDone) when() time.Time { return e.At }
 func (e HungUp) when() time.Time        { return e.At }

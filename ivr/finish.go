@@ -61,6 +61,11 @@ func (t *turn) hungUp() {
 		t.releaseLeg(pScreenCallerGone)
 		t.finish(OutcomeAbandoned)
 	case PhaseConnected:
+		if !st.Leg.bridged() { // gone between the engineer's 1 and the bridge
+			t.releaseLeg(pScreenCallerGone)
+			t.finish(OutcomeAbandoned)
+			return
+		}
 		t.legStep(st.Leg.ID, Hangup{})
 		t.finish(OutcomeConnected)
 	case PhaseVoicemail:

@@ -181,6 +181,8 @@ func (t *turn) dispatch(ev Event) error {
 		return t.legEvent(e.LegID, false, t.legAnswered)
 	case LegDigits:
 		return t.legEvent(e.LegID, false, func() { t.legKeyed(e.Digits) })
+	case Bridged:
+		return t.legEvent(e.LegID, false, t.bridged)
 	case LegEnded:
 		return t.legEvent(e.LegID, true, func() { t.legEnded(e.Reason) })
 	case RecordingDone:

@@ -225,6 +225,9 @@ func stamp(ev Event, at time.Time) Event {
 	case LegDigits:
 		e.At = at
 		return e
+	case Bridged:
+		e.At = at
+		return e
 	case LegEnded:
 		e.At = at
 		return e

@@ -218,15 +218,34 @@ func (t *turn) accept() {
 	t.callerStep(Connect{Prompts: t.prompts(pConnecting), LegID: st.Leg.ID})
 }
 
-// legEnded: the current leg ended. While routing, the plan moves on; after
-// the connection, the engineer hung up and so the call ends.
+// bridged: the caller and the engineer who accepted are talking.
+func (t *turn) bridged() {
+	st := t.st
+	if st.Phase != PhaseConnected || st.Leg.bridged() {
+		t.ignored = true // a repeated report, or one the call has moved past
+		return
+	}
+	st.Leg.BridgedAt = t.at
+	t.note("bridge", st.Leg.ID)
+}
+
+// legEnded: the current leg ended. While routing, the plan moves on. After
+// the bridge, the engineer hung up and so the call ends. Between the
+// engineer's 1 and the bridge (a phone dropped while "connecting"), the
+// caller, still waiting in the queue, is told we are still trying and the
+// plan moves on.
 func (t *turn) legEnded(reason EndReason) {
 	st := t.st
 	t.note("leg-end", fmt.Sprintf("%s %s", st.Leg.ID, reason))
-	if st.Phase == PhaseConnected {
+	if st.Phase == PhaseConnected && st.Leg.bridged() {
 		t.callerStep(Hangup{Prompts: t.prompts(pGoodbye)})
 		t.finish(OutcomeConnected)
 		return
+	}
+	if st.Phase == PhaseConnected {
+		t.note("lost", st.Leg.ID+" ended before the caller was connected")
+		st.Phase, st.ProgressAt = PhaseRouting, t.at
+		t.callerStep(Hold{Prompts: t.prompts(pHoldProgress)})
 	}
 	st.Leg = Leg{}
 	t.next()

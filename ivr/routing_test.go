@@ -79,6 +79,8 @@ func TestRouting(t *testing.T) {
 		turns: script(
 			ex{20, LegAnswered{LegID: "CA1-leg1"}, screenAnna},
 			ex{24, LegDigits{LegID: "CA1-leg1", Digits: "1"}, connectAnna},
+			ex{26, Bridged{LegID: "CA1-leg1"}, ""},
+			ex{27, Bridged{LegID: "CA1-leg1"}, ""}, // a repeat changes nothing
 			ex{90, Tick{}, ""},
 			ex{600, HungUp{}, "CA1-leg1: hangup | done"},
 		),
@@ -294,6 +296,7 @@ func TestRouting(t *testing.T) {
 			{15, Digits{Digits: "86420"}, "ring CA1-leg1 e11 +79990000011 cid=+12025952118 25s | caller: hold en[word_ticket d:86420 word_priority priority_low searching]"},
 			{20, LegAnswered{LegID: "CA1-leg1"}, "CA1-leg1: gather(1,10s) ru[screen_call line_washington word_ticket d:86420 word_priority priority_low caller_speaks_en screen_accept]"},
 			{24, LegDigits{LegID: "CA1-leg1", Digits: "1"}, "caller: connect(CA1-leg1) en[connecting] | CA1-leg1: connect(CA1-leg1) ru[screen_connecting]"},
+			{26, Bridged{LegID: "CA1-leg1"}, ""},
 			{200, HungUp{}, "CA1-leg1: hangup | done"},
 		},
 		check: func(t *testing.T, e *env, st State) {
@@ -325,11 +328,25 @@ func TestRouting(t *testing.T) {
 			ex{30, LegDigits{LegID: "CA1-leg1", Digits: "5"}, ""},
 		),
 	}, {
+		name: "engineer's call drops between the 1 and the bridge: the caller keeps waiting, the next engineer is rung",
+		turns: script(
+			ex{20, LegAnswered{LegID: "CA1-leg1"}, screenAnna},
+			ex{24, LegDigits{LegID: "CA1-leg1", Digits: "1"}, connectAnna},
+			ex{27, LegEnded{LegID: "CA1-leg1", Reason: Completed}, ringBoris2 + " | caller: hold ru[hold_progress]"},
+			ex{30, Bridged{LegID: "CA1-leg1"}, "CA1-leg1: hangup ru[screen_withdrawn]"}, // too late: a stale leg
+		),
+		check: func(t *testing.T, e *env, st State) {
+			if st.Phase != PhaseRouting || st.Leg.ID != "CA1-leg2" || len(e.calls.saved) != 0 {
+				t.Errorf("phase %s leg %q, %d records; want routing to the second leg, nothing saved", st.Phase, st.Leg.ID, len(e.calls.saved))
+			}
+		},
+	}, {
 		name: "engineer hangs up after the conversation: caller hears goodbye",
 		turns: script(
 			ex{20, LegAnswered{LegID: "CA1-leg1"}, screenAnna},
 			ex{24, LegDigits{LegID: "CA1-leg1", Digits: "1"}, connectAnna},
 			ex{25, LegAnswered{LegID: "CA1-leg1"}, ""},
+			ex{26, Bridged{LegID: "CA1-leg1"}, ""},
 			ex{300, LegEnded{LegID: "CA1-leg1", Reason: Completed}, "caller: hangup ru[goodbye] | done"},
 			ex{305, HungUp{}, "done"},
 		),

@@ -101,10 +101,12 @@ type Leg struct {
 	AnsweredAt time.Time       `json:"answered_at,omitzero"`
 	Screens    int             `json:"screens,omitempty"` // screening prompts played
 	AcceptedAt time.Time       `json:"accepted_at,omitzero"`
+	BridgedAt  time.Time       `json:"bridged_at,omitzero"` // talking with the caller since
 }
 
 func (l Leg) ringing() bool  { return l.ID != "" && l.AnsweredAt.IsZero() }
 func (l Leg) accepted() bool { return !l.AcceptedAt.IsZero() }
+func (l Leg) bridged() bool  { return !l.BridgedAt.IsZero() }
 
 // Entry is one line of a call's step log.
 type Entry struct {

@@ -159,6 +159,11 @@ func (s *session) handle(ctx context.Context, ev ivr.Event) error {
 		s.printf("   (caller hung up)\n")
 	}
 	s.apply(res)
+	if c, ok := res.Caller.(ivr.Connect); ok {
+		// Here the bridge is instant: a phone network would report it a
+		// moment later.
+		return s.handle(ctx, ivr.Bridged{LegID: c.LegID, At: s.opts.Now()})
+	}
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/ivr"
@@ -114,6 +115,13 @@ func (d *Driver) dequeued(ctx context.Context, _ *http.Request, form url.Values)
 		return "", err
 	}
 	result := form.Get("QueueResult")
+	if result == "bridged" { // the bridge happened, even if its <Queue url> request was lost
+		if s, err := d.load(ctx, sid); err == nil && s.env.Flow.Phase == ivr.PhaseConnected && s.env.Flow.Leg.BridgedAt.IsZero() {
+			if _, err := d.apply(ctx, sid, fromCaller, "", bridgedNow(d.now)); err != nil {
+				return "", err
+			}
+		}
+	}
 	out, err := d.apply(ctx, sid, fromCaller, "", func(e *envelope) (ivr.Event, bool) {
 		switch {
 		case result == "bridged" && e.Flow.Phase == ivr.PhaseConnected:
@@ -145,17 +153,33 @@ func (d *Driver) callerStepRequest(ctx context.Context, _ *http.Request, form ur
 	return s.env.Caller.TwiML, nil
 }
 
-// connectRequest is <Queue url>: what the caller hears before the bridge.
-// Its CallSid is the caller's.
+// connectRequest is <Queue url>: what the caller hears before the bridge,
+// which it announces: Twilio requests it as the engineer takes the caller
+// out of the queue. Its CallSid is the caller's.
 func (d *Driver) connectRequest(ctx context.Context, _ *http.Request, form url.Values) (string, error) {
-	s, err := d.loadForm(ctx, form)
+	sid, err := callSid(form)
 	if err != nil {
 		return "", err
 	}
-	if s.env.Caller.Kind != kindConnect {
+	out, err := d.apply(ctx, sid, fromCaller, "", bridgedNow(d.now))
+	if err != nil {
+		return "", err
+	}
+	if out.env.Caller.Kind != kindConnect {
 		return render(), nil
 	}
-	return s.env.Caller.TwiML, nil
+	return out.env.Caller.TwiML, nil
+}
+
+// bridgedNow decides a Bridged event for the engineer who accepted, unless
+// the flow knows of the bridge already.
+func bridgedNow(now func() time.Time) decide {
+	return func(e *envelope) (ivr.Event, bool) {
+		if e.Flow.Phase != ivr.PhaseConnected || !e.Flow.Leg.BridgedAt.IsZero() {
+			return nil, false
+		}
+		return ivr.Bridged{LegID: e.Flow.Leg.ID, At: now()}, false
+	}
 }
 
 // recorded is the <Record> action: the recording is over but only its

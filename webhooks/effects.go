@@ -113,7 +113,7 @@ func (d *Driver) pushLeg(ctx context.Context, callID string, ls ivr.LegStep, out
 	switch {
 	case l == nil || l.SID == "" || l.Ended:
 		return
-	case isHangup && out.before == ivr.PhaseConnected:
+	case isHangup && out.before == ivr.PhaseConnected && !out.env.Flow.Leg.BridgedAt.IsZero():
 		return // bridged: Twilio ends the leg's <Dial> when the caller goes
 	case isHangup && len(h.Prompts) == 0:
 		d.updateLeg(ctx, callID, ls.LegID, l.SID, CallUpdate{Status: "completed"})
