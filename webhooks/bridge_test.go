@@ -58,7 +58,7 @@ func TestCallerGoneBeforeBridge(t *testing.T) {
 	e := newEnv(t)
 	call, clara := acceptWithoutBridge(t, e)
 	call.Hangup()
-	if doc := clara.TwiML(); !doc.HangsUp() || !hasPlay(doc, "screen_caller_gone") {
+	if doc := clara.WaitRedirect(); !doc.HangsUp() || !hasPlay(doc, "screen_caller_gone") {
 		t.Fatalf("engineer not told the caller has gone: %s", doc)
 	}
 	e.tw.Close()

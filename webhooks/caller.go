@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/ivr"
 )
@@ -97,6 +99,16 @@ func (d *Driver) waitRequest(ctx context.Context, _ *http.Request, form url.Valu
 		}
 		return nil, true
 	})
+	if err != nil && !errs.Is(err, errs.NotFound) && d.waitFailed(sid) {
+		// A failed state read or write (a store blip) must not cost the
+		// caller their place: an error here would send them to the
+		// Fallback URL while engineers are still rung for them. They hear
+		// the music again and the next wait request retries the step;
+		// only an outage that outlasts maxWaitFailures sends them on.
+		d.log.Error("wait request failed; the caller keeps holding", zap.String(keyCallSid, sid), zap.Error(err))
+		return d.wait(nil, seg), nil
+	}
+	d.waitOK(sid)
 	if err != nil {
 		return "", err
 	}

@@ -28,6 +28,37 @@ type Driver struct {
 	timersMu sync.Mutex
 	timers   map[string]func() bool // call id → stop of its wake-up
 	closed   bool                   // Close was called: no more wake-ups
+
+	waitFailuresMu sync.Mutex
+	waitFailures   map[string]int // call id → wait requests failed in a row
+}
+
+// maxWaitFailures is how many wait requests in a row (8 s of music each) may
+// fail for a store blip before the error goes to Twilio, which then plays
+// the Fallback URL's apology and voicemail.
+const maxWaitFailures = 4
+
+// waitFailed counts a failed wait request of callID and reports whether
+// the caller should keep holding.
+func (d *Driver) waitFailed(callID string) bool {
+	d.waitFailuresMu.Lock()
+	defer d.waitFailuresMu.Unlock()
+	if d.waitFailures == nil {
+		d.waitFailures = map[string]int{}
+	}
+	d.waitFailures[callID]++
+	if d.waitFailures[callID] > maxWaitFailures {
+		delete(d.waitFailures, callID)
+		return false
+	}
+	return true
+}
+
+// waitOK forgets callID's failures.
+func (d *Driver) waitOK(callID string) {
+	d.waitFailuresMu.Lock()
+	defer d.waitFailuresMu.Unlock()
+	delete(d.waitFailures, callID)
 }
 
 // counters are what the driver counts; Stats reads them.
