@@ -61,6 +61,7 @@ func (d *Driver) sweepCall(ctx context.Context, callID string) {
 		if s.env.Flow.Owed.Any() && !d.settle(ctx, callID) {
 			return // still owed: the next sweep tries again
 		}
+		d.waitOK(callID) // forget wait failures of a call that ended meanwhile
 		if err := d.cfg.States.FinishCallState(ctx, callID); err != nil {
 			log.Warn("sweep: mark call finished", zap.Error(err))
 		}
