@@ -51,11 +51,24 @@ func other(l oncall.Language) oncall.Language {
 	return oncall.Russian
 }
 
-func (d *Driver) fallback(_ context.Context, _ *http.Request, form url.Values) (string, error) {
+func (d *Driver) fallback(ctx context.Context, _ *http.Request, form url.Values) (string, error) {
 	lang, _ := d.lineLanguage(form.Get("To"))
+	sid := form.Get("CallSid")
 	d.log.Error("Twilio used the Fallback URL: the voice webhook failed",
-		zap.String(keyCallSid, form.Get("CallSid")), zap.String("error_code", form.Get("ErrorCode")),
+		zap.String(keyCallSid, sid), zap.String("error_code", form.Get("ErrorCode")),
 		zap.String("error_url", form.Get("ErrorUrl")))
+	// The caller is paged about even without a message (the sweep does it
+	// once no recording can come), which needs a claim now: the recording
+	// callbacks carry neither From nor To. The store may be what failed, so
+	// this is best effort; the recording callback claims it otherwise.
+	if sid != "" {
+		c := fallbackClaim{CallSid: sid, From: form.Get("From"), To: form.Get("To"), At: d.now()}
+		if data, err := json.Marshal(c); err == nil {
+			if err := d.cfg.States.CreateCallState(ctx, fallbackPrefix+sid, data); err != nil && !errs.Is(err, errs.Conflict) {
+				d.log.Warn("could not note the Fallback call; it is paged only if a recording comes", zap.String(keyCallSid, sid), zap.Error(err))
+			}
+		}
+	}
 	var ps []ivr.Prompt
 	for _, l := range []oncall.Language{lang, other(lang)} {
 		ps = append(ps, ivr.Prompt{Name: "nobody_available", Lang: l}, ivr.Prompt{Name: "leave_message", Lang: l})
@@ -63,10 +76,10 @@ func (d *Driver) fallback(_ context.Context, _ *http.Request, form url.Values) (
 	q := "?lang=" + string(lang)
 	verbs := append(d.plays(ps), &twiml.VoiceRecord{
 		Action: d.base + pathFallback + "/recorded" + q, Method: "POST",
-		MaxLength: "120", Timeout: "5", FinishOnKey: "#", PlayBeep: "true",
+		MaxLength: strconv.Itoa(fallbackMaxLength), Timeout: "5", FinishOnKey: "#", PlayBeep: "true",
 		RecordingStatusCallback:       d.base + pathFallback + "/recording",
 		RecordingStatusCallbackMethod: "POST",
-		RecordingStatusCallbackEvent:  "completed",
+		RecordingStatusCallbackEvent:  "completed absent",
 	}, &twiml.VoiceHangup{})
 	return render(verbs...), nil
 }
@@ -80,70 +93,119 @@ func (d *Driver) fallbackRecorded(_ context.Context, r *http.Request, _ url.Valu
 	return d.hangup([]ivr.Prompt{{Name: "message_recorded", Lang: lang}, {Name: "goodbye", Lang: lang}}), nil
 }
 
-// fallbackPrefix starts the CallStates key of a Fallback voicemail's claim.
+// fallbackPrefix starts the CallStates key of a Fallback call's claim:
+// "fallback-" and the CallSid.
 const fallbackPrefix = "fallback-"
 
-// fallbackRecording keeps a Fallback voicemail and pages about it, once per
-// recording. The recording is claimed in CallStates first, with all that
-// paging needs; the claim then records each step done, so that a repeated
-// callback, or Sweep after a failure, carries on where it stopped and never
-// pages twice.
+// fallbackMaxLength is the longest Fallback voicemail, in seconds;
+// fallbackSettleAfter is how long after the Fallback answered a claim with
+// no recording callback is paged without a message.
+const (
+	fallbackMaxLength   = 120
+	fallbackSettleAfter = fallbackMaxLength*time.Second + 2*time.Minute
+)
+
+// fallbackRecording is the Fallback voicemail's recording callback:
+// completed (a message) or absent (none). The call's claim records it, then
+// settleFallback keeps the message and pages, once: a repeated callback, or
+// Sweep after a failure, carries on where it stopped.
 func (d *Driver) fallbackRecording(ctx context.Context, _ *http.Request, form url.Values) (string, error) {
 	sid, err := callSid(form)
 	if err != nil {
 		return "", err
 	}
-	recSid := form.Get("RecordingSid")
-	if form.Get("RecordingStatus") != "completed" || recSid == "" {
+	status := form.Get("RecordingStatus")
+	if status != "completed" && status != "absent" {
 		return "", nil
 	}
 	secs, _ := strconv.Atoi(form.Get("RecordingDuration"))
-	claim, err := json.Marshal(fallbackClaim{RecordingSid: recSid, CallSid: sid, From: form.Get("From"), To: form.Get("To"),
-		TwilioURL: form.Get("RecordingUrl"), Seconds: secs, At: d.now()})
-	if err != nil {
-		return "", err
+	rec := fallbackClaim{CallSid: sid, At: d.now(), Recorded: true}
+	if status == "completed" {
+		rec.RecordingSid, rec.TwilioURL, rec.Seconds = form.Get("RecordingSid"), form.Get("RecordingUrl"), secs
 	}
-	key := fallbackPrefix + recSid
-	err = d.cfg.States.CreateCallState(ctx, key, claim)
-	if err != nil && !errs.Is(err, errs.Conflict) { // Conflict: a repeat, settled below as far as it is not yet
+	key := fallbackPrefix + sid
+	if err := d.claimRecording(ctx, key, rec); err != nil {
 		return "", err
 	}
 	return "", d.settleFallback(ctx, key)
 }
 
-// fallbackClaim is a Fallback voicemail: what the callback said, and how
-// far keeping it and paging about it got.
+// claimRecording records rec's recording in claim key, creating the claim
+// if the Fallback could not.
+func (d *Driver) claimRecording(ctx context.Context, key string, rec fallbackClaim) error {
+	unlock := d.locks.lock(key)
+	defer unlock()
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	err = d.cfg.States.CreateCallState(ctx, key, data)
+	if !errs.Is(err, errs.Conflict) {
+		return err
+	}
+	data, v, err := d.cfg.States.CallState(ctx, key)
+	if err != nil {
+		return fmt.Errorf("load fallback call %s: %w", key, err)
+	}
+	var c fallbackClaim
+	if err := json.Unmarshal(data, &c); err != nil {
+		return fmt.Errorf("decode fallback call %s: %w", key, err)
+	}
+	if c.Recorded {
+		return nil // a repeat
+	}
+	if c.Paged {
+		d.log.Warn("a Fallback voicemail came after the call was paged without one", zap.String(keyCallSid, c.CallSid),
+			zap.String("recording", rec.TwilioURL))
+	}
+	c.Recorded, c.RecordingSid, c.TwilioURL, c.Seconds = true, rec.RecordingSid, rec.TwilioURL, rec.Seconds
+	if data, err = json.Marshal(c); err != nil {
+		return err
+	}
+	_, err = d.cfg.States.UpdateCallState(ctx, key, v, data)
+	return err
+}
+
+// fallbackClaim is a call answered by the Fallback URL: who called which
+// line, its voicemail once the recording callback said, and how far
+// keeping it and paging about it got.
 type fallbackClaim struct {
-	RecordingSid string    `json:"recording_sid"`
 	CallSid      string    `json:"call_sid"`
 	From         string    `json:"from,omitempty"`
 	To           string    `json:"to,omitempty"`
+	At           time.Time `json:"at"`
+	Recorded     bool      `json:"recorded,omitempty"` // the recording callback came (with a message or without)
+	RecordingSid string    `json:"recording_sid,omitempty"`
 	TwilioURL    string    `json:"twilio_url,omitempty"`
 	Seconds      int       `json:"seconds,omitempty"`
-	At           time.Time `json:"at"`
 	// VoicemailURL is where the page points: the service's copy, or
 	// Twilio's URL when keeping a copy failed. Set once.
 	VoicemailURL string `json:"voicemail_url,omitempty"`
 	Paged        bool   `json:"paged,omitempty"`
 }
 
-// settleFallback does what Fallback voicemail key still needs: keep the
-// recording, page, mark the claim finished. An error leaves the claim
-// open; Sweep calls this again.
+// settleFallback does what Fallback call key still needs: keep the
+// recording, page, mark the claim finished. A claim waiting for its
+// recording callback is left until fallbackSettleAfter, then paged
+// without a message. An error leaves the claim open; Sweep calls this
+// again.
 func (d *Driver) settleFallback(ctx context.Context, key string) error {
 	unlock := d.locks.lock(key)
 	defer unlock()
 	data, v, err := d.cfg.States.CallState(ctx, key)
 	if err != nil {
-		return fmt.Errorf("load fallback voicemail %s: %w", key, err)
+		return fmt.Errorf("load fallback call %s: %w", key, err)
 	}
 	var c fallbackClaim
 	if err := json.Unmarshal(data, &c); err != nil {
-		return fmt.Errorf("decode fallback voicemail %s: %w", key, err)
+		return fmt.Errorf("decode fallback call %s: %w", key, err)
 	}
 	if c.Paged {
 		d.metrics.replays.Add(1)
 		return d.cfg.States.FinishCallState(ctx, key)
+	}
+	if !c.Recorded && d.now().Before(c.At.Add(fallbackSettleAfter)) {
+		return nil // the recording callback may still come
 	}
 	save := func() error {
 		b, err := json.Marshal(c)
@@ -152,7 +214,7 @@ func (d *Driver) settleFallback(ctx context.Context, key string) error {
 		}
 		return err
 	}
-	if c.VoicemailURL == "" {
+	if c.VoicemailURL == "" && c.RecordingSid != "" {
 		c.VoicemailURL = d.keep(ctx, c.CallSid, c.RecordingSid, c.TwilioURL, c.Seconds)
 		if err := save(); err != nil {
 			return err
@@ -160,16 +222,22 @@ func (d *Driver) settleFallback(ctx context.Context, key string) error {
 	}
 	log := d.log.With(zap.String(keyCallSid, c.CallSid), zap.String("voicemail", c.VoicemailURL))
 	if d.cfg.Pages == nil {
-		log.Error("a voicemail was left through the Fallback URL and no pager is configured")
+		log.Error("a caller reached the Fallback URL and no pager is configured")
 		return d.cfg.States.FinishCallState(ctx, key)
 	}
 	// The service failed to route this call, so nothing is known of its
-	// ticket: the page is critical, at L1, so that someone listens soon.
+	// ticket: the page is critical, at L1, so that someone calls back soon.
+	// Its call id is the call's with "-fallback": the flow may have paged
+	// about the same call before it failed, and a page is kept once per id.
 	_, line := d.lineLanguage(c.To)
-	err = d.cfg.Pages.RequestPage(ctx, ivr.PageRequest{CallID: c.CallSid, Priority: oncall.Critical, Level: oncall.L1,
-		VoicemailURL: c.VoicemailURL, VoicemailSeconds: c.Seconds, Line: line, Caller: c.From, RequestedAt: c.At})
+	caller := ""
+	if c.From != "" && !strings.EqualFold(c.From, "anonymous") {
+		caller = c.From
+	}
+	err = d.cfg.Pages.RequestPage(ctx, ivr.PageRequest{CallID: c.CallSid + "-fallback", Priority: oncall.Critical, Level: oncall.L1,
+		VoicemailURL: c.VoicemailURL, VoicemailSeconds: c.Seconds, Line: line, Caller: caller, RequestedAt: d.now()})
 	if err != nil {
-		log.Error("could not page about a Fallback voicemail; retried by the sweep", zap.Error(err))
+		log.Error("could not page about a Fallback call; retried by the sweep", zap.Error(err))
 		return err
 	}
 	c.Paged = true

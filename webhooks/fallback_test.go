@@ -10,34 +10,60 @@ import (
 	"github.com/supportdesk/ivr/webhooks"
 )
 
-// The Fallback URL needs no call state: it apologises (the line's language
-// first), records, and pages once with the service's copy of the message.
+// fallbackCall is Twilio requesting the Fallback URL for call sid: the
+// apology in both languages (the line's first) and a recording.
+func fallbackCall(t *testing.T, e *env, sid, to string) {
+	t.Helper()
+	code, body := e.post("/webhooks/twilio/fallback", map[string]string{"CallSid": sid, "From": client, "To": to,
+		"ErrorCode": "11200"}, e.signer())
+	first, second := "/ru/nobody_available", "/en/nobody_available"
+	if to == washington {
+		first, second = second, first
+	}
+	i, j := strings.Index(body, first), strings.Index(body, second)
+	if code != 200 || !strings.Contains(body, "<Record") || !strings.Contains(body, "completed absent") || i < 0 || j < i {
+		t.Fatalf("fallback answered %d: %s", code, body)
+	}
+}
+
+// recordingCallback is the Fallback recording's status callback as Twilio
+// sends it: no From, no To.
+func recordingCallback(e *env, sid, rec, media, status, secs string) (int, string) {
+	return e.post("/webhooks/twilio/fallback/recording", map[string]string{"CallSid": sid, "RecordingSid": rec,
+		"RecordingUrl": media, "RecordingStatus": status, "RecordingDuration": secs}, e.signer())
+}
+
+func sweepAfter(t *testing.T, e *env, d time.Duration) int {
+	t.Helper()
+	e.clock.Add(d)
+	n, err := e.driver.Sweep(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// The Fallback URL needs no call state to answer: it apologises, records,
+// and pages once with the service's copy of the message, naming the caller
+// and the line from the Fallback request.
 func TestFallbackRecordsAndPagesOnce(t *testing.T) {
 	e := newEnv(t)
 	const sid = "CAfa11bac4000000000000000000000001"
-	code, body := e.post("/webhooks/twilio/fallback", map[string]string{"CallSid": sid, "From": client, "To": moscow,
-		"ErrorCode": "11200"}, e.signer())
-	ru, en := strings.Index(body, "/ru/nobody_available"), strings.Index(body, "/en/nobody_available")
-	if code != 200 || !strings.Contains(body, "<Record") || ru < 0 || en < ru {
-		t.Fatalf("fallback answered %d: %s", code, body)
-	}
+	fallbackCall(t, e, sid, moscow)
 	rec, media := e.tw.AddRecording(sid, testWAV(2))
-	form := map[string]string{"CallSid": sid, "From": client, "To": moscow, "RecordingSid": rec,
-		"RecordingUrl": media, "RecordingStatus": "completed", "RecordingDuration": "2"}
 	for range 2 { // Twilio repeats the callback: one page
-		if code, body := e.post("/webhooks/twilio/fallback/recording", form, e.signer()); code >= 300 {
+		if code, body := recordingCallback(e, sid, rec, media, "completed", "2"); code >= 300 {
 			t.Fatalf("recording callback: %d %s", code, body)
 		}
 	}
 	pages, _ := e.deps.snapshot()
-	if len(pages) != 1 || pages[0].Priority != oncall.Critical || pages[0].Line != moscow ||
-		!strings.HasPrefix(pages[0].VoicemailURL, "https://ivr.example/") {
+	if len(pages) != 1 || pages[0].Priority != oncall.Critical || pages[0].Line != moscow || pages[0].Caller != client ||
+		pages[0].CallID != sid+"-fallback" || !strings.HasPrefix(pages[0].VoicemailURL, "https://ivr.example/") {
 		t.Fatalf("pages = %+v, want one critical page with the service's recording", pages)
 	}
 	// Paged: the sweep has nothing left to do for it.
-	e.clock.Add(webhooks.SweepIdle + time.Second)
-	if n, err := e.driver.Sweep(context.Background()); err != nil || n != 0 {
-		t.Fatalf("sweep looked at %d calls (%v) after the fallback voicemail was paged; want none", n, err)
+	if n := sweepAfter(t, e, webhooks.SweepIdle+time.Second); n != 0 {
+		t.Fatalf("sweep looked at %d calls after the fallback voicemail was paged; want none", n)
 	}
 }
 
@@ -47,25 +73,46 @@ func TestFallbackRecordsAndPagesOnce(t *testing.T) {
 func TestFallbackPageRetriedBySweep(t *testing.T) {
 	e := newEnv(t)
 	const sid = "CAfa11bac4000000000000000000000002"
+	fallbackCall(t, e, sid, washington)
 	rec, media := e.tw.AddRecording(sid, testWAV(4))
-	form := map[string]string{"CallSid": sid, "From": client, "To": washington, "RecordingSid": rec,
-		"RecordingUrl": media, "RecordingStatus": "completed", "RecordingDuration": "4"}
 	e.deps.setStoreDown(true)
-	if code, _ := e.post("/webhooks/twilio/fallback/recording", form, e.signer()); code < 500 {
+	if code, _ := recordingCallback(e, sid, rec, media, "completed", "4"); code < 500 {
 		t.Fatalf("recording callback with the page failing: %d, want a server error", code)
 	}
 	e.deps.setStoreDown(false)
-	e.clock.Add(webhooks.SweepIdle + time.Second)
-	if n, err := e.driver.Sweep(context.Background()); err != nil || n != 1 {
-		t.Fatalf("sweep looked at %d calls, %v; want the fallback voicemail", n, err)
+	if n := sweepAfter(t, e, webhooks.SweepIdle+time.Second); n != 1 {
+		t.Fatalf("sweep looked at %d calls; want the fallback voicemail", n)
 	}
 	pages, _ := e.deps.snapshot()
-	if len(pages) != 1 || pages[0].CallID != sid || pages[0].Line != washington || pages[0].VoicemailSeconds != 4 ||
+	if len(pages) != 1 || pages[0].Line != washington || pages[0].VoicemailSeconds != 4 ||
 		!strings.HasPrefix(pages[0].VoicemailURL, "https://ivr.example/") {
 		t.Fatalf("pages = %+v, want one with the service's copy", pages)
 	}
-	e.clock.Add(webhooks.SweepIdle + time.Second)
-	if n, _ := e.driver.Sweep(context.Background()); n != 0 {
+	if n := sweepAfter(t, e, webhooks.SweepIdle+time.Second); n != 0 {
 		t.Fatalf("sweep looked at %d calls after paging; want none", n)
+	}
+}
+
+// A Fallback caller who leaves no message is paged all the same: at once
+// when Twilio says no recording was made, or by the sweep when no recording
+// callback comes at all (the caller hung up before the tone).
+func TestFallbackWithoutMessagePages(t *testing.T) {
+	e := newEnv(t)
+	fallbackCall(t, e, "CAfa11bac4000000000000000000000003", moscow)
+	if code, body := recordingCallback(e, "CAfa11bac4000000000000000000000003", "", "", "absent", "0"); code >= 300 {
+		t.Fatalf("absent recording callback: %d %s", code, body)
+	}
+	fallbackCall(t, e, "CAfa11bac4000000000000000000000004", washington)
+	if n := sweepAfter(t, e, webhooks.SweepIdle+time.Second); n != 1 {
+		t.Fatalf("sweep looked at %d calls; want the one without a callback", n)
+	}
+	if pages, _ := e.deps.snapshot(); len(pages) != 1 {
+		t.Fatalf("pages %+v before the recording could have come; want only the absent one", pages)
+	}
+	sweepAfter(t, e, 4*time.Minute)
+	pages, _ := e.deps.snapshot()
+	if len(pages) != 2 || pages[0].VoicemailURL != "" || pages[1].VoicemailURL != "" ||
+		pages[0].Line != moscow || pages[1].Line != washington || pages[1].Caller != client {
+		t.Fatalf("pages %+v, want one for each caller, without a message", pages)
 	}
 }
