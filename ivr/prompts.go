@@ -34,10 +34,11 @@ var catalogue = []PromptText{
 		"Для русского языка нажмите 9.",
 		"For English, press 9."},
 
-	// Ticket entry.
+	// Ticket entry. "No ticket" is star then pound: Twilio's <Gather> ends
+	// on one key only (pound), so a star alone waits out the timeout.
 	{"ticket_enter",
-		"Введите номер вашей заявки и нажмите решётку. Если заявки нет, нажмите звёздочку.",
-		"Please enter your ticket number, followed by the pound key. If you have no ticket, press the star key."},
+		"Введите номер вашей заявки и нажмите решётку. Если заявки нет, нажмите звёздочку, затем решётку.",
+		"Please enter your ticket number, followed by the pound key. If you have no ticket, press star, then the pound key."},
 	{"ticket_invalid",
 		"Номер заявки введён неверно.",
 		"That is not a valid ticket number."},
@@ -45,8 +46,8 @@ var catalogue = []PromptText{
 		"Заявка с таким номером не найдена.",
 		"We could not find a ticket with that number."},
 	{"ticket_retry",
-		"Пожалуйста, введите номер заявки ещё раз и нажмите решётку, или нажмите звёздочку, если заявки нет.",
-		"Please enter the ticket number again, followed by the pound key, or press the star key if you have no ticket."},
+		"Пожалуйста, введите номер заявки ещё раз и нажмите решётку. Если заявки нет, нажмите звёздочку, затем решётку.",
+		"Please enter the ticket number again, followed by the pound key. If you have no ticket, press star, then the pound key."},
 	{"ticket_new",
 		"Давайте откроем для вас новую заявку.",
 		"We will open a new ticket for you."},

@@ -265,10 +265,12 @@ func (s *session) say(who string, prompts []ivr.Prompt) {
 		}
 		if i > 0 && !(digit && strings.HasPrefix(prompts[i-1].Name, "digit_")) {
 			// A phrase ("priority critical") followed by a whole sentence
-			// (several words, closing punctuation) gets the full stop a
-			// speaker's pause stands for.
+			// (capitalised, several words, closing punctuation) gets the
+			// full stop a speaker's pause stands for; the end of a sentence
+			// ("within" + "two hours.") does not.
 			if r, _ := utf8.DecodeLastRuneInString(b.String()); unicode.IsLetter(r) || unicode.IsDigit(r) {
-				if strings.Contains(text, " ") && strings.ContainsAny(text[len(text)-1:], ".?!") {
+				first, _ := utf8.DecodeRuneInString(text)
+				if unicode.IsUpper(first) && strings.Contains(text, " ") && strings.ContainsAny(text[len(text)-1:], ".?!") {
 					b.WriteByte('.')
 				}
 			}
