@@ -10,15 +10,17 @@ import (
 	"github.com/supportdesk/ivr/webhooks"
 )
 
-// flakyStates fails every state write while down is set, as a store that
-// is briefly unreachable would.
+// flakyStates fails every state write while down is set, and the one write
+// failAt counts down to (1: the next), as a store that is briefly
+// unreachable would.
 type flakyStates struct {
 	webhooks.CallStates
-	down atomic.Bool
+	down   atomic.Bool
+	failAt atomic.Int32
 }
 
 func (f *flakyStates) UpdateCallState(ctx context.Context, id string, v int64, data []byte) (int64, error) {
-	if f.down.Load() {
+	if f.down.Load() || f.failAt.Add(-1) == 0 {
 		return 0, errors.New("store unreachable")
 	}
 	return f.CallStates.UpdateCallState(ctx, id, v, data)

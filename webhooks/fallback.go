@@ -215,9 +215,13 @@ func (d *Driver) settleFallback(ctx context.Context, key string) error {
 		return err
 	}
 	if c.VoicemailURL == "" && c.RecordingSid != "" {
-		c.VoicemailURL = d.keep(ctx, c.CallSid, c.RecordingSid, c.TwilioURL, c.Seconds)
+		var kept bool
+		c.VoicemailURL, kept = d.keepCopy(ctx, c.CallSid, c.RecordingSid, c.TwilioURL, c.Seconds)
 		if err := save(); err != nil {
-			return err
+			return err // Twilio's copy stays: the next try fetches it again
+		}
+		if kept {
+			d.dropAtTwilio(ctx, c.CallSid, c.RecordingSid)
 		}
 	}
 	log := d.log.With(zap.String(keyCallSid, c.CallSid), zap.String("voicemail", c.VoicemailURL))

@@ -116,3 +116,27 @@ func TestFallbackWithoutMessagePages(t *testing.T) {
 		t.Fatalf("pages %+v, want one for each caller, without a message", pages)
 	}
 }
+
+// The store fails just after the Fallback voicemail was copied: Twilio's
+// recording is not deleted until the claim points at the copy, so the
+// sweep's retry still finds it and the page links to the service's copy.
+func TestFallbackCopyKeptWhenClaimWriteFails(t *testing.T) {
+	mem := newMemStates()
+	states := &flakyStates{CallStates: mem}
+	e := newEnvWith(t, states)
+	mem.now = e.clock.Now
+	const sid = "CAfa11bac4000000000000000000000005"
+	fallbackCall(t, e, sid, moscow)
+	rec, media := e.tw.AddRecording(sid, testWAV(3))
+	states.failAt.Store(2) // the recording is noted; saving the copy's URL fails
+	if code, _ := recordingCallback(e, sid, rec, media, "completed", "3"); code < 500 {
+		t.Fatalf("recording callback with the store failing: %d, want a server error", code)
+	}
+	if n := sweepAfter(t, e, webhooks.SweepIdle+time.Second); n != 1 {
+		t.Fatalf("sweep looked at %d calls; want the fallback voicemail", n)
+	}
+	pages, _ := e.deps.snapshot()
+	if len(pages) != 1 || !strings.HasPrefix(pages[0].VoicemailURL, "https://ivr.example/") {
+		t.Fatalf("pages = %+v, want one linking to the service's copy", pages)
+	}
+}

@@ -31,11 +31,13 @@ func (d *Driver) recordingStatus(ctx context.Context, _ *http.Request, form url.
 		return "", nil // a repeat, or the flow gave up waiting
 	}
 	done := ivr.RecordingDone{At: d.now()}
+	kept := false
 	if form.Get("RecordingStatus") == "completed" {
 		secs, _ := strconv.Atoi(form.Get("RecordingDuration"))
-		done.URL, done.Seconds = d.keep(ctx, sid, recSid, form.Get("RecordingUrl"), secs), secs
+		done.URL, kept = d.keepCopy(ctx, sid, recSid, form.Get("RecordingUrl"), secs)
+		done.Seconds = secs
 	}
-	_, err = d.apply(ctx, sid, fromOther, "", func(e *envelope) (ivr.Event, bool) {
+	out, err := d.apply(ctx, sid, fromOther, "", func(e *envelope) (ivr.Event, bool) {
 		if !waitsForRecording(*e) {
 			return nil, false
 		}
@@ -43,6 +45,9 @@ func (d *Driver) recordingStatus(ctx context.Context, _ *http.Request, form url.
 		done.At = d.now()
 		return done, true
 	})
+	if err == nil && kept && out.env.Recording == recSid {
+		d.dropAtTwilio(ctx, sid, recSid)
+	}
 	return "", err
 }
 
@@ -50,27 +55,34 @@ func waitsForRecording(e envelope) bool {
 	return e.Recording == "" && (e.Flow.Phase == ivr.PhaseVoicemail || e.Flow.Phase == ivr.PhaseVoicemailWait)
 }
 
-// keep fetches recording recSid of call callID, saves it and deletes it
-// at Twilio, and returns the service's URL for it. When that cannot be
-// done, Twilio's URL is returned (and the recording left there) so that
-// the page still carries the message.
-func (d *Driver) keep(ctx context.Context, callID, recSid, twilioURL string, secs int) string {
+// keepCopy fetches recording recSid of call callID and saves it, and
+// returns the service's URL for it and true. When that cannot be done,
+// Twilio's URL is returned, and false, so that the page still carries the
+// message. Twilio's copy is deleted by dropAtTwilio, only once the state
+// that points at the service's copy is saved: a retry after a failed save
+// must still find the recording at Twilio.
+func (d *Driver) keepCopy(ctx context.Context, callID, recSid, twilioURL string, secs int) (string, bool) {
 	log := d.log.With(zap.String(keyCallSid, callID), zap.String("recording_sid", recSid))
 	if d.cfg.Recordings == nil || twilioURL == "" || recSid == "" {
-		return twilioURL
+		return twilioURL, false
 	}
 	data, ct, err := d.cfg.REST.FetchMedia(ctx, twilioURL+".wav", d.cfg.MaxRecordingBytes)
 	if err != nil {
 		log.Error("could not fetch the voicemail from Twilio; paging with Twilio's URL", zap.Error(err))
-		return twilioURL
+		return twilioURL, false
 	}
 	u, err := d.cfg.Recordings.SaveRecording(ctx, callID, recSid, ct, data, secs)
 	if err != nil {
 		log.Error("could not save the voicemail; paging with Twilio's URL", zap.Error(err))
-		return twilioURL
+		return twilioURL, false
 	}
+	return u, true
+}
+
+// dropAtTwilio deletes a recording the service keeps a copy of.
+func (d *Driver) dropAtTwilio(ctx context.Context, callID, recSid string) {
 	if err := d.cfg.REST.DeleteRecording(ctx, recSid); err != nil {
-		log.Warn("could not delete the voicemail at Twilio; it stays there", zap.Error(err))
+		d.log.Warn("could not delete the voicemail at Twilio; it stays there", zap.String(keyCallSid, callID),
+			zap.String("recording_sid", recSid), zap.Error(err))
 	}
-	return u
 }
