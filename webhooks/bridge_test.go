@@ -67,3 +67,17 @@ func TestCallerGoneBeforeBridge(t *testing.T) {
 		t.Fatalf("calls %+v pages %+v, want one abandoned call naming engineer 21, and a page", calls, pages)
 	}
 }
+
+// A detection result saying "machine" after the engineer pressed 1 is
+// wrong: a person accepted. The call stays with the engineer.
+func TestLateMachineVerdictIgnoredAfterAccept(t *testing.T) {
+	e := newEnv(t)
+	call, clara := acceptWithoutBridge(t, e)
+	code, _ := e.post("/webhooks/twilio/legs/"+call.SID()+"-leg1/amd",
+		map[string]string{"CallSid": clara.SID(), "AnsweredBy": "machine_start"}, e.signer())
+	if st := flowState(t, e.states, call.SID()); code >= 300 || st.Phase != ivr.PhaseConnected || st.Leg.ID != call.SID()+"-leg1" {
+		t.Fatalf("after a late machine verdict: %d, phase %s, leg %q; want the accepted engineer kept", code, st.Phase, st.Leg.ID)
+	}
+	call.Hangup()
+	e.tw.Close()
+}

@@ -127,6 +127,7 @@ func (d *Driver) Register(r *mux.Router) {
 	post(pathLegs+"{leg}/screen", d.legScreen)
 	post(pathLegs+"{leg}/step", d.legStepRequest)
 	post(pathLegs+"{leg}/status", d.legStatus)
+	post(pathLegs+"{leg}/amd", d.legAMD)
 	post(pathRecording, d.recordingStatus)
 	post(pathFallback, d.fallback)
 	post(pathFallback+"/recorded", d.fallbackRecorded)

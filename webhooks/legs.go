@@ -66,10 +66,9 @@ func (d *Driver) legEvent(ctx context.Context, r *http.Request, form url.Values,
 }
 
 // legAnswer: the engineer (or a machine) picked up; the screening follows.
-// When Twilio's answering-machine detection says a machine answered, the
-// leg ends at once (the answer hangs up) and the next engineer is rung,
-// instead of a voicemail box hearing the screening three times; when it
-// cannot tell, the screening decides, as nothing but a 1 accepts.
+// Answering-machine detection is asynchronous (legAMD), so the engineer
+// hears the screening at once; should Twilio ever say at the answer that
+// a machine answered, the leg ends there.
 func (d *Driver) legAnswer(ctx context.Context, r *http.Request, form url.Values) (string, error) {
 	legID := mux.Vars(r)["leg"]
 	machine := answeredByMachine(form)
@@ -84,6 +83,36 @@ func (d *Driver) legAnswer(ctx context.Context, r *http.Request, form url.Values
 		}
 		return ivr.LegAnswered{LegID: legID, At: d.now()}, true
 	})
+}
+
+// legAMD is Twilio's answering-machine detection result, a few seconds
+// after the pick-up. A machine or a fax ends the leg (hung up here) and the
+// next engineer is rung at once, instead of a voicemail box hearing the
+// screening three times. A person, an unsure result, or an engineer who
+// has pressed 1 already is left alone: nothing but a 1 ever accepts.
+func (d *Driver) legAMD(ctx context.Context, r *http.Request, form url.Values) (string, error) {
+	if !answeredByMachine(form) {
+		return "", nil
+	}
+	legID, callID, err := legOf(r)
+	if err != nil {
+		return "", err
+	}
+	ended := false
+	_, err = d.legEvent(ctx, r, form, fromOther, func(e *envelope, l *leg) (ivr.Event, bool) {
+		if l.Ended || e.Flow.Leg.ID != legID || !e.Flow.Leg.AcceptedAt.IsZero() {
+			return nil, false
+		}
+		l.Ended, ended = true, true
+		return ivr.LegEnded{LegID: legID, Reason: ivr.Machine, At: d.now()}, true
+	})
+	if err != nil {
+		return "", err
+	}
+	if ended {
+		d.updateLeg(ctx, callID, legID, form.Get("CallSid"), CallUpdate{Status: "completed"})
+	}
+	return "", nil
 }
 
 // answeredByMachine reports whether Twilio's answering-machine detection

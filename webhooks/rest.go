@@ -39,15 +39,15 @@ type OutboundCall struct {
 	URL            string // TwiML fetched when answered
 	StatusCallback string // gets the "completed" event
 	Timeout        time.Duration
-	// DetectMachine asks Twilio for answering-machine detection: URL is
-	// fetched once it has decided, with AnsweredBy human, machine_start,
-	// fax or unknown.
-	DetectMachine bool
+	// AMDCallback, when set, asks Twilio for answering-machine detection,
+	// asynchronously: URL is fetched at the pick-up as without it, and
+	// AMDCallback gets AnsweredBy (human, machine_start, fax or unknown)
+	// once Twilio has decided.
+	AMDCallback string
 }
 
-// machineDetectionTimeout bounds Twilio's answering-machine detection
-// (its default is 30 s): an engineer who answers without a word hears
-// silence for at most this long before the screening starts.
+// machineDetectionTimeout bounds Twilio's answering-machine detection (its
+// default is 30 s).
 const machineDetectionTimeout = 8
 
 // CallUpdate is a change to a live call: Status or URL.
@@ -110,8 +110,9 @@ func (c *restClient) CreateCall(_ context.Context, oc OutboundCall) (string, err
 	p.SetTo(oc.To).SetFrom(oc.From).SetUrl(oc.URL).SetMethod(http.MethodPost).
 		SetStatusCallback(oc.StatusCallback).SetStatusCallbackMethod(http.MethodPost).
 		SetStatusCallbackEvent([]string{"completed"}).SetTimeout(seconds(oc.Timeout))
-	if oc.DetectMachine {
-		p.SetMachineDetection("Enable").SetMachineDetectionTimeout(machineDetectionTimeout)
+	if oc.AMDCallback != "" {
+		p.SetMachineDetection("Enable").SetMachineDetectionTimeout(machineDetectionTimeout).
+			SetAsyncAmd("true").SetAsyncAmdStatusCallback(oc.AMDCallback).SetAsyncAmdStatusCallbackMethod(http.MethodPost)
 	}
 	call, err := c.api.CreateCall(p)
 	if err != nil {
