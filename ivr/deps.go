@@ -38,8 +38,9 @@ type Tickets interface {
 	// OpenTicket opens a ticket and returns it with its id.
 	OpenTicket(ctx context.Context, t NewTicket) (Ticket, error)
 	// AddNote appends a note, visible to the client, to ticket id. A note
-	// that failed is tried again (for up to a day), so a ticket system that
-	// failed after taking it may get it twice.
+	// that failed is tried again, five times at most, so a ticket system
+	// that failed after taking it may get it twice; errs.NotFound or
+	// errs.Invalid means it is refused and is not tried again.
 	AddNote(ctx context.Context, id string, note string) error
 }
 

@@ -3,9 +3,10 @@ package ivr
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/supportdesk/ivr/errs"
 )
 
 // The end of a call: voicemail, the page, the hang-up, the call record and
@@ -91,16 +92,20 @@ func (t *turn) finish(o Outcome) {
 	t.note("end", string(o))
 	st.Owed.Record = !t.saveRecord()
 	st.Owed.Note = st.TicketID != "" && !t.addNote()
+	if st.Owed.Any() {
+		st.Owed.failed(t.at)
+	}
 }
 
-// noteRetryLimit is how long after a call the flow keeps trying to add its
-// note to the ticket (the ticket system may be down for a while). Pages and
-// call records are retried for as long as the call's state is kept.
-const noteRetryLimit = 24 * time.Hour
+// noteMaxTries is how many rounds a ticket note is tried in before it is
+// given up (a timed-out note may have been taken: each retry risks a
+// duplicate). Pages and call records are never given up.
+const noteMaxTries = 5
 
 // settle retries what a finished call still owes: the page first, then the
 // call record (saved again once the page went through, to say so), then
-// the ticket note. Each failure is logged as an error again.
+// the ticket note. Each failure is logged again; a round that leaves
+// something owed sets the next one later (Owed.failed).
 func (t *turn) settle() {
 	st := t.st
 	if st.Owed.Page {
@@ -112,13 +117,17 @@ func (t *turn) settle() {
 		st.Owed.Record = !t.saveRecord()
 	}
 	if st.Owed.Note {
-		if t.at.Sub(st.EndedAt) > noteRetryLimit {
+		st.Owed.Note = !t.addNote()
+		if st.Owed.Note && st.Owed.Tries+1 >= noteMaxTries {
 			t.log.Error("giving up adding the call's note to the ticket", zap.String(keyTicket, st.TicketID),
-				zap.Duration("after", noteRetryLimit))
+				zap.Int("tries", noteMaxTries))
 			st.Owed.Note = false
-		} else {
-			st.Owed.Note = !t.addNote()
 		}
+	}
+	if st.Owed.Any() {
+		st.Owed.failed(t.at)
+	} else {
+		st.Owed = Owed{}
 	}
 }
 
@@ -140,7 +149,13 @@ func (t *turn) addNote() bool {
 	rec := t.record()
 	ctx, cancel := context.WithTimeout(t.ctx, t.f.cfg.TicketLookupBudget)
 	defer cancel()
-	if err := t.f.tickets.AddNote(ctx, st.TicketID, summary(t.f.cfg, rec)); err != nil {
+	err := t.f.tickets.AddNote(ctx, st.TicketID, summary(t.f.cfg, rec))
+	switch {
+	case errs.Is(err, errs.NotFound), errs.Is(err, errs.Invalid):
+		// The ticket system refused it: trying again would not help.
+		t.log.Error("the ticket system refused the call's note; not retried", zap.String(keyTicket, st.TicketID), zap.Error(err))
+		return true
+	case err != nil:
 		t.log.Warn("could not add the call's note to the ticket; retried", zap.String(keyTicket, st.TicketID), zap.Error(err))
 		return false
 	}

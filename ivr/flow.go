@@ -213,10 +213,13 @@ func (t *turn) afterDone(ev Event) error {
 	t.res.Done = true
 	switch e := ev.(type) {
 	case Tick:
-		if t.st.Owed.Any() {
+		if t.st.Owed.Due(t.at) {
 			t.ignored = false
 			t.settle()
 			return nil
+		}
+		if t.st.Owed.Any() {
+			return nil // not yet: nothing changes
 		}
 	case HungUp:
 		return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"go.uber.org/zap/zapcore"
 
@@ -46,21 +45,29 @@ func TestOwedWritesAreRetried(t *testing.T) {
 	if !res.Done || c.st.Phase != PhaseDone {
 		t.Fatalf("call not finished: %+v", c.st)
 	}
-	if want := (Owed{Page: true, Record: true, Note: true}); c.st.Owed != want {
-		t.Fatalf("owed %+v, want %+v", c.st.Owed, want)
+	if o := c.st.Owed; !o.Page || !o.Record || !o.Note || o.Tries != 1 {
+		t.Fatalf("owed %+v, want the page, the record and the note, after one round", o)
 	}
 
-	// Still down: still owed, one more error logged, the state unchanged
-	// but for its step number.
+	if !c.st.Owed.NextAt.Equal(at(120)) {
+		t.Fatalf("next try at %v, want a minute after the end", c.st.Owed.NextAt)
+	}
+
+	// Before the next try is due, a Tick changes nothing.
 	c.send(90, Tick{})
-	if !c.st.Owed.Page || !c.st.Owed.Record || len(e.pages.pages) != 2 {
+	if len(e.pages.pages) != 1 {
+		t.Fatalf("%d page attempts before the retry was due", len(e.pages.pages))
+	}
+	// Due, still down: still owed, tried again two minutes later.
+	c.send(120, Tick{})
+	if !c.st.Owed.Page || !c.st.Owed.Record || len(e.pages.pages) != 2 || !c.st.Owed.NextAt.Equal(at(240)) {
 		t.Fatalf("after a failed retry: owed %+v, %d page attempts", c.st.Owed, len(e.pages.pages))
 	}
 
 	// The store is back: the page goes through, then the record says so.
 	storeUp = true
-	c.send(120, Tick{})
-	if c.st.Owed != (Owed{Note: true}) || !c.st.Paged {
+	c.send(240, Tick{})
+	if !c.st.Owed.Note || c.st.Owed.Page || c.st.Owed.Record || !c.st.Paged {
 		t.Fatalf("after the store came back: owed %+v, paged %v", c.st.Owed, c.st.Paged)
 	}
 	last := e.calls.saved[len(e.calls.saved)-1]
@@ -70,34 +77,43 @@ func TestOwedWritesAreRetried(t *testing.T) {
 
 	// The ticket system comes back: the note is added once.
 	ticketsUp = true
-	c.send(150, Tick{})
+	c.send(c.st.Owed.NextAt.Sub(t0).Seconds(), Tick{})
 	if c.st.Owed.Any() || len(notes) != 1 || notes[0] != "12345" {
 		t.Fatalf("owed %+v, notes %v", c.st.Owed, notes)
 	}
 	// Nothing owed: a Tick is refused, as for any finished call.
-	if _, err := c.try(180, Tick{}); !errs.Is(err, errs.Conflict) {
+	if _, err := c.try(10000, Tick{}); !errs.Is(err, errs.Conflict) {
 		t.Fatalf("Tick with nothing owed: %v, want conflict", err)
 	}
 }
 
-// A ticket system down for longer than noteRetryLimit: the note is given up,
-// with an error in the log; the page and the record are never given up.
+// A ticket system that keeps failing: the note is given up after
+// noteMaxTries rounds (each retry of a timed-out note risks a duplicate);
+// one that refuses the note is not asked again.
 func TestOwedNoteGivenUp(t *testing.T) {
 	e := newEnv(t)
-	e.tickets.AddNoteFn = func(ctx context.Context, id, note string) error { return errors.New("down") }
+	attempts := 0
+	e.tickets.AddNoteFn = func(ctx context.Context, id, note string) error { attempts++; return errors.New("down") }
 	c, _ := e.start(CallStarted{Caller: client})
 	c.send(5, Digits{})
 	c.send(15, Digits{Digits: "12345"})
 	c.send(20, HungUp{}) // abandoned while ringing: paged, noted
-	if c.st.Owed != (Owed{Note: true}) {
-		t.Fatalf("owed %+v, want the note", c.st.Owed)
+	for c.st.Owed.Any() {
+		c.send(c.st.Owed.NextAt.Sub(t0).Seconds(), Tick{})
 	}
-	c.send(20+noteRetryLimit.Seconds()-1, Tick{})
-	if !c.st.Owed.Note {
-		t.Fatal("note given up before the limit")
+	if attempts != noteMaxTries || !logged(e, zapcore.ErrorLevel, "giving up adding the call's note") {
+		t.Fatalf("%d attempts; want %d, then given up, and said so", attempts, noteMaxTries)
 	}
-	c.send(20+(noteRetryLimit+time.Minute).Seconds(), Tick{})
-	if c.st.Owed.Any() || !logged(e, zapcore.ErrorLevel, "giving up adding the call's note") {
-		t.Fatalf("owed %+v after the limit; want the note given up, and said so", c.st.Owed)
+
+	e = newEnv(t)
+	e.tickets.AddNoteFn = func(ctx context.Context, id, note string) error {
+		return errs.E(errs.NotFound, "id", "ticket %s is closed", id)
+	}
+	c, _ = e.start(CallStarted{Caller: client})
+	c.send(5, Digits{})
+	c.send(15, Digits{Digits: "12345"})
+	c.send(20, HungUp{})
+	if c.st.Owed.Any() || !logged(e, zapcore.ErrorLevel, "refused the call's note") {
+		t.Fatalf("owed %+v after the ticket system refused the note; want nothing owed, and said so", c.st.Owed)
 	}
 }

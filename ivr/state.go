@@ -78,15 +78,27 @@ type State struct {
 	Steps []Entry `json:"steps"`
 }
 
-// Owed lists what a finished call still has to write.
+// Owed lists what a finished call still has to write, and when to try
+// again: after 1, 2, 4 … minutes, at most every 30.
 type Owed struct {
-	Page   bool `json:"page,omitempty"`   // the page request
-	Record bool `json:"record,omitempty"` // the call record (again, once the page went through)
-	Note   bool `json:"note,omitempty"`   // the note on the ticket
+	Page   bool      `json:"page,omitempty"`   // the page request
+	Record bool      `json:"record,omitempty"` // the call record (again, once the page went through)
+	Note   bool      `json:"note,omitempty"`   // the note on the ticket
+	Tries  int       `json:"tries,omitempty"`  // rounds that failed so far
+	NextAt time.Time `json:"next_at,omitzero"` // the next round, not before
 }
 
 // Any reports whether anything is owed.
 func (o Owed) Any() bool { return o.Page || o.Record || o.Note }
+
+// Due reports whether something is owed and its next try may be made at.
+func (o Owed) Due(at time.Time) bool { return o.Any() && !at.Before(o.NextAt) }
+
+// failed records a round that left something owed, at at.
+func (o *Owed) failed(at time.Time) {
+	o.Tries++
+	o.NextAt = at.Add(min(time.Minute<<(o.Tries-1), 30*time.Minute))
+}
 
 // Leg is an engineer leg: an outbound call to the on-call engineer.
 type Leg struct {

@@ -268,9 +268,16 @@ func TestSweepRetriesOwedPage(t *testing.T) {
 	}
 
 	e.deps.setStoreDown(false)
-	e.clock.Add(webhooks.SweepIdle + time.Second)
+	e.clock.Add(webhooks.SweepIdle + time.Second) // the next try is two minutes after the failed one
 	if n, err := e.driver.Sweep(context.Background()); err != nil || n != 1 {
 		t.Fatalf("sweep with the store back: looked at %d, %v", n, err)
+	}
+	if pages, _ := e.deps.snapshot(); len(pages) != 0 {
+		t.Fatalf("pages %+v before the retry was due", pages)
+	}
+	e.clock.Add(webhooks.SweepIdle + time.Second)
+	if n, err := e.driver.Sweep(context.Background()); err != nil || n != 1 {
+		t.Fatalf("sweep when the retry is due: looked at %d, %v", n, err)
 	}
 	pages, calls := e.deps.snapshot()
 	if len(pages) != 1 || pages[0].TicketID != critical || pages[0].Level != oncall.L2 {

@@ -58,8 +58,8 @@ func (d *Driver) sweepCall(ctx context.Context, callID string) {
 		return
 	}
 	if s.env.Flow.Phase == ivr.PhaseDone {
-		if s.env.Flow.Owed.Any() && !d.settle(ctx, callID) {
-			return // still owed: the next sweep tries again
+		if s.env.Flow.Owed.Any() && (!s.env.Flow.Owed.Due(d.now()) || !d.settle(ctx, callID)) {
+			return // still owed: a later sweep tries again, when it is due
 		}
 		d.waitOK(callID) // forget wait failures of a call that ended meanwhile
 		if err := d.cfg.States.FinishCallState(ctx, callID); err != nil {
@@ -94,7 +94,7 @@ func (d *Driver) sweepCall(ctx context.Context, callID string) {
 // the flow logs each failure.
 func (d *Driver) settle(ctx context.Context, callID string) bool {
 	out, err := d.apply(ctx, callID, fromOther, "", func(e *envelope) (ivr.Event, bool) {
-		if e.Flow.Phase != ivr.PhaseDone || !e.Flow.Owed.Any() {
+		if e.Flow.Phase != ivr.PhaseDone || !e.Flow.Owed.Due(d.now()) {
 			return nil, false
 		}
 		return ivr.Tick{At: d.now()}, false
