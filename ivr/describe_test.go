@@ -10,29 +10,11 @@ import (
 // describe and its helpers write a Result as one comparable line.
 
 func allPrompts(res Result) []Prompt {
-	ps := stepPrompts(res.Caller)
+	ps := StepPrompts(res.Caller)
 	for _, l := range res.Legs {
-		ps = append(ps, stepPrompts(l.Step)...)
+		ps = append(ps, StepPrompts(l.Step)...)
 	}
 	return ps
-}
-
-func stepPrompts(s Step) []Prompt {
-	switch s := s.(type) {
-	case Play:
-		return s.Prompts
-	case Gather:
-		return s.Prompts
-	case Hold:
-		return s.Prompts
-	case Connect:
-		return s.Prompts
-	case Record:
-		return s.Prompts
-	case Hangup:
-		return s.Prompts
-	}
-	return nil
 }
 
 // describe writes a Result as one line, e.g.
@@ -78,7 +60,7 @@ func describeStep(s Step) string {
 	case Hangup:
 		head = "hangup"
 	}
-	if ps := describePrompts(stepPrompts(s)); ps != "" {
+	if ps := describePrompts(StepPrompts(s)); ps != "" {
 		return head + " " + ps
 	}
 	return head

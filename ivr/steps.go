@@ -61,6 +61,25 @@ type Hangup struct {
 	Prompts []Prompt
 }
 
+// StepPrompts returns the prompts step s plays first.
+func StepPrompts(s Step) []Prompt {
+	switch s := s.(type) {
+	case Play:
+		return s.Prompts
+	case Gather:
+		return s.Prompts
+	case Hold:
+		return s.Prompts
+	case Connect:
+		return s.Prompts
+	case Record:
+		return s.Prompts
+	case Hangup:
+		return s.Prompts
+	}
+	return nil
+}
+
 func (Play) isStep()    {}
 func (Gather) isStep()  {}
 func (Hold) isStep()    {}

@@ -247,7 +247,7 @@ func (s *session) showLeg(l ivr.LegStep) {
 			s.waiting, s.leg = waitNothing, ""
 		}
 	default:
-		s.say("engineer hears", promptsOf(l.Step))
+		s.say("engineer hears", ivr.StepPrompts(l.Step))
 	}
 }
 
@@ -285,18 +285,6 @@ func (s *session) say(who string, prompts []ivr.Prompt) {
 }
 
 func (s *session) printf(format string, args ...any) { fmt.Fprintf(s.out, format, args...) }
-
-func promptsOf(step ivr.Step) []ivr.Prompt {
-	switch st := step.(type) {
-	case ivr.Play:
-		return st.Prompts
-	case ivr.Hold:
-		return st.Prompts
-	case ivr.Record:
-		return st.Prompts
-	}
-	return nil
-}
 
 func summary(st ivr.State) string {
 	parts := []string{string(st.Outcome), "language " + string(st.Lang)}

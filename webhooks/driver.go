@@ -241,7 +241,7 @@ func (d *Driver) record(e *envelope, st ivr.State, res ivr.Result) (progress []i
 				// prompts from the first wait request: the queue must exist
 				// before an engineer who accepts quickly dials it (Twilio
 				// fails a <Dial><Queue> to a queue not yet created).
-				e.Progress = holdPrompts(res.Caller)
+				e.Progress = ivr.StepPrompts(res.Caller)
 			}
 		} else if h, isHold := res.Caller.(ivr.Hold); isHold {
 			progress = h.Prompts
@@ -257,15 +257,4 @@ func (d *Driver) record(e *envelope, st ivr.State, res ivr.Result) (progress []i
 		l.Doc = d.legDoc(callSid, ls.LegID, ls.Step, st.Seq, st.CallerSeq)
 	}
 	return progress
-}
-
-// holdPrompts are the prompts of a step that puts the caller on hold.
-func holdPrompts(s ivr.Step) []ivr.Prompt {
-	switch s := s.(type) {
-	case ivr.Hold:
-		return s.Prompts
-	case ivr.Play:
-		return s.Prompts
-	}
-	return nil
 }

@@ -143,13 +143,9 @@ func (d *Driver) claimRecording(ctx context.Context, key string, rec fallbackCla
 	if !errs.Is(err, errs.Conflict) {
 		return err
 	}
-	data, v, err := d.cfg.States.CallState(ctx, key)
+	c, v, err := d.loadFallbackClaim(ctx, key)
 	if err != nil {
-		return fmt.Errorf("load fallback call %s: %w", key, err)
-	}
-	var c fallbackClaim
-	if err := json.Unmarshal(data, &c); err != nil {
-		return fmt.Errorf("decode fallback call %s: %w", key, err)
+		return err
 	}
 	if c.Recorded {
 		return nil // a repeat
@@ -164,6 +160,18 @@ func (d *Driver) claimRecording(ctx context.Context, key string, rec fallbackCla
 	}
 	_, err = d.cfg.States.UpdateCallState(ctx, key, v, data)
 	return err
+}
+
+func (d *Driver) loadFallbackClaim(ctx context.Context, key string) (fallbackClaim, int64, error) {
+	var c fallbackClaim
+	data, v, err := d.cfg.States.CallState(ctx, key)
+	if err != nil {
+		return c, 0, fmt.Errorf("load fallback call %s: %w", key, err)
+	}
+	if err := json.Unmarshal(data, &c); err != nil {
+		return c, 0, fmt.Errorf("decode fallback call %s: %w", key, err)
+	}
+	return c, v, nil
 }
 
 // fallbackClaim is a call answered by the Fallback URL: who called which
@@ -192,13 +200,9 @@ type fallbackClaim struct {
 func (d *Driver) settleFallback(ctx context.Context, key string) error {
 	unlock := d.locks.lock(key)
 	defer unlock()
-	data, v, err := d.cfg.States.CallState(ctx, key)
+	c, v, err := d.loadFallbackClaim(ctx, key)
 	if err != nil {
-		return fmt.Errorf("load fallback call %s: %w", key, err)
-	}
-	var c fallbackClaim
-	if err := json.Unmarshal(data, &c); err != nil {
-		return fmt.Errorf("decode fallback call %s: %w", key, err)
+		return err
 	}
 	if c.Paged {
 		d.metrics.replays.Add(1)
