@@ -234,9 +234,9 @@ func (c *console) callerCommand(ctx context.Context, f []string) error {
 		if len(f) < 2 {
 			return fmt.Errorf("press KEYS")
 		}
-		c.show("caller", h.Press(f[1]))
+		c.showCallerDoc(h, h.Press(f[1]))
 	case "silence":
-		c.show("caller", h.Silence())
+		c.showCallerDoc(h, h.Silence())
 	case "wait":
 		c.show("caller (on hold)", h.NextWait())
 	case "hangup":
@@ -246,6 +246,15 @@ func (c *console) callerCommand(ctx context.Context, f []string) error {
 	}
 	c.hold(ctx, h)
 	return nil
+}
+
+// showCallerDoc prints the caller's new document and, when it put the
+// caller in a queue, what the first wait request played there.
+func (c *console) showCallerDoc(h *CallHandle, doc *TwiML) {
+	c.show("caller", doc)
+	if doc != nil && doc.First("Enqueue") != nil {
+		c.show("caller (on hold)", h.WaitTwiML())
+	}
 }
 
 // showCaller prints the caller's document when an engineer's action moved
