@@ -128,12 +128,8 @@ func lineNames() []string {
 }
 
 func hasLinePrompts(name string) bool {
-	var greeting, spoken bool
-	for _, p := range ivr.Catalogue() {
-		greeting = greeting || p.Name == "greeting_"+name
-		spoken = spoken || p.Name == "line_"+name
-	}
-	return greeting && spoken
+	has := func(prompt string) bool { return ivr.Text(ivr.Prompt{Name: prompt, Lang: oncall.English}) != "" }
+	return has("greeting_"+name) && has("line_"+name)
 }
 
 func formatLines(lines []ivr.Line) string {
