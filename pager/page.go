@@ -220,4 +220,3 @@ const (
 	ViaLink  Via = "link"  // the signed link in the text
 	ViaAPI   Via = "api"   // POST /api/v1/pages/{id}/ack
 )
-
