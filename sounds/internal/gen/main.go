@@ -50,9 +50,16 @@ var voices = []voiceConfig{
 // espeak-ng 1.51 reads as the letter's name, "ка" ("Ка сожалению").
 var prepositionK = regexp.MustCompile(`(^|[\s(«"])([Кк]) +`)
 
-// spellRussian writes "к" together with the next word, as it is spoken.
+// forty is the word "сорок" (forty), which espeak-ng 1.51 stresses on the
+// last syllable (сорóк, of сорока, a magpie); spelt "сорокь" it is read
+// "сóрок", as the number is said.
+var forty = regexp.MustCompile(`(^|[^\p{L}])([Сс]орок)([^\p{L}]|$)`)
+
+// spellRussian writes "к" together with the next word, as it is spoken,
+// and "сорок" so that it is stressed as the number.
 func spellRussian(s string) string {
-	return prepositionK.ReplaceAllString(s, "${1}${2}")
+	s = prepositionK.ReplaceAllString(s, "${1}${2}")
+	return forty.ReplaceAllString(s, "${1}${2}ь${3}")
 }
 
 // spellEnglish spells out what espeak-ng reads as symbols: it says "24/7"

@@ -62,6 +62,9 @@ func TestSpell(t *testing.T) {
 		{spellRussian, "Переходим к оплате (к счёту).", "Переходим коплате (ксчёту)."},
 		{spellRussian, "Как к вам обращаться? Кнопка к.", "Как квам обращаться? Кнопка к."},
 		{spellRussian, "Звонок в поддержку", "Звонок в поддержку"},
+		{spellRussian, "сорок", "сорокь"},
+		{spellRussian, "Сорок минут назад.", "Сорокь минут назад."},
+		{spellRussian, "Сорока, сороковой, сорокалетний.", "Сорока, сороковой, сорокалетний."},
 		{spellEnglish, "Hello, 24/7 support.", "Hello, twenty-four seven support."},
 		{spellEnglish, "Press 2 for 24 hours, 7 days.", "Press 2 for 24 hours, 7 days."},
 	} {
