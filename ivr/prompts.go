@@ -1,17 +1,22 @@
 package ivr
 
 import (
+	"slices"
 	"time"
 
 	"github.com/supportdesk/ivr/oncall"
 )
 
 // The prompt catalogue: every sentence the service says, in Russian and in
-// English, in one table so that it can be reviewed (and recorded) in one
+// English, in one file so that it can be reviewed (and recorded) in one
 // place. A prompt is a short sentence or a fragment; the flow strings them
 // together (a readback is "ticket", the digits one by one, "priority", the
 // priority's name). Texts are what the recordings in sounds/ say; a TTS or
 // the simulator can read them through Text.
+//
+// It has two tables: flowPrompts, what the call flow says, and
+// pageCallPrompts, what the page calls the pager places to engineers say
+// (package pager strings those together; this package never plays them).
 
 // PromptText is one entry of the catalogue.
 type PromptText struct {
@@ -20,7 +25,8 @@ type PromptText struct {
 	EN   string
 }
 
-var catalogue = []PromptText{
+// flowPrompts are what the call flow says to callers and engineer legs.
+var flowPrompts = []PromptText{
 	// Greetings, one per line; the flow plays the one of the line dialled.
 	{"greeting_moscow",
 		"Здравствуйте! Вы позвонили в круглосуточную техническую поддержку, московская линия.",
@@ -142,6 +148,118 @@ var catalogue = []PromptText{
 	{"digit_8", "восемь", "eight"},
 	{"digit_9", "девять", "nine"},
 }
+
+// pageCallPrompts are what a page call says to the engineer paged, in the
+// engineer's first language. Package pager (pager/voice.go) strings them
+// together: page_intro, page_overdue when the deadline has passed,
+// word_priority and the priority's name, the ticket readback (word_ticket
+// and the digits), page_line and the line's name, what raised the page
+// followed by how long ago ("A client left a voicemail" "twenty" "one"
+// "minutes" "ago."), then page_press_ack.
+var pageCallPrompts = []PromptText{
+	// Page calls to engineers.
+	{"page_intro",
+		"Вас вызывает дежурная служба поддержки.",
+		"This is the support pager."},
+	{"page_overdue",
+		"Вызов просрочен: гарантированное время ответа истекло.",
+		"This page is overdue: the guaranteed response time has passed."},
+	// page_line, then the line's own prompt: "Line" "Moscow.".
+	{"page_line", "Линия", "Line"},
+	// What raised the page: the start of a sentence that how long ago
+	// ends ("… twenty minutes ago.", "… just now.").
+	{"page_from_voicemail",
+		"Клиент оставил голосовое сообщение",
+		"A client left a voicemail"},
+	{"page_from_missed_call",
+		"Никто не ответил на звонок клиента",
+		"Nobody answered a client's call"},
+	{"page_from_ticket",
+		"Вас вызвала система заявок",
+		"The ticket system paged you"},
+	{"page_from_team",
+		"Вас вызвала команда поддержки",
+		"The support team paged you"},
+	{"page_press_ack",
+		"Нажмите 1, чтобы принять вызов.",
+		"Press 1 to acknowledge."},
+	{"page_acked",
+		"Спасибо, вы приняли вызов. До свидания.",
+		"Thank you, you have acknowledged the page. Goodbye."},
+	{"page_taken",
+		"Этот вызов уже принял другой инженер. До свидания.",
+		"This page has already been acknowledged by another engineer. Goodbye."},
+	// page_closed is true of any page no longer open; page_taken says more
+	// when the page is known to be another engineer's.
+	{"page_closed",
+		"Этот вызов уже принят или закрыт. До свидания.",
+		"This page has already been acknowledged or closed. Goodbye."},
+	{"page_no_key",
+		"Мы отправим вам текстовое сообщение. До свидания.",
+		"We will send you a text message. Goodbye."},
+	// Not played yet: the menu of a page call with a voicemail, and the
+	// count of an engineer's open pages ("You have" "two" "open pages.").
+	{"page_press_listen",
+		"Нажмите 2, чтобы прослушать сообщение.",
+		"Press 2 to hear the message."},
+	{"page_press_callback",
+		"Нажмите 3, чтобы перезвонить клиенту.",
+		"Press 3 to call the client back."},
+	{"page_you_have", "У вас", "You have"},
+	{"page_open_one", "открытый вызов.", "open page."},
+	{"page_open_few", "открытых вызова.", "open pages."},
+	{"page_open_many", "открытых вызовов.", "open pages."},
+
+	// How long ago: a number, the unit in the form the number takes, "ago".
+	// Russian has three forms (1, 21 минуту; 2–4, 22–24 минуты; 5–20, 25–30
+	// минут); English two, so its few and many forms say the same.
+	{"ago_just_now", "только что.", "just now."},
+	{"word_ago", "назад.", "ago."},
+	{"ago_over_4_days", "больше четырёх дней назад.", "more than four days ago."},
+	{"unit_minute_one", "минуту", "minute"},
+	{"unit_minute_few", "минуты", "minutes"},
+	{"unit_minute_many", "минут", "minutes"},
+	{"unit_hour_one", "час", "hour"},
+	{"unit_hour_few", "часа", "hours"},
+	{"unit_hour_many", "часов", "hours"},
+
+	// Numbers 1–99 as words: num_1 … num_19, the tens num_20 … num_90, and
+	// a ten followed by a unit for the rest ("twenty" "three"). Short and
+	// level like the digits, since they are strung together. Russian
+	// counts feminine nouns (минута) with одну, две: num_1f, num_2f, whose
+	// English files say the same as num_1, num_2.
+	{"num_1", "один", "one"},
+	{"num_1f", "одну", "one"},
+	{"num_2", "два", "two"},
+	{"num_2f", "две", "two"},
+	{"num_3", "три", "three"},
+	{"num_4", "четыре", "four"},
+	{"num_5", "пять", "five"},
+	{"num_6", "шесть", "six"},
+	{"num_7", "семь", "seven"},
+	{"num_8", "восемь", "eight"},
+	{"num_9", "девять", "nine"},
+	{"num_10", "десять", "ten"},
+	{"num_11", "одиннадцать", "eleven"},
+	{"num_12", "двенадцать", "twelve"},
+	{"num_13", "тринадцать", "thirteen"},
+	{"num_14", "четырнадцать", "fourteen"},
+	{"num_15", "пятнадцать", "fifteen"},
+	{"num_16", "шестнадцать", "sixteen"},
+	{"num_17", "семнадцать", "seventeen"},
+	{"num_18", "восемнадцать", "eighteen"},
+	{"num_19", "девятнадцать", "nineteen"},
+	{"num_20", "двадцать", "twenty"},
+	{"num_30", "тридцать", "thirty"},
+	{"num_40", "сорок", "forty"},
+	{"num_50", "пятьдесят", "fifty"},
+	{"num_60", "шестьдесят", "sixty"},
+	{"num_70", "семьдесят", "seventy"},
+	{"num_80", "восемьдесят", "eighty"},
+	{"num_90", "девяносто", "ninety"},
+}
+
+var catalogue = slices.Concat(flowPrompts, pageCallPrompts)
 
 // Prompt names the flow uses besides the digits, the priority names and the
 // lines' own prompts.

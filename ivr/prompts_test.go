@@ -15,14 +15,15 @@ import (
 // emitted collects every prompt name the flow gave in any test.
 var emitted sync.Map
 
-// TestMain checks, after a full run, that every prompt of the catalogue was
-// spoken on some tested path: the catalogue holds no dead entries.
+// TestMain checks, after a full run, that every prompt of the call flow was
+// spoken on some tested path: the catalogue holds no dead entries. The
+// page-call prompts are package pager's; its tests check them the same way.
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := m.Run()
 	if code == 0 && flag.Lookup("test.run").Value.String() == "" {
 		var unused []string
-		for _, p := range catalogue {
+		for _, p := range flowPrompts {
 			if _, ok := emitted.Load(p.Name); !ok {
 				unused = append(unused, p.Name)
 			}
