@@ -60,8 +60,9 @@ type PageRequest struct {
 	Level            oncall.Level
 	VoicemailURL     string // "" when no message was recorded
 	VoicemailSeconds int
-	Line             string // E.164 of the line called
-	Caller           string // E.164 to call back, "" when withheld
+	Line             string          // E.164 of the line called
+	Caller           string          // E.164 to call back, "" when withheld
+	Language         oncall.Language // the caller's, for notes the client reads
 	RequestedAt      time.Time
 }
 

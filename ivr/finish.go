@@ -174,7 +174,7 @@ func (t *turn) page() error {
 	err := t.f.pages.RequestPage(t.ctx, PageRequest{
 		CallID: st.CallID, TicketID: st.TicketID, Priority: st.Priority, Level: validLevel(st.Level),
 		VoicemailURL: st.VoicemailURL, VoicemailSeconds: st.VoicemailSeconds,
-		Line: st.Line, Caller: caller, RequestedAt: t.at,
+		Line: st.Line, Caller: caller, Language: st.Lang, RequestedAt: t.at,
 	})
 	if err != nil {
 		t.log.Error("could not request a page for an unanswered call; retried", zap.String(keyTicket, st.TicketID),

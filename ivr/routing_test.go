@@ -210,7 +210,7 @@ func TestRouting(t *testing.T) {
 		check: func(t *testing.T, e *env, st State) {
 			p := onePage(t, e)
 			want := PageRequest{CallID: callID, TicketID: "12345", Priority: oncall.Critical, Level: oncall.L1,
-				VoicemailURL: "https://rec.example/1", VoicemailSeconds: 42, Line: moscow, Caller: "", RequestedAt: at(140)}
+				VoicemailURL: "https://rec.example/1", VoicemailSeconds: 42, Line: moscow, Caller: "", Language: oncall.Russian, RequestedAt: at(140)}
 			if p != want {
 				t.Errorf("page\n got  %+v\n want %+v", p, want)
 			}
