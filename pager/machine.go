@@ -2,6 +2,7 @@ package pager
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/supportdesk/ivr/oncall"
@@ -120,9 +121,10 @@ func (c Changes) Empty() bool { return len(c.Add) == 0 && len(c.End) == 0 }
 
 // Apply moves page p on by event ev. atts are the page's attempts as
 // stored. It changes p in place and returns what else to write. It is pure:
-// the same page, attempts, event and env give the same result.
+// the same page, attempts, event and env give the same result, and atts is
+// left as it was.
 func Apply(p *Page, atts []Attempt, ev Event, env Env) Changes {
-	m := &machine{p: p, atts: atts, env: env}
+	m := &machine{p: p, atts: slices.Clone(atts), env: env}
 	p.Seq++
 	switch ev := ev.(type) {
 	case Opened:
@@ -141,9 +143,10 @@ func Apply(p *Page, atts []Attempt, ev Event, env Env) Changes {
 
 type machine struct {
 	p    *Page
-	atts []Attempt
+	atts []Attempt // the page's attempts, as this event leaves them
 	env  Env
 	out  Changes
+	n    int // attempts added by this event so far, for their keys
 }
 
 func (m *machine) now() time.Time { return m.env.Now }
@@ -165,15 +168,22 @@ func (m *machine) open(policy oncall.Policy) {
 	if p.Deadline.IsZero() {
 		p.Deadline = p.RaisedAt.Add(p.Priority.ResponseTime())
 	}
+	if policy.Priority == "" {
+		policy.Priority = p.Priority
+	}
 	if p.Source == FromUpgrade && !m.now().Before(p.Deadline) {
-		p.Status = Expired
+		p.Status, p.DueAt = Expired, time.Time{}
 		m.log("expired", "recorded before the pager existed and past its %s response window: not sent", p.Priority.ResponseTime())
 		return
 	}
 	p.Plan, p.Compressed = PlanFor(policy, p.Level, m.now(), p.Deadline, m.env.Rules.overdueWait())
 	m.log("opened", "%s, from %s; respond by %s", p.Priority, p.Level, p.Deadline.Format(time.RFC3339))
-	if p.Compressed {
-		m.log("compressed", "less time is left than the policy needs: every rung waits %s", p.Plan[0].Wait)
+	switch {
+	case !m.now().Before(p.Deadline):
+		m.log("compressed", "past its deadline already: every rung waits %s", m.env.Rules.overdueWait())
+	case p.Compressed:
+		m.log("compressed", "%s left of the %s response time, less than the policy needs: the first rung waits %s",
+			p.Deadline.Sub(m.now()).Round(time.Second), p.Priority.ResponseTime(), p.Plan[0].Wait)
 	}
 	m.checkOverdue()
 	m.startRung(0)
@@ -187,40 +197,57 @@ func (m *machine) checkOverdue() {
 	}
 }
 
-// startRung pages rung i, or the first rung after it with somebody on call.
-// When no rung of a whole round has anybody, the page waits OverdueWait
-// and tries again from there.
-func (m *machine) startRung(i int) {
+// startRung pages rung from, or the first rung after it with somebody on
+// call whom a channel can reach, and reports whether it found one. The
+// rungs it passes over cost no time. When none has anybody (the rest of the
+// plan and one round of its repeats: every level and layer left), the page
+// stays at from, with nobody paged, and tries again from there after
+// OverdueWait. The last-resort contact hears, in one text, of the rungs
+// that had nobody on call.
+func (m *machine) startRung(from int) bool {
 	p := m.p
-	repeatLen := 0
-	for _, r := range p.Plan {
-		if r.Level == p.Plan[len(p.Plan)-1].Level {
-			repeatLen++
-		}
-	}
-	for tries := 0; tries < len(p.Plan)+repeatLen; tries, i = tries+1, i+1 {
-		r, repeat := rungAt(p.Plan, i, m.env.Rules.overdueWait())
+	wait := m.env.Rules.overdueWait()
+	var gaps []Rung
+	for i := from; i < max(len(p.Plan), from+repeatLen(p.Plan)); i++ {
+		r, repeat := rungAt(p.Plan, i, wait)
 		p.Current = Current{Rung: i, Started: m.now()}
 		t, ok := m.env.OnCall(r.Level, r.Layer, m.now())
 		if !ok {
 			m.log("nobody on call", "%s %s", r.Level, r.Layer)
-			m.lastResort(r)
+			if !slices.ContainsFunc(gaps, func(g Rung) bool { return g.Level == r.Level && g.Layer == r.Layer }) {
+				gaps = append(gaps, r)
+			}
 			continue
 		}
 		p.Current.Target = t
-		p.DueAt = m.now().Add(r.Wait)
 		if repeat {
 			m.log("rung", "%s %s again (not acknowledged after the last level): %s; waits %s", r.Level, r.Layer, t.Name, r.Wait)
 		} else {
 			m.log("rung", "%s %s: %s; waits %s", r.Level, r.Layer, t.Name, r.Wait)
 		}
-		m.addPaged(t)
-		m.sendFrom(0)
-		return
+		if !m.sendFrom(0) {
+			m.log("unreachable", "no channel can reach %s; next rung", t.Name)
+			continue
+		}
+		p.DueAt = m.now().Add(r.Wait)
+		m.lastResort(gaps, false)
+		return true
 	}
-	p.Current = Current{Rung: i - 1, Started: m.now()}
-	p.DueAt = m.now().Add(m.env.Rules.overdueWait())
-	m.log("nobody on call", "no level has anybody on call; trying again at %s", p.DueAt.Format(time.RFC3339))
+	p.Current = Current{Rung: from, Started: m.now()}
+	p.DueAt = m.now().Add(wait)
+	m.log("nobody on call", "nobody to page from here on; trying again at %s", p.DueAt.Format(time.RFC3339))
+	m.lastResort(gaps, true)
+	return false
+}
+
+// repeatLen is how many rungs the repeats after the plan go round: those of
+// its last level.
+func repeatLen(plan []Rung) int {
+	n := 0
+	for i := len(plan) - 1; i >= 0 && plan[i].Level == plan[len(plan)-1].Level; i-- {
+		n++
+	}
+	return n
 }
 
 func (m *machine) addPaged(t Target) {
@@ -233,9 +260,9 @@ func (m *machine) addPaged(t Target) {
 }
 
 // sendFrom pages the current rung's engineer on its channel c, or the next
-// one that can reach them. With none left, the rung is exhausted; an
-// engineer whom nothing reached is passed over at once.
-func (m *machine) sendFrom(c int) {
+// one that can reach them, and reports whether it did. With none left, the
+// rung is exhausted.
+func (m *machine) sendFrom(c int) bool {
 	p := m.p
 	r, _ := rungAt(p.Plan, p.Current.Rung, m.env.Rules.overdueWait())
 	t := p.Current.Target
@@ -252,7 +279,8 @@ func (m *machine) sendFrom(c int) {
 				continue
 			}
 			m.add(Attempt{Kind: KindVoice, Purpose: PurposePage, EngineerID: t.EngineerID, To: t.Phone, Language: t.Language})
-			return
+			m.addPaged(t)
+			return true
 		case oncall.SMS:
 			if t.SMSPhone == "" {
 				m.log("skipped", "sms: %s has no number that takes texts", t.Name)
@@ -260,30 +288,29 @@ func (m *machine) sendFrom(c int) {
 			}
 			m.add(Attempt{Kind: KindSMS, Purpose: PurposePage, EngineerID: t.EngineerID, To: t.SMSPhone, Language: t.Language,
 				Body: PageText(p, t.Language, m.now(), m.env.Rules)})
-			return
+			m.addPaged(t)
+			return true
 		}
 	}
 	p.Current.Channel = len(r.Channels)
 	p.Current.Exhausted = true
-	if !m.reachedThisRung() {
-		m.log("unreachable", "nothing reached %s; escalating now", t.Name)
-		m.escalate()
-	}
+	return false
 }
 
 // reachedThisRung reports whether any page attempt of the current rung got
 // to the engineer, or at least rang.
 func (m *machine) reachedThisRung() bool {
 	for _, a := range m.atts {
-		if a.PageID == m.p.ID && a.Rung == m.p.Current.Rung && a.Purpose == PurposePage && !a.Open() {
-			switch a.Outcome {
-			case Acked, NoKey, Delivered, Accepted, NoAnswer, Busy, Machine:
-				return true
-			}
+		if a.Rung == m.p.Current.Rung && a.Purpose == PurposePage && a.Status == Done && rang(a.Outcome) {
+			return true
 		}
 	}
 	return false
 }
+
+// rang reports whether an attempt that ended so put the page in front of
+// the engineer or at least rang their phone.
+func rang(o Outcome) bool { return o.Reached() || o == NoAnswer || o == Busy || o == Machine }
 
 func (m *machine) quiet(t Target) bool {
 	w, ok := m.env.Rules.Quiet[m.p.Priority]
@@ -305,7 +332,10 @@ func (m *machine) add(a Attempt) {
 	} else {
 		a.Rung = -1
 	}
-	a.Key = fmt.Sprintf("%d/%s/%s/%d", m.p.Seq, a.Purpose, a.Kind, len(m.out.Add))
+	// The count of attempts this event made, not len(m.out.Add): that
+	// shrinks when cancelOpen drops one, and a key would come round again.
+	a.Key = fmt.Sprintf("%d/%s/%s/%d", m.p.Seq, a.Purpose, a.Kind, m.n)
+	m.n++
 	a.Status = Intended
 	m.out.Add = append(m.out.Add, a)
 	// The attempt is the page's too from now on, for the rest of this
@@ -313,9 +343,12 @@ func (m *machine) add(a Attempt) {
 	m.atts = append(m.atts, a)
 }
 
-func (m *machine) lastResort(r Rung) {
+// lastResort texts the last-resort contact, once for all the gaps one
+// search for somebody to page came across; nobody says the search found
+// nobody at all.
+func (m *machine) lastResort(gaps []Rung, nobody bool) {
 	rules := m.env.Rules
-	if rules.LastResort == "" {
+	if rules.LastResort == "" || len(gaps) == 0 {
 		return
 	}
 	lang := rules.LastResortLanguage
@@ -323,7 +356,7 @@ func (m *machine) lastResort(r Rung) {
 		lang = oncall.English
 	}
 	m.add(Attempt{Kind: KindSMS, Purpose: PurposeLastResort, To: rules.LastResort, Language: lang,
-		Body: LastResortText(m.p, lang, r.Level, r.Layer, rules)})
+		Body: lastResortText(m.p, lang, gaps, nobody)})
 }
 
 // due escalates a page whose rung has waited long enough.
@@ -333,33 +366,77 @@ func (m *machine) due() {
 		return
 	}
 	m.checkOverdue()
-	m.log("not acknowledged", "%s did not acknowledge in time", nameOr(p.Current.Target))
-	m.escalate()
+	if p.Current.Target == (Target{}) {
+		// Nobody was on call: look again from the same rung.
+		m.log("trying again", "for somebody on call from %s on", rungName(p, p.Current.Rung, m.env.Rules))
+		m.escalate(p.Current.Rung, true)
+		return
+	}
+	m.log("not acknowledged", "%s did not acknowledge in time", p.Current.Target.Name)
+	m.escalate(p.Current.Rung+1, false)
 }
 
-// escalate moves to the next rung and tells the engineers paged before.
-func (m *machine) escalate() {
+func rungName(p *Page, i int, rules Rules) string {
+	r, _ := rungAt(p.Plan, i, rules.overdueWait())
+	return fmt.Sprintf("%s %s", r.Level, r.Layer)
+}
+
+// escalate moves to rung next (or the first after it with somebody to
+// page) and tells the engineers paged before where the page went: once,
+// when it went to a rung of the plan (the repeats after it go to engineers
+// they have heard of already), or when it found nobody (unless it had found
+// nobody before, retry).
+func (m *machine) escalate(next int, retry bool) {
 	p := m.p
-	before := append([]Target(nil), p.Paged...)
+	before := slices.Clone(p.Paged)
 	m.cancelOpen(func(a Attempt) bool { return a.Purpose == PurposePage })
-	m.startRung(p.Current.Rung + 1)
+	m.checkOverdue()
+	found := m.startRung(next)
+	if !found && retry || p.Current.Rung >= len(p.Plan) {
+		return
+	}
 	r, _ := rungAt(p.Plan, p.Current.Rung, m.env.Rules.overdueWait())
-	next := p.Current.Target
+	to := p.Current.Target
 	for _, t := range before {
-		if t.EngineerID == next.EngineerID || t.SMSPhone == "" {
+		if t.EngineerID == to.EngineerID || !m.mayTell(t) {
 			continue
 		}
 		m.add(Attempt{Kind: KindSMS, Purpose: PurposeNotice, EngineerID: t.EngineerID, To: t.SMSPhone, Language: t.Language,
-			Body: EscalatedText(p, t.Language, r.Level, next, m.env.Rules)})
+			Body: EscalatedText(p, t.Language, r.Level, to, m.env.Rules)})
 	}
 }
 
-// cancelOpen ends, as canceled, the page's attempts still waiting to be
-// sent that match keep.
-func (m *machine) cancelOpen(match func(Attempt) bool) {
+// mayTell reports whether engineer t, paged before, is told by text what
+// became of the page: a page reached them or rang (or may still: it is
+// under way), and they take texts on a number that has not opted out. A
+// page that never got to them (canceled before it went, refused by the
+// provider, undelivered) leaves nothing for a notice to follow up on.
+func (m *machine) mayTell(t Target) bool {
+	if t.SMSPhone == "" {
+		return false
+	}
+	paged := false
 	for _, a := range m.atts {
+		switch {
+		case a.Kind == KindSMS && a.To == t.SMSPhone && a.Outcome == OptedOut:
+			return false
+		case a.Purpose != PurposePage || a.EngineerID != t.EngineerID:
+		case a.Status == Sending || a.Status == Sent || a.Status == InDoubt:
+			paged = true
+		case a.Status == Done && rang(a.Outcome):
+			paged = true
+		}
+	}
+	return paged
+}
+
+// cancelOpen ends, as canceled, the page's attempts still waiting to be
+// sent that match.
+func (m *machine) cancelOpen(match func(Attempt) bool) {
+	for i, a := range m.atts {
 		if a.ID != 0 && a.Status == Intended && match(a) {
 			m.out.End = append(m.out.End, Ended{AttemptID: a.ID, Outcome: Canceled, Detail: "not needed any more"})
+			m.atts[i].Status, m.atts[i].Outcome = Done, Canceled
 		}
 	}
 	// Attempts added by this very event are simply not added.
@@ -370,6 +447,7 @@ func (m *machine) cancelOpen(match func(Attempt) bool) {
 		}
 	}
 	m.out.Add = kept
+	m.atts = slices.DeleteFunc(m.atts, func(a Attempt) bool { return a.ID == 0 && match(a) })
 }
 
 func (m *machine) attempt(id int64) (Attempt, bool) {
@@ -384,10 +462,9 @@ func (m *machine) attempt(id int64) (Attempt, bool) {
 func (m *machine) attemptEnded(ev AttemptEnded) {
 	p := m.p
 	a, ok := m.attempt(ev.AttemptID)
-	if !ok || !a.Open() {
+	if !ok {
 		return
 	}
-	m.out.End = append(m.out.End, Ended(ev))
 	who := a.To
 	if a.EngineerID != 0 {
 		for _, t := range p.Paged {
@@ -396,6 +473,18 @@ func (m *machine) attemptEnded(ev AttemptEnded) {
 			}
 		}
 	}
+	if !a.Open() {
+		// A keypress acknowledges even on a call whose attempt was ended
+		// already (a timeout covering a callback thought lost, while the
+		// engineer was still on the line); anything else said twice is
+		// left as it is.
+		if ev.Outcome == Acked && a.Kind == KindVoice && a.Purpose == PurposePage && p.Status == Open {
+			m.log(string(a.Kind), "%s to %s: %s, after it had ended as %s", a.Purpose, who, ev.Outcome, a.Outcome)
+			m.ack(Acknowledge{EngineerID: a.EngineerID, Name: who, Via: ViaVoice})
+		}
+		return
+	}
+	m.out.End = append(m.out.End, Ended(ev))
 	if ev.Detail != "" {
 		m.log(string(a.Kind), "%s to %s: %s (%s)", a.Purpose, who, ev.Outcome, ev.Detail)
 	} else {
@@ -413,7 +502,10 @@ func (m *machine) attemptEnded(ev AttemptEnded) {
 		m.ack(Acknowledge{EngineerID: a.EngineerID, Name: who, Via: ViaVoice})
 	case a.Purpose == PurposePage && a.Rung == p.Current.Rung && a.EngineerID == p.Current.Target.EngineerID &&
 		!p.Current.Exhausted && fallsBack(ev.Outcome):
-		m.sendFrom(p.Current.Channel + 1)
+		if !m.sendFrom(p.Current.Channel+1) && !m.reachedThisRung() {
+			m.log("unreachable", "nothing reached %s; escalating now", p.Current.Target.Name)
+			m.escalate(p.Current.Rung+1, false)
+		}
 	}
 }
 
@@ -427,41 +519,54 @@ func fallsBack(o Outcome) bool {
 	return false
 }
 
+// ack closes an open page as taken by ev's engineer. Pages waiting to go
+// out are canceled, and so are notices that it escalated (stale now: the
+// engineer who took it must not hear afterwards that it went on without
+// them); the others paged hear who took it, and the ticket gets a note.
 func (m *machine) ack(ev Acknowledge) {
 	p := m.p
 	if p.Status != Open {
 		m.log("acknowledge ignored", "%s (%s): the page is %s already", ev.Name, ev.Via, p.Status)
 		return
 	}
+	m.checkOverdue()
 	p.Status = Acknowledged
 	p.AckedBy, p.AckedByName, p.AckVia, p.AckedAt = ev.EngineerID, ev.Name, ev.Via, m.now()
 	p.DueAt = time.Time{}
 	m.log("acknowledged", "by %s (%s)", ev.Name, ev.Via)
-	m.cancelOpen(func(a Attempt) bool { return a.Purpose == PurposePage })
+	m.cancelOpen(func(a Attempt) bool { return a.Purpose == PurposePage || a.Purpose == PurposeNotice })
 	m.tellPaged(ev.EngineerID, func(lang oncall.Language) string { return AckedText(p, lang, ev.Name) })
 	if p.TicketID != "" {
 		m.add(Attempt{Kind: KindNote, Purpose: PurposeNote, To: p.TicketID, Body: AckNote(p, ev.Name, ev.Via)})
 	}
 }
 
+// resolve closes the page. An open one's pending pages and escalation
+// notices are canceled and the engineers paged hear that it was closed;
+// an acknowledged one's engineers have heard who took it already.
 func (m *machine) resolve(ev Resolve) {
 	p := m.p
 	if p.Status == Resolved || p.Status == Expired {
 		return
 	}
 	wasOpen := p.Status == Open
+	if wasOpen {
+		m.checkOverdue()
+	}
 	p.Status, p.ResolvedAt, p.ResolvedBy, p.DueAt = Resolved, m.now(), ev.By, time.Time{}
 	m.log("resolved", "by %s", ev.By)
-	m.cancelOpen(func(a Attempt) bool { return a.Purpose == PurposePage })
-	if wasOpen {
-		m.tellPaged(0, func(lang oncall.Language) string { return ResolvedText(p, lang, ev.By) })
+	if !wasOpen {
+		m.cancelOpen(func(a Attempt) bool { return a.Purpose == PurposePage })
+		return
 	}
+	m.cancelOpen(func(a Attempt) bool { return a.Purpose == PurposePage || a.Purpose == PurposeNotice })
+	m.tellPaged(0, func(lang oncall.Language) string { return ResolvedText(p, lang, ev.By) })
 }
 
 // tellPaged texts every engineer paged so far but except.
 func (m *machine) tellPaged(except int64, text func(oncall.Language) string) {
 	for _, t := range m.p.Paged {
-		if t.EngineerID == except || t.SMSPhone == "" {
+		if t.EngineerID == except || !m.mayTell(t) {
 			continue
 		}
 		m.add(Attempt{Kind: KindSMS, Purpose: PurposeNotice, EngineerID: t.EngineerID, To: t.SMSPhone, Language: t.Language,

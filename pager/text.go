@@ -93,6 +93,14 @@ func PageText(p *Page, lang oncall.Language, now time.Time, rules Rules) string 
 	return b.String()
 }
 
+// overdue is how a text about an open page past its deadline begins.
+func overdue(p *Page, lang oncall.Language) string {
+	if p.Overdue {
+		return pick(lang, "ПРОСРОЧЕН! ", "OVERDUE! ")
+	}
+	return ""
+}
+
 // EscalatedText tells an engineer paged earlier that the page went on to
 // level, to next (zero: nobody was on call).
 func EscalatedText(p *Page, lang oncall.Language, level oncall.Level, next Target, _ Rules) string {
@@ -100,7 +108,7 @@ func EscalatedText(p *Page, lang oncall.Language, level oncall.Level, next Targe
 	if who == "" {
 		who = pick(lang, "дежурного нет", "nobody is on call")
 	}
-	return fmt.Sprintf(pick(lang, "Вызов %s (%s) не подтверждён и передан на %s: %s.", "Page %s (%s) was not acknowledged and went to %s: %s."),
+	return overdue(p, lang) + fmt.Sprintf(pick(lang, "Вызов %s (%s) не подтверждён и передан на %s: %s.", "Page %s (%s) was not acknowledged and went to %s: %s."),
 		p.Code(), subject(p, lang), level, who)
 }
 
@@ -116,8 +124,32 @@ func ResolvedText(p *Page, lang oncall.Language, by string) string {
 
 // LastResortText tells the last-resort contact that a rung found nobody.
 func LastResortText(p *Page, lang oncall.Language, level oncall.Level, layer oncall.Layer, _ Rules) string {
-	return fmt.Sprintf(pick(lang, "Вызов %s (%s): на %s (%s) никто не дежурит.", "Page %s (%s): nobody is on call at %s %s."),
-		p.Code(), subject(p, lang), level, layer)
+	return lastResortText(p, lang, []Rung{{Level: level, Layer: layer}}, false)
+}
+
+// lastResortText tells the last-resort contact which rungs found nobody on
+// call; nobody: and so nobody could be paged at all.
+func lastResortText(p *Page, lang oncall.Language, gaps []Rung, nobody bool) string {
+	names := make([]string, len(gaps))
+	for i, g := range gaps {
+		names[i] = pick(lang, fmt.Sprintf("%s (%s)", g.Level, layerName(lang, g.Layer)), fmt.Sprintf("%s %s", g.Level, g.Layer))
+	}
+	text := overdue(p, lang) + fmt.Sprintf(pick(lang, "Вызов %s (%s): на %s никто не дежурит.", "Page %s (%s): nobody is on call at %s."),
+		p.Code(), subject(p, lang), strings.Join(names, ", "))
+	if nobody {
+		text += pick(lang, " Вызов не получил никто.", " Nobody could be paged.")
+	}
+	return text
+}
+
+func layerName(lang oncall.Language, l oncall.Layer) string {
+	switch l {
+	case oncall.Primary:
+		return pick(lang, "основной", "primary")
+	case oncall.Secondary:
+		return pick(lang, "резервный", "secondary")
+	}
+	return l.String()
 }
 
 // AckNote is the note the page's ticket gets when it is acknowledged, in
