@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/supportdesk/ivr/oncall"
 )
@@ -59,38 +60,72 @@ func subject(p *Page, lang oncall.Language) string {
 	return strings.ToLower(priorityName(lang, p.Priority))
 }
 
-// PageText is the text of a page to an engineer in lang, at now.
+// PageText is the text of a page to an engineer in lang, at now. A
+// summary too long for the text to stay within pageTextLimit is cut, at a
+// word where it can be, so that the reply code at the end is never lost.
 func PageText(p *Page, lang oncall.Language, now time.Time, rules Rules) string {
-	var b strings.Builder
+	var head, what strings.Builder
 	if !now.Before(p.Deadline) {
-		b.WriteString(pick(lang, "ПРОСРОЧЕН! ", "OVERDUE! "))
+		head.WriteString(pick(lang, "ПРОСРОЧЕН! ", "OVERDUE! "))
 	}
-	fmt.Fprintf(&b, pick(lang, "%s вызов %s", "%s page %s"), priorityName(lang, p.Priority), p.Code())
+	fmt.Fprintf(&head, pick(lang, "%s вызов %s", "%s page %s"), priorityName(lang, p.Priority), p.Code())
 	if p.TicketID != "" {
-		fmt.Fprintf(&b, pick(lang, ", заявка %s", ", ticket %s"), p.TicketID)
+		fmt.Fprintf(&head, pick(lang, ", заявка %s", ", ticket %s"), p.TicketID)
 	}
+	tail := ", " + Ago(lang, now.Sub(p.RaisedAt)) + ". " +
+		fmt.Sprintf(pick(lang, "Ответьте %s, чтобы подтвердить.", "Reply %s to acknowledge."), p.Code())
 	switch {
 	case p.Source == FromCall || p.Source == FromFallback || p.Source == FromUpgrade:
 		if p.Recording != "" {
-			b.WriteString(pick(lang, ": голосовое сообщение", ": voicemail"))
+			what.WriteString(pick(lang, ": голосовое сообщение", ": voicemail"))
 			if p.RecordingSeconds > 0 {
-				fmt.Fprintf(&b, " %d:%02d", p.RecordingSeconds/60, p.RecordingSeconds%60)
+				fmt.Fprintf(&what, " %d:%02d", p.RecordingSeconds/60, p.RecordingSeconds%60)
 			}
 		} else {
-			b.WriteString(pick(lang, ": звонок без ответа", ": missed call"))
+			what.WriteString(pick(lang, ": звонок без ответа", ": missed call"))
 		}
 		if p.Line != "" {
-			b.WriteString(", " + lineName(lang, p, rules))
+			what.WriteString(", " + lineName(lang, p, rules))
 		}
 		if p.Caller != "" {
-			b.WriteString(pick(lang, ", от ", " from ") + p.Caller)
+			what.WriteString(pick(lang, ", от ", " from ") + p.Caller)
 		}
 	case p.Summary != "":
-		b.WriteString(": " + p.Summary)
+		room := pageTextLimit(lang) - utf8.RuneCountInString(head.String()) - utf8.RuneCountInString(tail) - len(": ")
+		what.WriteString(": " + cut(p.Summary, room))
 	}
-	b.WriteString(", " + Ago(lang, now.Sub(p.RaisedAt)) + ". ")
-	fmt.Fprintf(&b, pick(lang, "Ответьте %s, чтобы подтвердить.", "Reply %s to acknowledge."), p.Code())
-	return b.String()
+	return head.String() + what.String() + tail
+}
+
+// pageTextLimit is the length, in characters, a page's text keeps to when
+// it has a summary to cut: one SMS segment in English (160 characters of
+// the GSM alphabet), three in Russian (67 characters each in UCS-2 once a
+// text takes more than one).
+func pageTextLimit(lang oncall.Language) int {
+	if lang == oncall.Russian {
+		return 3 * 67
+	}
+	return 160
+}
+
+// cut shortens s to at most n characters, ending it with "..." (plain
+// ASCII, so that an English text stays in the GSM alphabet) at the last
+// word break that keeps at least half of it.
+func cut(s string, n int) string {
+	const more = "..."
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	n = max(n-len(more), 8)
+	r := []rune(s)
+	if n >= len(r) {
+		return s
+	}
+	kept := string(r[:n])
+	if i := strings.LastIndexAny(kept, " ,;.:-"); i >= len(kept)/2 {
+		kept = kept[:i]
+	}
+	return strings.TrimRight(kept, " ,;.:-") + more
 }
 
 // overdue is how a text about an open page past its deadline begins.
