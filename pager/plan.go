@@ -23,8 +23,9 @@ const MinRungWait = time.Minute
 //     step's delay split evenly between them, so that each level takes
 //     the time the policy gives it;
 //   - when less time is left than the plan needs, every wait is shortened
-//     in proportion (to MinRungWait at the least), so that the last rung
-//     still starts before the deadline;
+//     in proportion (to MinRungWait at the least, or the policy's wait if
+//     that is shorter), so that the last rung still starts before the
+//     deadline;
 //   - a page already past its deadline waits overdueWait on every rung.
 //
 // compressed reports whether the waits were changed.
@@ -62,10 +63,14 @@ func PlanFor(policy oncall.Policy, level oncall.Level, now, deadline time.Time, 
 		}
 		return plan, true
 	case left < need:
-		// The last rung must start before the deadline: the waits before
-		// it share what is left.
+		// The last rung must start before the deadline: the whole plan
+		// shrinks into what is left, so the waits before the last rung
+		// take less than that. MinRungWait bounds a wait from below, never
+		// making it longer than the policy's own (a test policy of
+		// seconds).
 		for i := range plan {
-			plan[i].Wait = max(MinRungWait, time.Duration(float64(plan[i].Wait)*float64(left)/float64(need)).Truncate(time.Second))
+			scaled := time.Duration(float64(plan[i].Wait) * float64(left) / float64(need)).Truncate(time.Second)
+			plan[i].Wait = min(plan[i].Wait, max(MinRungWait, scaled))
 		}
 		return plan, true
 	}
