@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // dialect is what differs between the back ends once the schema exists.
@@ -17,6 +19,19 @@ type dialect struct {
 	// until the transaction ends. SQLite needs none: its write
 	// transactions take the database's one write lock at BEGIN.
 	forUpdate, forShare string
+	// skipLocked ends a SELECT that locks the rows it reads, skipping
+	// those another transaction holds, so that claimers never wait on
+	// each other. SQLite needs none (its one writer claims alone).
+	skipLocked string
+	// lockVoiceNumber, if set, is ANDed to the claim of a voice attempt
+	// to the number a.to_number: it takes a transaction-scoped lock on the
+	// number without waiting, so that two claimers racing for one number
+	// skip it instead of queueing (and possibly deadlocking) on the
+	// unique index page_attempts_voice_in_flight.
+	lockVoiceNumber string
+	// clock, if set, is a query returning the database's clock in unix
+	// microseconds; see dialect.now.
+	clock string
 	// lockMigrations, if set, is run first in every migration transaction
 	// so that instances starting at once apply each migration once.
 	lockMigrations string
@@ -26,6 +41,22 @@ type dialect struct {
 	// constraint returns the name of the schema constraint err violates,
 	// or "" if err is not a constraint violation the dialect recognises.
 	constraint func(err error) string
+}
+
+// now reads the database's clock, which leases and retry times are
+// compared with, so that instances whose own clocks differ agree on when a
+// lease runs out. With SQLite (no clock query) the process is the
+// database's only writer and its clock is the database's: time.Now, never
+// DB.Now, which tests set to fixed times for the times the store records.
+func (d *dialect) now(ctx context.Context, r runner) (time.Time, error) {
+	if d.clock == "" {
+		return roundTime(time.Now()), nil
+	}
+	var us int64
+	if err := r.queryRow(ctx, d.clock).Scan(&us); err != nil {
+		return time.Time{}, fmt.Errorf("read the database's clock: %w", err)
+	}
+	return fromMicros(us), nil
 }
 
 // rebindQuestion leaves ? placeholders as they are (SQLite).

@@ -21,6 +21,7 @@ var constraintErrors = map[string]*errs.Error{
 	"rotation_versions_pkey":      errs.E(errs.Conflict, "", "the rotation was changed at the same time; reload it and try again"),
 	"ticket_notes_ticket_id_fkey": errs.E(errs.NotFound, "", "the ticket does not exist"),
 	"call_states_pkey":            errs.E(errs.Conflict, "", "the call has a state already"),
+	"page_attempts_provider_id":   errs.E(errs.Conflict, "", "another attempt has this provider id"),
 }
 
 // userError returns the *errs.Error a constraint violation stands for, or

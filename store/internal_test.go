@@ -72,7 +72,10 @@ func TestConstraintErrors(t *testing.T) {
 INSERT INTO overrides (level, layer, engineer_id, start_at, end_at, created_at) VALUES (1, 1, 1, 100, 200, 0);
 INSERT INTO tokens (name, role, hash, created_at) VALUES ('t', 'admin', 'h', 0);
 INSERT INTO rotations (created_at) VALUES (0);
-INSERT INTO rotation_versions (rotation_id, version, effective_from, spec) VALUES (1, 1, 0, '{}')`
+INSERT INTO rotation_versions (rotation_id, version, effective_from, spec) VALUES (1, 1, 0, '{}');
+INSERT INTO pages (key, status, priority, created_at, updated_at, state) VALUES ('k', 'open', 'urgent', 0, 0, '{}');
+INSERT INTO page_attempts (page_id, key, kind, purpose, rung, to_number, status, provider_id, created_at, updated_at)
+	VALUES (1, 'a', 'sms', 'page', 0, '+1', 'sent', 'SM1', 0, 0)`
 	cases := []struct {
 		name, stmt string
 		code       errs.Code
@@ -86,6 +89,8 @@ INSERT INTO rotation_versions (rotation_id, version, effective_from, spec) VALUE
 		{"OverrideEngineer", "INSERT INTO overrides (level, layer, engineer_id, start_at, end_at, created_at) VALUES (3, 1, 9, 0, 1, 0)", errs.Invalid, "engineer_id"},
 		{"TokenEngineer", "INSERT INTO tokens (name, role, engineer_id, hash, created_at) VALUES ('u', 'engineer', 9, 'i', 0)", errs.Invalid, "engineer_id"},
 		{"CallStateExists", "INSERT INTO call_states (call_id, version, data, created_at, updated_at) SELECT call_id, 1, data, 0, 0 FROM call_states", errs.Conflict, ""},
+		{"AttemptProviderID", `INSERT INTO page_attempts (page_id, key, kind, purpose, rung, to_number, status, provider_id, created_at, updated_at)
+			VALUES (1, 'b', 'sms', 'page', 0, '+2', 'sent', 'SM1', 0, 0)`, errs.Conflict, ""},
 		{"NoteTicket", "INSERT INTO ticket_notes (ticket_id, at, author, text) VALUES (9, 0, 'a', 'b')", errs.NotFound, ""},
 	}
 	for _, backend := range []string{SQLite, Postgres} {

@@ -26,10 +26,20 @@ const (
 // migrations between instances ("ivr_migr" in ASCII).
 const migrationLockKey int64 = 0x6976725f6d696772
 
+// voiceNumberLockClass is the first key of the pg_try_advisory_xact_lock
+// (class, hashtext(number)) that a claimer takes on the number of a voice
+// attempt it claims ("ivrv" in ASCII). The two-key space does not overlap
+// the one-key space of migrationLockKey.
+const voiceNumberLockClass int32 = 0x69767276
+
 var postgresDialect = &dialect{
-	rebind:         rebindDollar,
-	forUpdate:      " FOR UPDATE",
-	forShare:       " FOR SHARE",
+	rebind:          rebindDollar,
+	forUpdate:       " FOR UPDATE",
+	forShare:        " FOR SHARE",
+	skipLocked:      " FOR UPDATE SKIP LOCKED",
+	lockVoiceNumber: fmt.Sprintf(" AND pg_try_advisory_xact_lock(%d, hashtext(a.to_number))", voiceNumberLockClass),
+	// clock_timestamp, not now(): the time of the reading, not of BEGIN.
+	clock:          "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint",
 	lockMigrations: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey),
 	tableExists:    "SELECT 1 WHERE to_regclass(?) IS NOT NULL",
 	constraint:     postgresConstraint,

@@ -55,7 +55,9 @@ var sqliteDialect = &dialect{
 var sqliteUniqueNames = map[string]string{
 	"tokens.hash": "tokens_hash_key",
 	"rotation_versions.rotation_id, rotation_versions.version": "rotation_versions_pkey",
-	"call_states.call_id": "call_states_pkey",
+	"call_states.call_id":       "call_states_pkey",
+	"page_attempts.provider_id": "page_attempts_provider_id",
+	"page_attempts.to_number":   "page_attempts_voice_in_flight",
 }
 
 // sqliteConstraint finds the constraint name in an SQLite error: the

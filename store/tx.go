@@ -142,6 +142,23 @@ func (db *DB) inTx(ctx context.Context, b beginner, fn func(t *tx) error) error 
 // reads returns a runner on the read pool.
 func (db *DB) reads() runner { return runner{db.reader, db.dialect} }
 
+// snapshot runs fn's queries in one read-only transaction on the read pool,
+// so that they see the database at one moment: with PostgreSQL a
+// REPEATABLE READ snapshot; with SQLite a deferred read transaction of
+// WAL's (read-only, so the driver does not BEGIN IMMEDIATE), which never
+// waits for the writer.
+func (db *DB) snapshot(ctx context.Context, fn func(r runner) error) error {
+	sqlTx, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = sqlTx.Rollback() }() // after Commit, a no-op
+	if err := fn(runner{sqlTx, db.dialect}); err != nil {
+		return err
+	}
+	return sqlTx.Commit()
+}
+
 // audit records a change made by actor. before and after are the domain
 // values (nil for none) and are stored as JSON.
 func (t *tx) audit(ctx context.Context, actor, action, entity, entityID string, before, after any) error {
