@@ -33,13 +33,12 @@ func (db *DB) CreatePage(ctx context.Context, p pager.Page, open func(p *pager.P
 	)
 	err := db.update(ctx, func(t *tx) error {
 		p.ID, p.CreatedAt = 0, t.now
-		cols, err := pageRow(&p)
-		if err != nil {
-			return err
-		}
-		id, err := t.insert(ctx, `INSERT INTO pages (key, status, priority, ticket_id, due_at, created_at, updated_at, state)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
-			p.Key, cols.status, cols.priority, cols.ticketID, cols.dueAt, micros(t.now), micros(t.now), cols.state)
+		// The row first, for its id; its state is written once open has
+		// run, before the commit, so that nobody reads the placeholder and
+		// a page only open makes encodable is not refused.
+		id, err := t.insert(ctx, `INSERT INTO pages (key, status, priority, ticket_id, created_at, updated_at, state)
+			VALUES (?, ?, ?, ?, ?, ?, '{}') ON CONFLICT (key) DO NOTHING`,
+			p.Key, string(p.Status), string(p.Priority), p.TicketID, micros(t.now), micros(t.now))
 		if isNoRows(err) {
 			stored, err = t.pageByKey(ctx, p.Key)
 			return err

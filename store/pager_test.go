@@ -193,6 +193,22 @@ func TestCreatePage(t *testing.T) {
 		})
 	})
 
+	t.Run("OpenCompletesPage", func(t *testing.T) {
+		storetest.Backends(t, func(t *testing.T, db *store.DB) {
+			// Level 0 cannot be encoded; open sets it, as the machine
+			// does, and the page is stored as open left it.
+			p := newPage("api:level")
+			p.Level = 0
+			stored, created, err := db.CreatePage(t.Context(), p, func(p *pager.Page) pager.Changes {
+				p.Level = oncall.L1
+				return opener(nil, time.Time{})(p)
+			})
+			if err != nil || !created || stored.Level != oncall.L1 {
+				t.Fatalf("CreatePage = level %v, created %v, %v", stored.Level, created, err)
+			}
+		})
+	})
+
 	t.Run("TimesReadBackUTC", func(t *testing.T) {
 		storetest.Backends(t, func(t *testing.T, db *store.DB) {
 			p := newPage("api:zone")
