@@ -344,11 +344,12 @@ func (m *machine) add(a Attempt) {
 }
 
 // lastResort texts the last-resort contact, once for all the gaps one
-// search for somebody to page came across; nobody says the search found
-// nobody at all.
+// search for somebody to page came across; nobody says the search paged
+// nobody at all (every rung a gap, or its engineer out of reach), which
+// the contact hears of even when no rung was a gap.
 func (m *machine) lastResort(gaps []Rung, nobody bool) {
 	rules := m.env.Rules
-	if rules.LastResort == "" || len(gaps) == 0 {
+	if rules.LastResort == "" || len(gaps) == 0 && !nobody {
 		return
 	}
 	lang := rules.LastResortLanguage

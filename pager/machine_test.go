@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"pgregory.net/rapid"
+
 	"github.com/supportdesk/ivr/oncall"
 )
 
@@ -107,8 +109,15 @@ func zone(name string) *time.Location {
 	return loc
 }
 
+// tb is what the rig needs of a test: *testing.T and *rapid.T.
+type tb interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+}
+
 type rig struct {
-	t      testing.TB
+	t      tb
 	now    time.Time
 	roster roster
 	rules  Rules
@@ -124,7 +133,7 @@ type rig struct {
 	logFrom  int      // the first entry of p.Log the last event wrote
 }
 
-func newRig(t testing.TB, p Page, ros roster, rules Rules, now time.Time) *rig {
+func newRig(t tb, p Page, ros roster, rules Rules, now time.Time) *rig {
 	return &rig{t: t, now: now, roster: ros, rules: rules, p: p, nextID: 100}
 }
 
@@ -853,6 +862,23 @@ func TestNobodyOnCall(t *testing.T) {
 			{after: 5 * time.Minute, roster: roster{l1p: anna, l3s: eve}, ev: due(), rung: "5 L3 secondary Eve",
 				add: []want{voice(eve), notice(anna, "передан на L3: Eve")}},
 		}},
+		{name: "nobody on call can be reached: waits, the last resort told, no endless search",
+			roster: roster{l1p: mute, l1s: mute, l2p: oleg, l2s: mute, l3p: oleg, l3s: mute},
+			rules: func(r *Rules) {
+				withLastResort(en)(r)
+				r.Quiet = map[oncall.Priority]WakingHours{oncall.Normal: {Start: 8 * time.Hour, End: 22 * time.Hour}}
+			},
+			page:  func(p *Page) { p.Priority, p.Deadline = oncall.Normal, p.RaisedAt.Add(8*time.Hour) },
+			start: time.Date(2026, 12, 2, 21, 0, 0, 0, time.UTC), // 00:00 in Moscow: Олег gets texts only, and takes none
+			steps: []step{
+				{ev: open(), rung: "0 L1 primary nobody", dueIn: 5 * time.Minute, paged: []string{},
+					log: []string{"rung", "unreachable", "rung", "unreachable"},
+					add: []want{lastResort(en, "Page 42 (ticket 1001, normal): nobody on call can be reached; nobody could be paged.")}},
+				{after: 5 * time.Minute, ev: due(), rung: "0 L1 primary nobody", log: []string{"trying again"},
+					add: []want{lastResort(en, "nobody on call can be reached")}},
+				{after: 5 * time.Minute, roster: roster{l2p: oleg}, ev: due(), rung: "0 L1 primary nobody",
+					add: []want{lastResort(en, "nobody is on call at L1 primary, L1 secondary, L2 secondary, L3 primary, L3 secondary. Nobody could be paged.")}},
+			}},
 		{name: "acknowledged while nobody is on call", roster: roster{}, steps: []step{
 			{ev: open(), rung: "0 L1 primary nobody"},
 			{after: time.Minute, ev: adminAck(), status: Acknowledged, add: []want{note("admin")}},
@@ -978,5 +1004,167 @@ func TestResolve(t *testing.T) {
 			{send: true, ev: ended(KindVoice, anna, Acked), status: Acknowledged, add: []want{note()}},
 			{after: time.Hour, ev: resolve("Анна"), status: Resolved, log: []string{"resolved"}},
 		}},
+	})
+}
+
+// TestApplyInvariants applies random events to random pages and checks
+// what must hold whatever happens: no attempt key twice on a page, nothing
+// paged once the page is closed, DueAt zero exactly when it is closed, an
+// engineer paged at most once per channel on a rung, at most one notice
+// per engineer per event and none to the engineer who took the page.
+func TestApplyInvariants(t *testing.T) {
+	everyone := []Target{anna, bob, vera, dan, galina, eve, oleg, mute}
+	slots := []slot{l1p, l1s, l2p, l2s, l3p, l3s}
+	voiceOutcomes := []Outcome{Acked, NoAnswer, Busy, NoKey, Machine, Failed, Rejected}
+	smsOutcomes := []Outcome{Delivered, Accepted, Undelivered, Failed, Rejected, OptedOut}
+	vias := []Via{ViaVoice, ViaSMS, ViaLink, ViaAPI}
+	rapid.Check(t, func(rt *rapid.T) {
+		drawRoster := func() roster {
+			ros := roster{}
+			for _, s := range slots {
+				if i := rapid.IntRange(-2, len(everyone)-1).Draw(rt, "on call"); i >= 0 {
+					ros[s] = everyone[i]
+				}
+			}
+			return ros
+		}
+		prio := rapid.SampledFrom(oncall.Priorities[:]).Draw(rt, "priority")
+		ago := time.Duration(rapid.Int64Range(0, int64(2*prio.ResponseTime())).Draw(rt, "raised ago"))
+		p := testPage(t0.Add(-ago))
+		p.Priority, p.Deadline = prio, p.RaisedAt.Add(prio.ResponseTime())
+		p.Level = rapid.SampledFrom([]oncall.Level{0, oncall.L1, oncall.L2, oncall.L3}).Draw(rt, "level")
+		p.Source = rapid.SampledFrom([]Source{FromCall, FromAPI, FromTickets, FromUpgrade}).Draw(rt, "source")
+		if rapid.Bool().Draw(rt, "no ticket") {
+			p.TicketID = ""
+		}
+		rules := testRules()
+		if rapid.Bool().Draw(rt, "last resort") {
+			rules.LastResort = lastResortPhone
+		}
+		if rapid.Bool().Draw(rt, "quiet hours") {
+			rules.Quiet = map[oncall.Priority]WakingHours{prio: {
+				Start: time.Duration(rapid.IntRange(0, 23).Draw(rt, "wake")) * time.Hour,
+				End:   time.Duration(rapid.IntRange(0, 23).Draw(rt, "sleep")) * time.Hour,
+			}}
+		}
+		r := newRig(rt, p, drawRoster(), rules, t0)
+		events := 0
+		check := func(ev Event, wasClosed bool) {
+			events++
+			p := &r.p
+			if len(r.skipped) > 0 {
+				rt.Fatalf("%T added keys the page had already: %v", ev, r.skipped)
+			}
+			if p.Seq != events {
+				rt.Fatalf("Seq %d after %d events", p.Seq, events)
+			}
+			if p.DueAt.IsZero() != p.Status.Closed() {
+				rt.Fatalf("%T left status %s with DueAt %v", ev, p.Status, p.DueAt)
+			}
+			if wasClosed && len(r.added) > 0 {
+				rt.Fatalf("%T on a %s page added %+v", ev, p.Status, r.added)
+			}
+			told := map[int64]bool{}
+			for _, a := range r.added {
+				switch a.Purpose {
+				case PurposePage:
+					if p.Status.Closed() {
+						rt.Fatalf("%T closed the page (%s) and paged %s", ev, p.Status, a.To)
+					}
+					if a.EngineerID != p.Current.Target.EngineerID || a.Rung != p.Current.Rung {
+						rt.Fatalf("%T paged engineer %d on rung %d; the current rung is %d, %s", ev, a.EngineerID, a.Rung, p.Current.Rung, p.Current.Target.Name)
+					}
+				case PurposeNotice:
+					if told[a.EngineerID] {
+						rt.Fatalf("%T told engineer %d twice: %+v", ev, a.EngineerID, r.added)
+					}
+					told[a.EngineerID] = true
+					if p.Status == Acknowledged && a.EngineerID == p.AckedBy && p.AckedBy != 0 {
+						rt.Fatalf("%T told %s, who took the page, %q", ev, p.AckedByName, a.Body)
+					}
+				}
+			}
+			type rungKind struct {
+				rung int
+				kind Kind
+			}
+			seen := map[rungKind]bool{}
+			to := map[int]int64{}
+			for _, a := range r.atts {
+				if a.Purpose != PurposePage {
+					continue
+				}
+				k := rungKind{a.Rung, a.Kind}
+				if seen[k] {
+					rt.Fatalf("two %s pages on rung %d", a.Kind, a.Rung)
+				}
+				seen[k] = true
+				if e, ok := to[a.Rung]; ok && e != a.EngineerID {
+					rt.Fatalf("rung %d paged engineers %d and %d", a.Rung, e, a.EngineerID)
+				}
+				to[a.Rung] = a.EngineerID
+			}
+			if cur := p.Current; p.Status == Open && cur.Target != (Target{}) {
+				if _, ok := to[cur.Rung]; !ok {
+					rt.Fatalf("%T: the current rung %d names %s, who was not paged on it", ev, cur.Rung, cur.Target.Name)
+				}
+			}
+			ids := map[int64]bool{}
+			for _, x := range p.Paged {
+				if ids[x.EngineerID] {
+					rt.Fatalf("%s listed twice in Paged", x.Name)
+				}
+				ids[x.EngineerID] = true
+			}
+		}
+
+		open := Opened{Policy: oncall.DefaultPolicy(prio)}
+		r.apply(open)
+		check(open, false)
+		if p.Source == FromUpgrade && !t0.Before(p.Deadline) && r.p.Status != Expired {
+			rt.Fatalf("an upgraded page past its deadline is %s", r.p.Status)
+		}
+		n := rapid.IntRange(1, 60).Draw(rt, "events")
+		for range n {
+			r.now = r.now.Add(time.Duration(rapid.Int64Range(0, int64(20*time.Minute)).Draw(rt, "wait")))
+			for i := range r.atts {
+				if r.atts[i].Status == Intended && rapid.Bool().Draw(rt, "sent") {
+					r.atts[i].Status = Sent
+				}
+			}
+			if rapid.IntRange(0, 9).Draw(rt, "roster changes") == 0 {
+				r.roster = drawRoster()
+			}
+			var ev Event
+			switch k := rapid.IntRange(0, 19).Draw(rt, "event"); {
+			case k == 0:
+				ev = Resolve{By: "admin"}
+			case k == 1:
+				e := rapid.SampledFrom(append(everyone, Target{Name: "admin"})).Draw(rt, "acker")
+				ev = Acknowledge{EngineerID: e.EngineerID, Name: e.Name, Via: rapid.SampledFrom(vias).Draw(rt, "via")}
+			case k < 10:
+				if !r.p.DueAt.IsZero() && rapid.Bool().Draw(rt, "on time") && r.now.Before(r.p.DueAt) {
+					r.now = r.p.DueAt
+				}
+				ev = Due{}
+			default:
+				if len(r.atts) == 0 {
+					ev = Due{}
+					break
+				}
+				a := rapid.SampledFrom(r.atts).Draw(rt, "attempt")
+				o := Accepted
+				switch a.Kind {
+				case KindVoice:
+					o = rapid.SampledFrom(voiceOutcomes).Draw(rt, "outcome")
+				case KindSMS:
+					o = rapid.SampledFrom(smsOutcomes).Draw(rt, "outcome")
+				}
+				ev = AttemptEnded{AttemptID: a.ID, Outcome: o}
+			}
+			wasClosed := r.p.Status.Closed()
+			r.apply(ev)
+			check(ev, wasClosed)
+		}
 	})
 }

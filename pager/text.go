@@ -163,8 +163,13 @@ func LastResortText(p *Page, lang oncall.Language, level oncall.Level, layer onc
 }
 
 // lastResortText tells the last-resort contact which rungs found nobody on
-// call; nobody: and so nobody could be paged at all.
+// call; nobody: and so nobody could be paged at all (with no gaps: every
+// engineer on call was out of reach).
 func lastResortText(p *Page, lang oncall.Language, gaps []Rung, nobody bool) string {
+	if len(gaps) == 0 {
+		return overdue(p, lang) + fmt.Sprintf(pick(lang, "Вызов %s (%s): ни до кого из дежурных не дозвониться, вызов не получил никто.",
+			"Page %s (%s): nobody on call can be reached; nobody could be paged."), p.Code(), subject(p, lang))
+	}
 	names := make([]string, len(gaps))
 	for i, g := range gaps {
 		names[i] = pick(lang, fmt.Sprintf("%s (%s)", g.Level, layerName(lang, g.Layer)), fmt.Sprintf("%s %s", g.Level, g.Layer))

@@ -166,6 +166,7 @@ func TestNotices(t *testing.T) {
 		{LastResortText(p, en, oncall.L2, oncall.Primary, testRules()), "Page 42 (ticket 1001, critical): nobody is on call at L2 primary."},
 		{lastResortText(overdue, en, []Rung{{Level: oncall.L1, Layer: oncall.Primary}, {Level: oncall.L1, Layer: oncall.Secondary}}, true),
 			"OVERDUE! Page 42 (ticket 1001, critical): nobody is on call at L1 primary, L1 secondary. Nobody could be paged."},
+		{lastResortText(noTicket, ru, nil, true), "Вызов 42 (критический): ни до кого из дежурных не дозвониться, вызов не получил никто."},
 		{lastResortText(p, ru, []Rung{{Level: oncall.L3, Layer: oncall.Primary}}, true),
 			"Вызов 42 (заявка 1001, критический): на L3 (основной) никто не дежурит. Вызов не получил никто."},
 	} {
