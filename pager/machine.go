@@ -203,7 +203,7 @@ func (m *machine) checkOverdue() {
 // plan and one round of its repeats: every level and layer left), the page
 // stays at from, with nobody paged, and tries again from there after
 // OverdueWait. The last-resort contact hears, in one text, of the rungs
-// that had nobody on call.
+// that had nobody on call, and of a search that paged nobody at all.
 func (m *machine) startRung(from int) bool {
 	p := m.p
 	wait := m.env.Rules.overdueWait()
@@ -573,11 +573,4 @@ func (m *machine) tellPaged(except int64, text func(oncall.Language) string) {
 		m.add(Attempt{Kind: KindSMS, Purpose: PurposeNotice, EngineerID: t.EngineerID, To: t.SMSPhone, Language: t.Language,
 			Body: text(t.Language)})
 	}
-}
-
-func nameOr(t Target) string {
-	if t.Name == "" {
-		return "nobody"
-	}
-	return t.Name
 }

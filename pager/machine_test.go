@@ -348,6 +348,13 @@ func rungOf(p *Page, rules Rules) string {
 	return fmt.Sprintf("%d %s %s %s", p.Current.Rung, r.Level, r.Layer, nameOr(p.Current.Target))
 }
 
+func nameOr(t Target) string {
+	if t.Name == "" {
+		return "nobody"
+	}
+	return t.Name
+}
+
 func run(t *testing.T, r *rig, steps []step) {
 	t.Helper()
 	for i, s := range steps {
