@@ -158,7 +158,7 @@ func (s *Server) send(ctx context.Context, method, rawURL string, params url.Val
 		return reply{}, fmt.Errorf("faketwilio: %s %s: reading answer: %w", req.Method, rawURL, err)
 	}
 	s.log.Info("callback", zap.String(keyMethod, req.Method), zap.String(keyURL, rawURL),
-		zap.String("params", params.Encode()), zap.Int(keyStatus, resp.StatusCode))
+		zap.String(keyParams, params.Encode()), zap.Int(keyStatus, resp.StatusCode))
 	r := reply{url: rawURL, status: resp.StatusCode, body: string(body)}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return r, fmt.Errorf("faketwilio: %s %s answered %d: %.200s", req.Method, rawURL, resp.StatusCode, body)

@@ -117,8 +117,8 @@ func (s *Server) createCall(r *http.Request, p map[string]string) (result, *apiE
 	s.notifyLocked()
 	body := s.callJSON(c)
 	s.mu.Unlock()
-	s.log.Info("call created", zap.String(keyCallSid, c.sid), zap.String("to", c.to), zap.String("from", c.from))
-	return result{http.StatusCreated, body}, nil
+	s.log.Info("call created", zap.String(keyCallSid, c.sid), zap.String(keyTo, c.to), zap.String(keyFrom, c.from))
+	return result{status: http.StatusCreated, body: body}, nil
 }
 
 func (s *Server) fetchCall(_ *http.Request, p map[string]string) (result, *apiError) {
@@ -128,7 +128,7 @@ func (s *Server) fetchCall(_ *http.Request, p map[string]string) (result, *apiEr
 	if c == nil {
 		return result{}, errNotFound("Call " + p["Sid"])
 	}
-	return result{http.StatusOK, s.callJSON(c)}, nil
+	return result{status: http.StatusOK, body: s.callJSON(c)}, nil
 }
 
 func (s *Server) updateCall(r *http.Request, p map[string]string) (result, *apiError) {
@@ -192,7 +192,7 @@ func (s *Server) updateCall(r *http.Request, p map[string]string) (result, *apiE
 	if redirect && live {
 		s.background(func() { s.redirect(c) })
 	}
-	return result{http.StatusOK, body}, nil
+	return result{status: http.StatusOK, body: body}, nil
 }
 
 func (s *Server) listCalls(r *http.Request, p map[string]string) (result, *apiError) {
@@ -208,7 +208,7 @@ func (s *Server) listCalls(r *http.Request, p map[string]string) (result, *apiEr
 		match = append(match, s.callJSON(c))
 	}
 	s.mu.Unlock()
-	return result{http.StatusOK, page(r, p, "calls", match)}, nil
+	return result{status: http.StatusOK, body: page(r, p, "calls", match)}, nil
 }
 
 // callJSON renders the api.v2010.account.call schema. s.mu is held.

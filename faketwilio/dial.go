@@ -143,7 +143,7 @@ func (s *Server) startDial(parent *call, doc *TwiML, dial *Node) error {
 	s.callList = append(s.callList, child)
 	s.notifyLocked()
 	s.mu.Unlock()
-	s.log.Info("dialling", zap.String(keyCallSid, child.sid), zap.String("parent_call_sid", parent.sid), zap.String("to", child.to))
+	s.log.Info("dialling", zap.String(keyCallSid, child.sid), zap.String(keyParentCall, parent.sid), zap.String(keyTo, child.to))
 	return nil
 }
 

@@ -75,7 +75,7 @@ func (s *Server) takeFault(name, op string) *fault {
 		if f.left == 0 {
 			s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
 		}
-		s.log.Info("fault injected", zap.String(keyEndpoint, name), zap.Int(keyStatus, f.Status), zap.Duration("delay", f.Delay))
+		s.log.Info("fault injected", zap.String(keyEndpoint, name), zap.Int(keyStatus, f.Status), zap.Duration(keyDelay, f.Delay))
 		return f
 	}
 	return nil

@@ -42,7 +42,7 @@ func (s *Server) createMessage(r *http.Request, p map[string]string) (result, *a
 		m.status = "accepted" // a messaging service picks the sender later
 	}
 	body := s.addMessage(m)
-	s.log.Info("message created", zap.String(keyMsgSid, m.sid), zap.String("to", m.to))
+	s.log.Info("message created", zap.String(keyMsgSid, m.sid), zap.String(keyTo, m.to))
 	return result{http.StatusCreated, body}, nil
 }
 

@@ -153,7 +153,7 @@ func (d *Device) SendSMS(to, body string) *TwiML {
 		}
 		reply := &message{sid: newSID("SM"), from: orDefault(msg.Attr("from"), to), to: orDefault(msg.Attr("to"), d.number), body: text, direction: "outbound-reply"}
 		s.addMessage(reply)
-		s.log.Info("message created", zap.String(keyMsgSid, reply.sid), zap.String("to", reply.to))
+		s.log.Info("message created", zap.String(keyMsgSid, reply.sid), zap.String(keyTo, reply.to))
 	}
 	return doc
 }

@@ -53,7 +53,7 @@ func (s *Server) fetchRecording(r *http.Request, p map[string]string) (result, *
 	if rec == nil || (rec.deleted && r.URL.Query().Get("IncludeSoftDeleted") != "true") {
 		return result{}, errNotFound("Recording " + p["Sid"])
 	}
-	return result{http.StatusOK, s.recordingJSON(r, rec)}, nil
+	return result{status: http.StatusOK, body: s.recordingJSON(r, rec)}, nil
 }
 
 func (s *Server) deleteRecording(_ *http.Request, p map[string]string) (result, *apiError) {
@@ -64,7 +64,7 @@ func (s *Server) deleteRecording(_ *http.Request, p map[string]string) (result, 
 		return result{}, errNotFound("Recording " + p["Sid"])
 	}
 	rec.deleted, rec.wav = true, nil
-	s.log.Info("recording deleted", zap.String("recording_sid", rec.sid))
+	s.log.Info("recording deleted", zap.String(keyRecording, rec.sid))
 	return result{status: http.StatusNoContent}, nil
 }
 

@@ -95,7 +95,7 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	}
 	s.SetURL("http://" + ln.Addr().String())
 	s.log.Info("serving a fake Twilio REST API", zap.String(keyURL, s.URL()),
-		zap.String("account_sid", s.opts.AccountSID), zap.String("spec", s.opts.SpecPath))
+		zap.String(keyAccountSID, s.opts.AccountSID), zap.String(keySpec, s.opts.SpecPath))
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	stopped := make(chan struct{})
 	go func() {

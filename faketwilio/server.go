@@ -27,13 +27,25 @@ const (
 
 // Structured log keys.
 const (
-	keyMethod   = "method"
-	keyPath     = "path"
-	keyEndpoint = "endpoint"
-	keyCallSid  = "call_sid"
-	keyMsgSid   = "message_sid"
-	keyURL      = "url"
-	keyStatus   = "status"
+	keyMethod     = "method"
+	keyPath       = "path"
+	keyQuery      = "query"
+	keyTook       = "took"
+	keyEndpoint   = "endpoint"
+	keyCallSid    = "call_sid"
+	keyParentCall = "parent_call_sid"
+	keyMsgSid     = "message_sid"
+	keyRecording  = "recording_sid"
+	keyTo         = "to"
+	keyFrom       = "from"
+	keyURL        = "url"
+	keyParams     = "params"
+	keyStatus     = "status"
+	keyWhat       = "what"
+	keyDelay      = "delay"
+	keyAccountSID = "account_sid"
+	keySpec       = "spec"
+	keyLoadTime   = "load_time"
 )
 
 // Options configure a Server. Zero values get the defaults described.
@@ -139,7 +151,7 @@ func New(opts Options) (*Server, error) {
 		recordings: map[string]*recording{},
 	}
 	s.failf = func(format string, args ...any) { panic(fmt.Sprintf("faketwilio: "+format, args...)) }
-	s.log.Debug("spec loaded", zap.String(keyPath, opts.SpecPath), zap.Duration("load_time", sp.loadTime))
+	s.log.Debug("spec loaded", zap.String(keyPath, opts.SpecPath), zap.Duration(keyLoadTime, sp.loadTime))
 	return s, nil
 }
 
@@ -217,7 +229,7 @@ func (s *Server) now() time.Time { return s.opts.Now().UTC() }
 
 func (s *Server) unexpectedf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	s.log.Warn("unexpected", zap.String("what", msg))
+	s.log.Warn("unexpected", zap.String(keyWhat, msg))
 	s.mu.Lock()
 	s.unexpected = append(s.unexpected, msg)
 	s.mu.Unlock()
@@ -247,7 +259,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	defer func() {
 		s.log.Info("request", zap.String(keyMethod, r.Method), zap.String(keyPath, r.URL.Path),
-			zap.String("query", r.URL.RawQuery), zap.Int(keyStatus, w.status), zap.Duration("took", time.Since(start)))
+			zap.String(keyQuery, r.URL.RawQuery), zap.Int(keyStatus, w.status), zap.Duration(keyTook, time.Since(start)))
 	}()
 	if m := mediaPath.FindStringSubmatch(r.URL.Path); m != nil && r.Method == http.MethodGet {
 		s.serveMedia(w, r, m[1], m[2], m[3])
