@@ -1,0 +1,586 @@
+package pager
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/supportdesk/ivr/errs"
+	"github.com/supportdesk/ivr/oncall"
+)
+
+// Log keys.
+const (
+	keyPage    = "page_id"
+	keyAttempt = "attempt_id"
+	keyKind    = "kind"
+	keyOwner   = "owner"
+	keyTries   = "tries"
+)
+
+// Channel carries out one kind of attempt at a provider.
+type Channel interface {
+	// Send makes attempt a's request and returns the provider's id for it
+	// ("" for a channel whose requests end at once, such as a ticket
+	// note). A failure should be a *SendError saying whether the request
+	// may have been made; any other error counts as Doubt.
+	Send(ctx context.Context, a Attempt) (providerID string, err error)
+	// Find looks at the provider for a request made for attempt a after
+	// a.ClaimedAt, when a's outcome is in doubt, and returns its id; ""
+	// when the provider has none, so that sending again cannot repeat it.
+	Find(ctx context.Context, a Attempt) (providerID string, err error)
+}
+
+// Roster says who is on call.
+type Roster interface {
+	// OnCall returns the engineer on call at level and layer at t; false
+	// when nobody is.
+	OnCall(level oncall.Level, layer oncall.Layer, t time.Time) (oncall.Engineer, bool)
+}
+
+// Policies gives the escalation policy of each priority.
+type Policies interface {
+	Policy(ctx context.Context, p oncall.Priority) (oncall.Policy, error)
+}
+
+// Clock is the engine's time: real in production, driven by tests.
+type Clock interface {
+	Now() time.Time
+	// After returns a channel that receives once d has passed.
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Config is what an Engine needs. Zero values get the defaults described.
+type Config struct {
+	Store    Store            // required
+	Channels map[Kind]Channel // the channel of each kind of attempt; an attempt of a kind with none fails
+	Roster   Roster           // required
+	Policies Policies         // required
+	Rules    Rules
+	Clock    Clock       // default: the real clock
+	Log      *zap.Logger // default: none
+	// Owner names this instance in leases. Default: random.
+	Owner string
+	// Lease is how long a claimed attempt is this instance's: longer than
+	// any provider request. Default 30 s.
+	Lease time.Duration
+	// DoubtGrace is how long to wait, after a request whose outcome is in
+	// doubt, before looking for it at the provider (whose lists lag a
+	// little). Default 3 s.
+	DoubtGrace time.Duration
+	// Scan is the period of the safety scan for due pages and attempts
+	// that no wake-up announced. Default 15 s.
+	Scan time.Duration
+	// Workers is how many attempts are carried out at once. Default 8.
+	Workers int
+	// RetryBase and RetryMax bound the pause before retrying a request
+	// that failed for a reason that may pass (exponential, with jitter).
+	// Defaults 2 s and 2 min.
+	RetryBase, RetryMax time.Duration
+	// MaxTries is how often a request is tried before its channel counts
+	// as failed and the next channel takes over. Default 5.
+	MaxTries int
+	// StaleAfter is how long a sent attempt waits for its outcome before
+	// it is taken as lost (voice: the provider is asked; SMS: taken as
+	// sent without a report). Default 10 min.
+	StaleAfter time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.Clock == nil {
+		c.Clock = realClock{}
+	}
+	if c.Log == nil {
+		c.Log = zap.NewNop()
+	}
+	if c.Owner == "" {
+		var b [6]byte
+		_, _ = crand.Read(b[:])
+		c.Owner = "pager-" + hex.EncodeToString(b[:])
+	}
+	if c.Lease <= 0 {
+		c.Lease = 30 * time.Second
+	}
+	if c.DoubtGrace <= 0 {
+		c.DoubtGrace = 3 * time.Second
+	}
+	if c.Scan <= 0 {
+		c.Scan = 15 * time.Second
+	}
+	if c.Workers <= 0 {
+		c.Workers = 8
+	}
+	if c.RetryBase <= 0 {
+		c.RetryBase = 2 * time.Second
+	}
+	if c.RetryMax <= 0 {
+		c.RetryMax = 2 * time.Minute
+	}
+	if c.MaxTries <= 0 {
+		c.MaxTries = 5
+	}
+	if c.StaleAfter <= 0 {
+		c.StaleAfter = 10 * time.Minute
+	}
+}
+
+// Engine makes pages durable and timely: it opens them, fires their timers
+// from stored due times, and carries out their attempts through the
+// channels, each claimed under a lease so that any number of engines
+// (instances) can share the work without a leader.
+type Engine struct {
+	cfg       Config
+	log       *zap.Logger
+	sendWake  chan struct{}
+	timerWake chan struct{}
+
+	zonesMu sync.Mutex
+	zones   map[string]*time.Location
+}
+
+// New returns an engine; Run starts its loops.
+func New(cfg Config) (*Engine, error) {
+	cfg.defaults()
+	switch {
+	case cfg.Store == nil:
+		return nil, errors.New("pager: Config.Store is required")
+	case cfg.Roster == nil:
+		return nil, errors.New("pager: Config.Roster is required")
+	case cfg.Policies == nil:
+		return nil, errors.New("pager: Config.Policies is required")
+	}
+	return &Engine{
+		cfg:       cfg,
+		log:       cfg.Log.With(zap.String(keyOwner, cfg.Owner)),
+		sendWake:  make(chan struct{}, 1),
+		timerWake: make(chan struct{}, 1),
+		zones:     map[string]*time.Location{},
+	}, nil
+}
+
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// Wake makes the loops look for work now: another instance added some
+// (PostgreSQL's LISTEN/NOTIFY calls it), or the store came back.
+func (e *Engine) Wake() {
+	wake(e.sendWake)
+	wake(e.timerWake)
+}
+
+func (e *Engine) env() Env {
+	return Env{
+		Now: e.cfg.Clock.Now(),
+		OnCall: func(level oncall.Level, layer oncall.Layer, t time.Time) (Target, bool) {
+			eng, ok := e.cfg.Roster.OnCall(level, layer, t)
+			if !ok {
+				return Target{}, false
+			}
+			return TargetOf(eng), true
+		},
+		Rules: e.cfg.Rules,
+		Zone:  e.zone,
+	}
+}
+
+func (e *Engine) zone(name string) *time.Location {
+	e.zonesMu.Lock()
+	defer e.zonesMu.Unlock()
+	if loc, ok := e.zones[name]; ok {
+		return loc
+	}
+	loc, err := oncall.LoadZone(name)
+	if err != nil {
+		loc = time.UTC
+	}
+	e.zones[name] = loc
+	return loc
+}
+
+// Raise pages about r: the page is stored with its first attempts in one
+// durable transaction and leaves the process at once. A request whose Key
+// names an existing page returns that page with created false.
+func (e *Engine) Raise(ctx context.Context, r Request) (p Page, created bool, err error) {
+	if err := r.Validate(); err != nil {
+		return Page{}, false, err
+	}
+	policy, err := e.cfg.Policies.Policy(ctx, r.Priority)
+	if err != nil {
+		return Page{}, false, fmt.Errorf("raise page %s: escalation policy: %w", r.Key, err)
+	}
+	level := r.Level
+	if !level.Valid() {
+		level = oncall.L1
+	}
+	np := Page{
+		Key: r.Key, Source: r.Source, TicketID: r.TicketID, Priority: r.Priority, Level: level, Summary: r.Summary,
+		Line: r.Line, Caller: r.Caller, Language: r.Language, Recording: r.Recording, RecordingSeconds: r.RecordingSeconds,
+		RaisedAt: r.RaisedAt.UTC(), Deadline: r.RaisedAt.UTC().Add(r.Priority.ResponseTime()), Status: Open,
+	}
+	p, created, err = e.cfg.Store.CreatePage(ctx, np, func(p *Page) Changes {
+		return Apply(p, nil, Opened{Policy: policy}, e.env())
+	})
+	if err != nil {
+		return Page{}, false, fmt.Errorf("raise page %s: %w", r.Key, err)
+	}
+	if created {
+		e.log.Info("page raised", zap.Int64(keyPage, p.ID), zap.String("priority", string(p.Priority)),
+			zap.String("ticket", p.TicketID), zap.String("status", string(p.Status)))
+		e.Wake()
+	}
+	return p, created, nil
+}
+
+// Handle applies ev to page id in one durable transaction and wakes the
+// loops for what it added. errs.NotFound if there is no such page.
+func (e *Engine) Handle(ctx context.Context, id int64, ev Event) (Page, error) {
+	p, err := e.cfg.Store.UpdatePage(ctx, id, func(p *Page, atts []Attempt) (Changes, error) {
+		return Apply(p, atts, ev, e.env()), nil
+	})
+	if err != nil {
+		return Page{}, fmt.Errorf("page %d: %w", id, err)
+	}
+	// Even with nothing added: an attempt that ended may free a phone
+	// number for the page call waiting on it.
+	wake(e.sendWake)
+	wake(e.timerWake)
+	return p, nil
+}
+
+// Acknowledge takes page id on behalf of ack's engineer. A closed page is
+// left as it is (the log says so).
+func (e *Engine) Acknowledge(ctx context.Context, id int64, ack Acknowledge) (Page, error) {
+	return e.Handle(ctx, id, ack)
+}
+
+// Resolve closes page id.
+func (e *Engine) Resolve(ctx context.Context, id int64, by string) (Page, error) {
+	return e.Handle(ctx, id, Resolve{By: by})
+}
+
+// AttemptEnded reports the outcome of attempt id (from a provider's
+// callback). An attempt that has ended already is left as it is.
+func (e *Engine) AttemptEnded(ctx context.Context, id int64, o Outcome, detail string) (Page, error) {
+	a, err := e.cfg.Store.Attempt(ctx, id)
+	if err != nil {
+		return Page{}, fmt.Errorf("attempt %d: %w", id, err)
+	}
+	return e.Handle(ctx, a.PageID, AttemptEnded{AttemptID: id, Outcome: o, Detail: detail})
+}
+
+// Page returns page id with its attempts.
+func (e *Engine) Page(ctx context.Context, id int64) (Page, []Attempt, error) {
+	return e.cfg.Store.Page(ctx, id)
+}
+
+// Pages lists pages newest first.
+func (e *Engine) Pages(ctx context.Context, f Filter) ([]Page, error) {
+	return e.cfg.Store.Pages(ctx, f)
+}
+
+// Attempt returns attempt id.
+func (e *Engine) Attempt(ctx context.Context, id int64) (Attempt, error) {
+	return e.cfg.Store.Attempt(ctx, id)
+}
+
+// Run runs the engine's loops until ctx is done: the timers of open pages
+// and the outbox. It returns nil when ctx ends.
+func (e *Engine) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); e.timerLoop(ctx) }()
+	go func() { defer wg.Done(); e.outboxLoop(ctx) }()
+	wg.Wait()
+	return nil
+}
+
+// RunOnce does, once and in order, what the loops do: fires due timers,
+// sends what is in the outbox, looks after attempts in doubt or stale. It
+// returns when all of it is done; tests drive the engine with it.
+func (e *Engine) RunOnce(ctx context.Context) {
+	e.fireDue(ctx)
+	for e.sendBatch(ctx) > 0 {
+	}
+	e.scanOutbox(ctx)
+	for e.sendBatch(ctx) > 0 {
+	}
+}
+
+func (e *Engine) timerLoop(ctx context.Context) {
+	for ctx.Err() == nil {
+		e.fireDue(ctx)
+		wait := e.cfg.Scan
+		if next, ok, err := e.cfg.Store.NextDue(ctx); err != nil {
+			if ctx.Err() == nil {
+				e.log.Error("next page timer", zap.Error(err))
+			}
+		} else if ok {
+			wait = min(wait, max(0, next.Sub(e.cfg.Clock.Now())))
+		}
+		select {
+		case <-ctx.Done():
+		case <-e.timerWake:
+		case <-e.cfg.Clock.After(wait):
+		}
+	}
+}
+
+// fireDue delivers Due to every page whose timer has come.
+func (e *Engine) fireDue(ctx context.Context) {
+	for ctx.Err() == nil {
+		ids, err := e.cfg.Store.DuePages(ctx, e.cfg.Clock.Now(), 100)
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Error("due pages", zap.Error(err))
+			}
+			return
+		}
+		for _, id := range ids {
+			if _, err := e.Handle(ctx, id, Due{}); err != nil && ctx.Err() == nil {
+				e.log.Error("page timer", zap.Int64(keyPage, id), zap.Error(err))
+			}
+		}
+		if len(ids) < 100 {
+			return
+		}
+	}
+}
+
+func (e *Engine) outboxLoop(ctx context.Context) {
+	scan := e.cfg.Clock.After(0)
+	for ctx.Err() == nil {
+		for e.sendBatch(ctx) > 0 && ctx.Err() == nil {
+		}
+		select {
+		case <-ctx.Done():
+		case <-e.sendWake:
+		case <-scan:
+			e.scanOutbox(ctx)
+			scan = e.cfg.Clock.After(min(e.cfg.Scan, e.cfg.RetryBase))
+		}
+	}
+}
+
+// sendBatch claims what the outbox holds for now and carries it out,
+// Workers at a time; it returns how many attempts it claimed.
+func (e *Engine) sendBatch(ctx context.Context) int {
+	atts, err := e.cfg.Store.ClaimAttempts(ctx, e.cfg.Owner, e.cfg.Lease, e.cfg.Workers*4)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Error("claim attempts", zap.Error(err))
+		}
+		return 0
+	}
+	e.each(ctx, atts, e.send)
+	return len(atts)
+}
+
+func (e *Engine) each(ctx context.Context, atts []Attempt, fn func(context.Context, Attempt)) {
+	sem := make(chan struct{}, e.cfg.Workers)
+	var wg sync.WaitGroup
+	for _, a := range atts {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			fn(ctx, a)
+		}()
+	}
+	wg.Wait()
+}
+
+// send carries out one claimed attempt.
+func (e *Engine) send(ctx context.Context, a Attempt) {
+	log := e.log.With(zap.Int64(keyPage, a.PageID), zap.Int64(keyAttempt, a.ID), zap.String(keyKind, string(a.Kind)))
+	ch, ok := e.cfg.Channels[a.Kind]
+	if !ok {
+		log.Error("no channel for this kind of attempt")
+		e.end(ctx, log, a, Failed, "no channel is configured for "+string(a.Kind))
+		return
+	}
+	sctx, cancel := context.WithTimeout(ctx, e.cfg.Lease/2)
+	id, err := ch.Send(sctx, a)
+	cancel()
+	if err == nil {
+		e.sent(ctx, log, a, id)
+		return
+	}
+	e.failed(ctx, log, a, err)
+}
+
+// sent records that the provider took attempt a as id.
+func (e *Engine) sent(ctx context.Context, log *zap.Logger, a Attempt, id string) {
+	if id == "" {
+		// A request that ends when it is made (a ticket note).
+		e.end(ctx, log, a, Accepted, "")
+		return
+	}
+	if err := e.cfg.Store.AttemptSent(ctx, a.ID, e.cfg.Owner, id); err != nil {
+		// The request was made: the in-doubt scan or the callback will
+		// find it by its id, never send it again.
+		log.Error("could not record the provider's id of a request that was made", zap.String("provider_id", id), zap.Error(err))
+		return
+	}
+	log.Info("attempt sent", zap.String("provider_id", id), zap.Int(keyTries, a.Tries))
+}
+
+func (e *Engine) failed(ctx context.Context, log *zap.Logger, a Attempt, err error) {
+	var se *SendError
+	errors.As(err, &se)
+	switch ClassOf(err) {
+	case Permanent:
+		o := Rejected
+		if se != nil && se.Outcome != "" {
+			o = se.Outcome
+		}
+		log.Warn("the provider refused the attempt for good", zap.Error(err))
+		e.end(ctx, log, a, o, err.Error())
+	case Retry:
+		var after time.Duration
+		if se != nil {
+			after = se.RetryAfter
+		}
+		e.retry(ctx, log, a, after, err)
+	default:
+		// The provider may have acted: look for the request before
+		// sending it again.
+		log.Warn("attempt in doubt; looking for it at the provider", zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.cfg.Clock.After(e.cfg.DoubtGrace):
+		}
+		e.resolveDoubt(ctx, log, a, err)
+	}
+}
+
+// resolveDoubt looks for attempt a at the provider: found, it is sent;
+// absent, it is sent again (after a pause).
+func (e *Engine) resolveDoubt(ctx context.Context, log *zap.Logger, a Attempt, cause error) {
+	ch, ok := e.cfg.Channels[a.Kind]
+	if !ok {
+		return
+	}
+	id, err := ch.Find(ctx, a)
+	switch {
+	case err != nil:
+		// Left to the lease: the in-doubt scan tries again.
+		log.Warn("could not look for an attempt in doubt; the lease will bring it back", zap.Error(err))
+	case id != "":
+		log.Info("attempt in doubt was made after all", zap.String("provider_id", id))
+		e.sent(ctx, log, a, id)
+	default:
+		e.retry(ctx, log, a, 0, cause)
+	}
+}
+
+// retry sends a again after a pause, or gives its channel up after
+// MaxTries.
+func (e *Engine) retry(ctx context.Context, log *zap.Logger, a Attempt, after time.Duration, cause error) {
+	if a.Tries >= e.cfg.MaxTries {
+		log.Error("giving the channel up after repeated failures", zap.Int(keyTries, a.Tries), zap.Error(cause))
+		e.end(ctx, log, a, Failed, fmt.Sprintf("%d tries: %v", a.Tries, cause))
+		return
+	}
+	pause := backoff(e.cfg.RetryBase, e.cfg.RetryMax, a.Tries)
+	pause = max(pause, after)
+	at := e.cfg.Clock.Now().Add(pause)
+	if err := e.cfg.Store.RetryAttempt(ctx, a.ID, e.cfg.Owner, at, cause.Error()); err != nil {
+		log.Error("could not schedule a retry; the lease will bring the attempt back", zap.Error(err))
+		return
+	}
+	log.Warn("attempt failed; retrying", zap.Duration("pause", pause), zap.Int(keyTries, a.Tries), zap.Error(cause))
+}
+
+// backoff is base·2^(tries-1), at most limit, with ±25 % jitter so that
+// many retries do not come back at once.
+func backoff(base, limit time.Duration, tries int) time.Duration {
+	d := base
+	for i := 1; i < tries && d < limit; i++ {
+		d *= 2
+	}
+	d = min(d, limit)
+	jitter := time.Duration(rand.Int64N(int64(d)/2+1)) - d/4
+	return d + jitter
+}
+
+func (e *Engine) end(ctx context.Context, log *zap.Logger, a Attempt, o Outcome, detail string) {
+	if _, err := e.Handle(ctx, a.PageID, AttemptEnded{AttemptID: a.ID, Outcome: o, Detail: detail}); err != nil {
+		log.Error("could not record how an attempt ended", zap.String("outcome", string(o)), zap.Error(err))
+	}
+}
+
+// scanOutbox looks after attempts no event will move: those whose claimer
+// died (in doubt), and those whose outcome never came (stale).
+func (e *Engine) scanOutbox(ctx context.Context) {
+	atts, err := e.cfg.Store.ClaimInDoubt(ctx, e.cfg.Owner, e.cfg.Lease, e.cfg.Workers*4)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Error("claim attempts in doubt", zap.Error(err))
+		}
+	} else {
+		e.each(ctx, atts, func(ctx context.Context, a Attempt) {
+			log := e.log.With(zap.Int64(keyPage, a.PageID), zap.Int64(keyAttempt, a.ID), zap.String(keyKind, string(a.Kind)))
+			if a.ProviderID != "" {
+				e.sent(ctx, log, a, a.ProviderID)
+				return
+			}
+			log.Warn("attempt in doubt after its claim ran out; looking for it at the provider")
+			e.resolveDoubt(ctx, log, a, errs.E(errs.Unavailable, "", "the instance sending it stopped before recording the outcome"))
+		})
+	}
+	stale, err := e.cfg.Store.StaleAttempts(ctx, e.cfg.Clock.Now().Add(-e.cfg.StaleAfter), 100)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Error("stale attempts", zap.Error(err))
+		}
+		return
+	}
+	for _, a := range stale {
+		log := e.log.With(zap.Int64(keyPage, a.PageID), zap.Int64(keyAttempt, a.ID), zap.String(keyKind, string(a.Kind)))
+		o, detail := e.staleOutcome(ctx, a)
+		if o == "" {
+			continue
+		}
+		log.Warn("no outcome came for a sent attempt", zap.String("outcome", string(o)))
+		e.end(ctx, log, a, o, detail)
+	}
+}
+
+// Poller is a Channel that can ask the provider how an attempt ended when
+// its callback never came.
+type Poller interface {
+	// Poll returns the attempt's outcome; "" while it is still going on.
+	Poll(ctx context.Context, a Attempt) (Outcome, error)
+}
+
+func (e *Engine) staleOutcome(ctx context.Context, a Attempt) (Outcome, string) {
+	if pl, ok := e.cfg.Channels[a.Kind].(Poller); ok {
+		o, err := pl.Poll(ctx, a)
+		if err != nil {
+			e.log.Warn("could not ask the provider about a stale attempt", zap.Int64(keyAttempt, a.ID), zap.Error(err))
+			return "", ""
+		}
+		return o, "no callback came; the provider says so"
+	}
+	if a.Kind == KindSMS {
+		return Accepted, "sent; no delivery report came"
+	}
+	return Failed, "no outcome came"
+}
