@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
-	"github.com/twilio/twilio-go/client"
 	"go.uber.org/zap"
 
 	"github.com/supportdesk/ivr/ivr"
@@ -17,13 +16,13 @@ import (
 
 // Driver serves the Twilio webhooks of the support lines.
 type Driver struct {
-	cfg       Config
-	base      string
-	validator *client.RequestValidator // nil without an auth token
-	log       *zap.Logger
-	locks     callLocks
-	hold      holdMusic
-	metrics   counters
+	cfg     Config
+	base    string
+	sig     signed // checks the webhooks' signatures
+	log     *zap.Logger
+	locks   callLocks
+	hold    holdMusic
+	metrics counters
 
 	timersMu sync.Mutex
 	timers   map[string]func() bool // call id → stop of its wake-up
@@ -97,10 +96,8 @@ func New(cfg Config) (*Driver, error) {
 	}
 	d := &Driver{cfg: cfg, base: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Log.Named("twilio"),
 		hold: holdMusic{seg: cfg.HoldSegment}, timers: map[string]func() bool{}}
-	if cfg.AuthToken != "" {
-		v := client.NewRequestValidator(cfg.AuthToken)
-		d.validator = &v
-	} else {
+	d.sig = newSigned(cfg.AuthToken, d.base, cfg.MaxBody, cfg.HandleBudget, d.log)
+	if cfg.AuthToken == "" {
 		d.log.Error("TWILIO_AUTH_TOKEN is not set: every Twilio webhook will be refused with 503 until it is")
 	}
 	if cfg.Recordings == nil {

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
+	"github.com/twilio/twilio-go/client"
 	"go.uber.org/zap"
 
 	"github.com/supportdesk/ivr/errs"
@@ -18,11 +20,32 @@ import (
 // 204 answer), or an error.
 type webhook func(ctx context.Context, r *http.Request, form url.Values) (string, error)
 
+// signed is what checks Twilio's requests, shared by the voice driver and
+// the pager's webhooks.
+type signed struct {
+	validator *client.RequestValidator // nil without an auth token
+	base      string                   // the public URL the signature covers
+	maxBody   int64
+	budget    time.Duration // bounds the handler's work
+	log       *zap.Logger
+}
+
+func newSigned(authToken, base string, maxBody int64, budget time.Duration, log *zap.Logger) signed {
+	s := signed{base: base, maxBody: maxBody, budget: budget, log: log}
+	if authToken != "" {
+		v := client.NewRequestValidator(authToken)
+		s.validator = &v
+	}
+	return s
+}
+
 // verified checks a request before handler sees it: an auth token is
 // configured (503), the body fits MaxBody (413), the signature is there
 // (403), the body is a form (400) and the signature is Twilio's over the
 // public URL and the parameters (403). A refused request changes nothing.
-func (d *Driver) verified(h webhook) http.Handler {
+func (d *Driver) verified(h webhook) http.Handler { return d.sig.verified(h) }
+
+func (d *signed) verified(h webhook) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if p := recover(); p != nil {
@@ -38,7 +61,7 @@ func (d *Driver) verified(h webhook) http.Handler {
 				http.StatusServiceUnavailable)
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, d.cfg.MaxBody))
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, d.maxBody))
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
@@ -64,7 +87,7 @@ func (d *Driver) verified(h webhook) http.Handler {
 			http.Error(w, "invalid X-Twilio-Signature", http.StatusForbidden)
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), d.cfg.HandleBudget)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), d.budget)
 		defer cancel()
 		out, err := h(ctx, r, form)
 		if err != nil {
@@ -104,7 +127,7 @@ func parseForm(r *http.Request, body []byte) (url.Values, map[string]string, err
 // fail answers a handler's error: 404 for an unknown call, 400 for a
 // request without what it needs, 500 otherwise (Twilio then plays its
 // Fallback URL to a caller).
-func (d *Driver) fail(w http.ResponseWriter, r *http.Request, form url.Values, err error) {
+func (d *signed) fail(w http.ResponseWriter, r *http.Request, form url.Values, err error) {
 	status, msg := http.StatusInternalServerError, "internal error"
 	switch errs.CodeOf(err) {
 	case errs.NotFound:

@@ -64,10 +64,17 @@ type restClient struct {
 	mediaHost  string // the host of the API URL, where media may be fetched too
 }
 
+// Client is all of Twilio's REST API the service uses: the voice driver's
+// part and the pager's.
+type Client interface {
+	REST
+	PagerREST
+}
+
 // NewREST returns twilio-go's REST client for s: its requests to Twilio's
 // hosts go to s.APIURL instead when that is not Twilio's own, so that a
 // compatible provider or a test double can stand in.
-func NewREST(s Settings) (REST, error) {
+func NewREST(s Settings) (Client, error) {
 	s.fill()
 	base, err := url.Parse(s.APIURL)
 	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
@@ -203,7 +210,7 @@ func seconds(d time.Duration) int {
 // request fails with errs.Unavailable naming the missing settings. With it
 // (and no auth token) the service starts, and its webhooks refuse every
 // request.
-func Unconfigured() REST { return unconfigured{} }
+func Unconfigured() Client { return unconfigured{} }
 
 type unconfigured struct{}
 

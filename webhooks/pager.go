@@ -1,0 +1,479 @@
+package webhooks
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/twilio/twilio-go/twiml"
+	"go.uber.org/zap"
+
+	"github.com/supportdesk/ivr/errs"
+	"github.com/supportdesk/ivr/ivr"
+	"github.com/supportdesk/ivr/oncall"
+	"github.com/supportdesk/ivr/pager"
+	"github.com/supportdesk/ivr/sounds"
+)
+
+// The pager's side of Twilio: its two channels (page calls and texts,
+// made through the REST API off the webhook path by the pager's engine)
+// and the webhooks they bring back: the page call's TwiML and keys, the
+// status callbacks of calls and texts, and engineers' text replies.
+
+// Paths of the pager's webhooks; {attempt} is the attempt's id, so that a
+// callback names what it reports on even when the provider's id was never
+// stored.
+const (
+	pathPage      = prefix + "/page/" // {attempt}/answer, /key, /status, /amd, /sms-status
+	pathSMS       = prefix + "/sms"   // "A message comes in" of the texting number
+	pageRepeats   = 3                 // how often the page call asks for the key
+	pageKeyWait   = 6 * time.Second   // the silence after each ask
+	pageRingLimit = 30 * time.Second  // how long a page call rings
+	smsReplyLimit = 320               // the longest text reply read
+	stopWords     = "STOP STOPALL UNSUBSCRIBE CANCEL END QUIT OPTOUT REVOKE"
+	startWords    = "START YES UNSTOP"
+)
+
+// Pages is what the pager's webhooks need of the pager's engine.
+type Pages interface {
+	Page(ctx context.Context, id int64) (pager.Page, []pager.Attempt, error)
+	Attempt(ctx context.Context, id int64) (pager.Attempt, error)
+	AttemptEnded(ctx context.Context, id int64, o pager.Outcome, detail string) (pager.Page, error)
+	Acknowledge(ctx context.Context, id int64, ack pager.Acknowledge) (pager.Page, error)
+}
+
+// Engineers lists the team, to know who texted.
+type Engineers interface {
+	Engineers(ctx context.Context) ([]oncall.Engineer, error)
+}
+
+// PagerConfig is what the pager's Twilio side needs.
+type PagerConfig struct {
+	PublicURL, AuthToken string
+	REST                 PagerREST // required
+	// CallerID is the number page calls come from (a Twilio number or a
+	// verified caller id), the same for every page so that engineers can
+	// let it through do-not-disturb. Required for voice pages.
+	CallerID string
+	// SMSFrom sends texts: a Twilio number or a Messaging Service sid
+	// (MG…); verified caller ids cannot send texts. Required for texts.
+	SMSFrom   string
+	Pages     Pages     // required for the webhooks
+	Engineers Engineers // required for text replies
+	Rules     pager.Rules
+	Log       *zap.Logger
+	Now       func() time.Time
+}
+
+// Pager serves the pager's Twilio webhooks and makes its channels.
+type Pager struct {
+	cfg PagerConfig
+	sig signed
+	log *zap.Logger
+}
+
+// NewPager returns the pager's Twilio side.
+func NewPager(cfg PagerConfig) (*Pager, error) {
+	if cfg.Log == nil {
+		cfg.Log = zap.NewNop()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.REST == nil {
+		return nil, errs.InvalidField("rest", "is required")
+	}
+	u, err := url.Parse(cfg.PublicURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, errs.InvalidField("IVR_PUBLIC_URL", "%q is not an absolute http(s) base URL", cfg.PublicURL)
+	}
+	for name, v := range map[string]string{"IVR_PAGER_CALLER_ID": cfg.CallerID, "IVR_PAGER_SMS_FROM": cfg.SMSFrom} {
+		if v == "" {
+			continue
+		}
+		if strings.HasPrefix(v, messagingServicePrefix) && name == "IVR_PAGER_SMS_FROM" {
+			continue
+		}
+		if n, err := oncall.NormalizePhone(v); err != nil || n != v {
+			return nil, errs.InvalidField(name, "%q is not a phone number in E.164 (+ and digits only)", v)
+		}
+	}
+	log := cfg.Log.Named("pager-twilio")
+	base := strings.TrimSuffix(cfg.PublicURL, "/")
+	return &Pager{cfg: cfg, sig: newSigned(cfg.AuthToken, base, 64<<10, 10*time.Second, log), log: log}, nil
+}
+
+// SetPages gives the webhooks the pager's engine, which is built after the
+// channels it carries out attempts through.
+func (pg *Pager) SetPages(p Pages) { pg.cfg.Pages = p }
+
+// Register adds the pager's webhooks to r; each checks X-Twilio-Signature.
+func (pg *Pager) Register(r *mux.Router) {
+	post := func(path string, h webhook) { r.Handle(path, pg.sig.verified(h)).Methods(http.MethodPost) }
+	post(pathPage+"{attempt}/answer", pg.answer)
+	post(pathPage+"{attempt}/key", pg.key)
+	post(pathPage+"{attempt}/status", pg.callStatus)
+	post(pathPage+"{attempt}/amd", pg.amd)
+	post(pathPage+"{attempt}/sms-status", pg.smsStatus)
+	post(pathSMS, pg.inboundSMS)
+}
+
+func (pg *Pager) link(id int64, what string, q url.Values) string {
+	u := pg.sig.base + pathPage + strconv.FormatInt(id, 10) + "/" + what
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u
+}
+
+// Channels returns the pager's Twilio channels: page calls when a caller
+// id is set, texts when a sender is.
+func (pg *Pager) Channels() map[pager.Kind]pager.Channel {
+	out := map[pager.Kind]pager.Channel{}
+	if pg.cfg.CallerID != "" {
+		out[pager.KindVoice] = voiceChannel{pg}
+	}
+	if pg.cfg.SMSFrom != "" {
+		out[pager.KindSMS] = smsChannel{pg}
+	}
+	return out
+}
+
+// voiceChannel pages by phone call.
+type voiceChannel struct{ pg *Pager }
+
+func (c voiceChannel) Send(ctx context.Context, a pager.Attempt) (string, error) {
+	return c.pg.cfg.REST.CreatePageCall(ctx, PageCall{
+		To: a.To, From: c.pg.cfg.CallerID, URL: c.pg.link(a.ID, "answer", nil),
+		StatusCallback: c.pg.link(a.ID, "status", nil), AMDCallback: c.pg.link(a.ID, "amd", nil), Timeout: pageRingLimit,
+	})
+}
+
+func (c voiceChannel) Find(ctx context.Context, a pager.Attempt) (string, error) {
+	recs, err := c.pg.cfg.REST.RecentCalls(ctx, a.To, c.pg.cfg.CallerID)
+	if err != nil {
+		return "", err
+	}
+	return c.pg.match(ctx, a, recs, func(ProviderRecord) bool { return true })
+}
+
+// Poll asks Twilio how a page call whose completed callback never came
+// ended.
+func (c voiceChannel) Poll(ctx context.Context, a pager.Attempt) (pager.Outcome, error) {
+	st, err := c.pg.cfg.REST.CallStatus(ctx, a.ProviderID)
+	if err != nil {
+		return "", err
+	}
+	return callOutcome(st), nil
+}
+
+// smsChannel pages by text.
+type smsChannel struct{ pg *Pager }
+
+func (c smsChannel) Send(ctx context.Context, a pager.Attempt) (string, error) {
+	return c.pg.cfg.REST.CreateMessage(ctx, OutboundMessage{To: a.To, From: c.pg.cfg.SMSFrom, Body: a.Body,
+		StatusCallback: c.pg.link(a.ID, "sms-status", nil)})
+}
+
+func (c smsChannel) Find(ctx context.Context, a pager.Attempt) (string, error) {
+	recs, err := c.pg.cfg.REST.RecentMessages(ctx, a.To, c.pg.cfg.SMSFrom)
+	if err != nil {
+		return "", err
+	}
+	return c.pg.match(ctx, a, recs, func(r ProviderRecord) bool { return r.Body == a.Body })
+}
+
+// clockSlack allows for the provider's clock and its whole-second dates
+// against the database's: a request in doubt was created no earlier than
+// this before its claim.
+const clockSlack = 2 * time.Second
+
+// match finds, among the provider's latest records, one made for attempt
+// a: created after its claim, matching same, and not the provider id of
+// any other attempt.
+func (pg *Pager) match(ctx context.Context, a pager.Attempt, recs []ProviderRecord, same func(ProviderRecord) bool) (string, error) {
+	for _, r := range recs {
+		if r.SID == "" || r.Created.Before(a.ClaimedAt.Add(-clockSlack)) || !same(r) {
+			continue
+		}
+		other, err := pg.attemptBySID(ctx, r.SID)
+		if err != nil {
+			return "", err
+		}
+		if other == 0 || other == a.ID {
+			return r.SID, nil
+		}
+	}
+	return "", nil
+}
+
+// attemptBySID is implemented by Pages when it can tell which attempt a
+// provider id belongs to.
+type attemptsBySID interface {
+	AttemptByProviderID(ctx context.Context, sid string) (pager.Attempt, error)
+}
+
+func (pg *Pager) attemptBySID(ctx context.Context, sid string) (int64, error) {
+	s, ok := pg.cfg.Pages.(attemptsBySID)
+	if !ok {
+		return 0, nil
+	}
+	a, err := s.AttemptByProviderID(ctx, sid)
+	switch {
+	case errs.Is(err, errs.NotFound):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	}
+	return a.ID, nil
+}
+
+// attemptOf reads the {attempt} of a request.
+func (pg *Pager) attemptOf(ctx context.Context, r *http.Request) (pager.Attempt, error) {
+	id, err := strconv.ParseInt(mux.Vars(r)["attempt"], 10, 64)
+	if err != nil || id <= 0 {
+		return pager.Attempt{}, errs.E(errs.NotFound, "attempt", "no such page attempt")
+	}
+	return pg.cfg.Pages.Attempt(ctx, id)
+}
+
+// answer is the page call's TwiML when the engineer picks up: the page in
+// their language, then "press 1", asked up to pageRepeats times.
+func (pg *Pager) answer(ctx context.Context, r *http.Request, _ url.Values) (string, error) {
+	a, err := pg.attemptOf(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	return pg.ask(ctx, a, 1)
+}
+
+func (pg *Pager) ask(ctx context.Context, a pager.Attempt, n int) (string, error) {
+	p, _, err := pg.cfg.Pages.Page(ctx, a.PageID)
+	if err != nil {
+		return "", err
+	}
+	lang := langOr(a.Language)
+	if p.Status != pager.Open {
+		return pg.say(pager.ClosedPrompts(lang), &twiml.VoiceHangup{}), nil
+	}
+	action := pg.link(a.ID, "key", url.Values{"n": {strconv.Itoa(n)}})
+	g := &twiml.VoiceGather{Input: "dtmf", NumDigits: "1", Timeout: strconv.Itoa(int(pageKeyWait / time.Second)),
+		Action: action, Method: http.MethodPost, ActionOnEmptyResult: "true",
+		InnerElements: pg.plays(pager.PageCallPrompts(&p, lang, pg.cfg.Now(), pg.cfg.Rules))}
+	return render(g, &twiml.VoiceRedirect{Url: action, Method: http.MethodPost}), nil
+}
+
+// key takes the engineer's key: 1 acknowledges; anything else asks again,
+// pageRepeats times in all, then the call ends (and the text follows).
+func (pg *Pager) key(ctx context.Context, r *http.Request, form url.Values) (string, error) {
+	a, err := pg.attemptOf(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	lang := langOr(a.Language)
+	if form.Get("Digits") == "1" {
+		p, err := pg.cfg.Pages.AttemptEnded(ctx, a.ID, pager.Acked, "pressed 1")
+		if err != nil {
+			return "", err
+		}
+		if p.Status == pager.Acknowledged && p.AckedBy != a.EngineerID {
+			return pg.say(pager.TakenPrompts(lang), &twiml.VoiceHangup{}), nil
+		}
+		return pg.say(pager.AckedPrompts(lang), &twiml.VoiceHangup{}), nil
+	}
+	n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+	if n < pageRepeats {
+		return pg.ask(ctx, a, n+1)
+	}
+	return pg.say(pager.NoKeyPrompts(lang), &twiml.VoiceHangup{}), nil
+}
+
+// callStatus moves a page call on: initiated confirms it; the final
+// status ends the attempt (answered without the key, no answer, busy,
+// failed).
+func (pg *Pager) callStatus(ctx context.Context, r *http.Request, form url.Values) (string, error) {
+	a, err := pg.attemptOf(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	st := form.Get("CallStatus")
+	o := callOutcome(st)
+	if o == "" {
+		return "", nil
+	}
+	detail := "call " + st
+	if code := form.Get("ErrorCode"); code != "" {
+		detail += ", error " + code
+	}
+	if _, err := pg.cfg.Pages.AttemptEnded(ctx, a.ID, o, detail); err != nil {
+		return "", err
+	}
+	return "", nil
+}
+
+// callOutcome maps a call's final status to the attempt's outcome; "" for
+// a call still going on. A completed call that reaches here was answered
+// without the key: 1 ends the attempt first.
+func callOutcome(status string) pager.Outcome {
+	switch status {
+	case "completed":
+		return pager.NoKey
+	case "busy":
+		return pager.Busy
+	case "no-answer":
+		return pager.NoAnswer
+	case "failed":
+		return pager.Failed
+	case "canceled":
+		return pager.Canceled
+	}
+	return ""
+}
+
+// amd logs what answered the page call; the key alone acknowledges.
+func (pg *Pager) amd(ctx context.Context, r *http.Request, form url.Values) (string, error) {
+	a, err := pg.attemptOf(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	pg.log.Info("page call answered", zap.Int64("attempt_id", a.ID), zap.Int64("page_id", a.PageID),
+		zap.String("answered_by", form.Get("AnsweredBy")))
+	return "", nil
+}
+
+// smsStatus ends a text's attempt on its delivery report.
+func (pg *Pager) smsStatus(ctx context.Context, r *http.Request, form url.Values) (string, error) {
+	a, err := pg.attemptOf(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	var o pager.Outcome
+	switch form.Get("MessageStatus") {
+	case "delivered":
+		o = pager.Delivered
+	case "undelivered":
+		o = pager.Undelivered
+	case "failed":
+		o = pager.Failed
+	default:
+		return "", nil // queued, sent: on its way
+	}
+	detail := "text " + form.Get("MessageStatus")
+	if code := form.Get("ErrorCode"); code != "" {
+		detail += ", error " + code
+	}
+	if _, err := pg.cfg.Pages.AttemptEnded(ctx, a.ID, o, detail); err != nil {
+		return "", err
+	}
+	return "", nil
+}
+
+// inboundSMS reads an engineer's text: the code of a page acknowledges
+// it. STOP, START and their kin are opt-out keywords that Twilio answers
+// itself: the service adds no reply.
+func (pg *Pager) inboundSMS(ctx context.Context, _ *http.Request, form url.Values) (string, error) {
+	from := form.Get("From")
+	body := strings.TrimSpace(form.Get("Body"))
+	if len(body) > smsReplyLimit {
+		body = body[:smsReplyLimit]
+	}
+	word := strings.ToUpper(strings.Trim(body, " .!"))
+	if containsWord(stopWords, word) || containsWord(startWords, word) || form.Get("OptOutType") != "" {
+		pg.log.Info("opt-out keyword texted", zap.String("from", from), zap.String("keyword", word))
+		return "", nil
+	}
+	eng, ok, err := pg.engineerByPhone(ctx, from)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		pg.log.Warn("text from a number that is no engineer's; ignored", zap.String("from", from))
+		return "", nil
+	}
+	lang := oncall.English
+	if len(eng.Languages) > 0 {
+		lang = eng.Languages[0]
+	}
+	id, err := strconv.ParseInt(strings.TrimPrefix(word, "#"), 10, 64)
+	if err != nil || id <= 0 {
+		return smsReply(pager.ReplyHelpText(lang)), nil
+	}
+	p, _, err := pg.cfg.Pages.Page(ctx, id)
+	if errs.Is(err, errs.NotFound) {
+		return smsReply(pager.ReplyUnknownText(lang, word)), nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if p.Status != pager.Open {
+		return smsReply(pager.ReplyClosedText(&p, lang)), nil
+	}
+	p, err = pg.cfg.Pages.Acknowledge(ctx, id, pager.Acknowledge{EngineerID: eng.ID, Name: eng.Name, Via: pager.ViaSMS})
+	if err != nil {
+		return "", err
+	}
+	return smsReply(pager.ReplyAckedText(&p, lang)), nil
+}
+
+func containsWord(list, w string) bool {
+	for _, x := range strings.Fields(list) {
+		if x == w {
+			return true
+		}
+	}
+	return false
+}
+
+func (pg *Pager) engineerByPhone(ctx context.Context, phone string) (oncall.Engineer, bool, error) {
+	if pg.cfg.Engineers == nil {
+		return oncall.Engineer{}, false, nil
+	}
+	all, err := pg.cfg.Engineers.Engineers(ctx)
+	if err != nil {
+		return oncall.Engineer{}, false, fmt.Errorf("look up who texted: %w", err)
+	}
+	for _, e := range all {
+		for _, c := range e.Contacts {
+			if c.Phone == phone {
+				return e, true, nil
+			}
+		}
+	}
+	return oncall.Engineer{}, false, nil
+}
+
+func smsReply(text string) string {
+	s, err := twiml.Messages([]twiml.Element{&twiml.MessagingMessage{Body: text}})
+	if err != nil {
+		return ""
+	}
+	return s
+}
+
+// plays renders prompts as <Play> of the recorded audio. Every pager
+// prompt has a recording (a test checks): none falls back to <Say>.
+func (pg *Pager) plays(ps []ivr.Prompt) []twiml.Element {
+	out := make([]twiml.Element, 0, len(ps))
+	for _, p := range ps {
+		if path, ok := sounds.URLPath(string(p.Lang), p.Name); ok {
+			out = append(out, &twiml.VoicePlay{Url: pg.sig.base + path})
+		}
+	}
+	return out
+}
+
+func (pg *Pager) say(ps []ivr.Prompt, then ...twiml.Element) string {
+	return render(append(pg.plays(ps), then...)...)
+}
+
+func langOr(l oncall.Language) oncall.Language {
+	if l.Valid() {
+		return l
+	}
+	return oncall.English
+}
