@@ -30,14 +30,6 @@ type Recordings interface {
 	Recording(ctx context.Context, id string) (calls.Recording, error)
 }
 
-// PageLog is the pages requested for calls nobody took, as the API reads
-// them.
-type PageLog interface {
-	// PageRequests returns at most limit requested pages (0: the store's
-	// default), newest first.
-	PageRequests(ctx context.Context, limit int) ([]calls.PageRecord, error)
-}
-
 // RecordingPath is the path, under the service's base URL, at which
 // signed-in staff fetch recording id: what a driver that saves a voicemail
 // gives the call flow as its URL.
@@ -122,22 +114,4 @@ func (s *Server) getRecording(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	http.ServeContent(w, r, "", rec.CreatedAt, bytes.NewReader(rec.Data))
-}
-
-// listPages lists the pages the call flow requested, newest first:
-// ?limit= (at most 1000, default 100).
-func (s *Server) listPages(w http.ResponseWriter, r *http.Request) {
-	limit, err := queryLimit(r)
-	var list []calls.PageRecord
-	if err == nil {
-		list, err = s.pages.PageRequests(r.Context(), limit)
-	}
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	if list == nil {
-		list = []calls.PageRecord{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"pages": list})
 }

@@ -2,9 +2,11 @@ package admin_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -146,44 +148,85 @@ func TestPagesAPI(t *testing.T) {
 	storetest.Backends(t, func(t *testing.T, db *store.DB) {
 		s := startAPI(t, db, mustTime(t, "2026-06-01T12:00:00Z"))
 		eng := s.engineerToken()
-		at := mustTime(t, "2026-06-01T11:58:00Z")
-		for _, p := range []ivr.PageRequest{
-			{CallID: "CA01", TicketID: "1001", Priority: oncall.Critical, Level: oncall.L2, Line: "+74996383867", RequestedAt: at},
-			{CallID: "CA02", Priority: oncall.Low, Level: oncall.L1, VoicemailURL: "/api/v1/recordings/RE02",
-				VoicemailSeconds: 9, Line: "+12025952118", Caller: "+12025550150", RequestedAt: at.Add(time.Minute)},
-		} {
-			if err := db.RequestPage(t.Context(), p); err != nil {
-				t.Fatal(err)
-			}
+		type page struct {
+			ID       int64  `json:"id"`
+			Status   string `json:"status"`
+			Priority string `json:"priority"`
+			Level    string `json:"level"`
+			Summary  string `json:"summary"`
+			TicketID string `json:"ticket_id"`
+			AckVia   string `json:"ack_via"`
+			Deadline string `json:"deadline"`
+			Log      []struct {
+				What string `json:"what"`
+			} `json:"log"`
 		}
-		var out struct {
-			Pages []map[string]any `json:"pages"`
+		var first page
+		body := map[string]any{"priority": "critical", "level": "L2", "summary": "mail is down", "ticket_id": "1001", "key": "k1"}
+		s.mustDo("POST", "/api/v1/pages", body, http.StatusCreated, &first)
+		if first.Status != "open" || first.Level != "L2" || first.TicketID != "1001" || first.Deadline != "2026-06-01T13:00:00Z" {
+			t.Errorf("raised %+v", first)
 		}
-		r := s.do("GET", "/api/v1/pages", eng, nil)
-		if r.status != http.StatusOK {
-			t.Fatalf("GET /pages: %d %s", r.status, r.body)
+		var again page
+		s.mustDo("POST", "/api/v1/pages", body, http.StatusOK, &again)
+		if again.ID != first.ID {
+			t.Errorf("the same key raised page %d, then %d", first.ID, again.ID)
 		}
-		r.decode(t, &out)
-		if len(out.Pages) != 2 {
-			t.Fatalf("pages %v", out.Pages)
+		var second page
+		s.mustDo("POST", "/api/v1/pages", map[string]any{"priority": "low", "summary": "a question"}, http.StatusCreated, &second)
+
+		t.Run("ErrInput", func(t *testing.T) {
+			s.do("POST", "/api/v1/pages", s.admin, map[string]any{"priority": "critical"}).wantError(t, http.StatusBadRequest, "invalid", "summary")
+			s.do("POST", "/api/v1/pages", s.admin, map[string]any{"priority": "soon", "summary": "x"}).wantError(t, http.StatusBadRequest, "invalid", "priority")
+			s.do("POST", "/api/v1/pages", s.admin, map[string]any{"priority": "low", "summary": "x\u0000y"}).wantError(t, http.StatusBadRequest, "invalid", "summary")
+			s.do("POST", "/api/v1/pages", eng, map[string]any{"priority": "low", "summary": "x"}).wantError(t, http.StatusForbidden, "forbidden", "")
+			s.do("GET", "/api/v1/pages?status=done", eng, nil).wantError(t, http.StatusBadRequest, "invalid", "status")
+			s.do("GET", "/api/v1/pages?limit=-1", eng, nil).wantError(t, http.StatusBadRequest, "invalid", "limit")
+			s.do("GET", "/api/v1/pages", "", nil).wantError(t, http.StatusUnauthorized, "unauthorized", "")
+			s.do("GET", "/api/v1/pages/999", eng, nil).wantError(t, http.StatusNotFound, "not_found", "")
+		})
+
+		var list struct {
+			Pages []page `json:"pages"`
 		}
-		newest := out.Pages[0]
-		for k, want := range map[string]any{"call_id": "CA02", "priority": "low", "level": "L1", "status": "requested",
-			"voicemail_url": "/api/v1/recordings/RE02", "voicemail_seconds": 9.0, "caller": "+12025550150",
-			"requested_at": "2026-06-01T11:59:00Z"} {
-			if newest[k] != want {
-				t.Errorf("%s = %v, want %v", k, newest[k], want)
-			}
+		s.mustDo("GET", "/api/v1/pages", nil, http.StatusOK, &list)
+		if len(list.Pages) != 2 || list.Pages[0].ID != second.ID || list.Pages[1].ID != first.ID {
+			t.Fatalf("pages %+v, want the two, newest first", list.Pages)
 		}
-		if out.Pages[1]["ticket_id"] != "1001" || out.Pages[1]["level"] != "L2" {
-			t.Errorf("older page %v", out.Pages[1])
+		s.mustDo("GET", "/api/v1/pages?limit=1", nil, http.StatusOK, &list)
+		if len(list.Pages) != 1 {
+			t.Errorf("limit=1: %d pages", len(list.Pages))
 		}
-		r = s.do("GET", "/api/v1/pages?limit=1", eng, nil)
-		r.decode(t, &out)
-		if len(out.Pages) != 1 {
-			t.Errorf("limit=1: %d pages", len(out.Pages))
+
+		// Nobody is on call: the page's log says so, and it waits.
+		var one struct {
+			Page     page             `json:"page"`
+			Attempts []map[string]any `json:"attempts"`
 		}
-		s.do("GET", "/api/v1/pages?limit=-1", eng, nil).wantError(t, http.StatusBadRequest, "invalid", "limit")
-		s.do("GET", "/api/v1/pages", "", nil).wantError(t, http.StatusUnauthorized, "unauthorized", "")
+		s.mustDo("GET", "/api/v1/pages/"+fmt.Sprint(first.ID), nil, http.StatusOK, &one)
+		var whats []string
+		for _, e := range one.Page.Log {
+			whats = append(whats, e.What)
+		}
+		if !slices.Contains(whats, "nobody on call") || one.Attempts == nil {
+			t.Errorf("log %v, attempts %v: want nobody on call, and an empty list", whats, one.Attempts)
+		}
+
+		// An engineer acts only on pages addressed to them; an admin on any.
+		s.do("POST", "/api/v1/pages/"+fmt.Sprint(first.ID)+"/ack", eng, nil).wantError(t, http.StatusForbidden, "forbidden", "")
+		var acked page
+		s.mustDo("POST", "/api/v1/pages/"+fmt.Sprint(first.ID)+"/ack", nil, http.StatusOK, &acked)
+		if acked.Status != "acknowledged" || acked.AckVia != "api" {
+			t.Errorf("after ack: %+v", acked)
+		}
+		var resolved page
+		s.mustDo("POST", "/api/v1/pages/"+fmt.Sprint(first.ID)+"/resolve", nil, http.StatusOK, &resolved)
+		if resolved.Status != "resolved" {
+			t.Errorf("after resolve: %+v", resolved)
+		}
+		s.mustDo("GET", "/api/v1/pages?status=open", nil, http.StatusOK, &list)
+		if len(list.Pages) != 1 || list.Pages[0].ID != second.ID {
+			t.Errorf("open pages %+v, want only the low one", list.Pages)
+		}
 	})
 }

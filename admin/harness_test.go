@@ -19,6 +19,7 @@ import (
 	"github.com/supportdesk/ivr/admin"
 	"github.com/supportdesk/ivr/internal/pgtest"
 	"github.com/supportdesk/ivr/oncall"
+	"github.com/supportdesk/ivr/pager"
 	"github.com/supportdesk/ivr/store"
 )
 
@@ -68,14 +69,26 @@ func startAPI(t *testing.T, db *store.DB, now time.Time) *apiServer {
 	if err != nil {
 		t.Fatalf("issue admin token: %v", err)
 	}
+	pages, err := pager.New(pager.Config{Store: db, Roster: pagerRoster{svc}, Policies: svc, Log: log})
+	if err != nil {
+		t.Fatalf("pager: %v", err)
+	}
 	api := admin.New(admin.Config{
 		OnCall: svc, Tokens: db, Audit: db, Ready: db.Ready,
 		Registry: prometheus.NewRegistry(), Log: log, TokenCacheTTL: time.Minute,
-		Tickets: db, Calls: db, Recordings: db, Pages: db,
+		Tickets: db, Calls: db, Recordings: db, Pages: pages,
 	})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	return &apiServer{t: t, url: srv.URL, db: db, svc: svc, clock: clock, admin: secret, client: srv.Client()}
+}
+
+// pagerRoster is who the pager pages: the schedule's engineers.
+type pagerRoster struct{ svc *oncall.Service }
+
+func (r pagerRoster) OnCall(level oncall.Level, layer oncall.Layer, t time.Time) (oncall.Engineer, bool) {
+	a, ok := r.svc.OnCall(level, layer, t)
+	return a.Engineer, ok
 }
 
 // response is what a request got back.

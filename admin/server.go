@@ -32,6 +32,7 @@ const (
 	keyPath   = "path"
 	keyStatus = "status"
 	keyActor  = "actor"
+	keyPageID = "page_id"
 )
 
 // Config is what a Server needs.
@@ -51,7 +52,7 @@ type Config struct {
 	Tickets    tickets.Store // the built-in tickets: /api/v1/tickets
 	Calls      CallLog       // /api/v1/calls
 	Recordings Recordings    // /api/v1/recordings/{id}
-	Pages      PageLog       // /api/v1/pages
+	Pages      Pages         // /api/v1/pages
 }
 
 // Server serves the admin API.
@@ -69,7 +70,7 @@ type Server struct {
 	tickets    tickets.Store
 	calls      CallLog
 	recordings Recordings
-	pages      PageLog
+	pages      Pages
 }
 
 // New returns a Server with its routes registered.
@@ -175,6 +176,10 @@ func (s *Server) routes() {
 	}
 	if s.pages != nil {
 		read("/pages", s.listPages)
+		write(http.MethodPost, "/pages", s.createPage)
+		read("/pages/{id}", s.getPage)
+		r.Handle(api+"/pages/{id}/ack", s.authenticate(access.Engineer, s.ackPage)).Methods(http.MethodPost)
+		r.Handle(api+"/pages/{id}/resolve", s.authenticate(access.Engineer, s.resolvePage)).Methods(http.MethodPost)
 	}
 }
 
