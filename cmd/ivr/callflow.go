@@ -149,22 +149,27 @@ func (r roster) OnCall(_ context.Context, level oncall.Level, layer oncall.Layer
 	return a.Engineer, ok, nil
 }
 
-// newFlow builds the call flow over the store, the on-call service and the
-// configured ticket system, and returns it with its settings.
-func newFlow(c flowConfig, db *store.DB, svc *oncall.Service, log *zap.Logger) (*ivr.Flow, ivr.Config, error) {
+// newTickets returns the configured ticket system: the built-in one over
+// the store, or an external one's JSON API.
+func newTickets(c flowConfig, db *store.DB) (ivr.Tickets, error) {
+	if c.ticketsURL == "" {
+		return tickets.NewBuiltin(db), nil
+	}
+	client, err := httpjson.New(c.ticketsURL, c.ticketsToken, c.ticketsTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("--tickets-url: %w", err)
+	}
+	return client, nil
+}
+
+// newFlow builds the call flow over the store, the on-call service, the
+// ticket system and the pager, and returns it with its settings.
+func newFlow(c flowConfig, db *store.DB, svc *oncall.Service, tix ivr.Tickets, pages ivr.Pages, log *zap.Logger) (*ivr.Flow, ivr.Config, error) {
 	cfg, err := c.flowSettings()
 	if err != nil {
 		return nil, cfg, err
 	}
-	var tix ivr.Tickets = tickets.NewBuiltin(db)
-	if c.ticketsURL != "" {
-		client, err := httpjson.New(c.ticketsURL, c.ticketsToken, c.ticketsTimeout)
-		if err != nil {
-			return nil, cfg, fmt.Errorf("--tickets-url: %w", err)
-		}
-		tix = client
-	}
-	flow, err := ivr.New(cfg, ivr.Deps{Tickets: tix, Roster: roster{svc}, Pages: db, Preferences: db, Calls: db, Log: log})
+	flow, err := ivr.New(cfg, ivr.Deps{Tickets: tix, Roster: roster{svc}, Pages: pages, Preferences: db, Calls: db, Log: log})
 	if err != nil {
 		return nil, cfg, fmt.Errorf("call flow: %w", err)
 	}

@@ -14,6 +14,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/supportdesk/ivr/pager"
+
 	// Zone data inside the binary, so that rotations in any IANA zone work
 	// on machines without /usr/share/zoneinfo.
 	_ "time/tzdata"
@@ -58,6 +60,9 @@ type environ struct {
 	// onListen, when set, learns the address serve listens on (tests pass
 	// --addr 127.0.0.1:0).
 	onListen func(addr string)
+	// clock, when set, is the pager's clock (tests drive its timers);
+	// default the real one.
+	clock pager.Clock
 }
 
 var errUsage = errors.New("usage")

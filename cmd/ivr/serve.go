@@ -19,6 +19,7 @@ import (
 	"github.com/supportdesk/ivr/demo"
 	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/oncall"
+	"github.com/supportdesk/ivr/pager"
 	"github.com/supportdesk/ivr/sounds"
 	"github.com/supportdesk/ivr/store"
 	"github.com/supportdesk/ivr/webhooks"
@@ -27,6 +28,7 @@ import (
 type serveConfig struct {
 	common
 	flow               flowConfig
+	pager              pagerConfig
 	twilio             webhooks.Settings
 	addr               string
 	adminToken         string
@@ -47,6 +49,7 @@ func serve(ctx context.Context, args []string, env environ) error {
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to let requests finish on shutdown")
 	fs.DurationVar(&cfg.recordingRetention, "recording-retention", 30*24*time.Hour, "how long voicemails and call states are kept")
 	cfg.flow.register(fs, env)
+	cfg.pager.register(fs, env)
 	var err error
 	if cfg.twilio, err = webhooks.SettingsFromEnv(env.getenv); err != nil {
 		return err
@@ -110,15 +113,19 @@ func serve(ctx context.Context, args []string, env environ) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	api := admin.New(admin.Config{OnCall: svc, Tokens: db, Audit: db, Ready: db.Ready, Registry: reg, Log: log,
-		Tickets: db, Calls: db, Recordings: db, Pages: db})
-	driver, err := mountTelephony(cfg, api, db, svc, log)
+	tel, err := newTelephony(cfg, db, svc, env.clock, log)
 	if err != nil {
 		return err
 	}
-	registerDriverMetrics(reg, driver)
-	defer driver.Close() // before the store closes (deferred earlier)
-	go sweepLoop(ctx, driver, log)
+	api := admin.New(admin.Config{OnCall: svc, Tokens: db, Audit: db, Ready: db.Ready, Registry: reg, Log: log,
+		Tickets: db, Calls: db, Recordings: db, Pages: tel.pages})
+	tel.mount(api)
+	registerDriverMetrics(reg, tel.driver)
+	defer tel.driver.Close() // before the store closes (deferred earlier)
+	go sweepLoop(ctx, tel.driver, log)
+	pagerDone := make(chan struct{})
+	go func() { defer close(pagerDone); _ = tel.pages.Run(ctx) }()
+	defer func() { <-pagerDone }() // the pager stops with ctx, before the store closes
 
 	srv := &http.Server{
 		Handler:           api,
@@ -167,14 +174,18 @@ func openStore(ctx context.Context, dsn string, log *zap.Logger) (*store.DB, err
 	return db, nil
 }
 
-// mountTelephony adds the Twilio webhooks and the prompt audio to the
-// server's routes.
-func mountTelephony(cfg serveConfig, api *admin.Server, db *store.DB, svc *oncall.Service, log *zap.Logger) (*webhooks.Driver, error) {
-	flow, settings, err := newFlow(cfg.flow, db, svc, log)
-	if err != nil {
-		return nil, err
-	}
-	var rest webhooks.REST
+// telephony is what answers the phone and pages engineers: the Twilio
+// voice driver, the pager's engine and its Twilio side.
+type telephony struct {
+	driver     *webhooks.Driver
+	pages      *pager.Engine
+	pagerHooks *webhooks.Pager
+}
+
+// newTelephony builds the call flow, the pager and the Twilio driver over
+// the store and the on-call service.
+func newTelephony(cfg serveConfig, db *store.DB, svc *oncall.Service, clock pager.Clock, log *zap.Logger) (*telephony, error) {
+	var rest webhooks.Client
 	switch tw := cfg.twilio; {
 	case tw.AccountSID == "" && tw.AuthToken == "":
 		// Twilio not set up (a demo, or Asterisk only): the webhooks say
@@ -183,21 +194,44 @@ func mountTelephony(cfg serveConfig, api *admin.Server, db *store.DB, svc *oncal
 	case tw.AccountSID == "" || tw.AuthToken == "":
 		return nil, fmt.Errorf("set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or neither")
 	default:
+		var err error
 		if rest, err = webhooks.NewREST(tw); err != nil {
 			return nil, fmt.Errorf("twilio: %w", err)
 		}
 	}
+	settings, err := cfg.flow.flowSettings()
+	if err != nil {
+		return nil, err
+	}
+	tix, err := newTickets(cfg.flow, db)
+	if err != nil {
+		return nil, err
+	}
+	eng, hooks, err := newPager(cfg.pager, cfg.twilio, rest, db, svc, tix, settings.Lines, clock, log)
+	if err != nil {
+		return nil, err
+	}
+	flow, settings, err := newFlow(cfg.flow, db, svc, tix, eng, log)
+	if err != nil {
+		return nil, err
+	}
 	driver, err := webhooks.New(webhooks.Config{
 		PublicURL: cfg.twilio.PublicURL, AuthToken: cfg.twilio.AuthToken, AccountSID: cfg.twilio.AccountSID,
-		Flow: flow, States: db, Recordings: voicemails{db: db, publicURL: cfg.twilio.PublicURL}, Pages: db,
+		Flow: flow, States: db, Recordings: voicemails{db: db, publicURL: cfg.twilio.PublicURL}, Pages: eng,
 		REST: rest, Lines: settings.Lines, Log: log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("twilio webhooks: %w", err)
 	}
-	driver.Register(api.Router())
+	return &telephony{driver: driver, pages: eng, pagerHooks: hooks}, nil
+}
+
+// mount adds the Twilio webhooks and the prompt audio to the server's
+// routes.
+func (t *telephony) mount(api *admin.Server) {
+	t.driver.Register(api.Router())
+	t.pagerHooks.Register(api.Router())
 	api.Router().PathPrefix(sounds.MountPath).Handler(sounds.Handler())
-	return driver, nil
 }
 
 // retentionLoop deletes, every hour, voicemails and call states older than

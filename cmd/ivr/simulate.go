@@ -64,7 +64,11 @@ func simulate(ctx context.Context, args []string, env environ) error {
 		if err := svc.Refresh(ctx); err != nil {
 			return fmt.Errorf("load schedules: %w", err)
 		}
-		flow, _, err := newFlow(fc, db, svc, log)
+		tix, err := newTickets(fc, db)
+		if err != nil {
+			return err
+		}
+		flow, _, err := newFlow(fc, db, svc, tix, db, log)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/supportdesk/ivr/ivr"
+	"github.com/supportdesk/ivr/oncall"
+	"github.com/supportdesk/ivr/pager"
+	"github.com/supportdesk/ivr/store"
+	"github.com/supportdesk/ivr/webhooks"
+)
+
+// pagerConfig is the pager's settings, from flags and the environment.
+type pagerConfig struct {
+	callerID    string
+	smsFrom     string
+	lastResort  string
+	overdueWait time.Duration
+	wakingHours string
+	textOnly    string
+}
+
+func (c *pagerConfig) register(fs *flag.FlagSet, env environ) {
+	fs.StringVar(&c.callerID, "pager-caller-id", env.getenv("IVR_PAGER_CALLER_ID"),
+		"the number page calls come from, a Twilio number or verified caller id; default: the first line's (env IVR_PAGER_CALLER_ID)")
+	fs.StringVar(&c.smsFrom, "pager-sms-from", env.getenv("IVR_PAGER_SMS_FROM"),
+		"the Twilio number or Messaging Service (MG…) page texts come from; default: the first +1 line's (env IVR_PAGER_SMS_FROM)")
+	fs.StringVar(&c.lastResort, "pager-last-resort", env.getenv("IVR_PAGER_LAST_RESORT"),
+		"a phone number (E.164) texted when a page finds nobody on call (env IVR_PAGER_LAST_RESORT)")
+	fs.DurationVar(&c.overdueWait, "pager-overdue-wait", 5*time.Minute,
+		"each escalation step's wait once a page is past its guaranteed response time")
+	fs.StringVar(&c.wakingHours, "pager-waking-hours", orDefault(env.getenv("IVR_PAGER_WAKING_HOURS"), "08:00-22:00"),
+		"the hours, in each engineer's own time zone, when pages of the --pager-text-only-at-night priorities may ring (env IVR_PAGER_WAKING_HOURS)")
+	fs.StringVar(&c.textOnly, "pager-text-only-at-night", orDefault(env.getenv("IVR_PAGER_TEXT_ONLY_AT_NIGHT"), "normal,low"),
+		"priorities paged by text only outside waking hours; \"none\" rings for every page at any hour (env IVR_PAGER_TEXT_ONLY_AT_NIGHT)")
+}
+
+// rules turns the settings into the pager's rules for the lines served.
+func (c *pagerConfig) rules(lines []ivr.Line) (pager.Rules, error) {
+	r := pager.Rules{OverdueWait: c.overdueWait, LineNames: map[string]string{}}
+	if c.overdueWait < time.Minute {
+		return r, fmt.Errorf("--pager-overdue-wait: %s is shorter than a minute: an engineer needs time to answer", c.overdueWait)
+	}
+	for _, l := range lines {
+		r.LineNames[l.Number] = l.Name
+	}
+	if c.lastResort != "" {
+		n, err := oncall.NormalizePhone(c.lastResort)
+		if err != nil {
+			return r, fmt.Errorf("--pager-last-resort: %w", err)
+		}
+		r.LastResort = n
+	}
+	w, err := parseWakingHours(c.wakingHours)
+	if err != nil {
+		return r, fmt.Errorf("--pager-waking-hours: %w", err)
+	}
+	if c.textOnly != "none" && c.textOnly != "" {
+		r.Quiet = map[oncall.Priority]pager.WakingHours{}
+		for _, s := range strings.Split(c.textOnly, ",") {
+			p, err := oncall.ParsePriority(s)
+			if err != nil {
+				return r, fmt.Errorf("--pager-text-only-at-night: %q is not a priority (critical, urgent, normal, low) or none", s)
+			}
+			if p == oncall.Critical || p == oncall.Urgent {
+				return r, fmt.Errorf("--pager-text-only-at-night: %s pages must be able to wake an engineer", p)
+			}
+			r.Quiet[p] = w
+		}
+	}
+	return r, nil
+}
+
+// parseWakingHours reads "08:00-22:00".
+func parseWakingHours(s string) (pager.WakingHours, error) {
+	from, to, ok := strings.Cut(s, "-")
+	if !ok {
+		return pager.WakingHours{}, fmt.Errorf("%q is not a range of hours such as 08:00-22:00", s)
+	}
+	clock := func(v string) (time.Duration, error) {
+		t, err := time.Parse("15:04", strings.TrimSpace(v))
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a time of day such as 08:00", v)
+		}
+		return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
+	}
+	a, err := clock(from)
+	if err != nil {
+		return pager.WakingHours{}, err
+	}
+	b, err := clock(to)
+	if err != nil {
+		return pager.WakingHours{}, err
+	}
+	if a == b {
+		return pager.WakingHours{}, fmt.Errorf("%q is empty: the start and the end are the same", s)
+	}
+	return pager.WakingHours{Start: a, End: b}, nil
+}
+
+// senders fills the caller id and the texting number from the lines when
+// they are not set: the first line's number calls, the first North
+// American line's texts (+1 local numbers take texts; many others, such as
+// Moscow's landlines, cannot).
+func (c *pagerConfig) senders(lines []ivr.Line) (callerID, smsFrom string) {
+	callerID, smsFrom = c.callerID, c.smsFrom
+	if callerID == "" && len(lines) > 0 {
+		callerID = lines[0].Number
+	}
+	if smsFrom == "" {
+		for _, l := range lines {
+			if strings.HasPrefix(l.Number, "+1") {
+				smsFrom = l.Number
+				break
+			}
+		}
+	}
+	return callerID, smsFrom
+}
+
+// pagerRoster answers the pager's on-call questions from the schedule
+// snapshot.
+type pagerRoster struct{ svc *oncall.Service }
+
+func (r pagerRoster) OnCall(level oncall.Level, layer oncall.Layer, t time.Time) (oncall.Engineer, bool) {
+	a, ok := r.svc.OnCall(level, layer, t)
+	return a.Engineer, ok
+}
+
+// newPager builds the pager engine and its Twilio side.
+func newPager(c pagerConfig, tw webhooks.Settings, rest webhooks.Client, db *store.DB, svc *oncall.Service,
+	tix ivr.Tickets, lines []ivr.Line, clock pager.Clock, log *zap.Logger) (*pager.Engine, *webhooks.Pager, error) {
+	rules, err := c.rules(lines)
+	if err != nil {
+		return nil, nil, err
+	}
+	callerID, smsFrom := c.senders(lines)
+	twp, err := webhooks.NewPager(webhooks.PagerConfig{
+		PublicURL: tw.PublicURL, AuthToken: tw.AuthToken, REST: rest, CallerID: callerID, SMSFrom: smsFrom,
+		Engineers: svc, Rules: rules, Log: log,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("pager: %w", err)
+	}
+	channels := twp.Channels()
+	channels[pager.KindNote] = pager.NoteChannel{Tickets: tix}
+	if smsFrom == "" {
+		log.Warn("no number to send page texts from: set IVR_PAGER_SMS_FROM (a Twilio number or Messaging Service); pages go by voice only")
+	}
+	eng, err := pager.New(pager.Config{Store: db, Channels: channels, Roster: pagerRoster{svc}, Policies: svc,
+		Rules: rules, Clock: clock, Log: log.Named("pager")})
+	if err != nil {
+		return nil, nil, err
+	}
+	twp.SetPages(eng)
+	return eng, twp, nil
+}
