@@ -54,16 +54,68 @@ func (h *CallHandle) TwiML() *TwiML {
 // Answer picks up: status callbacks for the subscribed events up to
 // "answered", then the TwiML fetch from the call's Url (following
 // <Redirect>, placing <Dial>). With MachineDetection it reports a human.
-func (h *CallHandle) Answer() *TwiML { return h.answer("human") }
+func (h *CallHandle) Answer() *TwiML { return h.AnswerAs(AnsweredByHuman) }
 
 // AnswerByMachine picks up with an answering machine. When the service asked
 // for MachineDetection it learns so (AnsweredBy machine_start, or
 // machine_end_beep with DetectMessageEnd); otherwise it cannot tell.
-func (h *CallHandle) AnswerByMachine() *TwiML { return h.answer("machine") }
+func (h *CallHandle) AnswerByMachine() *TwiML {
+	h.s.mu.Lock()
+	v := AnsweredByMachineStart
+	if h.c.machineDetection == "DetectMessageEnd" {
+		v = AnsweredByMachineEndBeep
+	}
+	h.s.mu.Unlock()
+	return h.AnswerAs(v)
+}
 
-func (h *CallHandle) answer(who string) *TwiML {
+// AnswerByFax picks up with a fax machine: AnsweredBy fax, when the service
+// asked for MachineDetection.
+func (h *CallHandle) AnswerByFax() *TwiML { return h.AnswerAs(AnsweredByFax) }
+
+// AnswerUndetected picks up with something machine detection cannot
+// classify before its timeout: AnsweredBy unknown, when the service asked
+// for MachineDetection.
+func (h *CallHandle) AnswerUndetected() *TwiML { return h.AnswerAs(AnsweredByUnknown) }
+
+// AnsweredBy values Twilio's answering machine detection reports.
+const (
+	AnsweredByHuman             = "human"
+	AnsweredByMachineStart      = "machine_start"       // MachineDetection=Enable
+	AnsweredByMachineEndBeep    = "machine_end_beep"    // DetectMessageEnd
+	AnsweredByMachineEndSilence = "machine_end_silence" // DetectMessageEnd
+	AnsweredByMachineEndOther   = "machine_end_other"   // DetectMessageEnd
+	AnsweredByFax               = "fax"
+	AnsweredByUnknown           = "unknown"
+)
+
+// answeredByValid reports whether Twilio reports answeredBy under the
+// MachineDetection mode: machine_start with Enable, machine_end_* with
+// DetectMessageEnd, human, fax and unknown with both. Without machine
+// detection ("") nothing is reported and every value stands for who picks
+// up.
+func answeredByValid(mode, answeredBy string) bool {
+	switch answeredBy {
+	case AnsweredByHuman, AnsweredByFax, AnsweredByUnknown:
+		return true
+	case AnsweredByMachineStart:
+		return mode != "DetectMessageEnd"
+	case AnsweredByMachineEndBeep, AnsweredByMachineEndSilence, AnsweredByMachineEndOther:
+		return mode != "Enable"
+	}
+	return false
+}
+
+// AnswerAs picks up as answeredBy (one of the AnsweredBy… values) and goes
+// on like Answer. With MachineDetection the service learns answeredBy: in
+// the voice request, or with AsyncAmd in the AsyncAmdStatusCallback after
+// it; without MachineDetection it learns nothing. A value Twilio does not
+// report under the call's MachineDetection mode (machine_end_beep with
+// Enable, say) fails the test.
+func (h *CallHandle) AnswerAs(answeredBy string) *TwiML {
 	s, c := h.s, h.c
 	s.mu.Lock()
+	mode := c.machineDetection
 	if c.status != "queued" && c.status != "ringing" {
 		st := c.status
 		s.mu.Unlock()
@@ -72,6 +124,10 @@ func (h *CallHandle) answer(who string) *TwiML {
 	}
 	inbound := c.direction == "inbound"
 	s.mu.Unlock()
+	if !answeredByValid(mode, answeredBy) {
+		s.failf("Answer: Twilio does not report AnsweredBy %q with MachineDetection %q", answeredBy, mode)
+		return nil
+	}
 	if !inbound {
 		h.must(h.ring(true))
 	}
@@ -80,10 +136,7 @@ func (h *CallHandle) answer(who string) *TwiML {
 		c.status = "in-progress"
 	}
 	if c.machineDetection != "" {
-		c.answeredBy = who
-		if who == "machine" {
-			c.answeredBy = map[string]string{"Enable": "machine_start", "DetectMessageEnd": "machine_end_beep"}[c.machineDetection]
-		}
+		c.answeredBy = answeredBy
 	}
 	c.answered, c.updated = s.now(), s.now()
 	inline, method, target := c.twiml, c.method, c.url
@@ -117,6 +170,23 @@ func (h *CallHandle) answer(who string) *TwiML {
 		h.must(err)
 	}
 	return doc
+}
+
+// Ring makes the phone ring and leaves it ringing: the initiated and
+// ringing status callbacks (those subscribed), status ringing, start_time
+// set. Answer, NoAnswer or Busy go on from there; the service may also
+// cancel the call. Answer and the others ring by themselves when the test
+// did not.
+func (h *CallHandle) Ring() {
+	s, c := h.s, h.c
+	s.mu.Lock()
+	st, inbound := c.status, c.direction == "inbound"
+	s.mu.Unlock()
+	if inbound || (st != "queued" && st != "ringing") {
+		s.failf("Ring: call %s to %s is %s (%s)", c.sid, c.to, st, c.direction)
+		return
+	}
+	h.must(h.ring(true))
 }
 
 // Press enters digits at the current <Gather>: Twilio posts Digits (without
@@ -192,17 +262,25 @@ func (s *Server) recordingStatus(c *call, doc *TwiML, rec *Node, sid, mediaURL s
 	return nil
 }
 
-// NoAnswer lets the call ring out: status no-answer.
+// NoAnswer lets the call ring out: the initiated and ringing events (if
+// not sent yet), then completed with CallStatus no-answer, CallDuration 0
+// and SipResponseCode 487.
 func (h *CallHandle) NoAnswer() { h.unanswered("no-answer") }
 
-// Busy answers busy: status busy.
+// Busy answers busy: the initiated event (if not sent yet; a busy line
+// does not ring), then completed with CallStatus busy, CallDuration 0 and
+// SipResponseCode 486.
 func (h *CallHandle) Busy() { h.unanswered("busy") }
 
-// Fail makes the call fail (unreachable number): status failed.
+// Fail makes the call fail (an unreachable or disconnected number): the
+// initiated event (if not sent yet), then completed with CallStatus
+// failed, CallDuration 0 and SipResponseCode 404.
 func (h *CallHandle) Fail() { h.unanswered("failed") }
 
 // Hangup ends an answered call from the far end: status completed, with
-// CallDuration in the status callback.
+// CallDuration (seconds from Answer to now, on Options.Now) in the status
+// callback. A <Gather> the call was waiting on posts nothing: answering and
+// hanging up without a key is Answer then Hangup.
 func (h *CallHandle) Hangup() {
 	s, c := h.s, h.c
 	s.mu.Lock()
@@ -272,9 +350,7 @@ func (h *CallHandle) unanswered(status string) {
 		return
 	}
 	s.mu.Unlock()
-	if status != "failed" {
-		h.must(h.ring(status == "no-answer"))
-	}
+	h.must(h.ring(status == "no-answer"))
 	s.mu.Lock()
 	c.status, c.ended, c.updated = status, s.now(), s.now()
 	s.mu.Unlock()
@@ -282,7 +358,8 @@ func (h *CallHandle) unanswered(status string) {
 	h.must(s.dialDone(c))
 }
 
-// ring sends the initiated and (if ringing) ringing events once.
+// ring sends the initiated and (if ringing) ringing events once, from a
+// queued call; it is when Twilio dials, so start_time is set.
 func (h *CallHandle) ring(ringing bool) error {
 	s, c := h.s, h.c
 	s.mu.Lock()
@@ -291,12 +368,15 @@ func (h *CallHandle) ring(ringing bool) error {
 		return nil
 	}
 	c.rung = true
+	if c.started.IsZero() {
+		c.started = s.now()
+	}
 	s.mu.Unlock()
 	if err := s.statusEvent(c, "initiated"); err != nil || !ringing {
 		return err
 	}
 	s.mu.Lock()
-	c.status = "ringing"
+	c.status, c.updated = "ringing", s.now()
 	s.mu.Unlock()
 	return s.statusEvent(c, "ringing")
 }

@@ -109,8 +109,9 @@ func (s *Server) createCall(r *http.Request, p map[string]string) (result, *apiE
 	if v := f.Get("Timeout"); v != "" {
 		c.timeout, _ = strconv.Atoi(v) // the spec checked it is an integer
 	}
+	// start_time stays empty until Twilio dials (the initiated event).
 	now := s.now()
-	c.created, c.updated, c.started = now, now, now
+	c.created, c.updated = now, now
 	s.mu.Lock()
 	s.calls[c.sid] = c
 	s.callList = append(s.callList, c)
@@ -218,8 +219,10 @@ func (s *Server) callJSON(c *call) map[string]any {
 	for _, k := range []string{"notifications", "recordings", "payments", "events", "siprec", "streams", "transcriptions", "user_defined_message_subscriptions", "user_defined_messages"} {
 		sub[k] = base + "/" + snakeToCamel(k) + ".json"
 	}
+	// The spec: duration "is empty for busy, failed, unanswered, or
+	// ongoing calls".
 	var duration any
-	if c.terminal() {
+	if c.status == "completed" {
 		duration = strconv.Itoa(c.duration())
 	}
 	return map[string]any{

@@ -137,7 +137,7 @@ func (s *Server) startDial(parent *call, doc *TwiML, dial *Node) error {
 		child.timeout = t
 	}
 	now := s.now()
-	child.created, child.updated, child.started = now, now, now
+	child.created, child.updated = now, now // started when dialled
 	s.mu.Lock()
 	s.calls[child.sid] = child
 	s.callList = append(s.callList, child)

@@ -184,3 +184,21 @@ func (f *fakeTB) cleanup() {
 		f.cleanups[i]()
 	}
 }
+
+// fails runs fn, which is to fail tb through a fluent helper, and returns
+// the failures.
+func fails(tb *fakeTB, fn func()) []string {
+	func() {
+		defer func() {
+			if r := recover(); r != nil && r != (fatal{}) {
+				panic(r)
+			}
+		}()
+		fn()
+	}()
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	out := tb.errors
+	tb.errors = nil
+	return out
+}

@@ -107,6 +107,10 @@ func (t *TwiML) First(name string) *Node {
 	return nil
 }
 
+// Has reports whether the document holds an element named name, at any
+// depth.
+func (t *TwiML) Has(name string) bool { return t.First(name) != nil }
+
 // Gather returns the document's <Gather>, or nil.
 func (t *TwiML) Gather() *Node { return t.First("Gather") }
 
