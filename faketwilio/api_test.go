@@ -137,7 +137,9 @@ func TestCreateMessage(t *testing.T) {
 	if msg.SID() != *m.Sid {
 		t.Fatalf("ExpectSMS got %s, created %s", msg.SID(), *m.Sid)
 	}
+	// "sent" comes by itself, after the answer; delivery is the test's.
 	msg.Delivered()
+	a.expectHit(t, "/sms-status", map[string]string{"MessageSid": *m.Sid, "MessageStatus": "sent", "To": engineer, "From": ourLine})
 	a.expectHit(t, "/sms-status", map[string]string{"MessageSid": *m.Sid, "MessageStatus": "delivered", "To": engineer, "From": ourLine})
 
 	got, err := rc.Api.FetchMessage(*m.Sid, nil)

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 )
@@ -124,11 +124,8 @@ func (d *Device) SendSMS(to, body string) *TwiML {
 		s.failf("SendSMS: Options.SMSWebhookURL is not set")
 		return nil
 	}
-	m := &message{sid: newSID("SM"), from: d.number, to: to, body: body, direction: "inbound", claimed: true}
+	m := &message{sid: newSID("SM"), from: d.number, to: to, body: body, direction: "inbound", status: "received", claimed: true}
 	s.addMessage(m)
-	s.mu.Lock()
-	m.status = "received"
-	s.mu.Unlock()
 	p := url.Values{
 		"AccountSid": {s.opts.AccountSID}, "ApiVersion": {apiVersion},
 		"MessageSid": {m.sid}, "SmsSid": {m.sid}, "SmsMessageSid": {m.sid}, "SmsStatus": {"received"},
@@ -152,10 +149,21 @@ func (d *Device) SendSMS(to, body string) *TwiML {
 			text = b.Text
 		}
 		reply := &message{sid: newSID("SM"), from: orDefault(msg.Attr("from"), to), to: orDefault(msg.Attr("to"), d.number), body: text, direction: "outbound-reply"}
-		s.addMessage(reply)
-		s.log.Info("message created", zap.String(keyMsgSid, reply.sid), zap.String(keyTo, reply.to))
+		s.addOutbound(reply)
 	}
 	return doc
+}
+
+// addOutbound stores a message Twilio sends outside Messages.create (a
+// TwiML reply): sent, or delivered with Options.AutoDeliver. It has no
+// status callback.
+func (s *Server) addOutbound(m *message) {
+	m.status = "sent"
+	if s.opts.AutoDeliver {
+		m.status = "delivered"
+	}
+	s.addMessage(m)
+	s.log.Info("message created", zap.String(keyMsgSid, m.sid), zap.String(keyTo, m.to))
 }
 
 // Dial calls the service at number to (default Options.ServiceNumber): an
@@ -205,33 +213,59 @@ func (h *MessageHandle) From() string {
 func (h *MessageHandle) ThenReply(body string) *TwiML { return h.d.SendSMS(h.From(), body) }
 
 // Delivered reports delivery: MessageStatus=delivered to the message's
-// StatusCallback, if it had one.
+// StatusCallback, if it had one, after the "sent" the fake posted by
+// itself. The message must not have reached a final status.
 func (h *MessageHandle) Delivered() *MessageHandle { return h.status("delivered", 0) }
 
-// Undelivered reports a carrier failure (code e.g. 30003, unreachable).
+// Undelivered reports that the carrier could not deliver the message:
+// MessageStatus=undelivered with ErrorCode code (30003 unreachable
+// handset, 30005 unknown handset, 30006 landline, 30007 filtered, 30034 US
+// A2P 10DLC unregistered sender, …); the resource's error_code and
+// error_message say so too.
 func (h *MessageHandle) Undelivered(code int) *MessageHandle { return h.status("undelivered", code) }
+
+// Failed reports that Twilio could not send the message: MessageStatus=
+// failed with ErrorCode code (30001 queue overflow, 30002 account
+// suspended, …), and error_code on the resource. Twilio reports failed
+// instead of sent; the fake has posted sent already, so the service sees
+// sent then failed, which a robust service copes with anyway (status
+// callbacks are separate requests and can arrive out of order).
+func (h *MessageHandle) Failed(code int) *MessageHandle { return h.status("failed", code) }
 
 func (h *MessageHandle) status(st string, code int) *MessageHandle {
 	s, m := h.d.s, h.m
-	s.mu.Lock()
-	m.status, m.errorCode, m.updated = st, code, s.now()
-	p := url.Values{
-		"AccountSid": {s.opts.AccountSID}, "ApiVersion": {apiVersion},
-		"MessageSid": {m.sid}, "SmsSid": {m.sid}, "MessageStatus": {st}, "SmsStatus": {st},
-		"From": {m.from}, "To": {m.to},
-	}
-	if code != 0 {
-		p.Set("ErrorCode", strconv.Itoa(code))
-	}
-	target := m.statusCallback
-	s.mu.Unlock()
-	if target == "" {
+	if st != "delivered" && code == 0 {
+		s.failf("message %s %s: give Twilio's error code", m.sid, st)
 		return h
 	}
-	if _, err := s.send(context.Background(), http.MethodPost, target, p); err != nil {
-		s.failf("message %s status %s: %v", m.sid, st, err)
+	if m.settled != nil {
+		t := time.NewTimer(s.opts.ExpectTimeout)
+		defer t.Stop()
+		select {
+		case <-m.settled:
+		case <-t.C:
+			s.failf("message %s %s: the fake's own status callbacks did not finish within %v", m.sid, st, s.opts.ExpectTimeout)
+			return h
+		}
+	}
+	s.mu.Lock()
+	prev, final := m.status, m.final()
+	s.mu.Unlock()
+	if final {
+		s.failf("message %s %s: it is %s already", m.sid, st, prev)
+		return h
+	}
+	if err := s.messageStatus(m, st, code); err != nil {
+		s.failf("message %s: %v", m.sid, err)
 	}
 	return h
+}
+
+// Status returns the message's current status (sent, delivered, …).
+func (h *MessageHandle) Status() string {
+	h.d.s.mu.Lock()
+	defer h.d.s.mu.Unlock()
+	return h.m.status
 }
 
 // waitOutbound claims the oldest unclaimed call the service placed through

@@ -85,10 +85,13 @@ func validationError(err error) *apiError {
 	return &apiError{Status: 400, Code: code, Message: msg}
 }
 
-// result is a successful answer: a status and a JSON body (nil for 204).
+// result is a successful answer: a status and a JSON body (nil for 204),
+// and what the fake does on its own once the answer is written (nil:
+// nothing), run in the background.
 type result struct {
 	status int
 	body   any
+	after  func()
 }
 
 type handler func(s *Server, r *http.Request, p map[string]string) (result, *apiError)

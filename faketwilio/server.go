@@ -78,8 +78,14 @@ type Options struct {
 	// answering a message that was sent through a messaging service, and the
 	// default To of Device.Dial. Default: DefaultServiceNumber.
 	ServiceNumber string
-	// ExpectTimeout bounds ExpectCall and ExpectSMS. Default: 5 s.
+	// ExpectTimeout bounds ExpectCall, ExpectSMS and the other waits of the
+	// fluent helpers. Default: 5 s.
 	ExpectTimeout time.Duration
+	// AutoDeliver delivers every message the service sends: after "sent",
+	// the fake reports "delivered" at once by itself (the demo console's
+	// phones read every text). Without it, delivery is the test's to
+	// script (MessageHandle.Delivered, Undelivered, Failed).
+	AutoDeliver bool
 	// Now is the clock for resource timestamps. Default: time.Now.
 	Now func() time.Time
 }
@@ -308,6 +314,11 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		}
 	}
 	res, apiErr := ep.handle(s, r, params)
+	if res.after != nil {
+		// What Twilio does next on its own (a message's "sent"), once the
+		// answer is out, whatever a committed fault makes of the answer.
+		defer s.background(res.after)
+	}
 	if f != nil && f.Committed && f.serve(w, r) {
 		return
 	}
