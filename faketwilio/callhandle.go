@@ -440,7 +440,8 @@ func (s *Server) callParams(c *call) url.Values {
 var sipCodes = map[string]string{"completed": "200", "busy": "486", "no-answer": "487", "canceled": "487", "failed": "404"}
 
 // statusEvent sends the status callback for event (initiated, ringing,
-// answered, completed) if the call subscribed to it.
+// answered, completed) if the call subscribed to it, unless DropCallbacks
+// makes it lose it. A lost callback still uses up its SequenceNumber.
 func (s *Server) statusEvent(c *call, event string) error {
 	s.mu.Lock()
 	if c.statusCallback == "" || !c.events[event] {
@@ -460,7 +461,12 @@ func (s *Server) statusEvent(c *call, event string) error {
 		p.Set("SipResponseCode", sipCodes[c.status])
 	}
 	method, target := c.statusCallbackMethod, c.statusCallback
+	lost := takeDrop(&s.drop.CallStatus, &s.dropped.CallStatus)
 	s.mu.Unlock()
+	if lost {
+		s.log.Info("status callback dropped", zap.String(keyCallSid, c.sid), zap.String(keyStatus, p.Get("CallStatus")))
+		return nil
+	}
 	_, err := s.send(context.Background(), method, target, p)
 	if err != nil {
 		return fmt.Errorf("status callback %q: %w", event, err)

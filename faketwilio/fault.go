@@ -102,3 +102,52 @@ func (f *fault) serve(w http.ResponseWriter, r *http.Request) bool {
 	writeError(w, &apiError{Status: f.Status, Code: f.Code, Message: f.Message})
 	return true
 }
+
+// Drop counts status callbacks by kind: how many DropCallbacks is to lose,
+// or how many it lost.
+type Drop struct {
+	// CallStatus counts call status callbacks: the StatusCallback events of
+	// Calls.create (initiated, ringing, answered, completed), of a <Number>
+	// and of Options.VoiceStatusCallbackURL.
+	CallStatus int
+	// MessageStatus counts message status callbacks (sent, delivered,
+	// undelivered, failed) to a message's StatusCallback.
+	MessageStatus int
+}
+
+// DropCallbacks loses the next d.CallStatus call and d.MessageStatus
+// message status callbacks on their way to the service, to test what it
+// does when Twilio's word never comes: the call or message moves on as
+// usual (fetch and list show it), the service is just not told. Counts add
+// to what is still to lose. Callbacks that are not sent anyway (no
+// StatusCallback, an event not subscribed) do not count; voice requests,
+// <Gather> actions, AsyncAmd and recording callbacks are never lost.
+func (s *Server) DropCallbacks(d Drop) {
+	if d.CallStatus < 0 || d.MessageStatus < 0 {
+		s.failf("DropCallbacks: negative count %+v", d)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.drop.CallStatus += d.CallStatus
+	s.drop.MessageStatus += d.MessageStatus
+}
+
+// Dropped returns how many status callbacks DropCallbacks lost so far.
+func (s *Server) Dropped() Drop {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dropped
+}
+
+// takeDrop uses up one callback still to lose of a kind (left), counting
+// it in lost; it reports whether the callback is to be lost. Call it with
+// Server.mu held.
+func takeDrop(left, lost *int) bool {
+	if *left == 0 {
+		return false
+	}
+	*left--
+	*lost++
+	return true
+}

@@ -93,7 +93,8 @@ func (s *Server) settle(m *message) {
 }
 
 // messageStatus moves m to status st (with error code, 0 for none) and
-// posts the status callback if m has one.
+// posts the status callback if m has one, unless DropCallbacks makes it
+// lose it.
 func (s *Server) messageStatus(m *message, st string, code int) error {
 	s.mu.Lock()
 	m.status, m.updated = st, s.now()
@@ -112,8 +113,13 @@ func (s *Server) messageStatus(m *message, st string, code int) error {
 		p.Set("ErrorCode", strconv.Itoa(code))
 	}
 	target := m.statusCallback
+	lost := target != "" && takeDrop(&s.drop.MessageStatus, &s.dropped.MessageStatus)
 	s.mu.Unlock()
 	if target == "" {
+		return nil
+	}
+	if lost {
+		s.log.Info("status callback dropped", zap.String(keyMsgSid, m.sid), zap.String(keyStatus, st))
 		return nil
 	}
 	if _, err := s.send(context.Background(), http.MethodPost, target, p); err != nil {

@@ -110,6 +110,8 @@ type Server struct {
 	recordings  map[string]*recording
 	unexpected  []string
 	faults      []*fault
+	drop        Drop // status callbacks still to lose
+	dropped     Drop // status callbacks lost so far
 }
 
 // New loads the spec (once per process and path) and returns a Server that is
