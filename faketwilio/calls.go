@@ -113,6 +113,11 @@ func (s *Server) createCall(r *http.Request, p map[string]string) (result, *apiE
 	now := s.now()
 	c.created, c.updated = now, now
 	s.mu.Lock()
+	if e := s.refuseCallLocked(c.to); e != nil {
+		s.mu.Unlock()
+		s.log.Info("call refused", zap.String(keyTo, c.to), zap.Int(keyCode, e.Code))
+		return result{}, e
+	}
 	s.calls[c.sid] = c
 	s.callList = append(s.callList, c)
 	s.notifyLocked()

@@ -60,6 +60,11 @@ func (s *Server) createMessage(r *http.Request, p map[string]string) (result, *a
 	now := s.now()
 	m.created, m.updated = now, now
 	s.mu.Lock()
+	if e := s.refuseMessageLocked(m.to); e != nil {
+		s.mu.Unlock()
+		s.log.Info("message refused", zap.String(keyTo, m.to), zap.Int(keyCode, e.Code))
+		return result{}, e
+	}
 	s.messages[m.sid] = m
 	s.messageList = append(s.messageList, m)
 	// Twilio answers with the initial status and posts no callback for

@@ -41,6 +41,7 @@ const (
 	keyURL        = "url"
 	keyParams     = "params"
 	keyStatus     = "status"
+	keyCode       = "code"
 	keyWhat       = "what"
 	keyDelay      = "delay"
 	keyAccountSID = "account_sid"
@@ -108,6 +109,7 @@ type Server struct {
 	messages    map[string]*message
 	messageList []*message
 	recordings  map[string]*recording
+	phones      map[string]*phoneState // numbers marked by the test or opted out
 	unexpected  []string
 	faults      []*fault
 	drop        Drop // status callbacks still to lose
@@ -157,6 +159,7 @@ func New(opts Options) (*Server, error) {
 		calls:      map[string]*call{},
 		messages:   map[string]*message{},
 		recordings: map[string]*recording{},
+		phones:     map[string]*phoneState{},
 	}
 	s.failf = func(format string, args ...any) { panic(fmt.Sprintf("faketwilio: "+format, args...)) }
 	s.log.Debug("spec loaded", zap.String(keyPath, opts.SpecPath), zap.Duration(keyLoadTime, sp.loadTime))
