@@ -96,7 +96,44 @@ type Config struct {
 	// it is taken as lost (voice: the provider is asked; SMS: taken as
 	// sent without a report). Default 10 min.
 	StaleAfter time.Duration
+	// Observer learns what the engine does, for metrics. Default: none.
+	Observer Observer
+	// Hook, when set, is called at each Phase of the engine's work (a
+	// test stops the process there). Nil in production.
+	Hook func(ctx context.Context, phase Phase, pageID, attemptID int64)
 }
+
+// Phase names a point in the engine's work where a crash leaves the most
+// to recover, for Config.Hook.
+type Phase string
+
+const (
+	// PhaseClaimed: an attempt's claim has committed; its request is not
+	// made yet.
+	PhaseClaimed Phase = "claimed"
+	// PhaseAccepted: the provider accepted the request (its id is known
+	// to this process only); the id is not stored yet.
+	PhaseAccepted Phase = "accepted"
+	// PhaseRecorded: the provider's id is stored; the outcome is not
+	// known yet.
+	PhaseRecorded Phase = "recorded"
+	// PhaseDue: a page's timer has come; its escalation is not stored yet.
+	PhaseDue Phase = "due"
+)
+
+// Observer learns what the engine does, for metrics.
+type Observer interface {
+	// Sent: the provider accepted an attempt of kind, latency after the
+	// attempt was written (for a page's first attempt: after the page).
+	Sent(kind Kind, latency time.Duration)
+	// Ended: an attempt of kind ended with o.
+	Ended(kind Kind, o Outcome)
+}
+
+type noObserver struct{}
+
+func (noObserver) Sent(Kind, time.Duration) {}
+func (noObserver) Ended(Kind, Outcome)      {}
 
 func (c *Config) defaults() {
 	if c.Clock == nil {
@@ -133,6 +170,12 @@ func (c *Config) defaults() {
 	}
 	if c.StaleAfter <= 0 {
 		c.StaleAfter = 10 * time.Minute
+	}
+	if c.Observer == nil {
+		c.Observer = noObserver{}
+	}
+	if c.Hook == nil {
+		c.Hook = func(context.Context, Phase, int64, int64) {}
 	}
 }
 
@@ -250,11 +293,25 @@ func (e *Engine) Raise(ctx context.Context, r Request) (p Page, created bool, er
 // Handle applies ev to page id in one durable transaction and wakes the
 // loops for what it added. errs.NotFound if there is no such page.
 func (e *Engine) Handle(ctx context.Context, id int64, ev Event) (Page, error) {
+	var ended []Attempt // attempts this event ends, for the observer
 	p, err := e.cfg.Store.UpdatePage(ctx, id, func(p *Page, atts []Attempt) (Changes, error) {
-		return Apply(p, atts, ev, e.env()), nil
+		ch := Apply(p, atts, ev, e.env())
+		ended = ended[:0]
+		for _, end := range ch.End {
+			for _, a := range atts {
+				if a.ID == end.AttemptID && a.Open() && (end.Outcome != Canceled || a.Status == Intended) {
+					a.Outcome = end.Outcome
+					ended = append(ended, a)
+				}
+			}
+		}
+		return ch, nil
 	})
 	if err != nil {
 		return Page{}, fmt.Errorf("page %d: %w", id, err)
+	}
+	for _, a := range ended {
+		e.cfg.Observer.Ended(a.Kind, a.Outcome)
 	}
 	// Even with nothing added: an attempt that ended may free a phone
 	// number for the page call waiting on it.
@@ -282,6 +339,12 @@ func (e *Engine) AttemptEnded(ctx context.Context, id int64, o Outcome, detail s
 		return Page{}, fmt.Errorf("attempt %d: %w", id, err)
 	}
 	return e.Handle(ctx, a.PageID, AttemptEnded{AttemptID: id, Outcome: o, Detail: detail})
+}
+
+// ConfirmAttempt records the provider's id for attempt id on the
+// provider's own word (the initiated callback of a page call).
+func (e *Engine) ConfirmAttempt(ctx context.Context, id int64, providerID string) error {
+	return e.cfg.Store.ConfirmAttempt(ctx, id, providerID)
 }
 
 // Page returns page id with its attempts.
@@ -352,6 +415,7 @@ func (e *Engine) fireDue(ctx context.Context) {
 			return
 		}
 		for _, id := range ids {
+			e.cfg.Hook(ctx, PhaseDue, id, 0)
 			if _, err := e.Handle(ctx, id, Due{}); err != nil && ctx.Err() == nil {
 				e.log.Error("page timer", zap.Int64(keyPage, id), zap.Error(err))
 			}
@@ -414,10 +478,13 @@ func (e *Engine) send(ctx context.Context, a Attempt) {
 		e.end(ctx, log, a, Failed, "no channel is configured for "+string(a.Kind))
 		return
 	}
+	e.cfg.Hook(ctx, PhaseClaimed, a.PageID, a.ID)
 	sctx, cancel := context.WithTimeout(ctx, e.cfg.Lease/2)
 	id, err := ch.Send(sctx, a)
 	cancel()
 	if err == nil {
+		e.cfg.Observer.Sent(a.Kind, time.Since(a.CreatedAt))
+		e.cfg.Hook(ctx, PhaseAccepted, a.PageID, a.ID)
 		e.sent(ctx, log, a, id)
 		return
 	}
@@ -438,6 +505,7 @@ func (e *Engine) sent(ctx context.Context, log *zap.Logger, a Attempt, id string
 		return
 	}
 	log.Info("attempt sent", zap.String("provider_id", id), zap.Int(keyTries, a.Tries))
+	e.cfg.Hook(ctx, PhaseRecorded, a.PageID, a.ID)
 }
 
 func (e *Engine) failed(ctx context.Context, log *zap.Logger, a Attempt, err error) {

@@ -60,6 +60,12 @@ type Store interface {
 	// if there is no such attempt. Recording the same providerID again is
 	// not an error.
 	AttemptSent(ctx context.Context, id int64, owner, providerID string) error
+	// ConfirmAttempt records providerID for attempt id on the provider's
+	// own word (a callback naming the attempt), whoever holds it: one out
+	// for sending becomes Sent; one that ended keeps its outcome. An
+	// attempt with a provider id already is left alone. errs.NotFound if
+	// there is no such attempt.
+	ConfirmAttempt(ctx context.Context, id int64, providerID string) error
 	// RetryAttempt puts attempt id held by owner back to Intended, not to
 	// be claimed before notBefore, noting detail. errs.Conflict if owner
 	// does not hold it.

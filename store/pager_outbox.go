@@ -156,6 +156,42 @@ func (db *DB) AttemptSent(ctx context.Context, id int64, owner, providerID strin
 	return nil
 }
 
+// ConfirmAttempt records providerID for attempt id whoever holds it, from
+// the provider's own word (a call's initiated callback names the attempt
+// in its URL): an attempt out for sending becomes Sent, so that no
+// in-doubt look-up or resend follows a claimer that died before storing
+// the id; one that has ended keeps its outcome and gains the id. An
+// attempt with a provider id already is left as it is. NotFound if there
+// is no attempt id.
+func (db *DB) ConfirmAttempt(ctx context.Context, id int64, providerID string) error {
+	if providerID == "" {
+		return errs.InvalidField("provider_id", "is required")
+	}
+	err := db.update(ctx, func(t *tx) error {
+		res, err := t.exec(ctx, `UPDATE page_attempts SET provider_id = ?, updated_at = ?,
+				status = CASE WHEN status IN ('sending', 'in-doubt') THEN 'sent' ELSE status END,
+				lease_until = CASE WHEN status IN ('sending', 'in-doubt') THEN NULL ELSE lease_until END
+			WHERE id = ? AND provider_id IS NULL AND status <> 'intended'`, providerID, micros(t.now), id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		var one int
+		if err := t.queryRow(ctx, "SELECT 1 FROM page_attempts WHERE id = ?", id).Scan(&one); isNoRows(err) {
+			return errs.E(errs.NotFound, "", "attempt %d does not exist", id)
+		} else if err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("confirm attempt %d: %w", id, err)
+	}
+	return nil
+}
+
 // RetryAttempt puts attempt id back to Intended, not to be claimed before
 // notBefore by the database's clock, if owner holds it (as AttemptSent).
 // NotFound if there is no attempt id; Conflict if owner does not hold it.

@@ -45,6 +45,7 @@ type Pages interface {
 	Attempt(ctx context.Context, id int64) (pager.Attempt, error)
 	AttemptEnded(ctx context.Context, id int64, o pager.Outcome, detail string) (pager.Page, error)
 	Acknowledge(ctx context.Context, id int64, ack pager.Acknowledge) (pager.Page, error)
+	ConfirmAttempt(ctx context.Context, id int64, providerID string) error
 }
 
 // Engineers lists the team, to know who texted.
@@ -302,6 +303,13 @@ func (pg *Pager) callStatus(ctx context.Context, r *http.Request, form url.Value
 		return "", err
 	}
 	st := form.Get("CallStatus")
+	if sid := form.Get("CallSid"); sid != "" {
+		// The call exists at Twilio: no look-up or resend may follow,
+		// whatever became of the instance that made it.
+		if err := pg.cfg.Pages.ConfirmAttempt(ctx, a.ID, sid); err != nil {
+			return "", err
+		}
+	}
 	o := callOutcome(st)
 	if o == "" {
 		return "", nil

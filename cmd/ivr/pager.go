@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -21,8 +23,37 @@ type pagerConfig struct {
 	smsFrom     string
 	lastResort  string
 	overdueWait time.Duration
+	lease       time.Duration
 	wakingHours string
 	textOnly    string
+	// pauseAt is a test hook (IVR_TEST_PAUSE_AT=phase): the pager stops
+	// for good at the first time it reaches that phase, after logging
+	// pauseMarker, so that a crash test can kill the process exactly there.
+	pauseAt string
+}
+
+// pauseMarker is the log message of a pause at IVR_TEST_PAUSE_AT.
+const pauseMarker = "test pause: kill me now"
+
+// pauseHook returns the engine's hook for IVR_TEST_PAUSE_AT; nil without
+// it.
+func (c *pagerConfig) pauseHook(log *zap.Logger) func(context.Context, pager.Phase, int64, int64) {
+	if c.pauseAt == "" {
+		return nil
+	}
+	var once sync.Once
+	return func(ctx context.Context, phase pager.Phase, pageID, attemptID int64) {
+		if string(phase) != c.pauseAt {
+			return
+		}
+		paused := false
+		once.Do(func() { paused = true })
+		if !paused {
+			return
+		}
+		log.Warn(pauseMarker, zap.String("phase", string(phase)), zap.Int64("page_id", pageID), zap.Int64("attempt_id", attemptID))
+		<-ctx.Done()
+	}
 }
 
 func (c *pagerConfig) register(fs *flag.FlagSet, env environ) {
@@ -38,6 +69,9 @@ func (c *pagerConfig) register(fs *flag.FlagSet, env environ) {
 		"the hours, in each engineer's own time zone, when pages of the --pager-text-only-at-night priorities may ring (env IVR_PAGER_WAKING_HOURS)")
 	fs.StringVar(&c.textOnly, "pager-text-only-at-night", orDefault(env.getenv("IVR_PAGER_TEXT_ONLY_AT_NIGHT"), "normal,low"),
 		"priorities paged by text only outside waking hours; \"none\" rings for every page at any hour (env IVR_PAGER_TEXT_ONLY_AT_NIGHT)")
+	fs.DurationVar(&c.lease, "pager-lease", 30*time.Second,
+		"how long an instance holds a page call or text it is sending; longer than --twilio-timeout, since another instance takes it over after")
+	c.pauseAt = env.getenv("IVR_TEST_PAUSE_AT")
 }
 
 // rules turns the settings into the pager's rules for the lines served.
@@ -139,6 +173,9 @@ func newPager(c pagerConfig, tw webhooks.Settings, rest webhooks.Client, db *sto
 	if err != nil {
 		return nil, nil, err
 	}
+	if c.lease <= tw.RESTTimeout {
+		return nil, nil, fmt.Errorf("--pager-lease: %s is not longer than --twilio-timeout (%s): another instance could send a request again while the first is still waiting for Twilio", c.lease, tw.RESTTimeout)
+	}
 	callerID, smsFrom := c.senders(lines)
 	twp, err := webhooks.NewPager(webhooks.PagerConfig{
 		PublicURL: tw.PublicURL, AuthToken: tw.AuthToken, REST: rest, CallerID: callerID, SMSFrom: smsFrom,
@@ -153,7 +190,8 @@ func newPager(c pagerConfig, tw webhooks.Settings, rest webhooks.Client, db *sto
 		log.Warn("no number to send page texts from: set IVR_PAGER_SMS_FROM (a Twilio number or Messaging Service); pages go by voice only")
 	}
 	eng, err := pager.New(pager.Config{Store: db, Channels: channels, Roster: pagerRoster{svc}, Policies: svc,
-		Rules: rules, Clock: clock, Log: log.Named("pager")})
+		Rules: rules, Clock: clock, Log: log.Named("pager"), Hook: c.pauseHook(log), Lease: c.lease,
+		DoubtGrace: min(3*time.Second, c.lease/4)})
 	if err != nil {
 		return nil, nil, err
 	}
