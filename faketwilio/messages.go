@@ -21,6 +21,10 @@ type message struct {
 	created, updated    time.Time
 	sent                time.Time
 	claimed             bool
+	// auto marks Twilio's own reply to an opt-out keyword: claimable with
+	// ExpectSMS, but not the service's doing, so neither listed, fetched
+	// nor counted as unexpected.
+	auto bool
 	// settled is closed once the fake's automatic status callbacks (sent;
 	// delivered with AutoDeliver) are done; nil when there are none.
 	settled chan struct{}
@@ -134,7 +138,8 @@ func (s *Server) messageStatus(m *message, st string, code int) error {
 }
 
 // addMessage stores a message Twilio sends or receives outside
-// Messages.create (inbound, a TwiML reply) and wakes ExpectSMS waiters.
+// Messages.create (inbound, a TwiML reply, an opt-out reply) and wakes
+// ExpectSMS waiters.
 func (s *Server) addMessage(m *message) {
 	now := s.now()
 	m.created, m.updated, m.sent = now, now, now
@@ -149,7 +154,7 @@ func (s *Server) fetchMessage(_ *http.Request, p map[string]string) (result, *ap
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.messages[p["Sid"]]
-	if m == nil {
+	if m == nil || m.auto {
 		return result{}, errNotFound("Message " + p["Sid"])
 	}
 	return result{status: http.StatusOK, body: s.messageJSON(m)}, nil
@@ -161,7 +166,7 @@ func (s *Server) listMessages(r *http.Request, p map[string]string) (result, *ap
 	var match []any
 	for i := len(s.messageList) - 1; i >= 0; i-- {
 		m := s.messageList[i]
-		if !eqFilter(q, "To", m.to) || !eqFilter(q, "From", m.from) || !dayFilter(q, "DateSent", m.sent) {
+		if m.auto || !eqFilter(q, "To", m.to) || !eqFilter(q, "From", m.from) || !dayFilter(q, "DateSent", m.sent) {
 			continue
 		}
 		match = append(match, s.messageJSON(m))

@@ -105,6 +105,32 @@ func (d *Device) ExpectSMS(contains ...string) *MessageHandle {
 	return h
 }
 
+// ExpectNothing fails the test if a call or SMS to the device is waiting
+// now that no ExpectCall or ExpectSMS claimed (Twilio's own opt-out
+// replies excepted). It looks at this moment and does not wait: call it
+// once the service has done what the test expects it to do, to say it did
+// nothing more towards this phone.
+func (d *Device) ExpectNothing() *Device {
+	s := d.s
+	s.mu.Lock()
+	var found []string
+	for _, c := range s.callList {
+		if !c.claimed && c.to == d.number {
+			found = append(found, fmt.Sprintf("call %s from %s (%s)", c.sid, c.from, c.status))
+		}
+	}
+	for _, m := range s.messageList {
+		if !m.claimed && !m.auto && m.to == d.number {
+			found = append(found, fmt.Sprintf("SMS %s from %s: %q", m.sid, m.from, m.body))
+		}
+	}
+	s.mu.Unlock()
+	if len(found) > 0 {
+		s.failf("ExpectNothing: %s got %s", d.number, strings.Join(found, "; "))
+	}
+	return d
+}
+
 func containsAll(body string, words []string) bool {
 	b := strings.ToLower(body)
 	for _, w := range words {
@@ -118,18 +144,51 @@ func containsAll(body string, words []string) bool {
 // SendSMS texts the service at number to: Options.SMSWebhookURL gets the
 // signed inbound-message webhook. Each <Message> of the TwiML answer is sent
 // back to the device, to be claimed with ExpectSMS.
+//
+// A body that is one of Twilio's keywords (trimmed, any case) is handled by
+// Twilio first, as it does for long codes by default: STOP, STOPALL,
+// UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE and OPTOUT opt the device out
+// (Messages.create to it fails with 21610); START, YES and UNSTOP opt it
+// back in; HELP and INFO change nothing. Twilio's own reply (containing
+// "unsubscribed", "re-subscribed", or the help text; none for HELP from an
+// opted-out device) comes from the number texted and can be claimed with
+// ExpectSMS; it is
+// not the service's doing, so leaving it unclaimed is not unexpected. The
+// webhook is delivered all the same, with OptOutType (STOP, START, HELP)
+// when Options.AdvancedOptOut is set. A <Message> answer to an opted-out
+// device fails the test: Twilio would not send it.
 func (d *Device) SendSMS(to, body string) *TwiML {
 	s := d.s
 	if s.opts.SMSWebhookURL == "" {
 		s.failf("SendSMS: Options.SMSWebhookURL is not set")
 		return nil
 	}
+	keyword := optOutKeyword(body)
+	s.mu.Lock()
+	st := s.phoneLocked(d.number)
+	switch keyword {
+	case optOutStop:
+		st.optedOut = true
+	case optOutStart:
+		st.optedOut = false
+	}
+	optedOut := st.optedOut
+	s.mu.Unlock()
+	if keyword != "" {
+		s.log.Info("opt-out keyword", zap.String(keyFrom, d.number), zap.String(keyKeyword, keyword))
+	}
 	m := &message{sid: newSID("SM"), from: d.number, to: to, body: body, direction: "inbound", status: "received", claimed: true}
 	s.addMessage(m)
+	if text := autoReply(keyword, optedOut); text != "" {
+		s.addOutbound(&message{sid: newSID("SM"), from: to, to: d.number, body: text, direction: "outbound-reply", auto: true})
+	}
 	p := url.Values{
 		"AccountSid": {s.opts.AccountSID}, "ApiVersion": {apiVersion},
 		"MessageSid": {m.sid}, "SmsSid": {m.sid}, "SmsMessageSid": {m.sid}, "SmsStatus": {"received"},
 		"From": {d.number}, "To": {to}, "Body": {body}, "NumMedia": {"0"}, "NumSegments": {"1"},
+	}
+	if keyword != "" && s.opts.AdvancedOptOut {
+		p.Set("OptOutType", keyword)
 	}
 	r, err := s.send(context.Background(), http.MethodPost, s.opts.SMSWebhookURL, p)
 	if err != nil {
@@ -149,14 +208,19 @@ func (d *Device) SendSMS(to, body string) *TwiML {
 			text = b.Text
 		}
 		reply := &message{sid: newSID("SM"), from: orDefault(msg.Attr("from"), to), to: orDefault(msg.Attr("to"), d.number), body: text, direction: "outbound-reply"}
+		if reply.to == d.number && optedOut {
+			s.failf("SendSMS %q from %s: the service answered with <Message>%.100s</Message>, which Twilio refuses to send to an opted-out number (%d)",
+				body, d.number, text, codeUnsubscribed)
+			return doc
+		}
 		s.addOutbound(reply)
 	}
 	return doc
 }
 
 // addOutbound stores a message Twilio sends outside Messages.create (a
-// TwiML reply): sent, or delivered with Options.AutoDeliver. It has no
-// status callback.
+// TwiML reply, an opt-out reply): sent, or delivered with
+// Options.AutoDeliver. Such messages have no status callback.
 func (s *Server) addOutbound(m *message) {
 	m.status = "sent"
 	if s.opts.AutoDeliver {
