@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +31,24 @@ type pagerConfig struct {
 	// for good at the first time it reaches that phase, after logging
 	// pauseMarker, so that a crash test can kill the process exactly there.
 	pauseAt string
+	// clockSpeed is a test hook (IVR_TEST_CLOCK_SPEED=k): the pager's
+	// clock runs k times faster than real time, so that a test of a real
+	// process sees a 7½-minute wait pass in seconds.
+	clockSpeed float64
+}
+
+// fastClock runs k times faster than real time from its start.
+type fastClock struct {
+	start time.Time
+	k     float64
+}
+
+func (c fastClock) Now() time.Time {
+	return c.start.Add(time.Duration(float64(time.Since(c.start)) * c.k))
+}
+
+func (c fastClock) After(d time.Duration) <-chan time.Time {
+	return time.After(time.Duration(float64(d) / c.k))
 }
 
 // pauseMarker is the log message of a pause at IVR_TEST_PAUSE_AT.
@@ -72,6 +91,9 @@ func (c *pagerConfig) register(fs *flag.FlagSet, env environ) {
 	fs.DurationVar(&c.lease, "pager-lease", 30*time.Second,
 		"how long an instance holds a page call or text it is sending; longer than --twilio-timeout, since another instance takes it over after")
 	c.pauseAt = env.getenv("IVR_TEST_PAUSE_AT")
+	if v := env.getenv("IVR_TEST_CLOCK_SPEED"); v != "" {
+		c.clockSpeed, _ = strconv.ParseFloat(v, 64)
+	}
 }
 
 // rules turns the settings into the pager's rules for the lines served.
@@ -183,6 +205,10 @@ func newPager(c pagerConfig, tw webhooks.Settings, rest webhooks.Client, db *sto
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("pager: %w", err)
+	}
+	if clock == nil && c.clockSpeed > 1 {
+		clock = fastClock{start: time.Now(), k: c.clockSpeed}
+		log.Warn("IVR_TEST_CLOCK_SPEED is set: the pager's clock runs fast; for tests only", zap.Float64("speed", c.clockSpeed))
 	}
 	channels := twp.Channels()
 	channels[pager.KindNote] = pager.NoteChannel{Tickets: tix}
