@@ -32,6 +32,10 @@ type dialect struct {
 	// clock, if set, is a query returning the database's clock in unix
 	// microseconds; see dialect.now.
 	clock string
+	// notifyPager, if set, is run in every transaction that changes a
+	// page or adds attempts, so that other instances wake (PostgreSQL's
+	// NOTIFY, delivered at commit).
+	notifyPager string
 	// lockMigrations, if set, is run first in every migration transaction
 	// so that instances starting at once apply each migration once.
 	lockMigrations string

@@ -129,6 +129,11 @@ func (t *tx) savePage(ctx context.Context, id int64, key string, createdAt time.
 			return pager.Page{}, err
 		}
 	}
+	if t.d.notifyPager != "" {
+		if _, err := t.exec(ctx, t.d.notifyPager); err != nil {
+			return pager.Page{}, fmt.Errorf("notify other instances: %w", err)
+		}
+	}
 	// The page as it reads back, so that what the caller gets and what
 	// Page returns later are the same value.
 	return decodePage(cols.state)

@@ -43,6 +43,7 @@ var postgresDialect = &dialect{
 	lockMigrations: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey),
 	tableExists:    "SELECT 1 WHERE to_regclass(?) IS NOT NULL",
 	constraint:     postgresConstraint,
+	notifyPager:    "SELECT pg_notify('" + pagerChannel + "', '')",
 }
 
 // postgresConstraint returns the constraint an integrity violation (SQLSTATE
@@ -71,5 +72,7 @@ func openPostgres(ctx context.Context, dsn string, log *zap.Logger) (*DB, error)
 		_ = pool.Close()
 		return nil, fmt.Errorf("open postgres %s/%s: %w", cfg.Host, cfg.Database, err)
 	}
-	return newDB(Postgres, postgresDialect, pool, pool, log), nil
+	db := newDB(Postgres, postgresDialect, pool, pool, log)
+	db.pgConfig = cfg
+	return db, nil
 }

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 
 	"github.com/supportdesk/ivr/access"
@@ -61,6 +62,9 @@ type DB struct {
 	lock    *os.File
 	log     *zap.Logger
 	stmts   stmtCache
+	// pgConfig is the PostgreSQL connection's configuration, for the
+	// pager's dedicated LISTEN connection; nil with SQLite.
+	pgConfig *pgx.ConnConfig
 	// stateCache: SQLite's write-through cache of call states; nil with
 	// PostgreSQL.
 	stateCache *callStateCache
