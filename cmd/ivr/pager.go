@@ -9,11 +9,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/oncall"
 	"github.com/supportdesk/ivr/pager"
+	"github.com/supportdesk/ivr/pager/pagerprom"
 	"github.com/supportdesk/ivr/store"
 	"github.com/supportdesk/ivr/webhooks"
 )
@@ -190,7 +192,7 @@ func (r pagerRoster) OnCall(level oncall.Level, layer oncall.Layer, t time.Time)
 
 // newPager builds the pager engine and its Twilio side.
 func newPager(c pagerConfig, tw webhooks.Settings, rest webhooks.Client, db *store.DB, svc *oncall.Service,
-	tix ivr.Tickets, lines []ivr.Line, clock pager.Clock, log *zap.Logger) (*pager.Engine, *webhooks.Pager, error) {
+	tix ivr.Tickets, lines []ivr.Line, clock pager.Clock, reg prometheus.Registerer, log *zap.Logger) (*pager.Engine, *webhooks.Pager, error) {
 	rules, err := c.rules(lines)
 	if err != nil {
 		return nil, nil, err
@@ -210,13 +212,18 @@ func newPager(c pagerConfig, tw webhooks.Settings, rest webhooks.Client, db *sto
 		clock = fastClock{start: time.Now(), k: c.clockSpeed}
 		log.Warn("IVR_TEST_CLOCK_SPEED is set: the pager's clock runs fast; for tests only", zap.Float64("speed", c.clockSpeed))
 	}
+	now := time.Now
+	if clock != nil {
+		now = clock.Now
+	}
+	metrics := pagerprom.Register(reg, db, now, log.Named("pager"))
 	channels := twp.Channels()
 	channels[pager.KindNote] = pager.NoteChannel{Tickets: tix}
 	if smsFrom == "" {
 		log.Warn("no number to send page texts from: set IVR_PAGER_SMS_FROM (a Twilio number or Messaging Service); pages go by voice only")
 	}
 	eng, err := pager.New(pager.Config{Store: db, Channels: channels, Roster: pagerRoster{svc}, Policies: svc,
-		Rules: rules, Clock: clock, Log: log.Named("pager"), Hook: c.pauseHook(log), Lease: c.lease,
+		Rules: rules, Clock: clock, Log: log.Named("pager"), Hook: c.pauseHook(log), Lease: c.lease, Observer: metrics,
 		DoubtGrace: min(3*time.Second, c.lease/4)})
 	if err != nil {
 		return nil, nil, err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -228,6 +229,25 @@ func TestPageVoiceAcknowledged(t *testing.T) {
 	if got.Status != "acknowledged" || got.AckedByName != name || got.AckVia != "voice" {
 		t.Errorf("page after 1: %+v, want acknowledged by %s by voice", got, name)
 	}
+	metrics := r.metrics()
+	for _, want := range []string{`ivr_pager_attempts_total{channel="voice",outcome="acknowledged"} 1`,
+		"ivr_pager_open_pages 0", "ivr_pager_overdue_pages 0", `ivr_pager_provider_latency_seconds_count{channel="voice"} 1`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+// metrics returns what /metrics serves.
+func (r *pagerRig) metrics() string {
+	r.t.Helper()
+	res, err := http.Get(r.base + "/metrics")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return string(b)
 }
 
 // TestPageSMSFallbackAcknowledged: the engineer does not answer the page

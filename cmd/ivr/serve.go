@@ -113,7 +113,7 @@ func serve(ctx context.Context, args []string, env environ) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	tel, err := newTelephony(cfg, db, svc, env.clock, log)
+	tel, err := newTelephony(cfg, db, svc, env.clock, reg, log)
 	if err != nil {
 		return err
 	}
@@ -184,7 +184,7 @@ type telephony struct {
 
 // newTelephony builds the call flow, the pager and the Twilio driver over
 // the store and the on-call service.
-func newTelephony(cfg serveConfig, db *store.DB, svc *oncall.Service, clock pager.Clock, log *zap.Logger) (*telephony, error) {
+func newTelephony(cfg serveConfig, db *store.DB, svc *oncall.Service, clock pager.Clock, reg prometheus.Registerer, log *zap.Logger) (*telephony, error) {
 	var rest webhooks.Client
 	switch tw := cfg.twilio; {
 	case tw.AccountSID == "" && tw.AuthToken == "":
@@ -207,7 +207,7 @@ func newTelephony(cfg serveConfig, db *store.DB, svc *oncall.Service, clock page
 	if err != nil {
 		return nil, err
 	}
-	eng, hooks, err := newPager(cfg.pager, cfg.twilio, rest, db, svc, tix, settings.Lines, clock, log)
+	eng, hooks, err := newPager(cfg.pager, cfg.twilio, rest, db, svc, tix, settings.Lines, clock, reg, log)
 	if err != nil {
 		return nil, err
 	}
