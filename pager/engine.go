@@ -71,6 +71,9 @@ type Config struct {
 	Rules    Rules
 	Clock    Clock       // default: the real clock
 	Log      *zap.Logger // default: none
+	// OptOuts says which numbers opted out of texts, so that their
+	// engineers are paged by voice only. Nil: every number takes texts.
+	OptOuts OptOuts
 	// Owner names this instance in leases. Default: random.
 	Owner string
 	// Lease is how long a claimed attempt is this instance's: longer than
@@ -227,7 +230,9 @@ func (e *Engine) Wake() {
 	wake(e.timerWake)
 }
 
-func (e *Engine) env() Env {
+// env is what Apply reads, with the numbers opted out of texts as
+// optOuts read them (before the transaction).
+func (e *Engine) env(optedOut map[string]time.Time) Env {
 	return Env{
 		Now: e.cfg.Clock.Now(),
 		OnCall: func(level oncall.Level, layer oncall.Layer, t time.Time) (Target, bool) {
@@ -235,7 +240,7 @@ func (e *Engine) env() Env {
 			if !ok {
 				return Target{}, false
 			}
-			return TargetOf(eng), true
+			return targetOf(eng, optedOut), true
 		},
 		Rules: e.cfg.Rules,
 		Zone:  e.zone,
@@ -276,8 +281,9 @@ func (e *Engine) Raise(ctx context.Context, r Request) (p Page, created bool, er
 		Line: r.Line, Caller: r.Caller, Language: r.Language, Recording: r.Recording, RecordingSeconds: r.RecordingSeconds,
 		RaisedAt: r.RaisedAt.UTC(), Deadline: r.RaisedAt.UTC().Add(r.Priority.ResponseTime()), Status: Open,
 	}
+	optedOut := e.optOuts(ctx)
 	p, created, err = e.cfg.Store.CreatePage(ctx, np, func(p *Page) Changes {
-		return Apply(p, nil, Opened{Policy: policy}, e.env())
+		return Apply(p, nil, Opened{Policy: policy}, e.env(optedOut))
 	})
 	if err != nil {
 		return Page{}, false, fmt.Errorf("raise page %s: %w", r.Key, err)
@@ -294,8 +300,9 @@ func (e *Engine) Raise(ctx context.Context, r Request) (p Page, created bool, er
 // loops for what it added. errs.NotFound if there is no such page.
 func (e *Engine) Handle(ctx context.Context, id int64, ev Event) (Page, error) {
 	var ended []Attempt // attempts this event ends, for the observer
+	optedOut := e.optOuts(ctx)
 	p, err := e.cfg.Store.UpdatePage(ctx, id, func(p *Page, atts []Attempt) (Changes, error) {
-		ch := Apply(p, atts, ev, e.env())
+		ch := Apply(p, atts, ev, e.env(optedOut))
 		ended = ended[:0]
 		for _, end := range ch.End {
 			for _, a := range atts {

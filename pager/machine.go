@@ -225,6 +225,9 @@ func (m *machine) startRung(from int) bool {
 		} else {
 			m.log("rung", "%s %s: %s; waits %s", r.Level, r.Layer, t.Name, r.Wait)
 		}
+		if t.SMSOptedOut {
+			m.log("texts off", "%s's number %s opted out of texts (replied STOP): no texts until they text START", t.Name, t.SMSPhone)
+		}
 		if !m.sendFrom(0) {
 			m.log("unreachable", "no channel can reach %s; next rung", t.Name)
 			continue
@@ -282,8 +285,12 @@ func (m *machine) sendFrom(c int) bool {
 			m.addPaged(t)
 			return true
 		case oncall.SMS:
-			if t.SMSPhone == "" {
+			switch {
+			case t.SMSPhone == "":
 				m.log("skipped", "sms: %s has no number that takes texts", t.Name)
+				continue
+			case t.SMSOptedOut:
+				m.log("skipped", "sms: %s opted out of texts", t.Name)
 				continue
 			}
 			m.add(Attempt{Kind: KindSMS, Purpose: PurposePage, EngineerID: t.EngineerID, To: t.SMSPhone, Language: t.Language,
@@ -413,7 +420,7 @@ func (m *machine) escalate(next int, retry bool) {
 // page that never got to them (canceled before it went, refused by the
 // provider, undelivered) leaves nothing for a notice to follow up on.
 func (m *machine) mayTell(t Target) bool {
-	if t.SMSPhone == "" {
+	if t.SMSPhone == "" || t.SMSOptedOut {
 		return false
 	}
 	paged := false

@@ -105,7 +105,10 @@ type Target struct {
 	Language   oncall.Language `json:"language"`            // the engineer's first language
 	Phone      string          `json:"phone"`               // E.164, called for voice pages
 	SMSPhone   string          `json:"sms_phone,omitempty"` // E.164 that takes texts; "" when none does
-	TimeZone   string          `json:"time_zone,omitempty"` // IANA
+	// SMSOptedOut: every number of theirs that takes texts opted out of
+	// them (replied STOP): they get no texts, pages reach them by voice.
+	SMSOptedOut bool   `json:"sms_opted_out,omitempty"`
+	TimeZone    string `json:"time_zone,omitempty"` // IANA
 }
 
 // TargetOf is how the pager reaches engineer e: their first phone for
