@@ -60,6 +60,10 @@ type Rules struct {
 	// Quiet is when pages of a priority go by text only: outside the
 	// waking hours of the engineer's time zone. Nil: voice at any hour.
 	Quiet map[oncall.Priority]WakingHours
+	// AckLink returns the signed link with which engineerID acknowledges
+	// page pageID, valid until a while after the page's deadline; it
+	// ends the page's text. Nil, or "": texts carry no link.
+	AckLink func(pageID, engineerID int64, deadline time.Time) string
 }
 
 // WakingHours is the part of the day, in the engineer's own time zone, when

@@ -60,9 +60,11 @@ func subject(p *Page, lang oncall.Language) string {
 	return strings.ToLower(priorityName(lang, p.Priority))
 }
 
-// PageText is the text of a page to an engineer in lang, at now. A
-// summary too long for the text to stay within pageTextLimit is cut, at a
-// word where it can be, so that the reply code at the end is never lost.
+// PageText is the text of a page to an engineer in lang, at now: the one
+// paged on the current rung (p.Current.Target), whose acknowledgement link
+// (rules.AckLink) ends it. A summary too long for the text before the link
+// to stay within pageTextLimit is cut, at a word where it can be, so that
+// the reply code is never lost.
 func PageText(p *Page, lang oncall.Language, now time.Time, rules Rules) string {
 	var head, what strings.Builder
 	if !now.Before(p.Deadline) {
@@ -94,13 +96,19 @@ func PageText(p *Page, lang oncall.Language, now time.Time, rules Rules) string 
 		room := pageTextLimit(lang) - utf8.RuneCountInString(head.String()) - utf8.RuneCountInString(tail) - len(": ")
 		what.WriteString(": " + cut(p.Summary, room))
 	}
-	return head.String() + what.String() + tail
+	text := head.String() + what.String() + tail
+	if rules.AckLink != nil {
+		if link := rules.AckLink(p.ID, p.Current.Target.EngineerID, p.Deadline); link != "" {
+			text += " " + link
+		}
+	}
+	return text
 }
 
-// pageTextLimit is the length, in characters, a page's text keeps to when
-// it has a summary to cut: one SMS segment in English (160 characters of
-// the GSM alphabet), three in Russian (67 characters each in UCS-2 once a
-// text takes more than one).
+// pageTextLimit is the length, in characters, a page's text before its
+// link keeps to when it has a summary to cut: one SMS segment in English
+// (160 characters of the GSM alphabet), three in Russian (67 characters
+// each in UCS-2 once a text takes more than one).
 func pageTextLimit(lang oncall.Language) int {
 	if lang == oncall.Russian {
 		return 3 * 67

@@ -1,6 +1,7 @@
 package pager
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -110,7 +111,27 @@ func TestPageText(t *testing.T) {
 			if c.lang == en && (len(got) > 160 || !isASCII(got)) {
 				t.Errorf("%d characters (or not plain ASCII): more than one SMS segment", len(got))
 			}
+			// With a link maker, the same text ends with the engineer's
+			// link, made for this page, engineer and deadline.
+			p.Current.Target = vera
+			r.AckLink = func(page, engineer int64, deadline time.Time) string {
+				return fmt.Sprintf("https://ivr.example.com/a/%d-%d.%d", page, engineer, deadline.Unix())
+			}
+			link := fmt.Sprintf(" https://ivr.example.com/a/42-%d.%d", vera.EngineerID, p.Deadline.Unix())
+			if got := PageText(p, c.lang, now, r); got != c.want+link {
+				t.Errorf("PageText with a link\n got %q\nwant %q", got, c.want+link)
+			}
 		})
+	}
+}
+
+// TestPageTextNoLink: a link maker that has no link for the engineer
+// leaves the text as it is.
+func TestPageTextNoLink(t *testing.T) {
+	r := testRules()
+	r.AckLink = func(int64, int64, time.Time) string { return "" }
+	if with, without := PageText(voicemailPage(), en, t0, r), PageText(voicemailPage(), en, t0, testRules()); with != without {
+		t.Errorf("empty link: %q, want %q", with, without)
 	}
 }
 
@@ -135,9 +156,20 @@ func TestPageTextLongSummary(t *testing.T) {
 		!strings.Contains(en1, "...,") {
 		t.Errorf("English, %d characters: %q", len(en1), en1)
 	}
+	// The link is extra: the text before it keeps the budget, and the
+	// summary is cut no shorter for it.
+	const link = " https://ivr.example.com/a/42-7.mq2x1c.AAAAAAAAAAAAAAAAAAAAAA"
+	linked := testRules()
+	linked.AckLink = func(int64, int64, time.Time) string { return link[1:] }
+	if got := PageText(p, en, t0, linked); got != en1+link {
+		t.Errorf("English with a link:\n got %q\nwant %q", got, en1+link)
+	}
 	p.Summary = strings.Repeat("Не проходят платежи по картам после выкладки. ", 20)
 	p.Summary = p.Summary[:strings.LastIndex(p.Summary[:MaxSummary], " ")]
 	ru1 := PageText(p, ru, t0, testRules())
+	if got := PageText(p, ru, t0, linked); got != ru1+link {
+		t.Errorf("Russian with a link:\n got %q\nwant %q", got, ru1+link)
+	}
 	if n := utf8.RuneCountInString(ru1); n > 3*67 || !strings.HasSuffix(ru1, "только что. Ответьте 42, чтобы подтвердить.") || !strings.Contains(ru1, "Не проходят платежи") {
 		t.Errorf("Russian, %d characters: %q", n, ru1)
 	}
