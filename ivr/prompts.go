@@ -197,18 +197,42 @@ var pageCallPrompts = []PromptText{
 	{"page_no_key",
 		"Мы отправим вам текстовое сообщение. До свидания.",
 		"We will send you a text message. Goodbye."},
-	// Not played yet: the menu of a page call with a voicemail, and the
-	// count of an engineer's open pages ("You have" "two" "open pages.").
+	// After 1, on a page raised by a client's call: page_acked_more, then
+	// the menu (press 2, press 3) until the engineer is done.
+	{"page_acked_more",
+		"Спасибо, вы приняли вызов.",
+		"Thank you, you have acknowledged the page."},
 	{"page_press_listen",
 		"Нажмите 2, чтобы прослушать сообщение.",
 		"Press 2 to hear the message."},
 	{"page_press_callback",
 		"Нажмите 3, чтобы перезвонить клиенту.",
 		"Press 3 to call the client back."},
+	// page_message, then the client's own recording.
+	{"page_message", "Сообщение клиента:", "The client's message:"},
+	{"page_no_recording",
+		"Запись сообщения больше недоступна.",
+		"The recording of the message is no longer available."},
+	{"page_calling_client", "Соединяю вас с клиентом.", "Connecting you to the client."},
+	{"page_client_no_answer", "Клиент не ответил.", "The client did not answer."},
+	{"page_call_ended",
+		"Разговор с клиентом окончен. До свидания.",
+		"The call with the client has ended. Goodbye."},
+	{"page_goodbye", "До свидания.", "Goodbye."},
+	// An engineer calling the paging number: page_intro, the count of
+	// their open pages ("You have" "two" "open pages."), page_newest when
+	// there are several, and the newest page as a page call says it.
 	{"page_you_have", "У вас", "You have"},
 	{"page_open_one", "открытый вызов.", "open page."},
 	{"page_open_few", "открытых вызова.", "open pages."},
 	{"page_open_many", "открытых вызовов.", "open pages."},
+	{"page_newest", "Последний вызов:", "The newest page:"},
+	{"page_none_open",
+		"У вас нет открытых вызовов. До свидания.",
+		"You have no open pages. Goodbye."},
+	{"page_not_engineer",
+		"Этот номер принимает звонки только от дежурных инженеров. До свидания.",
+		"This number takes calls from the support team's engineers only. Goodbye."},
 
 	// How long ago: a number, the unit in the form the number takes, "ago".
 	// Russian has three forms (1, 21 минуту; 2–4, 22–24 минуты; 5–20, 25–30

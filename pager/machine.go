@@ -139,6 +139,8 @@ func Apply(p *Page, atts []Attempt, ev Event, env Env) Changes {
 		m.attemptEnded(ev)
 	case Acknowledge:
 		m.ack(ev)
+	case CalledBack:
+		m.calledBack(ev)
 	case Resolve:
 		m.resolve(ev)
 	}

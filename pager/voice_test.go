@@ -49,6 +49,7 @@ func voiceEverything(lang oncall.Language) [][]ivr.Prompt {
 		all = append(all, pager.OpenPagesPrompts(lang, n))
 	}
 	all = append(all, pager.AckedPrompts(lang), pager.ClosedPrompts(lang), pager.TakenPrompts(lang), pager.NoKeyPrompts(lang))
+	all = append(all, callbackEverything(lang)...)
 	sources := []pager.Source{pager.FromCall, pager.FromFallback, pager.FromUpgrade, pager.FromTickets, pager.FromAPI, "future"}
 	for _, src := range sources {
 		for _, rec := range []string{"", "https://rec.example/1"} {
@@ -68,9 +69,8 @@ func voiceEverything(lang oncall.Language) [][]ivr.Prompt {
 	return all
 }
 
-// voiceLater are page-call prompts no function plays yet: the menu of a
-// page call with a voicemail.
-var voiceLater = []string{"page_press_listen", "page_press_callback"}
+// voiceLater are page-call prompts no function plays yet.
+var voiceLater []string
 
 // voicePageCallPrompt reports whether the catalogue entry name belongs to
 // the page calls ("Page calls to engineers" in ivr/prompts.go).
