@@ -62,6 +62,7 @@ const (
 	Rejected    Outcome = "rejected"        // the provider refused it for good (an error code no retry fixes)
 	OptedOut    Outcome = "opted-out"       // sms: the number replied STOP
 	Canceled    Outcome = "canceled"        // not needed any more: the page was closed first
+	Folded      Outcome = "folded"          // voice: announced by another page's call to the same engineer (a storm)
 )
 
 // Reached reports whether the outcome put the page in front of the

@@ -99,6 +99,12 @@ type Config struct {
 	// it is taken as lost (voice: the provider is asked; SMS: taken as
 	// sent without a report). Default 10 min.
 	StaleAfter time.Duration
+	// StormGap is the least time between two page calls to one number
+	// for pages that are not critical: a call due sooner waits, and the
+	// pages that arrive meanwhile are announced by it together. 0: no
+	// gap (the calls still go one at a time, each folding those that
+	// waited for it).
+	StormGap time.Duration
 	// Observer learns what the engine does, for metrics. Default: none.
 	Observer Observer
 	// Hook, when set, is called at each Phase of the engine's work (a
@@ -339,13 +345,23 @@ func (e *Engine) Resolve(ctx context.Context, id int64, by string) (Page, error)
 }
 
 // AttemptEnded reports the outcome of attempt id (from a provider's
-// callback). An attempt that has ended already is left as it is.
+// callback). An attempt that has ended already is left as it is. A call
+// acknowledged by its 1 also acknowledges every page it announced.
 func (e *Engine) AttemptEnded(ctx context.Context, id int64, o Outcome, detail string) (Page, error) {
 	a, err := e.cfg.Store.Attempt(ctx, id)
 	if err != nil {
 		return Page{}, fmt.Errorf("attempt %d: %w", id, err)
 	}
-	return e.Handle(ctx, a.PageID, AttemptEnded{AttemptID: id, Outcome: o, Detail: detail})
+	p, err := e.Handle(ctx, a.PageID, AttemptEnded{AttemptID: id, Outcome: o, Detail: detail})
+	if err != nil || o != Acked || p.AckedBy != a.EngineerID {
+		return p, err
+	}
+	for _, other := range p.DigestOf(id) {
+		if _, err := e.Handle(ctx, other, Acknowledge{EngineerID: p.AckedBy, Name: p.AckedByName, Via: ViaVoice}); err != nil {
+			return p, fmt.Errorf("acknowledge page %d announced with page %d: %w", other, p.ID, err)
+		}
+	}
+	return p, nil
 }
 
 // ConfirmAttempt records the provider's id for attempt id on the
@@ -472,7 +488,7 @@ func (e *Engine) outboxLoop(ctx context.Context) {
 // sendBatch claims what the outbox holds for now and carries it out,
 // Workers at a time; it returns how many attempts it claimed.
 func (e *Engine) sendBatch(ctx context.Context) int {
-	atts, err := e.cfg.Store.ClaimAttempts(ctx, e.cfg.Owner, e.cfg.Lease, e.cfg.Workers*4)
+	atts, err := e.cfg.Store.ClaimAttempts(ctx, e.cfg.Owner, e.cfg.Lease, e.cfg.Workers*4, e.cfg.Clock.Now())
 	if err != nil {
 		if ctx.Err() == nil {
 			e.log.Error("claim attempts", zap.Error(err))
@@ -507,6 +523,9 @@ func (e *Engine) send(ctx context.Context, a Attempt) {
 		return
 	}
 	e.cfg.Hook(ctx, PhaseClaimed, a.PageID, a.ID)
+	if a.Kind == KindVoice && a.Purpose == PurposePage && e.storm(ctx, log, a) {
+		return
+	}
 	sctx, cancel := context.WithTimeout(ctx, e.cfg.Lease/2)
 	id, err := ch.Send(sctx, a)
 	cancel()

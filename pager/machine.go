@@ -143,6 +143,10 @@ func Apply(p *Page, atts []Attempt, ev Event, env Env) Changes {
 		m.calledBack(ev)
 	case Resolve:
 		m.resolve(ev)
+	case Announced:
+		m.announced(ev)
+	case FoldedInto:
+		m.foldedInto(ev)
 	}
 	return m.out
 }

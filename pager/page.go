@@ -197,6 +197,10 @@ type Page struct {
 	ResolvedAt  time.Time `json:"resolved_at,omitzero"`
 	ResolvedBy  string    `json:"resolved_by,omitempty"`
 
+	// Digests are this page's calls that also announced other pages (a
+	// storm): pressing 1 on one acknowledges them all.
+	Digests []Digest `json:"digests,omitempty"`
+
 	// Seq counts the events applied; attempt keys carry it so that each is
 	// unique within the page.
 	Seq int `json:"seq"`
@@ -206,6 +210,22 @@ type Page struct {
 
 // Code is what an engineer texts back to acknowledge the page: its id.
 func (p *Page) Code() string { return strconv.FormatInt(p.ID, 10) }
+
+// Digest is a page call that announced other pages too.
+type Digest struct {
+	AttemptID int64   `json:"attempt_id"`
+	Pages     []int64 `json:"pages"` // the other pages it announced
+}
+
+// DigestOf returns the other pages attempt id's call announced.
+func (p *Page) DigestOf(id int64) []int64 {
+	for _, d := range p.Digests {
+		if d.AttemptID == id {
+			return d.Pages
+		}
+	}
+	return nil
+}
 
 // Entry is one line of a page's log.
 type Entry struct {

@@ -40,14 +40,15 @@ type Store interface {
 
 	// ClaimAttempts leases to owner, until the database's clock plus
 	// lease, at most limit attempts that are Intended and whose NotBefore
-	// has come (by the database's clock), oldest first, and returns them
+	// is at or before now (the engine's clock, which set it; zero: the
+	// database's clock), oldest first, and returns them
 	// as Sending with Tries incremented and ClaimedAt set. A voice attempt
 	// is claimed only while no other voice attempt to its number is
 	// Sending, Sent or InDoubt: one page call in flight per phone. With
 	// PostgreSQL the candidates are locked FOR UPDATE SKIP LOCKED in a
 	// short transaction that commits the lease, so instances never wait
 	// on each other and never claim the same attempt.
-	ClaimAttempts(ctx context.Context, owner string, lease time.Duration, limit int) ([]Attempt, error)
+	ClaimAttempts(ctx context.Context, owner string, lease time.Duration, limit int, now time.Time) ([]Attempt, error)
 	// ClaimInDoubt leases to owner, as ClaimAttempts does, at most limit
 	// attempts whose lease has run out while Sending or InDoubt (their
 	// claimer died, or lost track, after the request may have been made),

@@ -98,7 +98,7 @@ func TestClaimLosesRaceForNumber(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		atts, err := db.ClaimAttempts(context.Background(), "engine", time.Hour, 10)
+		atts, err := db.ClaimAttempts(context.Background(), "engine", time.Hour, 10, time.Time{})
 		done <- result{atts, err}
 	}()
 	// Wait until the claim waits on the other transaction (the unique

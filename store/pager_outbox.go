@@ -33,11 +33,14 @@ const voiceInFlight = "page_attempts_voice_in_flight"
 const claimTries = 3
 
 // ClaimAttempts leases to owner at most limit Intended attempts whose
-// NotBefore has come by the database's clock, oldest first, and at most
+// NotBefore is at or before now (the engine's clock, which set it: retry
+// pauses are the engine's own timing; zero now: the database's clock),
+// oldest first, and at most
 // one voice attempt per number, and none to a number with a page call in
 // flight. A claim that races another for a number is made again; it never
 // fails for it. Invalid (owner) if owner is empty.
-func (db *DB) ClaimAttempts(ctx context.Context, owner string, lease time.Duration, limit int) ([]pager.Attempt, error) {
+func (db *DB) ClaimAttempts(ctx context.Context, owner string, lease time.Duration, limit int, now time.Time) ([]pager.Attempt, error) {
+	due := now
 	if owner == "" {
 		return nil, errs.InvalidField("owner", "is required")
 	}
@@ -46,6 +49,9 @@ func (db *DB) ClaimAttempts(ctx context.Context, owner string, lease time.Durati
 		now, err := t.d.now(ctx, t.runner)
 		if err != nil {
 			return err
+		}
+		if due.IsZero() {
+			due = now
 		}
 		for try := 0; ; try++ {
 			voice := try < claimTries
@@ -56,7 +62,7 @@ func (db *DB) ClaimAttempts(ctx context.Context, owner string, lease time.Durati
 				return err
 			}
 			out, err = queryAll(ctx, t.runner, scanAttempt, claimQuery(t.d, voice),
-				micros(now), listLimit(limit), owner, micros(now), micros(now.Add(lease)), micros(t.now))
+				micros(due), listLimit(limit), owner, micros(now), micros(now.Add(lease)), micros(t.now))
 			if err == nil {
 				_, err = t.exec(ctx, "RELEASE SAVEPOINT claim")
 				return err

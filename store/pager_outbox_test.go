@@ -18,7 +18,7 @@ import (
 // claim claims for owner and fails the test on an error.
 func claim(t *testing.T, db *store.DB, owner string, lease time.Duration, limit int) []pager.Attempt {
 	t.Helper()
-	atts, err := db.ClaimAttempts(t.Context(), owner, lease, limit)
+	atts, err := db.ClaimAttempts(t.Context(), owner, lease, limit, time.Time{})
 	if err != nil {
 		t.Fatalf("ClaimAttempts(%s): %v", owner, err)
 	}
@@ -156,7 +156,7 @@ func TestClaimAttempts(t *testing.T) {
 
 	t.Run("ErrNoOwner", func(t *testing.T) {
 		storetest.Backends(t, func(t *testing.T, db *store.DB) {
-			_, err := db.ClaimAttempts(t.Context(), "", time.Hour, 1)
+			_, err := db.ClaimAttempts(t.Context(), "", time.Hour, 1, time.Time{})
 			wantErr(t, err, errs.Invalid, "owner")
 			_, err = db.ClaimInDoubt(t.Context(), "", time.Hour, 1)
 			wantErr(t, err, errs.Invalid, "owner")
@@ -201,7 +201,7 @@ func TestClaimAttemptsConcurrently(t *testing.T) {
 			wg.Go(func() {
 				<-start
 				for {
-					got, err := db.ClaimAttempts(context.Background(), owner, time.Hour, 7)
+					got, err := db.ClaimAttempts(context.Background(), owner, time.Hour, 7, time.Time{})
 					if err != nil {
 						t.Errorf("ClaimAttempts(%s): %v", owner, err)
 						return

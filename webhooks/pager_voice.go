@@ -40,8 +40,19 @@ func (pg *Pager) ask(ctx context.Context, a pager.Attempt, n int) (string, error
 	action := pg.link(a.ID, "key", url.Values{"n": {strconv.Itoa(n)}})
 	g := &twiml.VoiceGather{Input: "dtmf", NumDigits: "1", Timeout: strconv.Itoa(int(pageKeyWait / time.Second)),
 		Action: action, Method: http.MethodPost, ActionOnEmptyResult: "true",
-		InnerElements: pg.plays(pager.PageCallPrompts(&p, lang, pg.cfg.Now(), pg.cfg.Rules))}
+		InnerElements: pg.plays(announcement(&p, a, lang, pg.cfg.Now(), pg.cfg.Rules))}
 	return render(g, &twiml.VoiceRedirect{Url: action, Method: http.MethodPost}), nil
+}
+
+// announcement is what the page call of attempt a says: the page, after
+// the count of the pages it announces when it stands for several (a storm:
+// 1 acknowledges them all).
+func announcement(p *pager.Page, a pager.Attempt, lang oncall.Language, now time.Time, rules pager.Rules) []ivr.Prompt {
+	ps := pager.PageCallPrompts(p, lang, now, rules)
+	if others := len(p.DigestOf(a.ID)); others > 0 {
+		ps = append(pager.OpenPagesPrompts(lang, others+1), ps...)
+	}
+	return ps
 }
 
 // key takes the engineer's key: 1 acknowledges; anything else asks again,

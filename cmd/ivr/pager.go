@@ -27,6 +27,7 @@ type pagerConfig struct {
 	lastResort  string
 	overdueWait time.Duration
 	lease       time.Duration
+	stormGap    time.Duration
 	wakingHours string
 	textOnly    string
 	// pauseAt is a test hook (IVR_TEST_PAUSE_AT=phase): the pager stops
@@ -90,6 +91,8 @@ func (c *pagerConfig) register(fs *flag.FlagSet, env environ) {
 		"the hours, in each engineer's own time zone, when pages of the --pager-text-only-at-night priorities may ring (env IVR_PAGER_WAKING_HOURS)")
 	fs.StringVar(&c.textOnly, "pager-text-only-at-night", orDefault(env.getenv("IVR_PAGER_TEXT_ONLY_AT_NIGHT"), "normal,low"),
 		"priorities paged by text only outside waking hours; \"none\" rings for every page at any hour (env IVR_PAGER_TEXT_ONLY_AT_NIGHT)")
+	fs.DurationVar(&c.stormGap, "pager-storm-gap", time.Minute,
+		"the least time between two page calls to one engineer for pages that are not critical; pages arriving meanwhile are announced together by the next call (0: calls follow each other at once)")
 	fs.DurationVar(&c.lease, "pager-lease", 30*time.Second,
 		"how long an instance holds a page call or text it is sending; longer than --twilio-timeout, since another instance takes it over after")
 	c.pauseAt = env.getenv("IVR_TEST_PAUSE_AT")
@@ -203,7 +206,7 @@ func newPager(c pagerConfig, tw webhooks.Settings, rest webhooks.Client, db *sto
 	callerID, smsFrom := c.senders(lines)
 	twp, err := webhooks.NewPager(webhooks.PagerConfig{
 		PublicURL: tw.PublicURL, AuthToken: tw.AuthToken, REST: rest, CallerID: callerID, SMSFrom: smsFrom,
-		Engineers: svc, Rules: rules, Log: log,
+		Engineers: svc, OptOuts: db, Rules: rules, Log: log,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("pager: %w", err)
@@ -222,8 +225,8 @@ func newPager(c pagerConfig, tw webhooks.Settings, rest webhooks.Client, db *sto
 	if smsFrom == "" {
 		log.Warn("no number to send page texts from: set IVR_PAGER_SMS_FROM (a Twilio number or Messaging Service); pages go by voice only")
 	}
-	eng, err := pager.New(pager.Config{Store: db, Channels: channels, Roster: pagerRoster{svc}, Policies: svc,
-		Rules: rules, Clock: clock, Log: log.Named("pager"), Hook: c.pauseHook(log), Lease: c.lease, Observer: metrics,
+	eng, err := pager.New(pager.Config{Store: db, Channels: channels, Roster: pagerRoster{svc}, Policies: svc, OptOuts: db,
+		Rules: rules, Clock: clock, Log: log.Named("pager"), Hook: c.pauseHook(log), Lease: c.lease, Observer: metrics, StormGap: c.stormGap,
 		DoubtGrace: min(3*time.Second, c.lease/4)})
 	if err != nil {
 		return nil, nil, err

@@ -310,3 +310,45 @@ func TestPageEscalates(t *testing.T) {
 		t.Errorf("log %v lacks the escalations", whats)
 	}
 }
+
+// TestPageStormCollapses: eleven pages for the engineer on call arrive
+// within seconds. The first rings at once; a critical one gets its own
+// call; the other nine wait for the storm gap and come as one call that
+// says how many pages there are, and whose 1 acknowledges all nine.
+func TestPageStormCollapses(t *testing.T) {
+	r := startPagerRig(t)
+	_, phone := r.onCall("L1", "primary")
+	first := r.raise("urgent", "backups failed")
+	firstCall := r.fake.Phone(phone).ExpectCall()
+	critical := r.raise("critical", "storage array lost a shelf")
+	var storm []apiPage
+	for i := range 9 {
+		storm = append(storm, r.raise("urgent", fmt.Sprintf("backup job %d failed", i+1)))
+	}
+
+	firstCall.Answer()
+	firstCall.Press("1")
+	firstCall.Hangup()
+	// The critical page is not held for the gap, nor folded into others.
+	critCall := r.fake.Phone(phone).ExpectCall()
+	if doc := critCall.Answer(); strings.Contains(strings.Join(doc.Plays(), " "), "page_you_have") {
+		t.Errorf("the critical page's call announces several pages: %s", doc.Body)
+	}
+	critCall.Press("1")
+	critCall.Hangup()
+	r.fake.Phone(phone).ExpectNothing() // the nine wait for the storm gap
+	r.clock.Advance(61 * time.Second)
+	stormCall := r.fake.Phone(phone).ExpectCall()
+	doc := stormCall.Answer()
+	if plays := strings.Join(doc.Plays(), " "); !strings.Contains(plays, "page_you_have") || !strings.Contains(plays, "num_9") {
+		t.Errorf("the storm's call does not say how many pages: %s", plays)
+	}
+	stormCall.Press("1")
+	stormCall.Hangup()
+	for _, p := range append([]apiPage{first, critical}, storm...) {
+		if got := r.page(p.ID); got.Status != "acknowledged" || got.AckVia != "voice" {
+			t.Errorf("page %d: %s via %q, want acknowledged by voice", p.ID, got.Status, got.AckVia)
+		}
+	}
+	r.fake.Phone(phone).ExpectNothing()
+}
