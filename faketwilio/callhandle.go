@@ -156,7 +156,7 @@ func (h *CallHandle) AnswerAs(answeredBy string) *TwiML {
 		if err == nil {
 			doc, err = s.run(c, doc)
 		}
-	} else {
+	} else if !s.answerBridged(c) { // a <Dial><Number> leg without url (dial_number.go)
 		doc, err = s.execute(c, method, target, nil)
 	}
 	if inbound {
@@ -300,6 +300,7 @@ func (h *CallHandle) Hangup() {
 	h.must(s.statusEvent(c, "completed"))
 	h.must(s.dialDone(c))
 	h.must(s.endBridge(c))
+	h.must(s.endLegs(c))
 }
 
 // HangupUnreported hangs up like Hangup, but every callback it would cause
