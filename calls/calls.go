@@ -80,9 +80,13 @@ func (r Recording) Validate() error {
 // PageStatus is where a requested page is in its life.
 type PageStatus string
 
-// PageRequested: the flow asked for the page; the pager has not taken it
-// yet.
-const PageRequested PageStatus = "requested"
+const (
+	// PageRequested: the flow asked for the page before the pager existed;
+	// the pager has not taken it over yet.
+	PageRequested PageStatus = "requested"
+	// PageTaken: the pager took the request over as a page of its own.
+	PageTaken PageStatus = "taken"
+)
 
 // PageRecord is a page the flow requested for a call nobody took, as
 // stored: one per call.

@@ -72,3 +72,27 @@ func scanPageRecord(s scanner) (calls.PageRecord, error) {
 	p.RequestedAt = fromMicros(requestedAt)
 	return p, err
 }
+
+// PendingPageRequests returns the page requests recorded before the pager
+// existed that it has not taken over yet, oldest first, at most limit.
+func (db *DB) PendingPageRequests(ctx context.Context, limit int) ([]calls.PageRecord, error) {
+	out, err := queryAll(ctx, db.reads(), scanPageRecord, "SELECT "+pageColumns+" FROM page_requests WHERE status = ? ORDER BY id LIMIT "+
+		fmt.Sprint(listLimit(limit)), string(calls.PageRequested))
+	if err != nil {
+		return nil, fmt.Errorf("list pending page requests: %w", err)
+	}
+	return out, nil
+}
+
+// MarkPageRequest records what the pager made of the request of call
+// callID (e.g. "paged", "expired"): it is no longer pending.
+func (db *DB) MarkPageRequest(ctx context.Context, callID string, status calls.PageStatus) error {
+	err := db.update(ctx, func(t *tx) error {
+		_, err := t.exec(ctx, "UPDATE page_requests SET status = ? WHERE call_id = ?", string(status), callID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("mark page request of call %s: %w", callID, err)
+	}
+	return nil
+}
