@@ -1,13 +1,16 @@
 package admin
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/supportdesk/ivr/access"
 	"github.com/supportdesk/ivr/errs"
+	"github.com/supportdesk/ivr/oncall"
 )
 
 func (s *Server) listEngineers(w http.ResponseWriter, r *http.Request) {
@@ -30,7 +33,34 @@ func (s *Server) getEngineer(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, e)
+	out := engineerView{Engineer: e}
+	if s.optOuts != nil {
+		opted, err := s.optOuts.SMSOptOuts(r.Context())
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		for _, c := range e.Contacts {
+			if _, ok := opted[c.Phone]; ok {
+				out.SMSOptedOut = append(out.SMSOptedOut, c.Phone)
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// SMSOptOuts says which numbers opted out of texts (they texted STOP, and
+// not START since). The store implements it.
+type SMSOptOuts interface {
+	SMSOptOuts(ctx context.Context) (map[string]time.Time, error)
+}
+
+// engineerView is an engineer as GET /api/v1/engineers/{id} shows them:
+// with their numbers that opted out of texts, to which the pager sends
+// none (it pages them by voice) until they text START.
+type engineerView struct {
+	oncall.Engineer
+	SMSOptedOut []string `json:"sms_opted_out,omitempty"`
 }
 
 func (s *Server) createEngineer(w http.ResponseWriter, r *http.Request) {

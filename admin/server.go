@@ -53,6 +53,9 @@ type Config struct {
 	Calls      CallLog       // /api/v1/calls
 	Recordings Recordings    // /api/v1/recordings/{id}
 	Pages      Pages         // /api/v1/pages
+	// OptOuts, if set, shows on an engineer which of their numbers opted
+	// out of texts (GET /api/v1/engineers/{id}: sms_opted_out).
+	OptOuts SMSOptOuts
 }
 
 // Server serves the admin API.
@@ -71,6 +74,7 @@ type Server struct {
 	calls      CallLog
 	recordings Recordings
 	pages      Pages
+	optOuts    SMSOptOuts
 }
 
 // New returns a Server with its routes registered.
@@ -92,6 +96,7 @@ func New(cfg Config) *Server {
 		calls:      cfg.Calls,
 		recordings: cfg.Recordings,
 		pages:      cfg.Pages,
+		optOuts:    cfg.OptOuts,
 	}
 	s.tokens = newTokenCache(cfg.Tokens, cfg.TokenCacheTTL, cfg.OnCall.Now)
 	s.routes()

@@ -65,6 +65,10 @@ type PagerConfig struct {
 	Rules     pager.Rules
 	Log       *zap.Logger
 	Now       func() time.Time
+	// OptOuts records the numbers that opt out of texts (STOP) and back
+	// in (START), and those Twilio refuses texts to as opted out (21610).
+	// Nil: not recorded (Twilio still refuses them).
+	OptOuts SMSOptOuts
 }
 
 // Pager serves the pager's Twilio webhooks and makes its channels.
@@ -173,8 +177,12 @@ func (c voiceChannel) Poll(ctx context.Context, a pager.Attempt) (pager.Outcome,
 type smsChannel struct{ pg *Pager }
 
 func (c smsChannel) Send(ctx context.Context, a pager.Attempt) (string, error) {
-	return c.pg.cfg.REST.CreateMessage(ctx, OutboundMessage{To: a.To, From: c.pg.cfg.SMSFrom, Body: a.Body,
+	sid, err := c.pg.cfg.REST.CreateMessage(ctx, OutboundMessage{To: a.To, From: c.pg.cfg.SMSFrom, Body: a.Body,
 		StatusCallback: c.pg.link(a.ID, "sms-status", nil)})
+	if err != nil {
+		c.pg.refused(ctx, a, err)
+	}
+	return sid, err
 }
 
 func (c smsChannel) Find(ctx context.Context, a pager.Attempt) (string, error) {

@@ -118,7 +118,7 @@ func serve(ctx context.Context, args []string, env environ) error {
 		return err
 	}
 	api := admin.New(admin.Config{OnCall: svc, Tokens: db, Audit: db, Ready: db.Ready, Registry: reg, Log: log,
-		Tickets: db, Calls: db, Recordings: db, Pages: tel.pages})
+		Tickets: db, Calls: db, Recordings: db, Pages: tel.pages, OptOuts: db})
 	tel.mount(api)
 	registerDriverMetrics(reg, tel.driver)
 	defer tel.driver.Close() // before the store closes (deferred earlier)
