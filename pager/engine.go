@@ -250,6 +250,10 @@ func (e *Engine) env(optedOut map[string]time.Time) Env {
 		},
 		Rules: e.cfg.Rules,
 		Zone:  e.zone,
+		SMSOptedOut: func(phone string) bool {
+			_, out := optedOut[phone]
+			return out
+		},
 	}
 }
 

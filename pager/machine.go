@@ -103,6 +103,9 @@ type Env struct {
 	Rules  Rules
 	// Zone loads an engineer's time zone for the quiet hours; nil: UTC.
 	Zone func(name string) *time.Location
+	// SMSOptedOut reports whether phone opted out of texts (replied STOP),
+	// for engineers found on call before it did; nil: none has.
+	SMSOptedOut func(phone string) bool
 }
 
 // Ended finishes one attempt: set Outcome, unless it has ended already
@@ -299,7 +302,7 @@ func (m *machine) sendFrom(c int) bool {
 			case t.SMSPhone == "":
 				m.log("skipped", "sms: %s has no number that takes texts", t.Name)
 				continue
-			case t.SMSOptedOut:
+			case m.textsOff(t):
 				m.log("skipped", "sms: %s opted out of texts", t.Name)
 				continue
 			}
@@ -424,19 +427,28 @@ func (m *machine) escalate(next int, retry bool) {
 	}
 }
 
+// textsOff reports whether engineer t takes no texts: every number of
+// theirs had opted out when they were found on call, or the one they are
+// texted at has since.
+func (m *machine) textsOff(t Target) bool {
+	return t.SMSOptedOut || m.env.SMSOptedOut != nil && m.env.SMSOptedOut(t.SMSPhone)
+}
+
 // mayTell reports whether engineer t, paged before, is told by text what
 // became of the page: a page reached them or rang (or may still: it is
-// under way), and they take texts on a number that has not opted out. A
-// page that never got to them (canceled before it went, refused by the
-// provider, undelivered) leaves nothing for a notice to follow up on.
+// under way), and they take texts on a number that has not opted out, nor
+// had a text of this page refused for good (an invalid number, a
+// landline, no permission for its region). A page that never got to them
+// (canceled before it went, refused by the provider, undelivered) leaves
+// nothing for a notice to follow up on.
 func (m *machine) mayTell(t Target) bool {
-	if t.SMSPhone == "" || t.SMSOptedOut {
+	if t.SMSPhone == "" || m.textsOff(t) {
 		return false
 	}
 	paged := false
 	for _, a := range m.atts {
 		switch {
-		case a.Kind == KindSMS && a.To == t.SMSPhone && a.Outcome == OptedOut:
+		case a.Kind == KindSMS && a.To == t.SMSPhone && (a.Outcome == OptedOut || a.Outcome == Rejected):
 			return false
 		case a.Purpose != PurposePage || a.EngineerID != t.EngineerID:
 		case a.Status == Sending || a.Status == Sent || a.Status == InDoubt:

@@ -124,6 +124,9 @@ type rig struct {
 	p      Page
 	atts   []Attempt
 	nextID int64
+	// optedOut: numbers that opted out of texts since their engineer was
+	// found on call (Env.SMSOptedOut).
+	optedOut map[string]bool
 
 	// What the last event did, as stored.
 	ch       Changes
@@ -144,8 +147,9 @@ func (r *rig) env() Env {
 			t, ok := r.roster[slot{level, layer}]
 			return t, ok
 		},
-		Rules: r.rules,
-		Zone:  zone,
+		Rules:       r.rules,
+		Zone:        zone,
+		SMSOptedOut: func(phone string) bool { return r.optedOut[phone] },
 	}
 }
 
@@ -750,9 +754,10 @@ func TestPermanentFailures(t *testing.T) {
 				{after: 30 * time.Second, send: true, ev: ended(KindSMS, anna, o), log: []string{"sms", "unreachable", "rung"},
 					rung: "1 L1 secondary Bob", dueIn: rungWait, add: []want{voice(bob)}},
 			}})
-		// Her phone rang: she hears of it, unless her number opted out of texts.
+		// Her phone rang: she hears of it, unless her number opted out of
+		// texts or takes none (the text was refused for good).
 		told := []want{voice(bob), notice(anna, "передан на L1: Bob")}
-		if o == OptedOut {
+		if o == OptedOut || o == Rejected {
 			told = told[:1]
 		}
 		cases = append(cases,

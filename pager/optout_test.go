@@ -69,6 +69,20 @@ func TestSMSOptedOut(t *testing.T) {
 			{ev: open(), add: []want{voice(anna)}},
 			{after: time.Minute, send: true, ev: resolve("admin"), status: Resolved},
 		}},
+		{name: "STOP while the page is under way: no text after the call, no notices", steps: []step{
+			{ev: open(), add: []want{voice(anna)}},
+			{after: time.Minute, send: true, prep: func(r *rig) { r.optedOut = map[string]bool{anna.SMSPhone: true} },
+				ev: ended(KindVoice, anna, NoAnswer), log: []string{"voice", "skipped"}, rung: "0 L1 primary Анна"},
+			{after: rungWait - time.Minute, ev: due(), rung: "1 L1 secondary Bob", add: []want{voice(bob)}},
+			{after: time.Minute, send: true, ev: ended(KindVoice, bob, Acked), status: Acknowledged, add: []want{note("Bob")}},
+		}},
+		{name: "a text refused for good (a landline): no notices to that number either", steps: []step{
+			{ev: open(), add: []want{voice(anna)}},
+			{after: time.Minute, send: true, ev: ended(KindVoice, anna, Busy), add: []want{sms(anna)}},
+			{send: true, ev: ended(KindSMS, anna, Rejected), log: []string{"sms"}, rung: "0 L1 primary Анна"},
+			{after: rungWait - time.Minute, ev: due(), rung: "1 L1 secondary Bob", add: []want{voice(bob)}},
+			{send: true, ev: adminAck(), status: Acknowledged, add: []want{notice(bob, "acknowledged by admin"), note("admin")}},
+		}},
 		// A later page, after START: the text follows the call again.
 		{name: "after START: the text follows the call", roster: with(l1p, anna), steps: []step{
 			{ev: open(), log: []string{"rung"}, add: []want{voice(anna)},
