@@ -2,21 +2,28 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"flag"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/supportdesk/ivr/ackpage"
 	"github.com/supportdesk/ivr/ivr"
+	"github.com/supportdesk/ivr/links"
 	"github.com/supportdesk/ivr/oncall"
 	"github.com/supportdesk/ivr/pager"
 	"github.com/supportdesk/ivr/pager/pagerprom"
 	"github.com/supportdesk/ivr/store"
+	"github.com/supportdesk/ivr/tickethooks"
 	"github.com/supportdesk/ivr/webhooks"
 )
 
@@ -30,6 +37,13 @@ type pagerConfig struct {
 	stormGap    time.Duration
 	wakingHours string
 	textOnly    string
+	// linkKey (IVR_LINK_KEY) signs acknowledgement links; ackLink makes
+	// them (set by ackLinks).
+	linkKey string
+	ackLink func(pageID, engineerID int64, deadline time.Time) string
+	// The ticket system's webhook: its shared secret and the priorities
+	// that page.
+	ticketSecret, ticketPriorities string
 	// pauseAt is a test hook (IVR_TEST_PAUSE_AT=phase): the pager stops
 	// for good at the first time it reaches that phase, after logging
 	// pauseMarker, so that a crash test can kill the process exactly there.
@@ -99,11 +113,15 @@ func (c *pagerConfig) register(fs *flag.FlagSet, env environ) {
 	if v := env.getenv("IVR_TEST_CLOCK_SPEED"); v != "" {
 		c.clockSpeed, _ = strconv.ParseFloat(v, 64)
 	}
+	fs.StringVar(&c.ticketPriorities, "tickets-webhook-priorities", orDefault(env.getenv("IVR_TICKETS_WEBHOOK_PRIORITIES"), tickethooks.DefaultPriorities),
+		"the ticket priorities whose events at POST /webhooks/tickets page, or none (env IVR_TICKETS_WEBHOOK_PRIORITIES)")
+	c.ticketSecret = env.getenv(tickethooks.SecretEnv)
+	c.linkKey = env.getenv("IVR_LINK_KEY")
 }
 
 // rules turns the settings into the pager's rules for the lines served.
 func (c *pagerConfig) rules(lines []ivr.Line) (pager.Rules, error) {
-	r := pager.Rules{OverdueWait: c.overdueWait, LineNames: map[string]string{}}
+	r := pager.Rules{OverdueWait: c.overdueWait, LineNames: map[string]string{}, AckLink: c.ackLink}
 	if c.overdueWait < time.Minute {
 		return r, fmt.Errorf("--pager-overdue-wait: %s is shorter than a minute: an engineer needs time to answer", c.overdueWait)
 	}
@@ -233,4 +251,68 @@ func newPager(c pagerConfig, tw webhooks.Settings, rest webhooks.Client, db *sto
 	}
 	twp.SetPages(eng)
 	return eng, twp, nil
+}
+
+// ackLinks returns the maker of acknowledgement links at publicURL, under
+// IVR_LINK_KEY or, without it, a key made once and kept in the store (so
+// that links outlive restarts and every instance accepts them), and has
+// page texts carry them.
+func (c *pagerConfig) ackLinks(ctx context.Context, db *store.DB, publicURL string) (ackpage.Links, error) {
+	key, err := parseLinkKey(c.linkKey)
+	if err == nil && key == nil {
+		key, err = db.Secret(ctx, "link-key", links.KeySize)
+	}
+	if err != nil {
+		return ackpage.Links{}, err
+	}
+	signer, err := links.New(key)
+	if err != nil {
+		return ackpage.Links{}, fmt.Errorf("IVR_LINK_KEY: %w", err)
+	}
+	l := ackpage.NewLinks(signer, publicURL)
+	c.ackLink = l.URL
+	return l, nil
+}
+
+// parseLinkKey reads IVR_LINK_KEY, the hex or base64 of at least
+// links.KeySize bytes; nil when it is not set.
+func parseLinkKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	for _, decode := range []func(string) ([]byte, error){hex.DecodeString, base64.StdEncoding.DecodeString,
+		base64.RawStdEncoding.DecodeString, base64.URLEncoding.DecodeString, base64.RawURLEncoding.DecodeString} {
+		if b, err := decode(s); err == nil && len(b) >= links.KeySize {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("IVR_LINK_KEY is not the hex or base64 of at least %d random bytes (make one with `openssl rand -hex 32`)", links.KeySize)
+}
+
+// mountHooks adds the ticket system's webhook and the acknowledgement
+// links' page to r.
+func (c *pagerConfig) mountHooks(r *mux.Router, acks ackpage.Links, pages *pager.Engine, svc *oncall.Service, clock pager.Clock, log *zap.Logger) error {
+	prios, err := tickethooks.ParsePriorities(c.ticketPriorities)
+	if err != nil {
+		return err
+	}
+	tickets, err := tickethooks.New(tickethooks.Config{Secret: c.ticketSecret, Priorities: prios, Pages: pages, Log: log})
+	if err != nil {
+		return err
+	}
+	if c.ticketSecret == "" {
+		log.Warn("IVR_TICKETS_WEBHOOK_SECRET is not set: POST /webhooks/tickets answers 503 and ticket events page nobody")
+	}
+	now := time.Now
+	if clock != nil {
+		now = clock.Now
+	}
+	page, err := ackpage.New(ackpage.Config{Links: acks, Pages: pages, Engineers: svc, Now: now, Log: log})
+	if err != nil {
+		return err
+	}
+	r.Handle(tickethooks.Path, tickets).Methods(http.MethodPost)
+	r.PathPrefix(ackpage.PathPrefix).Handler(page)
+	return nil
 }

@@ -110,6 +110,10 @@ func serve(ctx context.Context, args []string, env environ) error {
 	if err := svc.Refresh(ctx); err != nil {
 		return fmt.Errorf("load schedules: %w", err)
 	}
+	acks, err := cfg.pager.ackLinks(ctx, db, cfg.twilio.PublicURL)
+	if err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -120,6 +124,9 @@ func serve(ctx context.Context, args []string, env environ) error {
 	api := admin.New(admin.Config{OnCall: svc, Tokens: db, Audit: db, Ready: db.Ready, Registry: reg, Log: log,
 		Tickets: db, Calls: db, Recordings: db, Pages: tel.pages, OptOuts: db})
 	tel.mount(api)
+	if err := cfg.pager.mountHooks(api.Router(), acks, tel.pages, svc, env.clock, log); err != nil {
+		return err
+	}
 	registerDriverMetrics(reg, tel.driver)
 	defer tel.driver.Close() // before the store closes (deferred earlier)
 	go sweepLoop(ctx, tel.driver, log)
