@@ -80,6 +80,13 @@ type pagerRig struct {
 
 func startPagerRig(t *testing.T) *pagerRig {
 	t.Helper()
+	return startPagerRigWith(t, faketwilio.Options{})
+}
+
+// startPagerRigWith is startPagerRig with a fake Twilio of opts (its
+// SMSWebhookURL set to the service's).
+func startPagerRigWith(t *testing.T, opts faketwilio.Options) *pagerRig {
+	t.Helper()
 	// The service's address must be known before the fake starts (the fake
 	// posts engineers' texts to it), and the fake's before the service
 	// does (it is Twilio's API URL): the service's port is picked first.
@@ -89,7 +96,8 @@ func startPagerRig(t *testing.T) *pagerRig {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	fake := faketwilio.Start(t, faketwilio.Options{SMSWebhookURL: "http://" + addr + "/webhooks/twilio/sms"})
+	opts.SMSWebhookURL = "http://" + addr + "/webhooks/twilio/sms"
+	fake := faketwilio.Start(t, opts)
 	clock := newTestClock()
 	env, _, errOut := testEnv(map[string]string{"IVR_DB": filepath.Join(t.TempDir(), "ivr.db"), "IVR_ADMIN_TOKEN": testAdminToken,
 		"IVR_TWILIO_API_URL": fake.URL(), "TWILIO_ACCOUNT_SID": fake.AccountSID(), "TWILIO_AUTH_TOKEN": fake.AuthToken(),
