@@ -3,6 +3,7 @@ package faketwilio
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"strconv"
@@ -18,11 +19,17 @@ type ConsoleOptions struct {
 	// Describe says what a <Play> URL plays (the service's prompt text,
 	// say); default: the URL.
 	Describe func(playURL string) string
+	// Kind names a call the service places, from the URL Twilio fetches
+	// when it is answered ("page call", say); default: "engineer call".
+	Kind func(callURL string) string
+	// Who names the person at a phone number ("Anna Smirnova"); "" for
+	// a number it does not know. Default: nobody is known.
+	Who func(number string) string
 	// HoldEvery is how often a caller on hold fetches the wait URL again,
 	// as Twilio does when the wait music ends; 0: only on "wait".
 	HoldEvery time.Duration
-	// WaitTimeout bounds how long a command about engineer call n waits for
-	// that call to be placed; default 10 s.
+	// WaitTimeout bounds how long a command about call or text n waits
+	// for it to come; default 10 s.
 	WaitTimeout time.Duration
 }
 
@@ -30,20 +37,32 @@ type ConsoleOptions struct {
 const consoleHelp = `commands:
   dial LINE [FROM]   call the service (e.g. dial +74996383867 +15550001111)
   press KEYS         the caller presses keys (e.g. press 1001#); silence: no key
+  record [SECONDS]   the caller leaves a voicemail (silent audio, default 5 s)
   wait               the caller on hold fetches the wait URL now
   hangup             the caller hangs up
-  answer N | machine N | busy N | noanswer N    engineer call N
-  key N KEYS | quiet N | end N                  on engineer call N: keys, no key, hang up
+  answer N | machine N | busy N | noanswer N    call N the service placed (to an engineer, or a page)
+  key N KEYS | quiet N | end N                  on call N: keys, no key, hang up
+  reply N TEXT       answer text N from the phone it went to (e.g. reply 1 7)
+  sms FROM TEXT      text the service from FROM (e.g. sms +12025550101 7)
   help, quit
 `
 
 // Console lets a person play every phone from text commands: call a
-// support line, press keys, hold, and answer, ignore or refuse each call
-// the service places to an engineer (numbered as they come). It returns
-// when the input ends, on "quit", or when ctx is done.
+// support line, press keys, hold, leave a voicemail; answer, ignore or
+// refuse each call the service places (an engineer's call of the ring
+// plan, a page call), numbered as they come; read each text the service
+// sends, numbered too, and text the service back. A document that hangs
+// up ends its call, as on a real phone. It returns when the input ends,
+// on "quit", or when ctx is done.
 func (s *Server) Console(ctx context.Context, o ConsoleOptions) error {
 	if o.Describe == nil {
 		o.Describe = func(u string) string { return u }
+	}
+	if o.Kind == nil {
+		o.Kind = func(string) string { return "engineer call" }
+	}
+	if o.Who == nil {
+		o.Who = func(string) string { return "" }
 	}
 	if o.WaitTimeout <= 0 {
 		o.WaitTimeout = 10 * time.Second
@@ -51,18 +70,20 @@ func (s *Server) Console(ctx context.Context, o ConsoleOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	c := &console{s: s, o: o, changed: make(chan struct{})}
-	go c.watchEngineerCalls(ctx)
+	go c.watchPlacedCalls(ctx)
+	go c.watchTexts(ctx)
 	c.printf("fake Twilio console; %s", consoleHelp)
 	sc := bufio.NewScanner(o.In)
 	for sc.Scan() {
-		f := strings.Fields(sc.Text())
+		line := sc.Text()
+		f := strings.Fields(line)
 		if len(f) == 0 {
 			continue
 		}
 		if f[0] == "quit" {
 			return nil
 		}
-		if err := c.safely(ctx, f); err != nil {
+		if err := c.safely(func() error { return c.command(ctx, f, line) }); err != nil {
 			c.printf("! %v\n", err)
 		}
 	}
@@ -74,12 +95,13 @@ type console struct {
 	s *Server
 	o ConsoleOptions
 
-	mu        sync.Mutex
-	out       sync.Mutex
-	caller    *CallHandle
-	engineers []*CallHandle
-	changed   chan struct{} // closed and renewed when engineers grows
-	holding   context.CancelFunc
+	mu      sync.Mutex
+	out     sync.Mutex
+	caller  *CallHandle
+	placed  []*CallHandle // calls the service placed, in order
+	texts   []*MessageHandle
+	changed chan struct{} // closed and renewed when placed or texts grow
+	holding context.CancelFunc
 }
 
 func (c *console) printf(format string, args ...any) {
@@ -88,8 +110,17 @@ func (c *console) printf(format string, args ...any) {
 	fmt.Fprintf(c.o.Out, format, args...)
 }
 
-// show prints what a party hears and what the document asks of it.
-func (c *console) show(who string, doc *TwiML) {
+// named is "+12025550101 (Anna Smirnova)", or the number alone.
+func (c *console) named(number string) string {
+	if n := c.o.Who(number); n != "" {
+		return number + " (" + n + ")"
+	}
+	return number
+}
+
+// show prints what a party hears and what the document asks of it; a
+// document that hangs up ends h, as Twilio ends the call.
+func (c *console) show(who string, h *CallHandle, doc *TwiML) {
 	if doc == nil {
 		return
 	}
@@ -104,69 +135,123 @@ func (c *console) show(who string, doc *TwiML) {
 	case doc.First("Enqueue") != nil:
 		parts = append(parts, "(on hold)")
 	case doc.First("Record") != nil:
-		parts = append(parts, "(recording)")
+		parts = append(parts, "(recording: record SECONDS)")
 	case doc.First("Dial") != nil:
 		parts = append(parts, "(connecting)")
 	case doc.HangsUp():
 		parts = append(parts, "(hangs up)")
 	}
 	c.printf("%s hears: %s\n", who, strings.Join(parts, " "))
+	if b := doc.blocking(); b != nil && (b.Name == "Hangup" || b.Name == "Reject") && h != nil && h.Status() == "in-progress" {
+		h.Hangup()
+		c.printf("%s: the call ends\n", who)
+	}
 }
 
-// watchEngineerCalls claims each call the service places and announces it.
-func (c *console) watchEngineerCalls(ctx context.Context) {
+// added closes and renews changed. c.mu is held.
+func (c *console) addedLocked() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// watchPlacedCalls claims each call the service places and announces it.
+func (c *console) watchPlacedCalls(ctx context.Context) {
 	for {
 		h, err := c.s.waitOutbound(ctx)
 		if err != nil {
 			return
 		}
+		c.s.mu.Lock()
+		callURL := h.c.url
+		c.s.mu.Unlock()
+		kind := c.o.Kind(callURL)
 		c.mu.Lock()
-		c.engineers = append(c.engineers, h)
-		n := len(c.engineers)
-		close(c.changed)
-		c.changed = make(chan struct{})
+		c.placed = append(c.placed, h)
+		n := len(c.placed)
+		c.addedLocked()
 		c.mu.Unlock()
-		c.printf("📞 engineer call %d: to %s, showing %s — answer %d / busy %d / noanswer %d\n", n, h.To(), h.From(), n, n, n)
+		c.printf("📞 %s %d: to %s, showing %s — answer %d / busy %d / noanswer %d\n", kind, n, c.named(h.To()), h.From(), n, n, n)
+		go c.watchCanceled(ctx, h, fmt.Sprintf("%s %d", kind, n))
 	}
 }
 
-// engineer returns engineer call n, waiting for it to be placed.
-func (c *console) engineer(ctx context.Context, arg string) (*CallHandle, error) {
+// watchCanceled says when the service ends a call through the API (stops
+// ringing an engineer, say).
+func (c *console) watchCanceled(ctx context.Context, h *CallHandle, what string) {
+	select {
+	case <-ctx.Done():
+	case <-h.Canceled():
+		c.printf("📞 the service ended %s (%s)\n", what, h.Status())
+	}
+}
+
+// watchTexts claims each text the service sends (and Twilio's own replies
+// to opt-out keywords) and prints it.
+func (c *console) watchTexts(ctx context.Context) {
+	for {
+		var got *message
+		err := c.s.waitFor(ctx, func() bool {
+			for _, m := range c.s.messageList {
+				if !m.claimed && m.direction != "inbound" {
+					m.claimed, got = true, m
+					return true
+				}
+			}
+			return false
+		})
+		if err != nil {
+			return
+		}
+		c.s.mu.Lock()
+		to, from, body := got.to, got.from, got.body
+		c.s.mu.Unlock()
+		h := &MessageHandle{d: c.s.Phone(to), m: got}
+		c.mu.Lock()
+		c.texts = append(c.texts, h)
+		n := len(c.texts)
+		c.addedLocked()
+		c.mu.Unlock()
+		c.printf("✉  sms %d to %s from %s: %s — reply %d TEXT\n", n, c.named(to), from, body, n)
+	}
+}
+
+// nth returns item n (from 1) of the list get reads under c.mu, waiting
+// for it to come.
+func nth[T any](ctx context.Context, c *console, what, arg string, get func() []T) (T, error) {
+	var zero T
 	n, err := strconv.Atoi(arg)
 	if err != nil || n < 1 {
-		return nil, fmt.Errorf("%q is not an engineer call number", arg)
+		return zero, fmt.Errorf("%q is not a %s number", arg, what)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.o.WaitTimeout)
 	defer cancel()
 	for {
 		c.mu.Lock()
-		ch := c.changed
-		if n <= len(c.engineers) {
-			h := c.engineers[n-1]
-			c.mu.Unlock()
-			return h, nil
-		}
+		ch, list := c.changed, get()
 		c.mu.Unlock()
+		if n <= len(list) {
+			return list[n-1], nil
+		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("no engineer call %d", n)
+			return zero, fmt.Errorf("no %s %d", what, n)
 		}
 	}
 }
 
-// safely runs a command; a step the fake refuses (a key on a call that is
-// not in progress, say), which fails a test, is only an error here.
-func (c *console) safely(ctx context.Context, f []string) (err error) {
+// safely runs fn; a step the fake refuses (a key on a call that is not in
+// progress, say), which fails a test, is only an error here.
+func (c *console) safely(fn func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%v", p)
 		}
 	}()
-	return c.command(ctx, f)
+	return fn()
 }
 
-func (c *console) command(ctx context.Context, f []string) error {
+func (c *console) command(ctx context.Context, f []string, line string) error {
 	switch f[0] {
 	case "help":
 		c.printf("%s", consoleHelp)
@@ -183,25 +268,42 @@ func (c *console) command(ctx context.Context, f []string) error {
 		c.mu.Lock()
 		c.caller = h
 		c.mu.Unlock()
-		c.show("caller", h.Answer())
+		go c.watchRedirects(ctx, h, "caller")
+		c.show("caller", h, h.Answer())
 		c.hold(ctx, h)
 		return nil
-	case "press", "silence", "wait", "hangup":
+	case "press", "silence", "wait", "hangup", "record":
 		return c.callerCommand(ctx, f)
+	case "reply":
+		if len(f) < 3 {
+			return fmt.Errorf("reply N TEXT")
+		}
+		m, err := nth(ctx, c, "text", f[1], func() []*MessageHandle { return c.texts })
+		if err != nil {
+			return err
+		}
+		c.text(m.d.Number(), m.From(), fieldsAfter(line, 2))
+		return nil
+	case "sms":
+		if len(f) < 3 {
+			return fmt.Errorf("sms FROM TEXT")
+		}
+		c.text(f[1], c.lastSender(f[1]), fieldsAfter(line, 2))
+		return nil
 	}
 	if len(f) < 2 {
 		return fmt.Errorf("unknown command %q; type help", strings.Join(f, " "))
 	}
-	h, err := c.engineer(ctx, f[1])
+	h, err := nth(ctx, c, "call", f[1], func() []*CallHandle { return c.placed })
 	if err != nil {
 		return err
 	}
 	who := "engineer " + f[1]
 	switch f[0] {
 	case "answer":
-		c.show(who, h.Answer())
+		c.show(who, h, h.Answer())
 	case "machine":
-		c.show(who, h.AnswerByMachine())
+		c.show(who, h, h.AnswerByMachine())
 	case "busy":
 		h.Busy()
 	case "noanswer":
@@ -210,9 +312,9 @@ func (c *console) command(ctx context.Context, f []string) error {
 		if len(f) < 3 {
 			return fmt.Errorf("key N KEYS")
 		}
-		c.show(who, h.Press(f[2]))
+		c.show(who, h, h.Press(f[2]))
 	case "quiet":
-		c.show(who, h.Silence())
+		c.show(who, h, h.Silence())
 	case "end":
 		h.Hangup()
 	default:
@@ -220,6 +322,39 @@ func (c *console) command(ctx context.Context, f []string) error {
 	}
 	c.showCaller()
 	return nil
+}
+
+// text sends body from phone from to number to, the service's SMS
+// webhook; the service's answer comes back as texts, printed as they come.
+func (c *console) text(from, to, body string) {
+	c.printf("✉  %s texts %s: %s\n", c.named(from), to, body)
+	c.s.Phone(from).SendSMS(to, body)
+}
+
+// lastSender is the number that last texted phone, or the service's
+// number when none did.
+func (c *console) lastSender(phone string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := len(c.texts) - 1; i >= 0; i-- {
+		if c.texts[i].d.Number() == phone {
+			return c.texts[i].From()
+		}
+	}
+	return c.s.opts.ServiceNumber
+}
+
+// fieldsAfter is line from its (n+1)th field on.
+func fieldsAfter(line string, n int) string {
+	rest := strings.TrimSpace(line)
+	for range n {
+		i := strings.IndexAny(rest, " \t")
+		if i < 0 {
+			return ""
+		}
+		rest = strings.TrimSpace(rest[i:])
+	}
+	return rest
 }
 
 func (c *console) callerCommand(ctx context.Context, f []string) error {
@@ -237,8 +372,18 @@ func (c *console) callerCommand(ctx context.Context, f []string) error {
 		c.showCallerDoc(h, h.Press(f[1]))
 	case "silence":
 		c.showCallerDoc(h, h.Silence())
+	case "record":
+		secs := 5
+		if len(f) > 1 {
+			n, err := strconv.Atoi(f[1])
+			if err != nil || n < 1 || n > 3600 {
+				return fmt.Errorf("record SECONDS: %q is not a number of seconds from 1 to 3600", f[1])
+			}
+			secs = n
+		}
+		c.showCallerDoc(h, h.Record(silentWAV(secs)))
 	case "wait":
-		c.show("caller (on hold)", h.NextWait())
+		c.show("caller (on hold)", h, h.NextWait())
 	case "hangup":
 		h.Hangup()
 		c.printf("the caller hung up\n")
@@ -251,9 +396,9 @@ func (c *console) callerCommand(ctx context.Context, f []string) error {
 // showCallerDoc prints the caller's new document and, when it put the
 // caller in a queue, what the first wait request played there.
 func (c *console) showCallerDoc(h *CallHandle, doc *TwiML) {
-	c.show("caller", doc)
+	c.show("caller", h, doc)
 	if doc != nil && doc.First("Enqueue") != nil {
-		c.show("caller (on hold)", h.WaitTwiML())
+		c.show("caller (on hold)", h, h.WaitTwiML())
 	}
 }
 
@@ -265,6 +410,27 @@ func (c *console) showCaller() {
 	c.mu.Unlock()
 	if h != nil && h.Bridged() {
 		c.printf("🔗 caller and engineer are talking; hangup or end N ends it\n")
+	}
+}
+
+// watchRedirects prints what h hears each time the service redirects it
+// (out of the queue to voicemail, say), until ctx is done.
+func (c *console) watchRedirects(ctx context.Context, h *CallHandle, who string) {
+	for seen := 0; ; seen++ {
+		var doc *TwiML
+		err := c.s.waitFor(ctx, func() bool {
+			if len(h.c.redirects) > seen {
+				doc = h.c.redirects[seen]
+				return true
+			}
+			return false
+		})
+		if err != nil {
+			return
+		}
+		if err := c.safely(func() error { c.show(who, h, doc); return nil }); err != nil {
+			c.printf("! %v\n", err)
+		}
 	}
 }
 
@@ -295,8 +461,37 @@ func (c *console) hold(ctx context.Context, h *CallHandle) {
 			case <-hctx.Done():
 				return
 			case <-t.C:
-				c.show("caller (on hold)", h.NextWait())
+				// The call may leave the queue between the check and the
+				// fetch: that is no reason to stop the console.
+				_ = c.safely(func() error {
+					if h.Queued() {
+						c.show("caller (on hold)", h, h.NextWait())
+					}
+					return nil
+				})
 			}
 		}
 	}()
+}
+
+// silentWAV is secs seconds of silence as 8 kHz 16-bit mono PCM, in a
+// canonical 44-byte RIFF/WAVE header: what a caller who says nothing
+// leaves.
+func silentWAV(secs int) []byte {
+	const rate, bytesPerSample = 8000, 2
+	data := secs * rate * bytesPerSample
+	b := make([]byte, 44+data)
+	copy(b[0:], "RIFF")
+	binary.LittleEndian.PutUint32(b[4:], uint32(36+data))
+	copy(b[8:], "WAVEfmt ")
+	binary.LittleEndian.PutUint32(b[16:], 16)
+	binary.LittleEndian.PutUint16(b[20:], 1) // PCM
+	binary.LittleEndian.PutUint16(b[22:], 1) // mono
+	binary.LittleEndian.PutUint32(b[24:], rate)
+	binary.LittleEndian.PutUint32(b[28:], rate*bytesPerSample)
+	binary.LittleEndian.PutUint16(b[32:], bytesPerSample)
+	binary.LittleEndian.PutUint16(b[34:], 16)
+	copy(b[36:], "data")
+	binary.LittleEndian.PutUint32(b[40:], uint32(data))
+	return b
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/supportdesk/ivr/demo"
 	"github.com/supportdesk/ivr/faketwilio"
 	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/oncall"
@@ -34,7 +35,8 @@ func fakeTwilio(ctx context.Context, args []string, env environ) error {
 	fs.StringVar(&opts.SpecPath, "spec", "", "Twilio's OpenAPI description (twilio_api_v2010.json); default: found in ../shared/specs")
 	fs.StringVar(&opts.VoiceWebhookURL, "voice-url", "http://127.0.0.1:8080/webhooks/twilio/voice", "the service's voice webhook (the number's Voice URL)")
 	fs.StringVar(&opts.VoiceStatusCallbackURL, "status-url", "http://127.0.0.1:8080/webhooks/twilio/voice/status", "the service's call status webhook")
-	fs.BoolVar(&console, "console", false, "play the phones from this terminal: dial a line, press keys, answer engineers' calls")
+	fs.StringVar(&opts.SMSWebhookURL, "sms-url", "http://127.0.0.1:8080/webhooks/twilio/sms", "the service's SMS webhook (the number's \"A message comes in\"), where engineers' replies go")
+	fs.BoolVar(&console, "console", false, "play the phones from this terminal: dial a line, press keys, answer engineers' calls and page calls, read and answer texts")
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
@@ -49,6 +51,8 @@ func fakeTwilio(ctx context.Context, args []string, env environ) error {
 	if opts.ServiceNumber == "" {
 		opts.ServiceNumber = ivr.DefaultConfig().Lines[0].Number
 	}
+	// The person at the console reads every text: each is delivered.
+	opts.AutoDeliver = console
 	s, err := faketwilio.New(opts)
 	if err != nil {
 		return err
@@ -67,12 +71,32 @@ func fakeTwilio(ctx context.Context, args []string, env environ) error {
 	defer cancel()
 	served := make(chan error, 1)
 	go func() { served <- s.ServeListener(ctx, ln) }()
-	err = s.Console(ctx, faketwilio.ConsoleOptions{In: env.stdin, Out: env.stdout, Describe: describePlay, HoldEvery: 8 * time.Second})
+	err = s.Console(ctx, faketwilio.ConsoleOptions{In: env.stdin, Out: env.stdout, Describe: describePlay,
+		Kind: callKind, Who: demoName, HoldEvery: 8 * time.Second})
 	cancel()
 	if serr := <-served; err == nil {
 		err = serr
 	}
 	return err
+}
+
+// callKind tells a page call (the pager's /webhooks/twilio/page/{attempt}/answer)
+// from an engineer's call of the ring plan.
+func callKind(u string) string {
+	if p, err := url.Parse(u); err == nil && strings.Contains(p.Path, "/twilio/page/") {
+		return "page call"
+	}
+	return "engineer call"
+}
+
+// demoName names the demo team's phones; the console knows no one else.
+func demoName(number string) string {
+	for _, e := range demo.Team {
+		if e.Phone == number {
+			return e.Name
+		}
+	}
+	return ""
 }
 
 // describePlay turns a prompt's audio URL back into its text for the
