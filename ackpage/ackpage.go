@@ -4,8 +4,8 @@
 // engineer the link was made for, so that link previewers fetching the
 // link never do. It makes and checks the links too: a links token for the
 // purpose "ack" whose subject is "<page id>-<engineer id>", valid until a
-// day after the page's deadline. It imports pager, links and oncall; never
-// the Twilio driver (webhooks) nor the admin API.
+// day after the page's deadline. It imports pager, links, oncall and errs;
+// never the Twilio driver (webhooks) nor the admin API.
 package ackpage
 
 import (
