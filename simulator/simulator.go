@@ -30,6 +30,10 @@ type Options struct {
 	// Play, when set, plays a prompt's audio (the terminal shows its text
 	// either way).
 	Play func(p ivr.Prompt)
+	// Pager, when set, shows the page the call raises being sent (the
+	// flow's ivr.Pages must be Pager.Engine): once the call is over, each
+	// page call and text, with the person as the engineer who gets it.
+	Pager *Pager
 }
 
 // Run places one call through flow and talks with the person on in and out
@@ -38,7 +42,9 @@ type Options struct {
 // Input is one line per answer: keys for a menu ("1001#", "*", "9"; an
 // empty line is silence), a/n/b/m for an engineer's phone (answer, no
 // answer, busy, answering machine), any text for a voicemail, and "h" at any
-// point to hang up.
+// point to hang up. With Options.Pager, the page a call raises is sent
+// once the call is over, and the lines that follow answer the engineer's
+// page call (1 acknowledges) and text (its code acknowledges).
 func Run(ctx context.Context, flow *ivr.Flow, in io.Reader, out io.Writer, opts Options) error {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -101,12 +107,19 @@ func (s *session) run(ctx context.Context) error {
 		case line, ok := <-s.lines:
 			if !ok {
 				s.printf("(input closed: hanging up)\n")
-				return s.handle(ctx, ivr.HungUp{At: s.opts.Now()})
+				if err := s.handle(ctx, ivr.HungUp{At: s.opts.Now()}); err != nil {
+					return err
+				}
+				s.done = true // nothing more can be typed into this call
+				continue
 			}
 			if err := s.answer(ctx, strings.TrimSpace(line)); err != nil {
 				return err
 			}
 		}
+	}
+	if s.opts.Pager != nil && s.state.Paged {
+		return s.runPager(ctx)
 	}
 	return nil
 }
@@ -256,6 +269,22 @@ func (s *session) say(who string, prompts []ivr.Prompt) {
 	if len(prompts) == 0 {
 		return
 	}
+	s.printf("🔊 %s [%s]: %s\n", who, prompts[0].Lang, s.sentence(prompts))
+	s.play(prompts)
+}
+
+// play plays prompts, when Options.Play is set.
+func (s *session) play(prompts []ivr.Prompt) {
+	if s.opts.Play == nil {
+		return
+	}
+	for _, p := range prompts {
+		s.opts.Play(p)
+	}
+}
+
+// sentence is prompts' text as one sentence, numbers as digits.
+func (s *session) sentence(prompts []ivr.Prompt) string {
 	var b strings.Builder
 	for i, p := range prompts {
 		d, digit := strings.CutPrefix(p.Name, "digit_")
@@ -277,11 +306,8 @@ func (s *session) say(who string, prompts []ivr.Prompt) {
 			b.WriteByte(' ')
 		}
 		b.WriteString(text)
-		if s.opts.Play != nil {
-			s.opts.Play(p)
-		}
 	}
-	s.printf("🔊 %s [%s]: %s\n", who, prompts[0].Lang, b.String())
+	return b.String()
 }
 
 func (s *session) printf(format string, args ...any) { fmt.Fprintf(s.out, format, args...) }
@@ -295,7 +321,7 @@ func summary(st ivr.State) string {
 		parts = append(parts, string(st.Priority)+" at "+st.Level.String())
 	}
 	if st.Paged {
-		parts = append(parts, "page requested")
+		parts = append(parts, "page raised")
 	}
 	return strings.Join(parts, ", ")
 }

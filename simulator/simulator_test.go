@@ -2,15 +2,20 @@ package simulator_test
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/oncall"
+	"github.com/supportdesk/ivr/pager"
 	"github.com/supportdesk/ivr/simulator"
+	"github.com/supportdesk/ivr/store"
 )
 
 // desk is an in-memory support desk: one ticket, one engineer per level
@@ -43,7 +48,7 @@ func (d *desk) OnCall(_ context.Context, level oncall.Level, layer oncall.Layer,
 	id := int64(level)*10 + int64(layer)
 	return oncall.Engineer{ID: id, Name: level.String() + " " + layer.String(), Level: level,
 		Languages: []oncall.Language{oncall.Russian, oncall.English},
-		Contacts:  []oncall.ContactMethod{{Phone: "+120255501" + string(rune('0'+id/10)) + string(rune('0'+id%10))}}}, true, nil
+		Contacts:  []oncall.ContactMethod{{Phone: "+120255501" + string(rune('0'+id/10)) + string(rune('0'+id%10)), SMS: true}}}, true, nil
 }
 
 func (d *desk) RequestPage(_ context.Context, p ivr.PageRequest) error {
@@ -152,5 +157,161 @@ func TestInputClosedHangsUp(t *testing.T) {
 	out := call(t, f, "+74996383867", "+15550001111", "9")
 	if !strings.Contains(out, "input closed") || len(d.calls) != 1 || d.calls[0].Outcome != ivr.OutcomeHungUp {
 		t.Errorf("calls %+v, want one hung-up call:\n%s", d.calls, out)
+	}
+}
+
+// clock is the simulated call's and the pager's time: a second passes at
+// each reading, and no timer ever fires.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(time.Second)
+	return c.now
+}
+
+func (c *clock) After(time.Duration) <-chan time.Time { return nil }
+
+// deskRoster is the desk's on-call answers as the pager asks them.
+type deskRoster struct{ d *desk }
+
+func (r deskRoster) OnCall(level oncall.Level, layer oncall.Layer, t time.Time) (oncall.Engineer, bool) {
+	e, ok, _ := r.d.OnCall(context.Background(), level, layer, t)
+	return e, ok
+}
+
+type defaultPolicies struct{}
+
+func (defaultPolicies) Policy(_ context.Context, p oncall.Priority) (oncall.Policy, error) {
+	return oncall.DefaultPolicy(p), nil
+}
+
+// pagedDesk is the desk with a real pager behind the flow: its engine over
+// a SQLite store, with the simulator's phones as channels.
+type pagedDesk struct {
+	*desk
+	flow  *ivr.Flow
+	eng   *pager.Engine
+	pager *simulator.Pager
+	clock *clock
+}
+
+func newPagedFlow(t *testing.T) *pagedDesk {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "pages.db"), zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d := &desk{langs: map[string]oncall.Language{}}
+	clk := &clock{now: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
+	phones := simulator.NewPhones()
+	channels := phones.Channels()
+	channels[pager.KindNote] = pager.NoteChannel{Tickets: d}
+	rules := pager.Rules{LineNames: map[string]string{"+12025952118": "Washington", "+74996383867": "Moscow"}}
+	eng, err := pager.New(pager.Config{Store: db, Channels: channels, Roster: deskRoster{d}, Policies: defaultPolicies{}, Rules: rules, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := ivr.New(ivr.DefaultConfig(), ivr.Deps{Tickets: d, Roster: d, Pages: eng, Preferences: d, Calls: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pagedDesk{desk: d, flow: f, eng: eng, clock: clk,
+		pager: &simulator.Pager{Engine: eng, Phones: phones, Rules: rules, CallerID: "+74996383867", SMSFrom: "+12025952118"}}
+}
+
+// call runs a simulated call that leaves a voicemail in English, then the
+// engineer's answers to the page.
+func (d *pagedDesk) voicemail(t *testing.T, engineer ...string) string {
+	t.Helper()
+	typed := append([]string{"", "*", "2", "n", "n", "n", "n", "n", "n", "the server room is flooding"}, engineer...)
+	var out strings.Builder
+	err := simulator.Run(context.Background(), d.flow, strings.NewReader(strings.Join(typed, "\n")+"\n"), &out, simulator.Options{
+		Line: "+12025952118", Caller: "+15550001111", CallID: "SIM-1", Now: d.clock.Now, After: d.clock.After, Pager: d.pager,
+	})
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	return out.String()
+}
+
+func (d *pagedDesk) page(t *testing.T) (pager.Page, []pager.Attempt) {
+	t.Helper()
+	p, atts, err := d.eng.Page(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, atts
+}
+
+func wants(t *testing.T, out string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+}
+
+// TestVoicemailPageAcknowledgedByVoice: right after the voicemail the page
+// call to the L1 engineer is shown with what they hear; pressing 1
+// acknowledges the page.
+func TestVoicemailPageAcknowledgedByVoice(t *testing.T) {
+	d := newPagedFlow(t)
+	out := d.voicemail(t, "1")
+	wants(t, out, "call finished: voicemail", "page raised",
+		"📟 page 1 raised: urgent, ticket 2001",
+		"📞 page call to L1 primary (+12025550111) from +74996383867: «Вас вызывает дежурная служба поддержки.",
+		"Клиент оставил голосовое сообщение", "Нажмите 1, чтобы принять вызов.»",
+		"L1 primary hears [ru]: Спасибо, вы приняли вызов.",
+		"✔ page 1 acknowledged by L1 primary (voice)")
+	if strings.Index(out, "call finished") > strings.Index(out, "page call to") {
+		t.Errorf("the page call shows before the call is over:\n%s", out)
+	}
+	if p, _ := d.page(t); p.Status != pager.Acknowledged || p.AckVia != pager.ViaVoice || p.AckedBy != 11 {
+		t.Errorf("page %+v, want acknowledged by engineer 11 by voice", p)
+	}
+}
+
+// TestVoicemailPageRingsOutThenText: the engineer lets the page call ring
+// out; the text follows, and replying with its code acknowledges.
+func TestVoicemailPageRingsOutThenText(t *testing.T) {
+	d := newPagedFlow(t)
+	out := d.voicemail(t, "n", "1")
+	wants(t, out, "📞 page call to L1 primary",
+		"✉  text to L1 primary (+12025550111) from +12025952118: СРОЧНЫЙ вызов 1, заявка 2001",
+		"reply> (the page's code 1 acknowledges",
+		"✉  text to L1 primary (+12025550111): Вызов 1 (заявка 2001, срочный) принят вами.",
+		"✔ page 1 acknowledged by L1 primary (sms)")
+	if p, _ := d.page(t); p.Status != pager.Acknowledged || p.AckVia != pager.ViaSMS {
+		t.Errorf("page %+v, want acknowledged by text", p)
+	}
+}
+
+// TestVoicemailPageInputClosed: nobody is there to play the engineer: the
+// page call goes unanswered, the text is shown, the page stays open for
+// its next step, and nothing is left in flight in the store.
+func TestVoicemailPageInputClosed(t *testing.T) {
+	d := newPagedFlow(t)
+	out := d.voicemail(t)
+	wants(t, out, "📞 page call to L1 primary", "(input closed: the engineer does not answer)",
+		"✉  text to L1 primary", "page 1 is still open: nobody acknowledged it; its next step is due at")
+	p, atts := d.page(t)
+	if p.Status != pager.Open {
+		t.Errorf("page %+v, want open", p)
+	}
+	for _, a := range atts {
+		if a.Open() {
+			t.Errorf("attempt %+v left in the outbox", a)
+		}
 	}
 }

@@ -225,16 +225,19 @@ func TestMigrateTwice(t *testing.T) {
 }
 
 // TestSimulate phones the demo line from the "terminal": no ticket, urgent,
-// nobody answers, a voicemail; the call is logged and a page requested.
+// nobody answers, a voicemail; the call is logged, and the page it raises
+// is sent at once: the on-call engineer's page call shows, and pressing 1
+// acknowledges it.
 func TestSimulate(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "ivr.db")
 	env, out, errOut := testEnv(map[string]string{"IVR_DB": db})
-	env.stdin = strings.NewReader(strings.Join([]string{"", "*", "2", "n", "n", "n", "n", "n", "n", "disk full, call me"}, "\n") + "\n")
+	env.stdin = strings.NewReader(strings.Join([]string{"", "*", "2", "n", "n", "n", "n", "n", "n", "disk full, call me", "1"}, "\n") + "\n")
 	err := run(context.Background(), []string{"simulate", "--demo", "--line", "+12025952118", "--from", "+15550001111"}, env)
 	if err != nil {
 		t.Fatalf("simulate: %v\n%s", err, errOut.String())
 	}
-	for _, want := range []string{"Hello, you have reached", "ringing ", "(their phone shows +12025952118", "recording", "call finished: voicemail", "page requested"} {
+	for _, want := range []string{"Hello, you have reached", "ringing ", "(their phone shows +12025952118", "recording", "call finished: voicemail",
+		"page 1 raised: urgent", "page call to ", "(+1202555", "from +74996383867: «", "page 1 acknowledged by ", "(voice)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("simulator output lacks %q:\n%s", want, out.String())
 		}
@@ -247,6 +250,9 @@ func TestSimulate(t *testing.T) {
 	}
 	if code := get(t, base+"/api/v1/calls", testAdminToken, &calls); code != http.StatusOK || len(calls.Calls) != 1 || calls.Calls[0].Outcome != "voicemail" {
 		t.Errorf("call log after the simulated call: %d %+v, want one voicemail", code, calls)
+	}
+	if p := (&pagerRig{t: t, base: base}).page(1); p.Status != "acknowledged" || p.AckVia != "voice" {
+		t.Errorf("page after the simulated call: %+v, want acknowledged by voice", p)
 	}
 }
 

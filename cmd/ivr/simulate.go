@@ -7,9 +7,12 @@ import (
 	"os"
 	"os/exec"
 
+	"go.uber.org/zap"
+
 	"github.com/supportdesk/ivr/demo"
 	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/oncall"
+	"github.com/supportdesk/ivr/pager"
 	"github.com/supportdesk/ivr/simulator"
 	"github.com/supportdesk/ivr/sounds"
 	"github.com/supportdesk/ivr/store"
@@ -23,12 +26,14 @@ func simulate(ctx context.Context, args []string, env environ) error {
 	var (
 		c          common
 		fc         flowConfig
+		pc         pagerConfig
 		line, from string
 		seed, play bool
 	)
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	c.register(fs, env)
 	fc.register(fs, env)
+	pc.register(fs, env)
 	fs.StringVar(&line, "line", ivr.DefaultConfig().Lines[0].Number, "the support line dialled (+74996383867 Moscow, +12025952118 Washington)")
 	fs.StringVar(&from, "from", "+15550001111", "the caller's number; empty for a withheld one")
 	fs.BoolVar(&seed, "demo", false, "seed the demo team and tickets into an empty store first")
@@ -68,12 +73,51 @@ func simulate(ctx context.Context, args []string, env environ) error {
 		if err != nil {
 			return err
 		}
-		flow, _, err := newFlow(fc, db, svc, tix, db, log)
+		settings, err := fc.flowSettings()
 		if err != nil {
 			return err
 		}
+		eng, pg, err := simulatedPager(pc, db, svc, tix, settings.Lines, log)
+		if err != nil {
+			return err
+		}
+		flow, _, err := newFlow(fc, db, svc, tix, eng, log)
+		if err != nil {
+			return err
+		}
+		if db.Backend() == store.SQLite {
+			opts.Pager = pg
+		} else {
+			// Other instances may be serving this store: their pager
+			// sends the page, which this one must not take from them.
+			fmt.Fprintf(env.stdout, "(PostgreSQL: a page this call raises is sent by the pager of ivr serve, not shown here)\n")
+		}
 		return simulator.Run(ctx, flow, env.stdin, env.stdout, opts)
 	})
+}
+
+// simulatedPager is the pager's engine over the store and the schedules,
+// as serve builds it, but with the simulator's phones for channels: page
+// calls and texts are shown on the terminal, not placed through Twilio.
+// Ticket notes are written as serve writes them.
+func simulatedPager(pc pagerConfig, db *store.DB, svc *oncall.Service, tix ivr.Tickets, lines []ivr.Line, log *zap.Logger) (*pager.Engine, *simulator.Pager, error) {
+	rules, err := pc.rules(lines)
+	if err != nil {
+		return nil, nil, err
+	}
+	callerID, smsFrom := pc.senders(lines)
+	phones := simulator.NewPhones()
+	channels := phones.Channels()
+	channels[pager.KindNote] = pager.NoteChannel{Tickets: tix}
+	if smsFrom == "" {
+		delete(channels, pager.KindSMS) // as serve: no number to text from
+	}
+	eng, err := pager.New(pager.Config{Store: db, Channels: channels, Roster: pagerRoster{svc}, Policies: svc,
+		Rules: rules, Log: log.Named("pager")})
+	if err != nil {
+		return nil, nil, err
+	}
+	return eng, &simulator.Pager{Engine: eng, Phones: phones, Rules: rules, CallerID: callerID, SMSFrom: smsFrom}, nil
 }
 
 // promptPlayer plays prompt audio through sox's play command.
