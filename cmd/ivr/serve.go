@@ -130,6 +130,11 @@ func serve(ctx context.Context, args []string, env environ) error {
 	registerDriverMetrics(reg, tel.driver)
 	defer tel.driver.Close() // before the store closes (deferred earlier)
 	go sweepLoop(ctx, tel.driver, log)
+	if n, err := tel.pages.TakeOver(ctx, db); err != nil {
+		return err
+	} else if n > 0 {
+		log.Info("page requests recorded before the pager were taken over", zap.Int("count", n))
+	}
 	pagerDone := make(chan struct{})
 	go func() { defer close(pagerDone); _ = tel.pages.Run(ctx) }()
 	defer func() { <-pagerDone }() // the pager stops with ctx, before the store closes
