@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/supportdesk/ivr/errs"
+	"github.com/supportdesk/ivr/links"
 	"github.com/supportdesk/ivr/oncall"
 	"github.com/supportdesk/ivr/pager"
 )
@@ -42,6 +43,11 @@ type Pages interface {
 	AttemptEnded(ctx context.Context, id int64, o pager.Outcome, detail string) (pager.Page, error)
 	Acknowledge(ctx context.Context, id int64, ack pager.Acknowledge) (pager.Page, error)
 	ConfirmAttempt(ctx context.Context, id int64, providerID string) error
+	// Pages lists pages newest first: the paging number's dial-in reads
+	// the open ones.
+	Pages(ctx context.Context, f pager.Filter) ([]pager.Page, error)
+	// CalledBack logs an engineer's call back to a page's client.
+	CalledBack(ctx context.Context, id int64, ev pager.CalledBack) (pager.Page, error)
 }
 
 // Engineers lists the team, to know who texted.
@@ -69,6 +75,12 @@ type PagerConfig struct {
 	// in (START), and those Twilio refuses texts to as opted out (21610).
 	// Nil: not recorded (Twilio still refuses them).
 	OptOuts SMSOptOuts
+	// Links signs the short-lived links Twilio plays a page's voicemail
+	// from ("press 2"). Nil: voicemails the service keeps are not offered
+	// on page calls.
+	Links *links.Signer
+	// Voicemails reads the voicemails the service keeps, for those links.
+	Voicemails Voicemails
 }
 
 // Pager serves the pager's Twilio webhooks and makes its channels.
@@ -122,6 +134,7 @@ func (pg *Pager) Register(r *mux.Router) {
 	post(pathPage+"{attempt}/amd", pg.amd)
 	post(pathPage+"{attempt}/sms-status", pg.smsStatus)
 	post(pathSMS, pg.inboundSMS)
+	pg.registerAfterKey(r)
 }
 
 func (pg *Pager) link(id int64, what string, q url.Values) string {

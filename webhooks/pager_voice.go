@@ -55,8 +55,10 @@ func announcement(p *pager.Page, a pager.Attempt, lang oncall.Language, now time
 	return ps
 }
 
-// key takes the engineer's key: 1 acknowledges; anything else asks again,
-// pageRepeats times in all, then the call ends (and the text follows).
+// key takes the engineer's key: 1 acknowledges (and, on a page a client's
+// call raised, offers the voicemail and the call back); anything else
+// asks again, pageRepeats times in all, then the call ends (and the text
+// follows).
 func (pg *Pager) key(ctx context.Context, r *http.Request, form url.Values) (string, error) {
 	a, err := pg.attemptOf(ctx, r)
 	if err != nil {
@@ -70,6 +72,9 @@ func (pg *Pager) key(ctx context.Context, r *http.Request, form url.Values) (str
 		}
 		if p.Status == pager.Acknowledged && p.AckedBy != a.EngineerID {
 			return pg.say(pager.TakenPrompts(lang), &twiml.VoiceHangup{}), nil
+		}
+		if p.AckedBy == a.EngineerID {
+			return pg.afterKey(a, &p), nil // the menu of a client's call (pager_callback.go)
 		}
 		return pg.say(pager.AckedPrompts(lang), &twiml.VoiceHangup{}), nil
 	}
@@ -135,8 +140,8 @@ func (pg *Pager) amd(ctx context.Context, r *http.Request, form url.Values) (str
 	if err != nil {
 		return "", err
 	}
-	pg.log.Info("page call answered", zap.Int64("attempt_id", a.ID), zap.Int64("page_id", a.PageID),
-		zap.String("answered_by", form.Get("AnsweredBy")))
+	pg.log.Info("page call answered", zap.Int64(keyAttemptID, a.ID), zap.Int64(keyPageID, a.PageID),
+		zap.String(keyAnsweredBy, form.Get("AnsweredBy")))
 	return "", nil
 }
 

@@ -41,6 +41,9 @@ type pagerConfig struct {
 	// them (set by ackLinks).
 	linkKey string
 	ackLink func(pageID, engineerID int64, deadline time.Time) string
+	// linkSigner signs under the same key the links Twilio plays a page's
+	// voicemail from (set by ackLinks).
+	linkSigner *links.Signer
 	// The ticket system's webhook: its shared secret and the priorities
 	// that page.
 	ticketSecret, ticketPriorities string
@@ -224,10 +227,17 @@ func newPager(c pagerConfig, tw webhooks.Settings, rest webhooks.Client, db *sto
 	callerID, smsFrom := c.senders(lines)
 	twp, err := webhooks.NewPager(webhooks.PagerConfig{
 		PublicURL: tw.PublicURL, AuthToken: tw.AuthToken, REST: rest, CallerID: callerID, SMSFrom: smsFrom,
-		Engineers: svc, OptOuts: db, Rules: rules, Log: log,
+		Engineers: svc, OptOuts: db, Rules: rules, Log: log, Links: c.linkSigner, Voicemails: db,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("pager: %w", err)
+	}
+	for _, l := range lines {
+		if l.Number == callerID {
+			log.Info("page calls come from a support line: an engineer who calls it back reaches the line, not their pages; "+
+				"give the pager a Twilio number of its own (IVR_PAGER_CALLER_ID) whose Voice URL is "+webhooks.PagerVoicePath,
+				zap.String("caller_id", callerID))
+		}
 	}
 	if clock == nil && c.clockSpeed > 1 {
 		clock = fastClock{start: time.Now(), k: c.clockSpeed}
@@ -271,6 +281,7 @@ func (c *pagerConfig) ackLinks(ctx context.Context, db *store.DB, publicURL stri
 	}
 	l := ackpage.NewLinks(signer, publicURL)
 	c.ackLink = l.URL
+	c.linkSigner = signer
 	return l, nil
 }
 
