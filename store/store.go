@@ -2,12 +2,12 @@
 // overrides, escalation policies, API tokens and the audit log; the
 // built-in tickets, the call log, requested pages, callers' languages, the
 // state of calls in progress and voicemail recordings; pages and the
-// outbox of their attempts (leased to claimers by the database's clock);
-// kept in SQLite (one instance, the default) or PostgreSQL (several
+// outbox of their attempts (leased to claimers by the database's clock),
+// and the numbers opted out of texts; kept in SQLite (one instance, the default) or PostgreSQL (several
 // instances), with the embedded schema migrations of both. It implements
 // oncall.Store, access.Store, audit.Log, tickets.Store, ivr.CallLog,
-// ivr.Pages, ivr.Preferences and pager.Store; domain packages never import
-// it.
+// ivr.Pages, ivr.Preferences, pager.Store and pager.OptOuts; domain
+// packages never import it.
 package store
 
 import (
