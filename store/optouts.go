@@ -7,7 +7,10 @@ import (
 	"time"
 
 	"github.com/supportdesk/ivr/errs"
+	"github.com/supportdesk/ivr/pager"
 )
+
+var _ pager.OptOuts = (*DB)(nil)
 
 // maxPhoneLength bounds a phone number kept as an opt-out's key.
 const maxPhoneLength = 32
