@@ -389,6 +389,14 @@ func (e *Engine) Attempt(ctx context.Context, id int64) (Attempt, error) {
 	return e.cfg.Store.Attempt(ctx, id)
 }
 
+// AttemptByProviderID returns the attempt the provider knows as
+// providerID; errs.NotFound if none. A channel looking for a request in
+// doubt asks it, so that it never takes another attempt's call or text
+// for the one it looks for.
+func (e *Engine) AttemptByProviderID(ctx context.Context, providerID string) (Attempt, error) {
+	return e.cfg.Store.AttemptByProviderID(ctx, providerID)
+}
+
 // Run runs the engine's loops until ctx is done: the timers of open pages
 // and the outbox. It returns nil when ctx ends.
 //
