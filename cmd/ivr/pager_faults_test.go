@@ -267,6 +267,32 @@ func TestPageStop(t *testing.T) {
 	}
 }
 
+// TestPageStopAdvancedOptOut: with Twilio's Advanced Opt-Out the keyword
+// comes with OptOutType, any of Twilio's opt-out and opt-in words.
+func TestPageStopAdvancedOptOut(t *testing.T) {
+	r := startPagerRigWith(t, faketwilio.Options{AdvancedOptOut: true})
+	name, phone := r.onCall("L1", "primary")
+	id := r.engineerID(name)
+	dev := r.fake.Phone(phone)
+	pg := r.raise("critical", "certificate expired")
+	dev.ExpectCall().NoAnswer()
+	text := dev.ExpectSMS(code(pg))
+	for _, c := range []struct {
+		word   string
+		out    bool
+		twilio string
+	}{{"end", true, "unsubscribed"}, {"Unstop", false, "re-subscribed"}, {"QUIT", true, "unsubscribed"}} {
+		if reply := text.ThenReply(c.word); len(reply.Find("Message")) != 0 {
+			t.Errorf("the service answered %s: %s", c.word, reply.Body)
+		}
+		dev.ExpectSMS(c.twilio)
+		if got := r.smsOptedOut(id); (len(got) == 1) != c.out {
+			t.Errorf("after %s: sms_opted_out %v, want opted out %v", c.word, got, c.out)
+		}
+	}
+	r.act(pg.ID, "resolve")
+}
+
 // TestPageTextToOptedOutNumber: Twilio refuses the text with 21610 (the
 // number texted STOP before the service heard of it): the number is
 // marked, admins see it, and the next page rings without trying a text.
