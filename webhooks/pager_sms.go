@@ -85,7 +85,7 @@ func (pg *Pager) inboundSMS(ctx context.Context, _ *http.Request, form url.Value
 	if kind := optOutKind(word, form.Get("OptOutType")); kind != "" {
 		// Twilio has answered the keyword itself: no reply of ours.
 		pg.log.Info("opt-out keyword texted", zap.String(keyFrom, from), zap.String(keyKeyword, word))
-		if kind != optOutHelp {
+		if kind == optOutStop || kind == optOutStart { // HELP changes nothing
 			if err := pg.optOutKeyword(ctx, from, kind == optOutStop); err != nil {
 				return "", err
 			}
