@@ -238,7 +238,7 @@ func (db *DB) Pages(ctx context.Context, f pager.Filter) ([]pager.Page, error) {
 // DuePages returns the ids of open pages due at or before now, soonest
 // first.
 func (db *DB) DuePages(ctx context.Context, now time.Time, limit int) ([]int64, error) {
-	ids, err := queryAll(ctx, db.reads(), scanInt64, `SELECT id FROM pages
+	ids, err := queryAll(ctx, db.reads(), scanInt64, `SELECT id FROM pages`+db.dueIndex()+`
 		WHERE status = 'open' AND due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, id LIMIT `+fmt.Sprint(listLimit(limit)),
 		micros(now))
 	if err != nil {
@@ -247,10 +247,22 @@ func (db *DB) DuePages(ctx context.Context, now time.Time, limit int) ([]int64, 
 	return orEmpty(ids), nil
 }
 
+// dueIndex makes SQLite read DuePages and NextDue from pages_due. Its
+// planner, which has no statistics, would take pages_by_status for
+// status = 'open' and sort every open page by due_at, on each of the
+// engine's wake-ups (every page change): 4 ms a wake-up at 10,000 open
+// pages, against 20 µs from the index. PostgreSQL picks pages_due itself.
+func (db *DB) dueIndex() string {
+	if db.backend == SQLite {
+		return " INDEXED BY pages_due"
+	}
+	return ""
+}
+
 // NextDue returns the earliest due time of an open page.
 func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var us int64
-	err := db.reads().queryRow(ctx, `SELECT due_at FROM pages
+	err := db.reads().queryRow(ctx, `SELECT due_at FROM pages`+db.dueIndex()+`
 		WHERE status = 'open' AND due_at IS NOT NULL ORDER BY due_at LIMIT 1`).Scan(&us)
 	if isNoRows(err) {
 		return time.Time{}, false, nil
