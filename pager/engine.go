@@ -606,6 +606,13 @@ func (e *Engine) resolveDoubt(ctx context.Context, log *zap.Logger, a Attempt, c
 	}
 	id, err := ch.Find(ctx, a)
 	switch {
+	case err != nil && !a.ClaimedAt.IsZero() && e.cfg.Clock.Now().Sub(a.ClaimedAt) > time.Duration(e.cfg.MaxTries)*e.cfg.Lease:
+		// The provider cannot even say what it has, for long: the
+		// channel is given up so that the page goes on by the next one.
+		// (Whether this request was made stays unknown; it is never
+		// made again.)
+		log.Error("giving an attempt in doubt up: the provider cannot be asked about it", zap.Error(err))
+		e.end(ctx, log, a, Failed, fmt.Sprintf("in doubt, and the provider could not be asked: %v", err))
 	case err != nil:
 		// Left to the lease: the in-doubt scan tries again.
 		log.Warn("could not look for an attempt in doubt; the lease will bring it back", zap.Error(err))
