@@ -126,7 +126,7 @@ func (db *DB) ClaimInDoubt(ctx context.Context, owner string, lease time.Duratio
 		}
 		out, err = queryAll(ctx, t.runner, scanAttempt, `UPDATE page_attempts
 			SET status = 'in-doubt', claimed_by = ?, lease_until = ?, updated_at = ?
-			WHERE id IN (SELECT id FROM page_attempts WHERE status IN ('sending', 'in-doubt') AND lease_until < ?
+			WHERE id IN (SELECT id FROM page_attempts`+db.indexedBy("page_attempts_leased")+` WHERE status IN ('sending', 'in-doubt') AND lease_until < ?
 				ORDER BY id LIMIT ?`+t.d.skipLocked+`)
 			RETURNING `+attemptColumns,
 			owner, micros(now.Add(lease)), micros(t.now), micros(now), listLimit(limit))
