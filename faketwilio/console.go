@@ -172,6 +172,7 @@ func (c *console) watchPlacedCalls(ctx context.Context) {
 		c.mu.Unlock()
 		c.printf("📞 %s %d: to %s, showing %s — answer %d / busy %d / noanswer %d\n", kind, n, c.named(h.To()), h.From(), n, n, n)
 		go c.watchCanceled(ctx, h, fmt.Sprintf("%s %d", kind, n))
+		go c.watchRedirects(ctx, h, fmt.Sprintf("engineer %d", n))
 	}
 }
 
@@ -299,11 +300,12 @@ func (c *console) command(ctx context.Context, f []string, line string) error {
 		return err
 	}
 	who := "engineer " + f[1]
+	before := c.redirects(h)
 	switch f[0] {
 	case "answer":
-		c.show(who, h, h.Answer())
+		c.showLatest(who, h, h.Answer(), before)
 	case "machine":
-		c.show(who, h, h.AnswerByMachine())
+		c.showLatest(who, h, h.AnswerByMachine(), before)
 	case "busy":
 		h.Busy()
 	case "noanswer":
@@ -312,9 +314,9 @@ func (c *console) command(ctx context.Context, f []string, line string) error {
 		if len(f) < 3 {
 			return fmt.Errorf("key N KEYS")
 		}
-		c.show(who, h, h.Press(f[2]))
+		c.showLatest(who, h, h.Press(f[2]), before)
 	case "quiet":
-		c.show(who, h, h.Silence())
+		c.showLatest(who, h, h.Silence(), before)
 	case "end":
 		h.Hangup()
 	default:
@@ -364,14 +366,15 @@ func (c *console) callerCommand(ctx context.Context, f []string) error {
 	if h == nil {
 		return fmt.Errorf("no call: dial a line first")
 	}
+	before := c.redirects(h)
 	switch f[0] {
 	case "press":
 		if len(f) < 2 {
 			return fmt.Errorf("press KEYS")
 		}
-		c.showCallerDoc(h, h.Press(f[1]))
+		c.showCallerDoc(h, h.Press(f[1]), before)
 	case "silence":
-		c.showCallerDoc(h, h.Silence())
+		c.showCallerDoc(h, h.Silence(), before)
 	case "record":
 		secs := 5
 		if len(f) > 1 {
@@ -381,7 +384,7 @@ func (c *console) callerCommand(ctx context.Context, f []string) error {
 			}
 			secs = n
 		}
-		c.showCallerDoc(h, h.Record(silentWAV(secs)))
+		c.showCallerDoc(h, h.Record(silentWAV(secs)), before)
 	case "wait":
 		c.show("caller (on hold)", h, h.NextWait())
 	case "hangup":
@@ -395,11 +398,31 @@ func (c *console) callerCommand(ctx context.Context, f []string) error {
 
 // showCallerDoc prints the caller's new document and, when it put the
 // caller in a queue, what the first wait request played there.
-func (c *console) showCallerDoc(h *CallHandle, doc *TwiML) {
-	c.show("caller", h, doc)
+func (c *console) showCallerDoc(h *CallHandle, doc *TwiML, before int) {
+	if !c.showLatest("caller", h, doc, before) {
+		return
+	}
 	if doc != nil && doc.First("Enqueue") != nil {
 		c.show("caller (on hold)", h, h.WaitTwiML())
 	}
+}
+
+// redirects counts the times the service redirected h so far.
+func (c *console) redirects(h *CallHandle) int {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	return len(h.c.redirects)
+}
+
+// showLatest shows doc, the answer to an action on h, unless the service
+// redirected h since before (a count of redirects): then doc is already
+// behind what the call does, and watchRedirects shows the newer one.
+func (c *console) showLatest(who string, h *CallHandle, doc *TwiML, before int) bool {
+	if c.redirects(h) > before {
+		return false
+	}
+	c.show(who, h, doc)
+	return true
 }
 
 // showCaller prints the caller's document when an engineer's action moved

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -68,25 +69,10 @@ func (s *screen) Wait(t *testing.T, from int, re string) ([]string, int) {
 	}
 }
 
-// TestFakeTwilioConsolePages: a newcomer is the on-call engineer's phone in
-// the fake Twilio's console. A page raised through the API arrives as a
-// page call; they answer, hear it, press 1, and the page is acknowledged
-// by voice. A second page rings out; its text shows in the console, and
-// replying with the code acknowledges it by text.
-func TestFakeTwilioConsolePages(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fakeAddr := ln.Addr().String()
-	ln.Close() // the console takes it over; a race for the port is harmless here
-	db := filepath.Join(t.TempDir(), "ivr.db")
-	base := startServeEnv(t, map[string]string{"IVR_DB": db, "IVR_ADMIN_TOKEN": testAdminToken,
-		"IVR_TWILIO_API_URL": "http://" + fakeAddr, "TWILIO_ACCOUNT_SID": faketwilio.DefaultAccountSID,
-		"TWILIO_AUTH_TOKEN": faketwilio.DefaultAuthToken, "IVR_PAGER_TEXT_ONLY_AT_NIGHT": "none"}, "--demo")
-	r := &pagerRig{t: t, base: base, clock: newTestClock()}
-	name, phone := r.onCall("L1", "primary")
-
+// startConsole runs `ivr fake-twilio --console` against the serve at base,
+// listening at fakeAddr; the returned function types a line into it.
+func startConsole(t *testing.T, fakeAddr, base string) (*screen, func(string)) {
+	t.Helper()
 	in, typed := io.Pipe()
 	out := newScreen()
 	env, _, errOut := testEnv(map[string]string{})
@@ -111,12 +97,91 @@ func TestFakeTwilioConsolePages(t *testing.T) {
 			t.Errorf("fake-twilio: %v\n%s", err, errOut.String())
 		}
 	})
-	typeLine := func(line string) {
+	return out, func(line string) {
 		t.Helper()
 		if _, err := fmt.Fprintln(typed, line); err != nil {
 			t.Fatalf("type %q: %v", line, err)
 		}
 	}
+}
+
+// serveForConsole runs serve (demo team) against a fake Twilio still to be
+// started at the returned address.
+func serveForConsole(t *testing.T) (base, fakeAddr string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fakeAddr = ln.Addr().String()
+	ln.Close() // the console takes it over; a race for the port is harmless here
+	db := filepath.Join(t.TempDir(), "ivr.db")
+	base = startServeEnv(t, map[string]string{"IVR_DB": db, "IVR_ADMIN_TOKEN": testAdminToken,
+		"IVR_TWILIO_API_URL": "http://" + fakeAddr, "TWILIO_ACCOUNT_SID": faketwilio.DefaultAccountSID,
+		"TWILIO_AUTH_TOKEN": faketwilio.DefaultAuthToken, "IVR_PAGER_TEXT_ONLY_AT_NIGHT": "none"}, "--demo")
+	return base, fakeAddr
+}
+
+// TestFakeTwilioConsoleVoicemailPage: in the console a caller reaches
+// nobody, is put through to voicemail, leaves one with record, and the
+// page it raises rings the L1 engineer as a page call; 1 acknowledges it.
+func TestFakeTwilioConsoleVoicemailPage(t *testing.T) {
+	base, fakeAddr := serveForConsole(t)
+	r := &pagerRig{t: t, base: base, clock: newTestClock()}
+	_, phone := r.onCall("L1", "primary")
+	out, typeLine := startConsole(t, fakeAddr, base)
+
+	typeLine("dial +12025952118")
+	typeLine("silence")
+	typeLine("press *")
+	typeLine("press 2")
+	at := 0
+	for rung := 0; ; rung++ {
+		var m []string
+		m, at = out.Wait(t, at, `📞 engineer call (\d+): to |\(recording: record SECONDS\)`)
+		if m[1] == "" {
+			break
+		}
+		if rung == 6 {
+			t.Fatalf("more engineers rung than the demo has:\n%s", out.String())
+		}
+		typeLine("noanswer " + m[1])
+	}
+	typeLine("record 4")
+	out.Wait(t, at, `caller: the call ends`)
+	m, at := out.Wait(t, at, `📞 page call (\d+): to `+regexp.QuoteMeta(phone))
+	typeLine("answer " + m[1])
+	m2, at := out.Wait(t, at, `engineer `+m[1]+` hears: ([^\n]*)\(waiting for keys\)`)
+	if !strings.Contains(m2[1], "voicemail") && !strings.Contains(m2[1], "голосовое сообщение") {
+		t.Errorf("the page call says %q, want that a client left a voicemail", m2[1])
+	}
+	typeLine("key " + m[1] + " 1")
+	// Acknowledged; a voicemail's page then offers to play it (2) and to
+	// call the client back (3).
+	_, at = out.Wait(t, at, `engineer `+m[1]+` hears: [^\n]*(?:press 2|Нажмите 2)[^\n]*\(waiting for keys\)`)
+	typeLine("end " + m[1])
+	if strings.Contains(out.String(), "caller hears: (on hold)\ncaller: the call ends") {
+		t.Errorf("the console shows the caller back on hold after the goodbye:\n%s", out.String())
+	}
+	var list struct {
+		Pages []apiPage `json:"pages"`
+	}
+	if code := get(t, base+"/api/v1/pages", testAdminToken, &list); code != http.StatusOK || len(list.Pages) != 1 ||
+		list.Pages[0].Status != "acknowledged" || list.Pages[0].AckVia != "voice" {
+		t.Errorf("pages after the voicemail: %d %+v, want one acknowledged by voice", code, list.Pages)
+	}
+}
+
+// TestFakeTwilioConsolePages: a newcomer is the on-call engineer's phone in
+// the fake Twilio's console. A page raised through the API arrives as a
+// page call; they answer, hear it, press 1, and the page is acknowledged
+// by voice. A second page rings out; its text shows in the console, and
+// replying with the code acknowledges it by text.
+func TestFakeTwilioConsolePages(t *testing.T) {
+	base, fakeAddr := serveForConsole(t)
+	r := &pagerRig{t: t, base: base, clock: newTestClock()}
+	name, phone := r.onCall("L1", "primary")
+	out, typeLine := startConsole(t, fakeAddr, base)
 
 	// The first page: answered, 1 pressed.
 	first := r.raise("critical", "mail server rejects all mail")
