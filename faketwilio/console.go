@@ -154,26 +154,72 @@ func (c *console) addedLocked() {
 	c.changed = make(chan struct{})
 }
 
-// watchPlacedCalls claims each call the service places and announces it.
+// watchPlacedCalls claims each call the service places, through the API
+// or by a <Dial> of a live call (the client called back from a page
+// call, say), and announces it.
 func (c *console) watchPlacedCalls(ctx context.Context) {
 	for {
-		h, err := c.s.waitOutbound(ctx)
+		var got *call
+		err := c.s.waitFor(ctx, func() bool {
+			for _, cl := range c.s.callList {
+				if !cl.claimed && (cl.direction == "outbound-api" || cl.direction == "outbound-dial") {
+					cl.claimed, got = true, cl
+					return true
+				}
+			}
+			return false
+		})
 		if err != nil {
 			return
 		}
+		h := &CallHandle{s: c.s, c: got}
 		c.s.mu.Lock()
-		callURL := h.c.url
+		callURL := got.url
+		var parent *call
+		if got.dial != nil {
+			parent = got.dial.parent
+		}
 		c.s.mu.Unlock()
-		kind := c.o.Kind(callURL)
 		c.mu.Lock()
 		c.placed = append(c.placed, h)
 		n := len(c.placed)
 		c.addedLocked()
+		from := c.labelLocked(parent)
 		c.mu.Unlock()
-		c.printf("📞 %s %d: to %s, showing %s — answer %d / busy %d / noanswer %d\n", kind, n, c.named(h.To()), h.From(), n, n, n)
+		kind := c.o.Kind(callURL)
+		if parent != nil {
+			kind = "call"
+			from = ", dialled by " + from
+		} else {
+			from = ""
+		}
+		c.printf("📞 %s %d: to %s%s, showing %s — answer %d / busy %d / noanswer %d\n", kind, n, c.named(h.To()), from, h.From(), n, n, n)
 		go c.watchCanceled(ctx, h, fmt.Sprintf("%s %d", kind, n))
-		go c.watchRedirects(ctx, h, fmt.Sprintf("engineer %d", n))
+		go c.watchRedirects(ctx, h, c.who(n, h))
 	}
+}
+
+// who names placed call n in what it hears: "engineer 3", or "call 4"
+// for a call a <Dial> placed (to a client, say).
+func (c *console) who(n int, h *CallHandle) string {
+	if h.c.dial != nil {
+		return fmt.Sprintf("call %d", n)
+	}
+	return fmt.Sprintf("engineer %d", n)
+}
+
+// labelLocked names the call cl for people: "the caller", "engineer 3".
+// c.mu is held.
+func (c *console) labelLocked(cl *call) string {
+	if c.caller != nil && c.caller.c == cl {
+		return "the caller"
+	}
+	for i, h := range c.placed {
+		if h.c == cl {
+			return c.who(i+1, h)
+		}
+	}
+	return "another call"
 }
 
 // watchCanceled says when the service ends a call through the API (stops
@@ -299,8 +345,15 @@ func (c *console) command(ctx context.Context, f []string, line string) error {
 	if err != nil {
 		return err
 	}
-	who := "engineer " + f[1]
+	n, _ := strconv.Atoi(f[1])
+	who := c.who(n, h)
 	before := c.redirects(h)
+	var parent *CallHandle // the call whose <Dial> placed h, which h's end moves on
+	var parentDoc *TwiML
+	if h.c.dial != nil {
+		parent = &CallHandle{s: c.s, c: h.c.dial.parent}
+		parentDoc = parent.TwiML()
+	}
 	switch f[0] {
 	case "answer":
 		c.showLatest(who, h, h.Answer(), before)
@@ -321,6 +374,16 @@ func (c *console) command(ctx context.Context, f []string, line string) error {
 		h.Hangup()
 	default:
 		return fmt.Errorf("unknown command %q; type help", f[0])
+	}
+	if parent != nil {
+		c.mu.Lock()
+		label := c.labelLocked(parent.c)
+		c.mu.Unlock()
+		if h.ConnectedTo(parent) {
+			c.printf("🔗 %s and %s are talking; end %d hangs up\n", who, label, n)
+		} else if doc := parent.TwiML(); doc != parentDoc {
+			c.show(label, parent, doc) // the <Dial> is over: what the dialling call does next
+		}
 	}
 	c.showCaller()
 	return nil

@@ -99,6 +99,18 @@ func (c *console) wait(re string) []string {
 	}
 }
 
+// waitAll waits for each of res, printed in any order since the last wait.
+func (c *console) waitAll(res ...string) {
+	c.t.Helper()
+	from, end := c.seen, c.seen
+	for _, re := range res {
+		c.seen = from
+		c.wait(re)
+		end = max(end, c.seen)
+	}
+	c.seen = end
+}
+
 // TestConsolePageCallAndText: the person is the engineer's phone. A call
 // the service places shows with its kind and who it rings; answering
 // reads the document, a key that gets a hang-up ends the call. A text the
@@ -187,4 +199,29 @@ func TestConsoleVoicemail(t *testing.T) {
 	if recorded.Form.Get("RecordingDuration") != "3" || recorded.Form.Get("RecordingUrl") == "" {
 		t.Errorf("the <Record> action got %v, want a 3-second recording", recorded.Form)
 	}
+}
+
+// TestConsoleDialledLeg: a call the service makes by <Dial> from a live
+// call (the client called back from a page call) shows like the others;
+// answering it bridges the two, and hanging it up moves the dialling call
+// on to the <Dial> action.
+func TestConsoleDialledLeg(t *testing.T) {
+	a := startApp(t, testToken)
+	a.twiml("/page", `<Response><Gather numDigits="1" action="/page/key"><Say>Press 3 to call the client.</Say></Gather></Response>`)
+	a.twiml("/page/key", `<Response><Say>Connecting you.</Say><Dial callerId="+12025550100" action="/dialled"><Number>+15550001111</Number></Dial></Response>`)
+	a.twiml("/dialled", `<Response><Say>The client hung up.</Say><Hangup/></Response>`)
+	s := start(t, a, faketwilio.Options{ServiceNumber: ourLine})
+	c := startConsole(t, s, faketwilio.ConsoleOptions{})
+	if _, err := faketwilio.RESTClient(s).Api.CreateCall((&api.CreateCallParams{}).SetTo(engineer).SetFrom(ourLine).SetUrl(a.URL + "/page")); err != nil {
+		t.Fatal(err)
+	}
+	c.wait(`📞 engineer call 1: to \+12025550101, showing \+12025550100`)
+	c.typeLine("answer 1")
+	c.typeLine("key 1 3")
+	c.waitAll(`engineer 1 hears: Connecting you\. \(connecting\)`,
+		`📞 call 2: to \+15550001111, dialled by engineer 1, showing \+12025550100 — answer 2`)
+	c.typeLine("answer 2")
+	c.wait(`🔗 call 2 and engineer 1 are talking; end 2 hangs up`)
+	c.typeLine("end 2")
+	c.wait(`engineer 1 hears: The client hung up\. \(hangs up\)\nengineer 1: the call ends`)
 }
