@@ -238,7 +238,7 @@ func (e *Engine) Wake() {
 
 // env is what Apply reads, with the numbers opted out of texts as
 // optOuts read them (before the transaction).
-func (e *Engine) env(optedOut map[string]time.Time) Env {
+func (e *Engine) env(optedOut map[string]time.Time, lines map[string]VoiceLine) Env {
 	return Env{
 		Now: e.cfg.Clock.Now(),
 		OnCall: func(level oncall.Level, layer oncall.Layer, t time.Time) (Target, bool) {
@@ -254,6 +254,7 @@ func (e *Engine) env(optedOut map[string]time.Time) Env {
 			_, out := optedOut[phone]
 			return out
 		},
+		Line: func(phone string) VoiceLine { return lines[phone] },
 	}
 }
 
@@ -291,9 +292,9 @@ func (e *Engine) Raise(ctx context.Context, r Request) (p Page, created bool, er
 		Line: r.Line, Caller: r.Caller, Language: r.Language, Recording: r.Recording, RecordingSeconds: r.RecordingSeconds,
 		RaisedAt: r.RaisedAt.UTC(), Deadline: r.RaisedAt.UTC().Add(r.Priority.ResponseTime()), Status: Open,
 	}
-	optedOut := e.optOuts(ctx)
+	optedOut, lines := e.optOuts(ctx), e.lines(ctx)
 	p, created, err = e.cfg.Store.CreatePage(ctx, np, func(p *Page) Changes {
-		return Apply(p, nil, Opened{Policy: policy}, e.env(optedOut))
+		return Apply(p, nil, Opened{Policy: policy}, e.env(optedOut, lines))
 	})
 	if err != nil {
 		return Page{}, false, fmt.Errorf("raise page %s: %w", r.Key, err)
@@ -310,9 +311,9 @@ func (e *Engine) Raise(ctx context.Context, r Request) (p Page, created bool, er
 // loops for what it added. errs.NotFound if there is no such page.
 func (e *Engine) Handle(ctx context.Context, id int64, ev Event) (Page, error) {
 	var ended []Attempt // attempts this event ends, for the observer
-	optedOut := e.optOuts(ctx)
+	optedOut, lines := e.optOuts(ctx), e.lines(ctx)
 	p, err := e.cfg.Store.UpdatePage(ctx, id, func(p *Page, atts []Attempt) (Changes, error) {
-		ch := Apply(p, atts, ev, e.env(optedOut))
+		ch := Apply(p, atts, ev, e.env(optedOut, lines))
 		ended = ended[:0]
 		for _, end := range ch.End {
 			for _, a := range atts {

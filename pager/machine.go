@@ -106,6 +106,9 @@ type Env struct {
 	// SMSOptedOut reports whether phone opted out of texts (replied STOP),
 	// for engineers found on call before it did; nil: none has.
 	SMSOptedOut func(phone string) bool
+	// Line says whether a page call to phone is in flight and how many
+	// wait for it (read before the event); nil: none ever is.
+	Line func(phone string) VoiceLine
 }
 
 // Ended finishes one attempt: set Outcome, unless it has ended already
@@ -296,9 +299,14 @@ func (m *machine) sendFrom(c int) bool {
 			}
 			m.add(Attempt{Kind: KindVoice, Purpose: PurposePage, EngineerID: t.EngineerID, To: t.Phone, Language: t.Language})
 			m.addPaged(t)
+			m.textWhileBusy(r, c)
 			return true
 		case oncall.SMS:
 			switch {
+			case p.Current.TextedEarly:
+				// Texted when the call had to wait for the line: the
+				// text stands for this channel.
+				return true
 			case t.SMSPhone == "":
 				m.log("skipped", "sms: %s has no number that takes texts", t.Name)
 				continue

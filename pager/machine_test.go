@@ -127,6 +127,8 @@ type rig struct {
 	// optedOut: numbers that opted out of texts since their engineer was
 	// found on call (Env.SMSOptedOut).
 	optedOut map[string]bool
+	// lines: page calls in flight or waiting per phone (Env.Line).
+	lines map[string]VoiceLine
 
 	// What the last event did, as stored.
 	ch       Changes
@@ -150,6 +152,7 @@ func (r *rig) env() Env {
 		Rules:       r.rules,
 		Zone:        zone,
 		SMSOptedOut: func(phone string) bool { return r.optedOut[phone] },
+		Line:        func(phone string) VoiceLine { return r.lines[phone] },
 	}
 }
 
@@ -493,6 +496,7 @@ type lifeCase struct {
 	roster roster        // nil: fullRoster
 	rules  func(r *Rules)
 	start  time.Time // the clock when the page is raised; zero: t0
+	lines  map[string]VoiceLine
 	steps  []step
 }
 
@@ -516,7 +520,9 @@ func runCases(t *testing.T, cases []lifeCase) {
 			if c.rules != nil {
 				c.rules(&rules)
 			}
-			run(t, newRig(t, p, ros, rules, start), c.steps)
+			r := newRig(t, p, ros, rules, start)
+			r.lines = c.lines
+			run(t, r, c.steps)
 		})
 	}
 }

@@ -151,6 +151,9 @@ type Current struct {
 	Channel int `json:"channel"`
 	// Exhausted: every channel of the rung failed to reach the engineer.
 	Exhausted bool `json:"exhausted,omitempty"`
+	// TextedEarly: the rung's page call had to wait for the engineer's
+	// line (another page call rang them), so its text went at once.
+	TextedEarly bool `json:"texted_early,omitempty"`
 }
 
 // Page is a page and everything the pager knows about it. It is a plain

@@ -54,6 +54,36 @@ func (m *machine) foldedInto(ev FoldedInto) {
 	m.log("storm", "the page call of attempt %d waits in page %d's call to the same engineer", ev.AttemptID, ev.IntoPage)
 }
 
+// VoiceLine is what is going on with one phone's page calls.
+type VoiceLine struct {
+	InFlight bool // a page call to it is being made or rings
+	Waiting  int  // page calls waiting for it
+}
+
+// Lines is a Store that can say which phones have page calls in flight or
+// waiting (the store does).
+type Lines interface {
+	VoiceLines(ctx context.Context) (map[string]VoiceLine, error)
+}
+
+// lines reads the phones' page calls before an event's transaction, as
+// optOuts does; nil when they cannot be read (a page then simply waits
+// for the line).
+func (e *Engine) lines(ctx context.Context) map[string]VoiceLine {
+	l, ok := e.cfg.Store.(Lines)
+	if !ok {
+		return nil
+	}
+	out, err := l.VoiceLines(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Warn("could not read which phones have page calls in flight", zap.Error(err))
+		}
+		return nil
+	}
+	return out
+}
+
 // Folder is a Store that can fold page calls together (the store does).
 type Folder interface {
 	// FoldVoice ends, as Folded, every other Intended page call to the
@@ -118,4 +148,28 @@ func (e *Engine) storm(ctx context.Context, log *zap.Logger, a Attempt) (deferre
 	}
 	log.Info("page calls folded into one", zap.Int("pages", len(pages)+1))
 	return false
+}
+
+// textWhileBusy sends the rung's text at once when the page call just
+// added (channel c of rung r) must wait for the engineer's line: a page
+// that finds a call in flight to its engineer goes out as a text now and
+// by voice when the line is free. Only the first page to find the line
+// busy does, and any critical one: the pages waiting behind it are
+// announced together by the next call (a storm), not texted one by one.
+func (m *machine) textWhileBusy(r Rung, c int) {
+	p, t := m.p, m.p.Current.Target
+	if m.env.Line == nil {
+		return
+	}
+	line := m.env.Line(t.Phone)
+	if !line.InFlight || (line.Waiting > 0 && p.Priority != oncall.Critical) {
+		return
+	}
+	if !slices.Contains(r.Channels[c+1:], oncall.SMS) || t.SMSPhone == "" || m.textsOff(t) {
+		return
+	}
+	m.log("line busy", "another page call rings %s: texting now, calling when the line is free", t.Name)
+	m.add(Attempt{Kind: KindSMS, Purpose: PurposePage, EngineerID: t.EngineerID, To: t.SMSPhone, Language: t.Language,
+		Body: PageText(p, t.Language, m.now(), m.env.Rules)})
+	p.Current.TextedEarly = true
 }

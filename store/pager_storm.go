@@ -75,3 +75,35 @@ func (db *DB) LastPageCall(ctx context.Context, to string) (time.Time, bool, err
 	}
 	return time.Time{}, false, nil
 }
+
+// VoiceLines returns, for every number with page calls in flight or
+// waiting, whether one is in flight and how many wait: what a page that
+// finds the line busy needs to know. Calls that are in flight or waiting
+// are few (at most one in flight per number), so this reads two small
+// partial indexes.
+func (db *DB) VoiceLines(ctx context.Context) (map[string]pager.VoiceLine, error) {
+	rows, err := db.reads().query(ctx, `SELECT to_number, status FROM page_attempts
+		WHERE kind = 'voice' AND status IN ('intended', 'sending', 'sent', 'in-doubt')`)
+	if err != nil {
+		return nil, fmt.Errorf("voice lines: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]pager.VoiceLine{}
+	for rows.Next() {
+		var to, status string
+		if err := rows.Scan(&to, &status); err != nil {
+			return nil, fmt.Errorf("voice lines: %w", err)
+		}
+		l := out[to]
+		if status == string(pager.Intended) {
+			l.Waiting++
+		} else {
+			l.InFlight = true
+		}
+		out[to] = l
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("voice lines: %w", err)
+	}
+	return out, nil
+}

@@ -320,15 +320,18 @@ func TestPageEscalates(t *testing.T) {
 }
 
 // TestPageStormCollapses: eleven pages for the engineer on call arrive
-// within seconds. The first rings at once; a critical one gets its own
-// call; the other nine wait for the storm gap and come as one call that
-// says how many pages there are, and whose 1 acknowledges all nine.
+// within seconds. The first rings at once; a critical one, finding the
+// line busy, is texted at once and gets its own call next; the other nine
+// wait for the storm gap and come as one call that says how many pages
+// there are, and whose 1 acknowledges all nine.
 func TestPageStormCollapses(t *testing.T) {
 	r := startPagerRig(t)
 	_, phone := r.onCall("L1", "primary")
 	first := r.raise("urgent", "backups failed")
 	firstCall := r.fake.Phone(phone).ExpectCall()
 	critical := r.raise("critical", "storage array lost a shelf")
+	// Its call waits for the line; its text goes at once.
+	r.fake.Phone(phone).ExpectSMS(fmt.Sprint(critical.ID))
 	var storm []apiPage
 	for i := range 9 {
 		storm = append(storm, r.raise("urgent", fmt.Sprintf("backup job %d failed", i+1)))
