@@ -43,7 +43,7 @@ func priorityName(lang oncall.Language, p oncall.Priority) string {
 
 func lineName(lang oncall.Language, p *Page, rules Rules) string {
 	name := rules.LineNames[p.Line]
-	if n, ok := lineNames[name]; ok {
+	if n, ok := lineNames[strings.ToLower(name)]; ok {
 		return pick(lang, n[0], n[1])
 	}
 	if name != "" {

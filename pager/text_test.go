@@ -227,3 +227,16 @@ func TestAckNote(t *testing.T) {
 		}
 	}
 }
+
+// TestLineNameAnyCase: a line named as --lines names it ("Moscow") reads as
+// the line's own name in either language.
+func TestLineNameAnyCase(t *testing.T) {
+	p := &Page{Line: "+74996383867"}
+	rules := Rules{LineNames: map[string]string{"+74996383867": "Moscow"}}
+	if got := lineName(oncall.Russian, p, rules); got != "московская линия" {
+		t.Errorf("ru: %q, want «московская линия»", got)
+	}
+	if got := lineName(oncall.English, p, rules); got != "Moscow line" {
+		t.Errorf("en: %q, want Moscow line", got)
+	}
+}
