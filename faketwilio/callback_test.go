@@ -56,7 +56,7 @@ func TestCallbacksOnlyToLoopback(t *testing.T) {
 	for _, target := range []string{"http://192.0.2.1/voice", "http://example.com/voice", "http://10.0.0.1:8080/voice", "http://[::ffff:192.0.2.1]/voice"} {
 		t.Run(target, func(t *testing.T) {
 			tb := &fakeTB{}
-			s := faketwilio.Start(tb, faketwilio.Options{})
+			s := faketwilio.Start(tb, faketwilio.Options{Numbers: testNumbers})
 			defer tb.cleanup()
 			_, err := faketwilio.RESTClient(s).Api.CreateCall((&api.CreateCallParams{}).SetTo(engineer).SetFrom(ourLine).SetUrl(target))
 			if err != nil {
@@ -83,7 +83,7 @@ func TestRedirectAwayFromLoopbackRefused(t *testing.T) {
 			away := httptest.NewServer(http.RedirectHandler("http://192.0.2.1/voice", http.StatusFound))
 			defer away.Close()
 			tb := &fakeTB{}
-			s := faketwilio.Start(tb, faketwilio.Options{HTTPClient: client})
+			s := faketwilio.Start(tb, faketwilio.Options{HTTPClient: client, Numbers: testNumbers})
 			defer tb.cleanup()
 			if _, err := faketwilio.RESTClient(s).Api.CreateCall(newCall().SetTwiml("").SetUrl(away.URL + "/voice")); err != nil {
 				t.Fatal(err)
@@ -139,7 +139,7 @@ func TestServeLoopbackOnly(t *testing.T) {
 
 func TestUnexpectedFailsAtCleanup(t *testing.T) {
 	tb := &fakeTB{}
-	s := faketwilio.Start(tb, faketwilio.Options{})
+	s := faketwilio.Start(tb, faketwilio.Options{Numbers: testNumbers})
 	rc := faketwilio.RESTClient(s)
 	if _, err := rc.Api.CreateCall(newCall()); err != nil {
 		t.Fatal(err)

@@ -109,6 +109,9 @@ func (s *Server) createCall(r *http.Request, p map[string]string) (result, *apiE
 	if v := f.Get("Timeout"); v != "" {
 		c.timeout, _ = strconv.Atoi(v) // the spec checked it is an integer
 	}
+	if e := s.refuseCallFrom(c.from, c.to); e != nil {
+		return result{}, e
+	}
 	// start_time stays empty until Twilio dials (the initiated event).
 	now := s.now()
 	c.created, c.updated = now, now

@@ -186,7 +186,7 @@ func TestAnsweringMachineOutcomes(t *testing.T) {
 
 func TestAnswerAsWrongModeFailsTest(t *testing.T) {
 	tb := &fakeTB{}
-	s := faketwilio.Start(tb, faketwilio.Options{})
+	s := faketwilio.Start(tb, faketwilio.Options{Numbers: testNumbers})
 	defer tb.cleanup()
 	rc := faketwilio.RESTClient(s)
 	for mode, value := range map[string]string{"Enable": "machine_end_beep", "DetectMessageEnd": "machine_start", "": "a robot"} {

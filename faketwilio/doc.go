@@ -1,6 +1,7 @@
 // Package faketwilio is a test and demo double of Twilio's REST API
 // (2010-04-01: Calls create, fetch, update and list; Messages create, fetch
-// and list; Recordings fetch and delete, and their media) and of the
+// and list; Recordings fetch and delete, and their media; IncomingPhoneNumbers
+// and OutgoingCallerIds list) and of the
 // webhooks Twilio sends back: voice URL fetches, <Gather> and <Record>
 // actions, <Redirect>, <Dial> (one <Number>, or <Queue>), <Enqueue> wait
 // URLs, call and message status callbacks, answering machine detection
@@ -40,6 +41,10 @@
 //     fails as Twilio answers it, with HTTP 400: Device.OptOut (21610),
 //     Invalid (21211), Landline (21614), NoSMSPermission (21408),
 //     NoVoicePermission (21215).
+//   - Calls come only from the account's numbers (Options.Numbers and
+//     ServiceNumber) or its verified caller ids (Options.VerifiedCallerIDs),
+//     texts only from its numbers or a Messaging Service; any other From is
+//     refused as Twilio refuses it, with HTTP 400 (21210, 21606).
 //   - Inbound opt-out, opt-in and help keywords (Device.SendSMS) are handled
 //     as Twilio does for long codes: opt-out state, Twilio's own reply,
 //     the webhook still delivered (with OptOutType under

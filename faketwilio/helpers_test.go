@@ -139,6 +139,9 @@ func (a *app) expectNoHit(t *testing.T) {
 // start starts a fake whose callbacks the app can verify.
 func start(t *testing.T, a *app, opts faketwilio.Options) *faketwilio.Server {
 	t.Helper()
+	if opts.Numbers == nil {
+		opts.Numbers = testNumbers
+	}
 	if a != nil {
 		opts.AuthToken = a.token
 		if opts.SMSWebhookURL == "" {
@@ -152,6 +155,10 @@ func start(t *testing.T, a *app, opts faketwilio.Options) *faketwilio.Server {
 }
 
 const testToken = "0123456789abcdef0123456789abcdef"
+
+// testNumbers are the test account's Twilio numbers, the lines its tests
+// call and text from: ourLine, and calls_test.go's other line.
+var testNumbers = []string{ourLine, "+12025550103"}
 
 // fakeTB records failures instead of failing, to test that fluent helpers
 // report problems.

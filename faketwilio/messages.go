@@ -61,6 +61,9 @@ func (s *Server) createMessage(r *http.Request, p map[string]string) (result, *a
 	if m.from == "" {
 		m.status = "accepted" // a messaging service picks the sender later
 	}
+	if e := s.refuseMessageFrom(m.from, m.to); e != nil {
+		return result{}, e
+	}
 	now := s.now()
 	m.created, m.updated = now, now
 	s.mu.Lock()

@@ -111,7 +111,7 @@ func TestMessageStatusCallbacks(t *testing.T) {
 func TestMessageOutcomeOnceAndWithCode(t *testing.T) {
 	a := startApp(t, testToken)
 	tb := &fakeTB{}
-	opts := faketwilio.Options{AuthToken: a.token, SMSWebhookURL: a.URL + "/sms"}
+	opts := faketwilio.Options{AuthToken: a.token, SMSWebhookURL: a.URL + "/sms", Numbers: testNumbers}
 	s := faketwilio.Start(tb, opts)
 	defer tb.cleanup()
 	sendSMS(t, s, page(a))

@@ -111,6 +111,9 @@ var endpoints = map[string]struct {
 	"ListMessage":     {"Messages.list", (*Server).listMessages},
 	"FetchRecording":  {"Recordings.fetch", (*Server).fetchRecording},
 	"DeleteRecording": {"Recordings.delete", (*Server).deleteRecording},
+
+	"ListIncomingPhoneNumber": {"IncomingPhoneNumbers.list", (*Server).listIncomingNumbers},
+	"ListOutgoingCallerId":    {"OutgoingCallerIds.list", (*Server).listCallerIDs},
 }
 
 // writeResult serves res after checking it against the spec's response

@@ -80,6 +80,16 @@ type Options struct {
 	// answering a message that was sent through a messaging service, and the
 	// default To of Device.Dial. Default: DefaultServiceNumber.
 	ServiceNumber string
+	// Numbers are the account's Twilio numbers besides ServiceNumber
+	// (IncomingPhoneNumbers): Calls.create and Messages.create accept them
+	// as From. Default (nil): this service's support lines, +74996383867
+	// and +12025952118, since the fake is this service's double and its
+	// demo dials those lines.
+	Numbers []string
+	// VerifiedCallerIDs are the account's verified caller ids
+	// (OutgoingCallerIds): Calls.create accepts them as From, as Twilio
+	// does; Messages.create does not (21606). Default: none.
+	VerifiedCallerIDs []string
 	// ExpectTimeout bounds ExpectCall, ExpectSMS and the other waits of the
 	// fluent helpers. Default: 5 s.
 	ExpectTimeout time.Duration
@@ -107,6 +117,9 @@ type Server struct {
 	// failf ends the test (set by Start) or panics; used by fluent helpers.
 	failf func(format string, args ...any)
 	wg    sync.WaitGroup // callbacks sent on the fake's own initiative
+
+	// account is what the account owns: made by New, never changed.
+	account *account
 
 	mu          sync.Mutex
 	url         string
@@ -168,6 +181,7 @@ func New(opts Options) (*Server, error) {
 		recordings: map[string]*recording{},
 		phones:     map[string]*phoneState{},
 	}
+	s.account = newAccount(opts, s.now())
 	s.failf = func(format string, args ...any) { panic(fmt.Sprintf("faketwilio: "+format, args...)) }
 	s.log.Debug("spec loaded", zap.String(keyPath, opts.SpecPath), zap.Duration(keyLoadTime, sp.loadTime))
 	return s, nil
