@@ -65,10 +65,11 @@ type restClient struct {
 }
 
 // Client is all of Twilio's REST API the service uses: the voice driver's
-// part and the pager's.
+// part, the pager's, and the look-up of the account's numbers.
 type Client interface {
 	REST
 	PagerREST
+	SenderLister
 }
 
 // NewREST returns twilio-go's REST client for s: its requests to Twilio's
