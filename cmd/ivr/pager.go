@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -203,6 +204,53 @@ func (c *pagerConfig) senders(lines []ivr.Line) (callerID, smsFrom string) {
 		}
 	}
 	return callerID, smsFrom
+}
+
+// senderSettings names, by the setting each comes from, the numbers calls
+// leave from (each line's, for engineer calls; the pager's caller id) and
+// texts (the pager's), for the check at start.
+func (c *pagerConfig) senderSettings(lines []ivr.Line) (callerIDs, smsFrom map[string]string) {
+	callerIDs, smsFrom = map[string]string{}, map[string]string{}
+	for _, l := range lines {
+		name := "--lines (" + l.Name + ")"
+		if _, dup := callerIDs[name]; dup {
+			name = "--lines (" + l.Name + ", " + l.Number + ")"
+		}
+		callerIDs[name] = l.Number
+	}
+	callerID, sms := c.senders(lines)
+	if c.callerID != "" { // else the first line's, checked as such
+		callerIDs["--pager-caller-id"] = callerID
+	}
+	switch {
+	case c.smsFrom != "":
+		smsFrom["--pager-sms-from"] = sms
+	case sms != "":
+		smsFrom["--pager-sms-from (by default the first +1 line's number)"] = sms
+	}
+	return callerIDs, smsFrom
+}
+
+// senderCheckBudget bounds the check at start of the numbers calls and
+// texts leave from.
+const senderCheckBudget = 10 * time.Second
+
+// checkSenders refuses to serve when Twilio would refuse calls or texts
+// from a line's or the pager's number (webhooks.CheckSenders). When Twilio
+// cannot answer within senderCheckBudget it only warns, naming what was
+// not checked: a Twilio outage at start must not keep the lines down.
+func checkSenders(ctx context.Context, rest webhooks.SenderLister, c pagerConfig, lines []ivr.Line, log *zap.Logger) error {
+	ctx, cancel := context.WithTimeout(ctx, senderCheckBudget)
+	defer cancel()
+	callerIDs, smsFrom := c.senderSettings(lines)
+	err := webhooks.CheckSenders(ctx, rest, callerIDs, smsFrom)
+	var unchecked *webhooks.SendersUncheckedError
+	if errors.As(err, &unchecked) {
+		log.Warn("could not check with Twilio the numbers calls and texts leave from; serving anyway: Twilio refuses calls (21210) and texts (21606) from numbers that are not the account's",
+			zap.Strings("unchecked", unchecked.Settings), zap.Error(unchecked.Err))
+		return nil
+	}
+	return err
 }
 
 // pagerRoster answers the pager's on-call questions from the schedule

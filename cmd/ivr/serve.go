@@ -117,7 +117,7 @@ func serve(ctx context.Context, args []string, env environ) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	tel, err := newTelephony(cfg, db, svc, env.clock, reg, log)
+	tel, err := newTelephony(ctx, cfg, db, svc, env.clock, reg, log)
 	if err != nil {
 		return err
 	}
@@ -196,7 +196,7 @@ type telephony struct {
 
 // newTelephony builds the call flow, the pager and the Twilio driver over
 // the store and the on-call service.
-func newTelephony(cfg serveConfig, db *store.DB, svc *oncall.Service, clock pager.Clock, reg prometheus.Registerer, log *zap.Logger) (*telephony, error) {
+func newTelephony(ctx context.Context, cfg serveConfig, db *store.DB, svc *oncall.Service, clock pager.Clock, reg prometheus.Registerer, log *zap.Logger) (*telephony, error) {
 	var rest webhooks.Client
 	switch tw := cfg.twilio; {
 	case tw.AccountSID == "" && tw.AuthToken == "":
@@ -221,6 +221,11 @@ func newTelephony(cfg serveConfig, db *store.DB, svc *oncall.Service, clock page
 	}
 	eng, hooks, err := newPager(cfg.pager, cfg.twilio, rest, db, svc, tix, settings.Lines, clock, reg, log)
 	if err != nil {
+		return nil, err
+	}
+	// Are the lines' and the pager's numbers, their shape checked, the
+	// account's? (Unconfigured: nothing to check.)
+	if err := checkSenders(ctx, rest, cfg.pager, settings.Lines, log); err != nil {
 		return nil, err
 	}
 	flow, settings, err := newFlow(cfg.flow, db, svc, tix, eng, log)
