@@ -7,6 +7,7 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // Code classifies an error for callers; transports map it to their own status
@@ -76,4 +77,25 @@ func Prefix(prefix string, err error) error {
 		field = prefix + "." + e.Field
 	}
 	return &Error{Code: e.Code, Field: field, Message: e.Message}
+}
+
+// HTTPStatus is the HTTP status an error with code c is answered with: the
+// one mapping every HTTP surface of the service (the API, the webhooks)
+// uses.
+func HTTPStatus(c Code) int {
+	switch c {
+	case Invalid:
+		return http.StatusBadRequest
+	case NotFound:
+		return http.StatusNotFound
+	case Conflict:
+		return http.StatusConflict
+	case Unauthorized:
+		return http.StatusUnauthorized
+	case Forbidden:
+		return http.StatusForbidden
+	case Unavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
 }

@@ -438,7 +438,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error, status
 		h.log.Info("ticket event refused", zap.String(keyCode, string(e.Code)), zap.String("field", e.Field), zap.String("message", e.Message))
 	}
 	if status == 0 {
-		status = statusOf(e.Code)
+		status = errs.HTTPStatus(e.Code)
 	}
 	type detail struct {
 		Code    errs.Code `json:"code"`
@@ -448,25 +448,6 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error, status
 	writeJSON(w, status, struct {
 		Error detail `json:"error"`
 	}{detail{e.Code, e.Field, e.Message}})
-}
-
-// statusOf maps the codes this webhook returns to HTTP statuses, as
-// admin.Error does for the API (kept here, small, so that this package
-// does not import the admin API).
-func statusOf(code errs.Code) int {
-	switch code {
-	case errs.Invalid:
-		return http.StatusBadRequest
-	case errs.Unauthorized:
-		return http.StatusUnauthorized
-	case errs.NotFound:
-		return http.StatusNotFound
-	case errs.Conflict:
-		return http.StatusConflict
-	case errs.Unavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
