@@ -56,6 +56,12 @@ type pagerConfig struct {
 	// clock runs k times faster than real time, so that a test of a real
 	// process sees a 7½-minute wait pass in seconds.
 	clockSpeed float64
+	// clockStart is a test hook (IVR_TEST_CLOCK_START, RFC 3339): the
+	// instant the fast clock counts from, default the process's start.
+	// Processes given the same one share one fast time line, so that an
+	// instance restarted after a crash, or one beside it, goes on from the
+	// times the others stored instead of going back to real time.
+	clockStart time.Time
 }
 
 // fastClock runs k times faster than real time from its start.
@@ -116,6 +122,9 @@ func (c *pagerConfig) register(fs *flag.FlagSet, env environ) {
 	c.pauseAt = env.getenv("IVR_TEST_PAUSE_AT")
 	if v := env.getenv("IVR_TEST_CLOCK_SPEED"); v != "" {
 		c.clockSpeed, _ = strconv.ParseFloat(v, 64)
+	}
+	if v := env.getenv("IVR_TEST_CLOCK_START"); v != "" {
+		c.clockStart, _ = time.Parse(time.RFC3339Nano, v)
 	}
 	fs.StringVar(&c.ticketPriorities, "tickets-webhook-priorities", orDefault(env.getenv("IVR_TICKETS_WEBHOOK_PRIORITIES"), tickethooks.DefaultPriorities),
 		"the ticket priorities whose events at POST /webhooks/tickets page, or none (env IVR_TICKETS_WEBHOOK_PRIORITIES)")
@@ -288,7 +297,11 @@ func newPager(c pagerConfig, tw webhooks.Settings, rest webhooks.Client, db *sto
 		}
 	}
 	if clock == nil && c.clockSpeed > 1 {
-		clock = fastClock{start: time.Now(), k: c.clockSpeed}
+		start := time.Now()
+		if !c.clockStart.IsZero() && c.clockStart.Before(start) {
+			start = c.clockStart
+		}
+		clock = fastClock{start: start, k: c.clockSpeed}
 		log.Warn("IVR_TEST_CLOCK_SPEED is set: the pager's clock runs fast; for tests only", zap.Float64("speed", c.clockSpeed))
 	}
 	now := time.Now
