@@ -53,25 +53,7 @@ func startServe(t *testing.T, db string, args ...string) string {
 func startServeEnv(t *testing.T, vars map[string]string, args ...string) string {
 	t.Helper()
 	env, _, errOut := testEnv(vars)
-	addr := make(chan string, 1)
-	env.onListen = func(a string) { addr <- a }
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), env) }()
-	select {
-	case a := <-addr:
-		t.Cleanup(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("serve ended with %v; log:\n%s", err, errOut.String())
-			}
-		})
-		return "http://" + a
-	case err := <-done:
-		cancel()
-		t.Fatalf("serve failed to start: %v; log:\n%s", err, errOut.String())
-	}
-	return ""
+	return startWithEnv(t, env, errOut, append([]string{"--addr", "127.0.0.1:0"}, args...)...)
 }
 
 func get(t *testing.T, url, token string, out any) int {
