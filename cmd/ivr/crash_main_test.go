@@ -1,0 +1,22 @@
+package main
+
+import (
+	"os"
+	"testing"
+
+	"github.com/supportdesk/ivr/internal/pgtest"
+)
+
+// crashBinDir holds the ivr binary the crash tests build and kill; removed
+// when the tests end.
+var crashBinDir string
+
+// TestMain stops the throw-away PostgreSQL the crash tests start and
+// removes the binary they built.
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	if crashBinDir != "" {
+		_ = os.RemoveAll(crashBinDir)
+	}
+	os.Exit(code)
+}
