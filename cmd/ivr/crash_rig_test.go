@@ -126,12 +126,18 @@ func newCrashRig(t *testing.T, base string) *crashRig {
 func (r *crashRig) env(db string, extra ...string) []string {
 	return append([]string{"IVR_DB=" + db, "IVR_ADMIN_TOKEN=" + testAdminToken, "IVR_LOG_LEVEL=info",
 		"IVR_TWILIO_API_URL=" + r.fake.URL(), "TWILIO_ACCOUNT_SID=" + r.fake.AccountSID(), "TWILIO_AUTH_TOKEN=" + r.fake.AuthToken(),
-		"IVR_TWILIO_TIMEOUT=1s", "IVR_PAGER_TEXT_ONLY_AT_NIGHT=none", "HOME=" + r.dir, "TMPDIR=" + r.dir}, extra...)
+		"IVR_TWILIO_TIMEOUT=" + crashTwilioTimeout, "IVR_PAGER_TEXT_ONLY_AT_NIGHT=none", "HOME=" + r.dir, "TMPDIR=" + r.dir}, extra...)
 }
 
 // crashLease is the instances' --pager-lease: how soon an attempt held by
-// a dead instance is looked for at Twilio.
-const crashLease = "3s"
+// a dead instance is looked for at Twilio. It must be longer than
+// crashTwilioTimeout, which leaves the fake, slowed down by -race and a
+// busy machine, ample time to answer: a request that timed out is looked
+// for after DoubtGrace, which the fast clock shrinks to milliseconds.
+const (
+	crashLease         = "4s"
+	crashTwilioTimeout = "2s"
+)
 
 // launch starts an instance at addr.
 func (r *crashRig) launch(addr string, env []string) *ivrProc {
