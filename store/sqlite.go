@@ -18,11 +18,26 @@ import (
 // process is using the SQLite file.
 var ErrLocked = errors.New("the SQLite database is in use by another process")
 
-type lockedError struct{ path, lock string }
+// lockedError says which lock another store holds: the lock file named
+// after path (lock), or the database file itself, which another process
+// or, as same, this one has open under another name.
+type lockedError struct {
+	path, lock  string
+	same        string // the name this process's store opened the file by
+	thisProcess bool
+}
 
 func (e *lockedError) Error() string {
-	return fmt.Sprintf("another ivr process is using %s (lock file %s): SQLite serves one instance; "+
-		"use PostgreSQL (IVR_DB=postgres://…) to run several", e.path, e.lock)
+	const several = "SQLite serves one instance; use PostgreSQL (IVR_DB=postgres://…) to run several"
+	switch {
+	case e.lock != "":
+		return fmt.Sprintf("another ivr process is using %s (lock file %s): %s", e.path, e.lock, several)
+	case e.thisProcess:
+		return fmt.Sprintf("%s is open in this process already as %s: the same file under another name (a hard or symbolic link); %s",
+			e.path, e.same, several)
+	}
+	return fmt.Sprintf("another ivr process is using %s, perhaps under another name (a hard or symbolic link to the same file): %s",
+		e.path, several)
 }
 
 func (e *lockedError) Is(target error) bool { return target == ErrLocked }
@@ -104,7 +119,7 @@ func openSQLite(ctx context.Context, path string, log *zap.Logger) (*DB, error) 
 	case strings.ContainsAny(path, "?#"):
 		return nil, fmt.Errorf("open sqlite: %q: the path may not contain ? or #", path)
 	}
-	lock, err := lockFile(path)
+	lock, err := lockSQLite(path) // creates the file, 0600, before SQLite does
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -59,7 +58,7 @@ type DB struct {
 	dialect *dialect
 	writer  *sql.DB // the pool writes go through (one connection with SQLite)
 	reader  *sql.DB // the pool reads go through (the writer's with PostgreSQL)
-	lock    *os.File
+	lock    *sqliteLock
 	log     *zap.Logger
 	stmts   stmtCache
 	// pgConfig is the PostgreSQL connection's configuration, for the
