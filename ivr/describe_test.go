@@ -19,7 +19,7 @@ func allPrompts(res Result) []Prompt {
 
 // describe writes a Result as one line, e.g.
 //
-//	ring CA1-leg1 e11 +79990000011 cid=+74996383867 25s | caller: hold ru[searching]
+//	ring CA1-leg1 e11 +79990000011 cid=+74996383867 25s | caller: hold ru[searching hold_offer_message]
 //
 // Prompts are grouped by language; digit prompts are written d:123.
 func describe(res Result) string {

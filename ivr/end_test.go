@@ -29,7 +29,7 @@ func TestVoicemail(t *testing.T) {
 			setup: nobody,
 			start: CallStarted{Caller: client},
 			turns: append(slices.Clone(toMenu),
-				ex{12, Digits{Digits: p.key}, "caller: record(2m0s) ru[ticket_opened d:90210 nobody_available leave_message]"},
+				ex{12, Digits{Digits: p.key}, "caller: record(2m0s) ru[priority_set_" + string(p.priority) + " ticket_opened d:90210 pause nobody_available leave_message]"},
 				ex{60, RecordingDone{URL: "https://rec.example/7", Seconds: 30},
 					"caller: hangup ru[message_recorded respond_within " + p.response + " goodbye] | done"},
 			),
@@ -47,14 +47,14 @@ func TestVoicemail(t *testing.T) {
 		start: CallStarted{Line: washington},
 		want:  greetWashingtonEN,
 		turns: []ex{{5, Digits{}, askTicketEN},
-			{15, Digits{Digits: "777"}, "caller: record(2m0s) en[word_ticket d:777 word_priority priority_urgent nobody_available leave_message]"},
+			{15, Digits{Digits: "777"}, "caller: record(2m0s) en[word_ticket d:777 pause word_priority priority_urgent nobody_available leave_message]"},
 			{60, RecordingDone{URL: "u", Seconds: 3}, "caller: hangup en[message_recorded respond_within response_2h goodbye] | done"},
 		},
 	}, flowCase{
 		name:  "empty recording still pages; the caller is not told a message was recorded",
 		setup: nobody,
 		turns: []ex{{5, Digits{}, askTicketRU},
-			{15, Digits{Digits: "12345"}, "caller: record(2m0s) ru[word_ticket d:12345 word_priority priority_critical nobody_available leave_message]"},
+			{15, Digits{Digits: "12345"}, "caller: record(2m0s) ru[word_ticket d:12345 pause word_priority priority_critical nobody_available leave_message]"},
 			{40, RecordingDone{}, "caller: hangup ru[respond_within response_1h goodbye] | done"},
 		},
 		check: func(t *testing.T, e *env, st State) {
@@ -72,7 +72,7 @@ func TestVoicemail(t *testing.T) {
 			e.pages.RequestPageFn = func(ctx context.Context, p PageRequest) error { return errors.New("db down") }
 		},
 		turns: []ex{{5, Digits{}, askTicketRU},
-			{15, Digits{Digits: "12345"}, "caller: record(2m0s) ru[word_ticket d:12345 word_priority priority_critical nobody_available leave_message]"},
+			{15, Digits{Digits: "12345"}, "caller: record(2m0s) ru[word_ticket d:12345 pause word_priority priority_critical nobody_available leave_message]"},
 			{60, RecordingDone{URL: "u", Seconds: 20}, recordedCrit},
 		},
 		check: func(t *testing.T, e *env, st State) {
@@ -87,7 +87,7 @@ func TestVoicemail(t *testing.T) {
 		name:  "caller hangs up while recording: the page waits for the recording",
 		setup: nobody,
 		turns: []ex{{5, Digits{}, askTicketRU},
-			{15, Digits{Digits: "12345"}, "caller: record(2m0s) ru[word_ticket d:12345 word_priority priority_critical nobody_available leave_message]"},
+			{15, Digits{Digits: "12345"}, "caller: record(2m0s) ru[word_ticket d:12345 pause word_priority priority_critical nobody_available leave_message]"},
 			{50, HungUp{}, ""},
 			{51, HungUp{}, ""},
 			{52, Tick{}, ""},
@@ -105,7 +105,7 @@ func TestVoicemail(t *testing.T) {
 		name:  "caller hangs up before the tone or while recording, no recording ever comes: page a grace after the hang-up",
 		setup: nobody,
 		turns: []ex{{5, Digits{}, askTicketRU},
-			{15, Digits{Digits: "12345"}, "caller: record(2m0s) ru[word_ticket d:12345 word_priority priority_critical nobody_available leave_message]"},
+			{15, Digits{Digits: "12345"}, "caller: record(2m0s) ru[word_ticket d:12345 pause word_priority priority_critical nobody_available leave_message]"},
 			{20, HungUp{}, ""},
 			{79, Tick{}, ""},
 			{80, Tick{}, "done"}, // the hang-up + 60 s, not the longest recording's end

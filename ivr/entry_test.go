@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,18 +16,24 @@ import (
 
 // Expected results used across the tests.
 const (
-	greetMoscowRU     = "caller: gather(1,5s) ru[greeting_moscow] en[language_offer]"
-	greetMoscowEN     = "caller: gather(1,5s) en[greeting_moscow] ru[language_offer]"
-	greetWashingtonEN = "caller: gather(1,5s) en[greeting_washington] ru[language_offer]"
+	greetMoscowRU     = "caller: gather(11#,5s) ru[greeting_moscow] en[language_offer]"
+	greetMoscowEN     = "caller: gather(11#,5s) en[greeting_moscow] ru[language_offer]"
+	greetWashingtonEN = "caller: gather(11#,5s) en[greeting_washington] ru[language_offer]"
 	askTicketRU       = "caller: gather(11#,10s) ru[ticket_enter]"
 	askTicketEN       = "caller: gather(11#,10s) en[ticket_enter]"
 	retryInvalidRU    = "caller: gather(11#,10s) ru[ticket_invalid ticket_retry]"
 	retryUnknownRU    = "caller: gather(11#,10s) ru[ticket_unknown ticket_retry]"
 	priorityMenuRU    = "caller: gather(1,10s) ru[priority_menu]"
 	ringAnna          = "ring CA1-leg1 e11 +79990000011 cid=+74996383867 25s"
-	ringAnnaFound     = ringAnna + " | caller: hold ru[word_ticket d:12345 word_priority priority_critical searching]"
-	ringAnnaOpened    = ringAnna + " | caller: hold ru[ticket_opened d:90210 searching]"
+	ringAnnaFound     = ringAnna + " | caller: hold ru[word_ticket d:12345 pause word_priority priority_critical searching hold_offer_message]"
+	nothingHeardRU    = "caller: gather(11#,10s) ru[nothing_heard ticket_enter]"
 )
+
+// ringAnnaOpened: Anna rung for a new ticket 90210 of priority p, which the
+// caller hears said back.
+func ringAnnaOpened(p oncall.Priority) string {
+	return ringAnna + " | caller: hold ru[priority_set_" + string(p) + " ticket_opened d:90210 pause searching hold_offer_message]"
+}
 
 func TestLanguage(t *testing.T) {
 	rememberedEN := func(e *env) {
@@ -119,6 +126,49 @@ func TestLanguage(t *testing.T) {
 		want:  greetMoscowRU,
 		turns: []ex{{3, Digits{Digits: "9"}, askTicketEN}},
 	}, {
+		// The README suggests typing 1001# at once: it is the ticket, not
+		// a language key, and is looked up without the ticket prompt.
+		name:  "a ticket id keyed during the greeting is looked up at once",
+		start: CallStarted{Caller: client},
+		turns: []ex{{3, Digits{Digits: "12345#"}, ringAnnaFound}},
+		check: func(t *testing.T, e *env, st State) {
+			if st.TicketID != "12345" || st.TicketFrom != "caller" || st.Lang != oncall.Russian || st.LangFrom != "line" ||
+				len(e.prefs.set) != 0 || !slices.Equal(e.tickets.looked, []string{"12345"}) {
+				t.Errorf("ticket %q from %q, lang %s (%s), remembered %v, looked up %v",
+					st.TicketID, st.TicketFrom, st.Lang, st.LangFrom, e.prefs.set, e.tickets.looked)
+			}
+			if !slices.ContainsFunc(st.Steps, func(s Entry) bool { return strings.Contains(s.Detail, "ticket keyed during the greeting") }) {
+				t.Errorf("steps %+v", st.Steps)
+			}
+		},
+	}, {
+		name:  "a ticket id keyed during the greeting without the pound sign (the greeting's gather timed out)",
+		turns: []ex{{8, Digits{Digits: "12345"}, ringAnnaFound}},
+	}, {
+		name:  "a ticket id keyed during the greeting is read back in the remembered language",
+		setup: rememberedEN,
+		start: CallStarted{Caller: client},
+		want:  greetMoscowEN,
+		turns: []ex{{3, Digits{Digits: "12345#"}, ringAnna + " | caller: hold en[word_ticket d:12345 pause word_priority priority_critical searching hold_offer_message]"}},
+	}, {
+		name: "an unknown id keyed during the greeting is the first ticket try",
+		turns: []ex{{3, Digits{Digits: "999#"}, retryUnknownRU},
+			{15, Digits{Digits: "998"}, retryUnknownRU},
+			{25, Digits{Digits: "997"}, "caller: gather(1,10s) ru[ticket_unknown ticket_new priority_menu]"}},
+	}, {
+		name:  "star and pound during the greeting: no ticket",
+		turns: []ex{{3, Digits{Digits: "*#"}, priorityMenuRU}},
+	}, {
+		name:  "one key and pound during the greeting is a ticket entry, too short",
+		turns: []ex{{3, Digits{Digits: "5#"}, retryInvalidRU}},
+	}, {
+		name:  "9 and pound still switches the language",
+		start: CallStarted{Caller: client},
+		turns: []ex{{3, Digits{Digits: "9#"}, askTicketEN}},
+	}, {
+		name:  "pound alone keeps the language",
+		turns: []ex{{3, Digits{Digits: "#"}, askTicketRU}},
+	}, {
 		name:  "unknown dialled number is answered as the Moscow line, logged",
 		start: CallStarted{Line: "+15550000000", Caller: client},
 		want:  greetMoscowRU,
@@ -196,21 +246,21 @@ func TestTicketEntry(t *testing.T) {
 	}, {
 		name: "escalated ticket is routed at its level, with its priority",
 		turns: []ex{lang, {15, Digits{Digits: "777"},
-			"ring CA1-leg1 e21 +79990000021 cid=+74996383867 25s | caller: hold ru[word_ticket d:777 word_priority priority_urgent searching]"}},
+			"ring CA1-leg1 e21 +79990000021 cid=+74996383867 25s | caller: hold ru[word_ticket d:777 pause word_priority priority_urgent searching hold_offer_message]"}},
 	}, {
 		name: "ticket without a valid priority is routed as normal",
 		setup: func(e *env) {
 			e.known["4242"] = Ticket{ID: "4242"}
 		},
 		turns: []ex{lang, {15, Digits{Digits: "4242"},
-			ringAnna + " | caller: hold ru[word_ticket d:4242 word_priority priority_normal searching]"}},
+			ringAnna + " | caller: hold ru[word_ticket d:4242 pause word_priority priority_normal searching hold_offer_message]"}},
 	}, {
 		name: "ticket system answers without an id: the keyed id is kept",
 		setup: func(e *env) {
 			e.known["4243"] = Ticket{Priority: oncall.Low}
 		},
 		turns: []ex{lang, {15, Digits{Digits: "4243"},
-			ringAnna + " | caller: hold ru[word_ticket d:4243 word_priority priority_low searching]"}},
+			ringAnna + " | caller: hold ru[word_ticket d:4243 pause word_priority priority_low searching hold_offer_message]"}},
 	}, {
 		name: "unknown three times: priority menu",
 		turns: []ex{lang,
@@ -232,10 +282,38 @@ func TestTicketEntry(t *testing.T) {
 	}, {
 		name: "invalid, unknown, invalid: priority menu",
 		turns: []ex{lang,
-			{15, Digits{Digits: ""}, retryInvalidRU},
+			{15, Digits{Digits: "1a"}, retryInvalidRU},
 			{25, Digits{Digits: "999"}, retryUnknownRU},
 			{35, Digits{Digits: "12"}, "caller: gather(1,10s) ru[ticket_invalid ticket_new priority_menu]"},
 		},
+	}, {
+		// Silence is not an error of the caller's: they are told nothing
+		// was heard and asked for the ticket again. It still counts as a
+		// try, so that a call nobody is on moves on (to the priority menu,
+		// never a hang-up).
+		name: "silence: nothing heard, the ticket prompt again; it counts as a try",
+		turns: []ex{lang,
+			{15, Digits{}, nothingHeardRU},
+			{30, Digits{Digits: "999"}, retryUnknownRU},
+			{45, Digits{}, "caller: gather(1,10s) ru[nothing_heard ticket_new priority_menu]"},
+		},
+		check: func(t *testing.T, e *env, st State) {
+			if !slices.Equal(e.tickets.looked, []string{"999"}) || st.Phase != PhasePriority {
+				t.Errorf("looked up %v, phase %s", e.tickets.looked, st.Phase)
+			}
+			var heard int
+			for _, s := range st.Steps {
+				if s.Kind == "ticket" && s.Detail == "nothing heard" {
+					heard++
+				}
+			}
+			if heard != 2 {
+				t.Errorf("%d silences noted: %+v", heard, st.Steps)
+			}
+		},
+	}, {
+		name:  "silence, then the ticket",
+		turns: []ex{lang, {15, Digits{}, nothingHeardRU}, {25, Digits{Digits: "12345#"}, ringAnnaFound}},
 	}, {
 		name:  "star: no ticket",
 		turns: []ex{lang, {8, Digits{Digits: "*"}, priorityMenuRU}},
@@ -249,14 +327,14 @@ func TestTicketEntry(t *testing.T) {
 		turns: []ex{{5, Digits{}, askTicketEN},
 			{15, Digits{Digits: "999"}, "caller: gather(11#,10s) en[ticket_unknown ticket_retry]"},
 			{25, Digits{Digits: "12345"}, "ring CA1-leg1 e11 +79990000011 cid=+12025952118 25s | " +
-				"caller: hold en[word_ticket d:12345 word_priority priority_critical searching]"},
+				"caller: hold en[word_ticket d:12345 pause word_priority priority_critical searching hold_offer_message]"},
 		},
 	}, {
 		name:  "ticket system down: said so, priority menu, no ticket opened",
 		setup: ticketsDown(errors.New("connection refused")),
 		turns: []ex{lang,
 			{15, Digits{Digits: "12345"}, "caller: gather(1,10s) ru[ticket_unavailable priority_menu]"},
-			{20, Digits{Digits: "2"}, ringAnna + " | caller: hold ru[searching]"},
+			{20, Digits{Digits: "2"}, ringAnna + " | caller: hold ru[priority_set_urgent searching hold_offer_message]"},
 		},
 		check: func(t *testing.T, e *env, st State) {
 			if st.TicketID != "" || !st.TicketsDown || st.Priority != oncall.Urgent {
@@ -303,7 +381,6 @@ func TestTicketEntry(t *testing.T) {
 	}}
 	// Every form of a bad id is refused the same way and counts as a try.
 	for _, bad := range []struct{ name, keys string }{
-		{"timeout with nothing", ""},
 		{"letters", "12a45"},
 		{"hash only", "#"},
 		{"too short", "12"},
@@ -333,7 +410,7 @@ func TestPriorityMenu(t *testing.T) {
 		cases = append(cases, flowCase{
 			name:  "key " + key + " opens a " + string(p) + " ticket",
 			start: CallStarted{Caller: client},
-			turns: append(slices.Clone(toMenu), ex{12, Digits{Digits: key}, ringAnnaOpened}),
+			turns: append(slices.Clone(toMenu), ex{12, Digits{Digits: key}, ringAnnaOpened(p)}),
 			check: func(t *testing.T, e *env, st State) {
 				want := []NewTicket{{CallerPhone: client, Language: oncall.Russian, Priority: p, Line: moscow}}
 				if !slices.Equal(e.tickets.opened, want) {
@@ -349,8 +426,8 @@ func TestPriorityMenu(t *testing.T) {
 		name: "bad keys and silence repeat the menu; the third gives normal",
 		turns: append(slices.Clone(toMenu),
 			ex{12, Digits{Digits: "7"}, "caller: gather(1,10s) ru[priority_invalid priority_menu]"},
-			ex{22, Digits{Digits: ""}, "caller: gather(1,10s) ru[priority_invalid priority_menu]"},
-			ex{32, Digits{Digits: "0"}, ringAnna + " | caller: hold ru[priority_invalid priority_default ticket_opened d:90210 searching]"},
+			ex{22, Digits{Digits: ""}, "caller: gather(1,10s) ru[nothing_heard priority_menu]"},
+			ex{32, Digits{Digits: "0"}, ringAnna + " | caller: hold ru[priority_invalid priority_set_normal ticket_opened d:90210 pause searching hold_offer_message]"},
 		),
 		check: func(t *testing.T, e *env, st State) {
 			if st.Priority != oncall.Normal || e.tickets.opened[0].Priority != oncall.Normal {
@@ -358,12 +435,27 @@ func TestPriorityMenu(t *testing.T) {
 			}
 		},
 	}, flowCase{
+		name: "silence at the priority menu: nothing heard, the menu again; the third gives normal",
+		turns: append(slices.Clone(toMenu),
+			ex{12, Digits{}, "caller: gather(1,10s) ru[nothing_heard priority_menu]"},
+			ex{22, Digits{}, "caller: gather(1,10s) ru[nothing_heard priority_menu]"},
+			ex{32, Digits{}, ringAnna + " | caller: hold ru[nothing_heard priority_set_normal ticket_opened d:90210 pause searching hold_offer_message]"},
+		),
+		check: func(t *testing.T, e *env, st State) {
+			if st.Priority != oncall.Normal || len(e.tickets.opened) != 1 {
+				t.Errorf("priority %s, opened %+v", st.Priority, e.tickets.opened)
+			}
+		},
+	}, flowCase{
+		name:  "silence, then a key",
+		turns: append(slices.Clone(toMenu), ex{12, Digits{}, "caller: gather(1,10s) ru[nothing_heard priority_menu]"}, ex{20, Digits{Digits: "2"}, ringAnnaOpened(oncall.Urgent)}),
+	}, flowCase{
 		name:  "anonymous caller in English: ticket opened without a phone",
 		start: CallStarted{Line: washington, Caller: "anonymous"},
 		want:  greetWashingtonEN,
 		setup: func(e *env) { e.prefs.LanguageFn = nil },
 		turns: []ex{{5, Digits{}, askTicketEN}, {8, Digits{Digits: "*"}, "caller: gather(1,10s) en[priority_menu]"},
-			{12, Digits{Digits: "2"}, "ring CA1-leg1 e11 +79990000011 cid=+12025952118 25s | caller: hold en[ticket_opened d:90210 searching]"}},
+			{12, Digits{Digits: "2"}, "ring CA1-leg1 e11 +79990000011 cid=+12025952118 25s | caller: hold en[priority_set_urgent ticket_opened d:90210 pause searching hold_offer_message]"}},
 		check: func(t *testing.T, e *env, st State) {
 			want := NewTicket{CallerPhone: "", Language: oncall.English, Priority: oncall.Urgent, Line: washington}
 			if e.tickets.opened[0] != want {
@@ -379,7 +471,7 @@ func TestPriorityMenu(t *testing.T) {
 			e.tickets.AddNoteFn = nil
 		},
 		turns: append(slices.Clone(toMenu),
-			ex{12, Digits{Digits: "1"}, ringAnna + " | caller: hold ru[searching]"},
+			ex{12, Digits{Digits: "1"}, ringAnna + " | caller: hold ru[priority_set_critical searching hold_offer_message]"},
 			ex{20, HungUp{}, "cancel CA1-leg1 | done"},
 		),
 		check: func(t *testing.T, e *env, st State) {
@@ -398,7 +490,7 @@ func TestPriorityMenu(t *testing.T) {
 				return Ticket{}, blockUntilDone(ctx)
 			}
 		},
-		turns: append(slices.Clone(toMenu), ex{12, Digits{Digits: "1"}, ringAnna + " | caller: hold ru[searching]"}),
+		turns: append(slices.Clone(toMenu), ex{12, Digits{Digits: "1"}, ringAnna + " | caller: hold ru[priority_set_critical searching hold_offer_message]"}),
 	}, flowCase{
 		name: "the ticket system's priority for the new ticket wins",
 		setup: func(e *env) {
@@ -406,7 +498,7 @@ func TestPriorityMenu(t *testing.T) {
 				return Ticket{ID: "T-55", Priority: oncall.Urgent}, nil
 			}
 		},
-		turns: append(slices.Clone(toMenu), ex{12, Digits{Digits: "4"}, ringAnna + " | caller: hold ru[ticket_opened d:55 searching]"}),
+		turns: append(slices.Clone(toMenu), ex{12, Digits{Digits: "4"}, ringAnna + " | caller: hold ru[priority_set_urgent ticket_opened d:55 pause searching hold_offer_message]"}),
 		check: func(t *testing.T, e *env, st State) {
 			if st.Priority != oncall.Urgent || st.TicketID != "T-55" {
 				t.Errorf("state %+v", st)

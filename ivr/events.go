@@ -3,9 +3,9 @@ package ivr
 import "time"
 
 // Event is something that happened to a call, reported by a driver. It is
-// one of CallStarted, Digits, Tick, LegAnswered, LegDigits, Bridged,
-// LegEnded, RecordingDone, HungUp. Every event carries the time it happened: the flow
-// never reads a clock.
+// one of CallStarted, Digits, HoldKey, Tick, LegAnswered, LegDigits,
+// Bridged, LegEnded, RecordingDone, HungUp. Every event carries the time it
+// happened: the flow never reads a clock.
 type Event interface{ when() time.Time }
 
 // CallStarted: a caller dialled Line (E.164 as the provider reports it) from
@@ -22,6 +22,15 @@ type CallStarted struct {
 type Digits struct {
 	Digits string
 	At     time.Time
+}
+
+// HoldKey: the caller on hold (a Hold step) pressed Key. 1 leaves a
+// message instead of waiting (the hold messages offer it); other keys
+// change nothing. A key that comes once the caller is connected or
+// recording changes nothing either.
+type HoldKey struct {
+	Key string
+	At  time.Time
 }
 
 // Tick: time passed. A driver delivers one at least every few seconds while
@@ -87,6 +96,7 @@ type HungUp struct {
 
 func (e CallStarted) when() time.Time   { return e.At }
 func (e Digits) when() time.Time        { return e.At }
+func (e HoldKey) when() time.Time       { return e.At }
 func (e Tick) when() time.Time          { return e.At }
 func (e LegAnswered) when() time.Time   { return e.At }
 func (e LegDigits) when() time.Time     { return e.At }

@@ -15,14 +15,17 @@ import (
 // voicemail lets go of any leg and records a message: the caller hears
 // prefix, "nobody is available", "leave a message after the tone".
 func (t *turn) voicemail(prefix []Prompt, why string) {
-	st := t.st
 	t.releaseLeg(pScreenWithdrawn)
+	t.recordVoicemail(append(prefix, t.prompts(pNobodyAvailable, pLeaveMessage)...), why)
+}
+
+// recordVoicemail starts the voicemail step: the caller hears prompts,
+// then the tone. Any leg has been let go of.
+func (t *turn) recordVoicemail(prompts []Prompt, why string) {
+	st := t.st
 	st.Phase, st.RecordAt = PhaseVoicemail, t.at
 	t.note("voicemail", why)
-	t.callerStep(Record{
-		Prompts:   append(prefix, t.prompts(pNobodyAvailable, pLeaveMessage)...),
-		MaxLength: t.f.cfg.VoicemailMaxLength,
-	})
+	t.callerStep(Record{Prompts: prompts, MaxLength: t.f.cfg.VoicemailMaxLength})
 }
 
 // recordingDone pages with the message and ends the call; a caller still on

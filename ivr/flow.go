@@ -74,6 +74,8 @@ func New(cfg Config, d Deps) (*Flow, error) {
 
 // Start answers a new call: the caller hears the greeting of the line in
 // the remembered or the line's language and the offer of the other one.
+// The greeting's Gather takes a whole ticket id too (see languageChosen):
+// a key alone is sent after LanguageTimeout.
 // Errors: errs.Invalid for an event without CallID or time.
 func (f *Flow) Start(ctx context.Context, ev CallStarted) (State, Result, error) {
 	if ev.CallID == "" || ev.At.IsZero() {
@@ -105,8 +107,9 @@ func (f *Flow) Start(ctx context.Context, ev CallStarted) (State, Result, error)
 			{Name: line.Greeting, Lang: st.Lang},
 			{Name: pLanguageOffer, Lang: otherLanguage(st.Lang)},
 		},
-		MaxDigits: 1,
-		Timeout:   f.cfg.LanguageTimeout,
+		MaxDigits:  f.cfg.TicketDigitsMax + 1,
+		Terminator: "#",
+		Timeout:    f.cfg.LanguageTimeout,
 	})
 	st.Seq = 1
 	return st, t.res, nil
@@ -117,8 +120,8 @@ func (f *Flow) Start(ctx context.Context, ev CallStarted) (State, Result, error)
 // handles them. Errors (with st returned unchanged):
 //   - errs.Invalid: st is not a started call, or ev has no time;
 //   - errs.Conflict: ev cannot happen in this phase (e.g. Digits while on
-//     hold, anything but HungUp or a leg event after the call finished, a
-//     leg this call never placed, CallStarted).
+//     hold, HoldKey at a menu, anything but HungUp or a leg event after the
+//     call finished, a leg this call never placed, CallStarted).
 //
 // A finished call whose page, record or ticket note could not be written
 // (State.Owed) takes Ticks: each retries what is owed.
@@ -174,6 +177,15 @@ func (t *turn) dispatch(ev Event) error {
 			t.priorityKeyed(e.Digits)
 		default:
 			return t.conflict("digits")
+		}
+	case HoldKey:
+		switch st.Phase {
+		case PhaseRouting:
+			t.holdKeyed(e.Key)
+		case PhaseConnected, PhaseVoicemail, PhaseVoicemailWait:
+			t.ignored = true // pressed as the call moved on: too late to change anything
+		default:
+			return t.conflict("a key on hold")
 		}
 	case Tick:
 		t.tick()

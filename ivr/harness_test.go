@@ -216,6 +216,9 @@ func stamp(ev Event, at time.Time) Event {
 	case Digits:
 		e.At = at
 		return e
+	case HoldKey:
+		e.At = at
+		return e
 	case Tick:
 		e.At = at
 		return e

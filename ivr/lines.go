@@ -15,7 +15,10 @@ type Line struct {
 	Name     string          // for logs, e.g. "Moscow"
 	Language oncall.Language // spoken first
 	Greeting string          // prompt: the greeting of this line
-	Spoken   string          // prompt: the line's name, in screening and notes
+	// Spoken is the prompt of the line's name ("line_moscow"), as page calls
+	// say it; "screen_" and Spoken ("screen_line_moscow") is the sentence
+	// that opens the engineer's screening of a call to the line.
+	Spoken string
 }
 
 // Config is the call flow's configuration. DefaultConfig gives the values
@@ -109,6 +112,9 @@ func (c Config) Validate() error {
 		}
 		if !hasPrompt(l.Spoken) {
 			return errs.InvalidField(f+".spoken", "%q is not in the prompt catalogue", l.Spoken)
+		}
+		if !hasPrompt(screenLinePrompt(l)) {
+			return errs.InvalidField(f+".spoken", "the screening prompt %q is not in the prompt catalogue", screenLinePrompt(l))
 		}
 	}
 	if c.TicketDigitsMin < 1 || c.TicketDigitsMax < c.TicketDigitsMin || c.TicketDigitsMax > 30 {

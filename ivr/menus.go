@@ -12,6 +12,14 @@ import (
 )
 
 // The caller's menus: the language offer, the ticket id, the priority.
+//
+// Silence (a menu that times out with no key) is not an error of the
+// caller's: they hear that nothing was heard and the menu again. It counts
+// toward the menu's tries all the same, so that a call nobody is on (a
+// pocket dial, a phone put down) moves on; running out of tries never
+// hangs up, it goes on without a ticket or with normal priority. A caller
+// looking for their ticket number has DigitTimeout after each prompt and
+// can key during the prompts: about 50 s in three tries.
 
 // switchKey is the key that switches to the other language.
 const switchKey = "9"
@@ -21,8 +29,18 @@ var priorityKeys = map[string]oncall.Priority{
 	"1": oncall.Critical, "2": oncall.Urgent, "3": oncall.Normal, "4": oncall.Low,
 }
 
+// languageChosen takes the keys of the greeting. One key (with or without
+// #) chooses the language: 9 switches, any other keeps it. More keys, or a
+// key and #, are a ticket id keyed during the greeting (the README suggests
+// typing 1001#): it is looked up at once, in the call's language.
 func (t *turn) languageChosen(keys string) {
 	st := t.st
+	if k := strings.TrimSuffix(keys, "#"); k != switchKey && (len(k) > 1 || k != keys && k != "") {
+		t.note("language", fmt.Sprintf("kept %s; ticket keyed during the greeting", st.Lang))
+		st.Phase = PhaseTicket
+		t.ticketKeyed(keys)
+		return
+	}
 	if strings.TrimSuffix(keys, "#") == switchKey {
 		st.Lang, st.LangFrom = otherLanguage(st.Lang), langFromChosen
 		t.note("language", "switched to "+string(st.Lang))
@@ -57,6 +75,10 @@ func (t *turn) askTicket(prompts []Prompt) {
 }
 
 func (t *turn) ticketKeyed(keys string) {
+	if keys == "" {
+		t.ticketFailed(pNothingHeard, "nothing heard")
+		return
+	}
 	id := strings.TrimSuffix(keys, "#")
 	if strings.Contains(id, "*") {
 		t.note("ticket", "none (star)")
@@ -98,8 +120,9 @@ func (t *turn) lookupTicket(id string) (Ticket, error) {
 	return tk, err
 }
 
-// ticketFailed counts a bad or unknown id: the caller tries again, or after
-// MaxTicketTries goes on to the priority menu.
+// ticketFailed counts a bad or unknown id, or silence: the caller tries
+// again, or after MaxTicketTries goes on to the priority menu. After
+// silence the ticket prompt is the first one, not "again".
 func (t *turn) ticketFailed(prompt, detail string) {
 	st := t.st
 	st.Tries++
@@ -108,7 +131,11 @@ func (t *turn) ticketFailed(prompt, detail string) {
 		t.askPriority(t.prompts(prompt, pTicketNew))
 		return
 	}
-	t.askTicket(t.prompts(prompt, pTicketRetry))
+	again := pTicketRetry
+	if prompt == pNothingHeard {
+		again = pTicketEnter
+	}
+	t.askTicket(t.prompts(prompt, again))
 }
 
 // ticketFound routes with the ticket's own priority and level: what the
@@ -130,10 +157,11 @@ func (t *turn) ticketFound(keyed string, tk Ticket) {
 	t.route(t.readback(pWordTicket))
 }
 
-// readback is intro, the ticket's digits, "priority" and its name.
+// readback is intro, the ticket's digits, a pause, "priority" and its
+// name.
 func (t *turn) readback(intro string) []Prompt {
 	l := t.st.Lang
-	ps := append(t.prompts(intro), digitPrompts(l, t.st.TicketID)...)
+	ps := append(t.prompts(intro), numberPrompts(l, t.st.TicketID)...)
 	return append(ps, Prompt{Name: pWordPriority, Lang: l}, priorityPrompt(l, t.st.Priority))
 }
 
@@ -147,28 +175,40 @@ func (t *turn) askPriority(prefix []Prompt) {
 	})
 }
 
+// priorityKeyed takes the priority menu's key; a wrong key or silence is
+// a try, and after MaxPriorityTries the priority is normal. The caller
+// hears the priority the request is registered with (the new ticket's, if
+// the ticket system chose another), then the new ticket's number.
 func (t *turn) priorityKeyed(keys string) {
 	st := t.st
 	p, ok := priorityKeys[strings.TrimSuffix(keys, "#")]
 	var prefix []Prompt
 	if !ok {
 		st.Tries++
-		t.note("priority", fmt.Sprintf("invalid %q", shorten(keys)))
+		why := pPriorityInvalid
+		if keys == "" {
+			why = pNothingHeard
+			t.note("priority", "nothing heard")
+		} else {
+			t.note("priority", fmt.Sprintf("invalid %q", shorten(keys)))
+		}
 		if st.Tries < t.f.cfg.MaxPriorityTries {
 			t.callerStep(Gather{
-				Prompts:   t.prompts(pPriorityInvalid, pPriorityMenu),
+				Prompts:   t.prompts(why, pPriorityMenu),
 				MaxDigits: 1,
 				Timeout:   t.f.cfg.DigitTimeout,
 			})
 			return
 		}
-		p, prefix = oncall.Normal, t.prompts(pPriorityInvalid, pPriorityDefault)
+		p, prefix = oncall.Normal, t.prompts(why)
 		t.note("priority", "normal by default")
 	} else {
 		t.note("priority", string(p))
 	}
 	st.Priority, st.Level = p, oncall.L1
-	t.route(append(prefix, t.openTicket()...))
+	opened := t.openTicket()
+	prefix = append(prefix, prioritySetPrompt(st.Lang, st.Priority))
+	t.route(append(prefix, opened...))
 }
 
 // openTicket opens a ticket for a caller who has none and returns its
@@ -206,7 +246,7 @@ func (t *turn) openTicket() []Prompt {
 	if digitsOnly(st.TicketID) == "" {
 		return nil
 	}
-	return append(t.prompts(pTicketOpened), digitPrompts(st.Lang, st.TicketID)...)
+	return append(t.prompts(pTicketOpened), numberPrompts(st.Lang, st.TicketID)...)
 }
 
 // shorten keeps what a caller keyed short enough for the step log.

@@ -28,23 +28,26 @@ type PromptText struct {
 // flowPrompts are what the call flow says to callers and engineer legs.
 var flowPrompts = []PromptText{
 	// Greetings, one per line; the flow plays the one of the line dialled.
+	// Texts say what is spoken ("twenty-four seven", not "24/7", which a
+	// speaker or a TTS reads as "twenty four slash seven").
 	{"greeting_moscow",
 		"Здравствуйте! Вы позвонили в круглосуточную техническую поддержку, московская линия.",
-		"Hello, you have reached 24/7 technical support, Moscow line."},
+		"Hello, you have reached twenty-four seven technical support, Moscow line."},
 	{"greeting_washington",
 		"Здравствуйте! Вы позвонили в круглосуточную техническую поддержку, вашингтонская линия.",
-		"Hello, you have reached 24/7 technical support, Washington line."},
+		"Hello, you have reached twenty-four seven technical support, Washington line."},
 	// The offer of the other language is played in that language: the
 	// Russian text offers Russian, the English text offers English.
 	{"language_offer",
-		"Для русского языка нажмите 9.",
+		"Чтобы продолжить на русском языке, нажмите 9.",
 		"For English, press 9."},
 
 	// Ticket entry. "No ticket" is star then pound: Twilio's <Gather> ends
-	// on one key only (pound), so a star alone waits out the timeout.
+	// on one key only (pound), so a star alone waits out the timeout. A
+	// ticket id keyed during the greeting is taken as well.
 	{"ticket_enter",
 		"Введите номер вашей заявки и нажмите решётку. Если заявки нет, нажмите звёздочку, затем решётку.",
-		"Please enter your ticket number, followed by the pound key. If you have no ticket, press star, then the pound key."},
+		"Please enter your ticket number, followed by the pound sign. If you have no ticket, press star, then the pound sign."},
 	{"ticket_invalid",
 		"Номер заявки введён неверно.",
 		"That is not a valid ticket number."},
@@ -53,19 +56,29 @@ var flowPrompts = []PromptText{
 		"We could not find a ticket with that number."},
 	{"ticket_retry",
 		"Пожалуйста, введите номер заявки ещё раз и нажмите решётку. Если заявки нет, нажмите звёздочку, затем решётку.",
-		"Please enter the ticket number again, followed by the pound key. If you have no ticket, press star, then the pound key."},
+		"Please enter the ticket number again, followed by the pound sign. If you have no ticket, press star, then the pound sign."},
+	// Silence at a menu: the caller did nothing wrong; the menu is asked
+	// again (it counts as a try all the same, so that a call left alone
+	// moves on).
+	{"nothing_heard", "Мы ничего не услышали.", "We did not hear anything."},
 	{"ticket_new",
 		"Давайте откроем для вас новую заявку.",
 		"We will open a new ticket for you."},
 	{"ticket_unavailable",
 		"Система заявок сейчас не отвечает, поэтому продолжим без номера заявки.",
 		"Our ticket system is not responding right now, so we will continue without a ticket number."},
-	// Readback: word_ticket, the digits, word_priority, the priority's name.
+	// Readback: word_ticket, the digits, pause, word_priority, the
+	// priority's name. A new ticket: ticket_opened, the digits, pause.
 	{"word_ticket", "Заявка номер", "Ticket"},
 	{"word_priority", "приоритет", "priority"},
 	{"ticket_opened",
 		"Мы открыли для вас заявку номер",
-		"We have opened a ticket for you, number"},
+		"Your new ticket number is"},
+	// pause is a short silence after a number, which the digits (tightly
+	// trimmed) do not leave. espeak-ng says nothing for "…", so the file is
+	// the 0.25 s of padding every prompt gets; with its neighbours' padding
+	// the gap is 0.5 s, twice the usual one. A speaker records silence.
+	{PromptPause, "…", "…"},
 
 	// Priority menu.
 	{"priority_menu",
@@ -74,23 +87,38 @@ var flowPrompts = []PromptText{
 	{"priority_invalid",
 		"Извините, такого варианта нет.",
 		"Sorry, that is not one of the options."},
-	{"priority_default",
+	// The priority chosen (or normal, after three tries), said back.
+	{"priority_set_critical",
+		"Мы зарегистрируем ваше обращение с критическим приоритетом.",
+		"We will register your request with critical priority."},
+	{"priority_set_urgent",
+		"Мы зарегистрируем ваше обращение со срочным приоритетом.",
+		"We will register your request with urgent priority."},
+	{"priority_set_normal",
 		"Мы зарегистрируем ваше обращение с обычным приоритетом.",
 		"We will register your request with normal priority."},
+	{"priority_set_low",
+		"Мы зарегистрируем ваше обращение с низким приоритетом.",
+		"We will register your request with low priority."},
 	{"priority_critical", "критический", "critical"},
 	{"priority_urgent", "срочный", "urgent"},
 	{"priority_normal", "обычный", "normal"},
 	{"priority_low", "низкий", "low"},
 
-	// Routing: what the caller hears on hold.
+	// Routing: what the caller hears on hold. hold_offer_message follows
+	// searching and hold_progress: holdKey (1) takes the caller to
+	// voicemail instead.
 	{"searching",
 		"Пожалуйста, оставайтесь на линии, мы соединяем вас с инженером.",
 		"Please stay on the line while we connect you to an engineer."},
 	{"hold_progress",
 		"Мы всё ещё пытаемся связаться с инженером. Пожалуйста, оставайтесь на линии.",
 		"We are still trying to reach an engineer. Please stay on the line."},
+	{"hold_offer_message",
+		"Чтобы не ждать, а оставить сообщение, нажмите 1 в любой момент.",
+		"To leave a message instead of waiting, press 1 at any time."},
 	{"connecting",
-		"Соединяю вас с инженером.",
+		"Соединяем вас с инженером.",
 		"Connecting you to an engineer now."},
 
 	// Voicemail.
@@ -98,8 +126,8 @@ var flowPrompts = []PromptText{
 		"К сожалению, сейчас ни один инженер не может ответить на ваш звонок.",
 		"Unfortunately, no engineer can take your call right now."},
 	{"leave_message",
-		"Пожалуйста, оставьте сообщение после сигнала. Закончив, нажмите решётку или положите трубку.",
-		"Please leave your message after the tone. When you have finished, press the pound key or hang up."},
+		"Пожалуйста, оставьте сообщение после сигнала. Когда закончите, нажмите решётку или положите трубку.",
+		"Please leave your message after the tone. When you have finished, press the pound sign or hang up."},
 	{"message_recorded",
 		"Спасибо, ваше сообщение записано.",
 		"Thank you, your message has been recorded."},
@@ -113,9 +141,13 @@ var flowPrompts = []PromptText{
 		"Спасибо за звонок. До свидания.",
 		"Thank you for calling. Goodbye."},
 
-	// Engineer screening: screen_call, the line's name, the ticket readback,
-	// the caller's language, screen_accept.
-	{"screen_call", "Звонок в поддержку, линия", "Support call, line"},
+	// Engineer screening: the line's screening sentence (screen_ and the
+	// line's Spoken prompt), the ticket readback, the caller's language,
+	// screen_accept. A sentence per line, so that both languages read
+	// naturally («московская линия», "the Moscow line").
+	{"screen_line_moscow", "Звонок в поддержку, московская линия.", "Support call from the Moscow line."},
+	{"screen_line_washington", "Звонок в поддержку, вашингтонская линия.", "Support call from the Washington line."},
+	// A line's name, as the page calls say it (page_line, then this).
 	{"line_moscow", "Москва.", "Moscow."},
 	{"line_washington", "Вашингтон.", "Washington."},
 	{"caller_speaks_ru", "Клиент говорит по-русски.", "The caller speaks Russian."},
@@ -124,7 +156,7 @@ var flowPrompts = []PromptText{
 		"Нажмите 1, чтобы принять звонок.",
 		"Press 1 to accept the call."},
 	{"screen_connecting",
-		"Соединяю вас с клиентом.",
+		"Соединяем вас с клиентом.",
 		"Connecting you to the caller."},
 	{"screen_no_accept",
 		"Звонок будет передан другому инженеру. До свидания.",
@@ -285,6 +317,11 @@ var pageCallPrompts = []PromptText{
 
 var catalogue = slices.Concat(flowPrompts, pageCallPrompts)
 
+// PromptPause names a short silence the flow puts after a number read
+// back ("Ticket 1 2 3, priority critical"). Drivers play its audio like
+// any other prompt's; a display of the text may show it as a comma.
+const PromptPause = "pause"
+
 // Prompt names the flow uses besides the digits, the priority names and the
 // lines' own prompts.
 const (
@@ -294,22 +331,22 @@ const (
 	pTicketUnknown     = "ticket_unknown"
 	pTicketRetry       = "ticket_retry"
 	pTicketNew         = "ticket_new"
+	pNothingHeard      = "nothing_heard"
 	pTicketUnavailable = "ticket_unavailable"
 	pWordTicket        = "word_ticket"
 	pWordPriority      = "word_priority"
 	pTicketOpened      = "ticket_opened"
 	pPriorityMenu      = "priority_menu"
 	pPriorityInvalid   = "priority_invalid"
-	pPriorityDefault   = "priority_default"
 	pSearching         = "searching"
 	pHoldProgress      = "hold_progress"
+	pHoldOffer         = "hold_offer_message"
 	pConnecting        = "connecting"
 	pNobodyAvailable   = "nobody_available"
 	pLeaveMessage      = "leave_message"
 	pMessageRecorded   = "message_recorded"
 	pRespondWithin     = "respond_within"
 	pGoodbye           = "goodbye"
-	pScreenCall        = "screen_call"
 	pScreenAccept      = "screen_accept"
 	pScreenConnecting  = "screen_connecting"
 	pScreenNoAccept    = "screen_no_accept"
@@ -373,9 +410,28 @@ func digitPrompts(l oncall.Language, s string) []Prompt {
 	return ps
 }
 
+// numberPrompts reads a number back: its digits, then a pause (nothing
+// when s has no digits).
+func numberPrompts(l oncall.Language, s string) []Prompt {
+	ps := digitPrompts(l, s)
+	if len(ps) == 0 {
+		return nil
+	}
+	return append(ps, Prompt{Name: PromptPause, Lang: l})
+}
+
 func priorityPrompt(l oncall.Language, p oncall.Priority) Prompt {
 	return Prompt{Name: "priority_" + string(p), Lang: l}
 }
+
+// prioritySetPrompt says that the request is registered with priority p.
+func prioritySetPrompt(l oncall.Language, p oncall.Priority) Prompt {
+	return Prompt{Name: "priority_set_" + string(p), Lang: l}
+}
+
+// screenLinePrompt is the first sentence of the screening of a call to
+// line l: "screen_" and the line's Spoken prompt ("screen_line_moscow").
+func screenLinePrompt(l Line) string { return "screen_" + l.Spoken }
 
 // responsePrompt names the guaranteed response time of p.
 func responsePrompt(l oncall.Language, p oncall.Priority) Prompt {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"unicode"
@@ -18,13 +19,20 @@ var emitted sync.Map
 // TestMain checks, after a full run, that every prompt of the call flow was
 // spoken on some tested path: the catalogue holds no dead entries. The
 // page-call prompts are package pager's; its tests check them the same way.
+// A line's name (Line.Spoken, "line_moscow") is the pager's to say too: the
+// flow only requires it of a line, and builds the screening's prompt from
+// it.
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := m.Run()
 	if code == 0 && flag.Lookup("test.run").Value.String() == "" {
+		spoken := map[string]bool{}
+		for _, l := range DefaultConfig().Lines {
+			spoken[l.Spoken] = true
+		}
 		var unused []string
 		for _, p := range flowPrompts {
-			if _, ok := emitted.Load(p.Name); !ok {
+			if _, ok := emitted.Load(p.Name); !ok && !spoken[p.Name] {
 				unused = append(unused, p.Name)
 			}
 		}
@@ -48,6 +56,12 @@ func TestCatalogue(t *testing.T) {
 			t.Errorf("%s: missing a language", p.Name)
 			continue
 		}
+		if p.Name == PromptPause {
+			if p.RU != p.EN {
+				t.Errorf("%s: a silence says the same in both languages: %q / %q", p.Name, p.RU, p.EN)
+			}
+			continue
+		}
 		if !hasCyrillic(p.RU) || hasCyrillic(p.EN) {
 			t.Errorf("%s: Russian text must be Cyrillic, English text must not: %q / %q", p.Name, p.RU, p.EN)
 		}
@@ -58,13 +72,14 @@ func TestCatalogue(t *testing.T) {
 		built = append(built, "digit_"+string(d))
 	}
 	for _, p := range oncall.Priorities {
-		built = append(built, priorityPrompt(oncall.Russian, p).Name, responsePrompt(oncall.Russian, p).Name)
+		built = append(built, priorityPrompt(oncall.Russian, p).Name, responsePrompt(oncall.Russian, p).Name,
+			prioritySetPrompt(oncall.Russian, p).Name)
 	}
 	for _, l := range []oncall.Language{oncall.Russian, oncall.English} {
 		built = append(built, "caller_speaks_"+string(l))
 	}
 	for _, l := range DefaultConfig().Lines {
-		built = append(built, l.Greeting, l.Spoken)
+		built = append(built, l.Greeting, l.Spoken, screenLinePrompt(l))
 	}
 	for _, n := range built {
 		if !hasPrompt(n) {
@@ -84,12 +99,45 @@ func TestText(t *testing.T) {
 		{Prompt{"digit_5", oncall.Russian}, "пять"},
 		{Prompt{"digit_5", oncall.English}, "five"},
 		{Prompt{"language_offer", oncall.English}, "For English, press 9."},
-		{Prompt{"language_offer", oncall.Russian}, "Для русского языка нажмите 9."},
+		{Prompt{"language_offer", oncall.Russian}, "Чтобы продолжить на русском языке, нажмите 9."},
+		// What is said is written out: a speaker (or Twilio's <Say>) reads
+		// "24/7" as "twenty four slash seven".
+		{Prompt{"greeting_moscow", oncall.English}, "Hello, you have reached twenty-four seven technical support, Moscow line."},
+		{Prompt{"ticket_enter", oncall.English}, "Please enter your ticket number, followed by the pound sign. If you have no ticket, press star, then the pound sign."},
+		{Prompt{"ticket_opened", oncall.English}, "Your new ticket number is"},
+		{Prompt{"screen_line_moscow", oncall.English}, "Support call from the Moscow line."},
+		{Prompt{"screen_line_moscow", oncall.Russian}, "Звонок в поддержку, московская линия."},
+		{Prompt{"connecting", oncall.Russian}, "Соединяем вас с инженером."},
+		{Prompt{"screen_connecting", oncall.Russian}, "Соединяем вас с клиентом."},
+		{Prompt{"leave_message", oncall.Russian}, "Пожалуйста, оставьте сообщение после сигнала. Когда закончите, нажмите решётку или положите трубку."},
+		{Prompt{"priority_set_urgent", oncall.English}, "We will register your request with urgent priority."},
+		{Prompt{"nothing_heard", oncall.Russian}, "Мы ничего не услышали."},
 		{Prompt{"no_such_prompt", oncall.English}, ""},
 		{Prompt{"digit_5", "de"}, ""},
 	} {
 		if got := Text(tc.p); got != tc.want {
 			t.Errorf("Text(%v) = %q, want %q", tc.p, got, tc.want)
+		}
+	}
+}
+
+// TestWording checks what a listener would trip over in any flow prompt:
+// symbols a speaker reads aloud, the "pound key", and a Russian "I" where
+// every other prompt says "we".
+func TestWording(t *testing.T) {
+	for _, p := range flowPrompts {
+		for _, text := range []string{p.RU, p.EN} {
+			if strings.ContainsAny(text, "/&%") {
+				t.Errorf("%s: %q has a symbol a speaker reads aloud", p.Name, text)
+			}
+			if strings.Contains(text, "pound key") {
+				t.Errorf("%s: %q says the pound key, not the pound sign", p.Name, text)
+			}
+		}
+		for _, w := range []string{"Соединяю", "Закончив"} {
+			if strings.Contains(p.RU, w) {
+				t.Errorf("%s: %q says %q", p.Name, p.RU, w)
+			}
 		}
 	}
 }

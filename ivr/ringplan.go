@@ -18,6 +18,10 @@ import (
 // rings one engineer for RingTime; only a keypress of 1 on the screening
 // prompt accepts, so an answering machine never takes the call.
 
+// holdKey is the key a caller on hold presses to leave a message instead
+// of waiting, as hold_offer_message says.
+const holdKey = "1"
+
 // rung returns the level and layer of rung i of a plan starting at level l.
 func rung(l oncall.Level, i int) (oncall.Level, oncall.Layer) {
 	return l + oncall.Level(i/len(oncall.Layers)), oncall.Layers[i%len(oncall.Layers)]
@@ -33,7 +37,21 @@ func (t *turn) route(prefix []Prompt) {
 		t.voicemail(prefix, "nobody on call")
 		return
 	}
-	t.callerStep(Hold{Prompts: append(prefix, t.prompts(pSearching)...)})
+	t.callerStep(Hold{Prompts: append(prefix, t.prompts(pSearching, pHoldOffer)...)})
+}
+
+// holdKeyed: the caller on hold pressed key. The hold key sends them to
+// voicemail now, as the maximum hold would: the leg being rung is
+// cancelled (one being screened is told the call is gone), and the message
+// pages as any voicemail does. Any other key changes nothing.
+func (t *turn) holdKeyed(key string) {
+	if key != holdKey {
+		t.ignored = true
+		return
+	}
+	t.note("hold-key", key)
+	t.releaseLeg(pScreenWithdrawn)
+	t.recordVoicemail(t.prompts(pLeaveMessage), "caller chose voicemail")
 }
 
 // ringNext rings the next engineer of the plan; false if none is left.
@@ -119,7 +137,7 @@ func (t *turn) tick() {
 		if !t.at.Before(st.ProgressAt.Add(t.f.cfg.ProgressEvery)) {
 			st.ProgressAt = t.at
 			t.note("progress", "")
-			t.callerStep(Hold{Prompts: t.prompts(pHoldProgress)})
+			t.callerStep(Hold{Prompts: t.prompts(pHoldProgress, pHoldOffer)})
 		}
 	case PhaseVoicemail, PhaseVoicemailWait:
 		if !t.at.Before(t.f.recordingDeadline(*st)) {
@@ -164,13 +182,13 @@ func (t *turn) screen() {
 	t.legStep(leg.ID, Gather{Prompts: t.screening(leg.Lang), MaxDigits: 1, Timeout: t.f.cfg.DigitTimeout})
 }
 
-// screening tells the engineer what the call is: "Support call, line
-// Moscow. Ticket 1 2 3, priority critical. The caller speaks English. Press
-// 1 to accept the call."
+// screening tells the engineer what the call is: "Support call from the
+// Moscow line. Ticket 1 2 3, priority critical. The caller speaks English.
+// Press 1 to accept the call."
 func (t *turn) screening(l oncall.Language) []Prompt {
 	st := t.st
-	ps := []Prompt{{Name: pScreenCall, Lang: l}, {Name: t.line().Spoken, Lang: l}}
-	if d := digitPrompts(l, st.TicketID); len(d) > 0 {
+	ps := []Prompt{{Name: screenLinePrompt(t.line()), Lang: l}}
+	if d := numberPrompts(l, st.TicketID); len(d) > 0 {
 		ps = append(append(ps, Prompt{Name: pWordTicket, Lang: l}), d...)
 	}
 	return append(ps,
@@ -245,7 +263,7 @@ func (t *turn) legEnded(reason EndReason) {
 	if st.Phase == PhaseConnected {
 		t.note("lost", st.Leg.ID+" ended before the caller was connected")
 		st.Phase, st.ProgressAt = PhaseRouting, t.at
-		t.callerStep(Hold{Prompts: t.prompts(pHoldProgress)})
+		t.callerStep(Hold{Prompts: t.prompts(pHoldProgress, pHoldOffer)})
 	}
 	st.Leg = Leg{}
 	t.next()

@@ -8,11 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/oncall"
 )
 
 const (
-	screenAnna   = "CA1-leg1: gather(1,10s) ru[screen_call line_moscow word_ticket d:12345 word_priority priority_critical caller_speaks_ru screen_accept]"
+	screenAnna   = "CA1-leg1: gather(1,10s) ru[screen_line_moscow word_ticket d:12345 pause word_priority priority_critical caller_speaks_ru screen_accept]"
 	ringBoris2   = "ring CA1-leg2 e12 +79990000012 cid=+74996383867 25s"
 	voicemailRU  = "caller: record(2m0s) ru[nobody_available leave_message]"
 	connectAnna  = "caller: connect(CA1-leg1) ru[connecting] | CA1-leg1: connect(CA1-leg1) ru[screen_connecting]"
@@ -69,7 +70,7 @@ func TestRouting(t *testing.T) {
 	}, {
 		name: "escalated ticket: L2 primary, L2 secondary, L3, then voicemail",
 		turns: []ex{{5, Digits{}, askTicketRU},
-			{15, Digits{Digits: "777"}, "ring CA1-leg1 e21 +79990000021 cid=+74996383867 25s | caller: hold ru[word_ticket d:777 word_priority priority_urgent searching]"},
+			{15, Digits{Digits: "777"}, "ring CA1-leg1 e21 +79990000021 cid=+74996383867 25s | caller: hold ru[word_ticket d:777 pause word_priority priority_urgent searching hold_offer_message]"},
 			{40, LegEnded{LegID: "CA1-leg1", Reason: NoAnswer}, "ring CA1-leg2 e22 +79990000022 cid=+74996383867 25s"},
 			{65, LegEnded{LegID: "CA1-leg2", Reason: NoAnswer}, "ring CA1-leg3 e31 +79990000031 cid=+74996383867 25s"},
 			{90, LegEnded{LegID: "CA1-leg3", Reason: NoAnswer}, voicemailRU},
@@ -99,8 +100,8 @@ func TestRouting(t *testing.T) {
 		name:  "screening is in the engineer's language",
 		setup: func(e *env) { delete(e.oncall, [2]int{1, 1}) },
 		turns: []ex{{5, Digits{}, askTicketRU},
-			{15, Digits{Digits: "12345"}, "ring CA1-leg1 e12 +79990000012 cid=+74996383867 25s | caller: hold ru[word_ticket d:12345 word_priority priority_critical searching]"},
-			{20, LegAnswered{LegID: "CA1-leg1"}, "CA1-leg1: gather(1,10s) en[screen_call line_moscow word_ticket d:12345 word_priority priority_critical caller_speaks_ru screen_accept]"},
+			{15, Digits{Digits: "12345"}, "ring CA1-leg1 e12 +79990000012 cid=+74996383867 25s | caller: hold ru[word_ticket d:12345 pause word_priority priority_critical searching hold_offer_message]"},
+			{20, LegAnswered{LegID: "CA1-leg1"}, "CA1-leg1: gather(1,10s) en[screen_line_moscow word_ticket d:12345 pause word_priority priority_critical caller_speaks_ru screen_accept]"},
 			{24, LegDigits{LegID: "CA1-leg1", Digits: "1"}, "caller: connect(CA1-leg1) ru[connecting] | CA1-leg1: connect(CA1-leg1) en[screen_connecting]"},
 		},
 	}, {
@@ -109,8 +110,8 @@ func TestRouting(t *testing.T) {
 			e.tickets.OpenFn = func(ctx context.Context, nt NewTicket) (Ticket, error) { return Ticket{}, errors.New("down") }
 		},
 		turns: []ex{{5, Digits{}, askTicketRU}, {8, Digits{Digits: "*"}, priorityMenuRU},
-			{12, Digits{Digits: "2"}, ringAnna + " | caller: hold ru[searching]"},
-			{20, LegAnswered{LegID: "CA1-leg1"}, "CA1-leg1: gather(1,10s) ru[screen_call line_moscow word_priority priority_urgent caller_speaks_ru screen_accept]"},
+			{12, Digits{Digits: "2"}, ringAnna + " | caller: hold ru[priority_set_urgent searching hold_offer_message]"},
+			{20, LegAnswered{LegID: "CA1-leg1"}, "CA1-leg1: gather(1,10s) ru[screen_line_moscow word_priority priority_urgent caller_speaks_ru screen_accept]"},
 		},
 	}, {
 		name: "an answering machine that picks up is never an acceptance: no input 3 times, next rung",
@@ -153,7 +154,7 @@ func TestRouting(t *testing.T) {
 			ex{41, LegEnded{LegID: "CA1-leg1", Reason: Canceled}, ""},
 			ex{42, LegAnswered{LegID: "CA1-leg1"}, "CA1-leg1: hangup ru[screen_withdrawn]"},
 			ex{43, LegDigits{LegID: "CA1-leg1", Digits: "1"}, "CA1-leg1: hangup ru[screen_withdrawn]"},
-			ex{45, Tick{}, "caller: hold ru[hold_progress]"},
+			ex{45, Tick{}, "caller: hold ru[hold_progress hold_offer_message]"},
 		),
 		check: func(t *testing.T, e *env, st State) {
 			if st.Leg.ID != "CA1-leg2" || st.Phase != PhaseRouting {
@@ -164,7 +165,7 @@ func TestRouting(t *testing.T) {
 		name: "answered leg is not cut by the ring time while screening",
 		turns: script(
 			ex{38, LegAnswered{LegID: "CA1-leg1"}, screenAnna},
-			ex{45, Tick{}, "caller: hold ru[hold_progress]"},
+			ex{45, Tick{}, "caller: hold ru[hold_progress hold_offer_message]"},
 			ex{47, LegDigits{LegID: "CA1-leg1", Digits: "1"}, connectAnna},
 		),
 	}, {
@@ -176,12 +177,12 @@ func TestRouting(t *testing.T) {
 		turns: scriptRing("1h0m0s",
 			ex{20, Tick{}, ""}, ex{25, Tick{}, ""}, ex{30, Tick{}, ""}, ex{35, Tick{}, ""}, ex{40, Tick{}, ""},
 			ex{44.9, Tick{}, ""},
-			ex{45, Tick{}, "caller: hold ru[hold_progress]"},
+			ex{45, Tick{}, "caller: hold ru[hold_progress hold_offer_message]"},
 			ex{50, Tick{}, ""}, ex{60, Tick{}, ""}, ex{70, Tick{}, ""},
 			ex{74, LegAnswered{LegID: "CA1-leg1"}, screenAnna},
-			ex{76, Tick{}, "caller: hold ru[hold_progress]"},
+			ex{76, Tick{}, "caller: hold ru[hold_progress hold_offer_message]"},
 			ex{100, Tick{}, ""},
-			ex{106, Tick{}, "caller: hold ru[hold_progress]"},
+			ex{106, Tick{}, "caller: hold ru[hold_progress hold_offer_message]"},
 		),
 		check: func(t *testing.T, e *env, st State) {
 			n := 0
@@ -199,7 +200,7 @@ func TestRouting(t *testing.T) {
 		setup: func(e *env) { e.cfg.MaxHold = time.Minute },
 		turns: script(
 			ex{40, Tick{}, "cancel CA1-leg1 | " + ringBoris2},
-			ex{45, Tick{}, "caller: hold ru[hold_progress]"},
+			ex{45, Tick{}, "caller: hold ru[hold_progress hold_offer_message]"},
 			ex{65, Tick{}, "cancel CA1-leg2 | ring CA1-leg3 e21 +79990000021 cid=+74996383867 25s"},
 			ex{74.9, Tick{}, ""},
 			ex{75, Tick{}, "cancel CA1-leg3 | " + voicemailRU},
@@ -238,7 +239,7 @@ func TestRouting(t *testing.T) {
 		name:  "escalated page: voicemail pages the ticket's level",
 		setup: onCall(map[[2]int]oncall.Engineer{}),
 		turns: []ex{{5, Digits{}, askTicketRU},
-			{15, Digits{Digits: "777"}, "caller: record(2m0s) ru[word_ticket d:777 word_priority priority_urgent nobody_available leave_message]"},
+			{15, Digits{Digits: "777"}, "caller: record(2m0s) ru[word_ticket d:777 pause word_priority priority_urgent nobody_available leave_message]"},
 			{60, RecordingDone{URL: "u", Seconds: 30}, "caller: hangup ru[message_recorded respond_within response_2h goodbye] | done"},
 		},
 		check: func(t *testing.T, e *env, st State) {
@@ -258,7 +259,7 @@ func TestRouting(t *testing.T) {
 			}
 		},
 		turns: []ex{{5, Digits{}, askTicketRU},
-			{15, Digits{Digits: "12345"}, "ring CA1-leg1 e12 +79990000012 cid=+74996383867 25s | caller: hold ru[word_ticket d:12345 word_priority priority_critical searching]"}},
+			{15, Digits{Digits: "12345"}, "ring CA1-leg1 e12 +79990000012 cid=+74996383867 25s | caller: hold ru[word_ticket d:12345 pause word_priority priority_critical searching hold_offer_message]"}},
 	}, {
 		name: "engineer without a phone: skipped",
 		setup: func(e *env) {
@@ -267,7 +268,7 @@ func TestRouting(t *testing.T) {
 			e.oncall[[2]int{1, 1}] = a
 		},
 		turns: []ex{{5, Digits{}, askTicketRU},
-			{15, Digits{Digits: "12345"}, "ring CA1-leg1 e12 +79990000012 cid=+74996383867 25s | caller: hold ru[word_ticket d:12345 word_priority priority_critical searching]"}},
+			{15, Digits{Digits: "12345"}, "ring CA1-leg1 e12 +79990000012 cid=+74996383867 25s | caller: hold ru[word_ticket d:12345 pause word_priority priority_critical searching hold_offer_message]"}},
 	}, {
 		name: "on-call time is the event's time",
 		setup: func(e *env) {
@@ -287,14 +288,14 @@ func TestRouting(t *testing.T) {
 		name:  "nobody on call at all: voicemail straight after the readback",
 		setup: onCall(map[[2]int]oncall.Engineer{}),
 		turns: []ex{{5, Digits{}, askTicketRU},
-			{15, Digits{Digits: "12345"}, "caller: record(2m0s) ru[word_ticket d:12345 word_priority priority_critical nobody_available leave_message]"}},
+			{15, Digits{Digits: "12345"}, "caller: record(2m0s) ru[word_ticket d:12345 pause word_priority priority_critical nobody_available leave_message]"}},
 	}, {
 		name:  "Washington, in English, from greeting to conversation",
 		start: CallStarted{Line: washington, Caller: client},
 		want:  greetWashingtonEN,
 		turns: []ex{{5, Digits{}, askTicketEN},
-			{15, Digits{Digits: "86420"}, "ring CA1-leg1 e11 +79990000011 cid=+12025952118 25s | caller: hold en[word_ticket d:86420 word_priority priority_low searching]"},
-			{20, LegAnswered{LegID: "CA1-leg1"}, "CA1-leg1: gather(1,10s) ru[screen_call line_washington word_ticket d:86420 word_priority priority_low caller_speaks_en screen_accept]"},
+			{15, Digits{Digits: "86420"}, "ring CA1-leg1 e11 +79990000011 cid=+12025952118 25s | caller: hold en[word_ticket d:86420 pause word_priority priority_low searching hold_offer_message]"},
+			{20, LegAnswered{LegID: "CA1-leg1"}, "CA1-leg1: gather(1,10s) ru[screen_line_washington word_ticket d:86420 pause word_priority priority_low caller_speaks_en screen_accept]"},
 			{24, LegDigits{LegID: "CA1-leg1", Digits: "1"}, "caller: connect(CA1-leg1) en[connecting] | CA1-leg1: connect(CA1-leg1) ru[screen_connecting]"},
 			{26, Bridged{LegID: "CA1-leg1"}, ""},
 			{200, HungUp{}, "CA1-leg1: hangup | done"},
@@ -332,7 +333,7 @@ func TestRouting(t *testing.T) {
 		turns: script(
 			ex{20, LegAnswered{LegID: "CA1-leg1"}, screenAnna},
 			ex{24, LegDigits{LegID: "CA1-leg1", Digits: "1"}, connectAnna},
-			ex{27, LegEnded{LegID: "CA1-leg1", Reason: Completed}, ringBoris2 + " | caller: hold ru[hold_progress]"},
+			ex{27, LegEnded{LegID: "CA1-leg1", Reason: Completed}, ringBoris2 + " | caller: hold ru[hold_progress hold_offer_message]"},
 			ex{30, Bridged{LegID: "CA1-leg1"}, "CA1-leg1: hangup ru[screen_withdrawn]"}, // too late: a stale leg
 		),
 		check: func(t *testing.T, e *env, st State) {
@@ -371,5 +372,74 @@ func TestWakeAt(t *testing.T) {
 	res = c.send(20, LegAnswered{LegID: "CA1-leg1"})
 	if !res.WakeAt.Equal(at(45)) { // answered: the ring time no longer counts
 		t.Errorf("screening WakeAt %v", res.WakeAt)
+	}
+}
+
+// TestHoldKey: the hold messages offer a key to leave a message instead of
+// waiting; pressing it goes to voicemail as the maximum hold would, and
+// the voicemail pages as any other.
+func TestHoldKey(t *testing.T) {
+	leaveMessageRU := "caller: record(2m0s) ru[leave_message]"
+	runCases(t, []flowCase{{
+		name: "1 while an engineer is rung: the leg is cancelled, the caller records, the message pages",
+		turns: script(
+			ex{30, HoldKey{Key: "1"}, "cancel CA1-leg1 | " + leaveMessageRU},
+			ex{31, LegEnded{LegID: "CA1-leg1", Reason: Canceled}, ""},
+			ex{80, RecordingDone{URL: "https://rec.example/9", Seconds: 40}, recordedCrit},
+		),
+		check: func(t *testing.T, e *env, st State) {
+			p := onePage(t, e)
+			if p.TicketID != "12345" || p.VoicemailURL != "https://rec.example/9" || p.Priority != oncall.Critical || p.Level != oncall.L1 {
+				t.Errorf("page %+v", p)
+			}
+			r := savedOnce(t, e)
+			if r.Outcome != OutcomeVoicemail || !r.Paged || !slices.Equal(r.Rang, []int64{11}) {
+				t.Errorf("record %+v", r)
+			}
+			if !slices.ContainsFunc(st.Steps, func(s Entry) bool { return s.Kind == "voicemail" && s.Detail == "caller chose voicemail" }) {
+				t.Errorf("steps %+v", st.Steps)
+			}
+		},
+	}, {
+		name: "1 while an engineer is screening: the engineer is told the call is gone",
+		turns: script(
+			ex{20, LegAnswered{LegID: "CA1-leg1"}, screenAnna},
+			ex{25, HoldKey{Key: "1"}, leaveMessageRU + " | CA1-leg1: hangup ru[screen_withdrawn]"},
+			ex{26, LegDigits{LegID: "CA1-leg1", Digits: "1"}, "CA1-leg1: hangup ru[screen_withdrawn]"},
+		),
+	}, {
+		name:  "1 after a progress message, in English",
+		start: CallStarted{Line: washington},
+		want:  greetWashingtonEN,
+		turns: []ex{{5, Digits{}, askTicketEN},
+			{15, Digits{Digits: "86420"}, "ring CA1-leg1 e11 +79990000011 cid=+12025952118 25s | caller: hold en[word_ticket d:86420 pause word_priority priority_low searching hold_offer_message]"},
+			{45, Tick{}, "cancel CA1-leg1 | ring CA1-leg2 e12 +79990000012 cid=+12025952118 25s | caller: hold en[hold_progress hold_offer_message]"},
+			{50, HoldKey{Key: "1"}, "cancel CA1-leg2 | caller: record(2m0s) en[leave_message]"},
+		},
+	}, {
+		name:  "another key changes nothing",
+		turns: script(ex{25, HoldKey{Key: "5"}, ""}, ex{26, HoldKey{Key: "#"}, ""}),
+		check: func(t *testing.T, e *env, st State) {
+			if st.Phase != PhaseRouting || st.Leg.ID != "CA1-leg1" || st.Seq != 3 {
+				t.Errorf("phase %s leg %q seq %d; want still routing to leg 1, unchanged", st.Phase, st.Leg.ID, st.Seq)
+			}
+		},
+	}, {
+		name: "too late once the engineer accepted, or while recording",
+		turns: script(
+			ex{20, LegAnswered{LegID: "CA1-leg1"}, screenAnna},
+			ex{24, LegDigits{LegID: "CA1-leg1", Digits: "1"}, connectAnna},
+			ex{25, HoldKey{Key: "1"}, ""},
+			ex{26, LegEnded{LegID: "CA1-leg1", Reason: Completed}, ringBoris2 + " | caller: hold ru[hold_progress hold_offer_message]"},
+			ex{30, HoldKey{Key: "1"}, "cancel CA1-leg2 | " + leaveMessageRU},
+			ex{31, HoldKey{Key: "1"}, ""},
+		),
+	}})
+
+	// A key on hold is not a menu's: at a menu it is refused.
+	e := newEnv(t)
+	c, _ := e.start(CallStarted{})
+	if _, err := c.try(3, HoldKey{Key: "1"}); !errs.Is(err, errs.Conflict) {
+		t.Errorf("HoldKey at the greeting: %v, want a conflict", err)
 	}
 }

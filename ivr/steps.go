@@ -36,7 +36,8 @@ type Gather struct {
 }
 
 // Hold plays the prompts, then hold music until the next step. A driver
-// that keeps a caller on hold delivers a Tick at least every few seconds.
+// that keeps a caller on hold delivers a Tick at least every few seconds,
+// and a HoldKey for a key the caller presses (prompts and music included).
 type Hold struct {
 	Prompts []Prompt
 }

@@ -40,9 +40,10 @@ type Options struct {
 // until the call is done, in hangs up, or ctx ends.
 //
 // Input is one line per answer: keys for a menu ("1001#", "*", "9"; an
-// empty line is silence), a/n/b/m for an engineer's phone (answer, no
-// answer, busy, answering machine), any text for a voicemail, and "h" at any
-// point to hang up. With Options.Pager, the page a call raises is sent
+// empty line is silence; a ticket id may be typed at the greeting), a/n/b/m
+// for an engineer's phone (answer, no answer, busy, answering machine), a
+// key the caller on hold presses (1 leaves a message instead of waiting),
+// any text for a voicemail, and "h" at any point to hang up. With Options.Pager, the page a call raises is sent
 // once the call is over, and the lines that follow answer the engineer's
 // page call (1 acknowledges) and text (its code acknowledges).
 func Run(ctx context.Context, flow *ivr.Flow, in io.Reader, out io.Writer, opts Options) error {
@@ -130,6 +131,9 @@ func (s *session) answer(ctx context.Context, line string) error {
 	if line == "h" || line == "hangup" {
 		return s.handle(ctx, ivr.HungUp{At: now})
 	}
+	if s.state.Phase == ivr.PhaseRouting && (s.waiting == waitNothing || s.waiting == waitPhone) && holdKey(line) {
+		return s.handle(ctx, ivr.HoldKey{Key: line, At: now})
+	}
 	switch s.waiting {
 	case waitCaller:
 		return s.handle(ctx, ivr.Digits{Digits: strings.TrimSuffix(line, "#"), At: now})
@@ -149,7 +153,7 @@ func (s *session) answer(ctx context.Context, line string) error {
 			// would catch it too, since a machine never keys 1.
 			return s.handle(ctx, ivr.LegEnded{LegID: leg, Reason: ivr.Machine, At: now})
 		}
-		s.printf("   (a answer, n no answer, b busy, m answering machine, h hang up the caller)\n")
+		s.printf("   (a answer, n no answer, b busy, m answering machine; the caller: 1 leave a message, h hang up)\n")
 		return nil
 	case waitEngineer:
 		return s.handle(ctx, ivr.LegDigits{LegID: s.leg, Digits: strings.TrimSuffix(line, "#"), At: now})
@@ -157,8 +161,14 @@ func (s *session) answer(ctx context.Context, line string) error {
 		s.printf("   (talking; type h to hang up)\n")
 		return nil
 	}
-	s.printf("   (on hold; type h to hang up)\n")
+	s.printf("   (on hold; type 1 to leave a message, h to hang up)\n")
 	return nil
+}
+
+// holdKey reports whether line is one key of a phone's keypad, which the
+// caller on hold may press.
+func holdKey(line string) bool {
+	return len(line) == 1 && strings.Contains("0123456789*#", line)
 }
 
 // handle gives ev to the flow and shows what it decided.
@@ -283,10 +293,16 @@ func (s *session) play(prompts []ivr.Prompt) {
 	}
 }
 
-// sentence is prompts' text as one sentence, numbers as digits.
+// sentence is prompts' text as one sentence, numbers as digits, the pause
+// after a number as a comma ("Ticket 1001, priority critical").
 func (s *session) sentence(prompts []ivr.Prompt) string {
 	var b strings.Builder
+	paused := false
 	for i, p := range prompts {
+		if p.Name == ivr.PromptPause {
+			paused = true
+			continue
+		}
 		d, digit := strings.CutPrefix(p.Name, "digit_")
 		text := d
 		if !digit {
@@ -297,14 +313,19 @@ func (s *session) sentence(prompts []ivr.Prompt) string {
 			// (capitalised, several words, closing punctuation) gets the
 			// full stop a speaker's pause stands for; the end of a sentence
 			// ("within" + "two hours.") does not.
+			first, _ := utf8.DecodeRuneInString(text)
+			whole := unicode.IsUpper(first) && strings.Contains(text, " ") && strings.ContainsAny(text[len(text)-1:], ".?!")
 			if r, _ := utf8.DecodeLastRuneInString(b.String()); unicode.IsLetter(r) || unicode.IsDigit(r) {
-				first, _ := utf8.DecodeRuneInString(text)
-				if unicode.IsUpper(first) && strings.Contains(text, " ") && strings.ContainsAny(text[len(text)-1:], ".?!") {
+				switch {
+				case whole:
 					b.WriteByte('.')
+				case paused:
+					b.WriteByte(',')
 				}
 			}
 			b.WriteByte(' ')
 		}
+		paused = false
 		b.WriteString(text)
 	}
 	return b.String()

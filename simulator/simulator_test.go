@@ -142,7 +142,7 @@ func TestNoTicketVoicemailInEnglish(t *testing.T) {
 		"n",                                     // L3 primary
 		"n",                                     // L3 secondary
 		"Server room is flooding, call me back") // the voicemail
-	for _, want := range []string{"Hello, you have reached", "Для русского языка нажмите 9", "2001", "recording", "call finished: voicemail"} {
+	for _, want := range []string{"Hello, you have reached", "Чтобы продолжить на русском языке, нажмите 9", "2001", "recording", "call finished: voicemail"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -313,5 +313,45 @@ func TestVoicemailPageInputClosed(t *testing.T) {
 		if a.Open() {
 			t.Errorf("attempt %+v left in the outbox", a)
 		}
+	}
+}
+
+func TestReadbackAndTicketAtTheGreeting(t *testing.T) {
+	f, _ := newFlow(t)
+	out := call(t, f, "+74996383867", "+15550001111",
+		"1001#", // the ticket, typed during the greeting
+		"h")
+	// The pause after the number shows as a comma.
+	for _, want := range []string{"caller hears [ru]: Заявка номер 1001, приоритет критический. Пожалуйста, оставайтесь на линии",
+		"ringing L2 primary"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "Введите номер вашей заявки") {
+		t.Errorf("asked for the ticket typed during the greeting:\n%s", out)
+	}
+
+	f, _ = newFlow(t)
+	out = call(t, f, "+12025952118", "", "", "*", "2", "h")
+	if want := "caller hears [en]: We will register your request with urgent priority. Your new ticket number is 2001. Please stay on the line"; !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+}
+
+func TestHoldKeyLeavesAMessage(t *testing.T) {
+	f, d := newFlow(t)
+	out := call(t, f, "+12025952118", "",
+		"",      // stay in English
+		"1001#", // the ticket
+		"1",     // on hold, while L2 primary's phone rings: leave a message
+		"The database is down again")
+	for _, want := range []string{"press 1 at any time", "the service stops ringing", "recording", "call finished: voicemail"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if len(d.pages) != 1 || d.pages[0].TicketID != "1001" || d.pages[0].VoicemailURL == "" {
+		t.Errorf("pages %+v, want one page for ticket 1001 with the voicemail", d.pages)
 	}
 }

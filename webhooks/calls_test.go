@@ -47,7 +47,7 @@ func TestCriticalTicketReachesL2(t *testing.T) {
 		t.Fatalf("engineer sees %s, want the line %s", leg.From(), washington)
 	}
 	screen := leg.Answer()
-	if screen.Gather() == nil || !hasPlay(screen, "screen_call") || !hasPlay(screen, "screen_accept") {
+	if screen.Gather() == nil || !hasPlay(screen, "screen_line_washington") || !hasPlay(screen, "screen_accept") {
 		t.Fatalf("no screening: %s", screen)
 	}
 	connect := leg.Press("1")

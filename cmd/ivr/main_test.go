@@ -327,8 +327,8 @@ func TestFlowSettings(t *testing.T) {
 	if err != nil {
 		t.Fatalf("simulate: %v\n%s", err, errOut.String())
 	}
-	for _, want := range []string{"caller hears [en]: Hello, you have reached 24/7 technical support, Moscow line.",
-		"Для русского языка нажмите 9", "That is not a valid ticket number."} {
+	for _, want := range []string{"caller hears [en]: Hello, you have reached twenty-four seven technical support, Moscow line.",
+		"Чтобы продолжить на русском языке, нажмите 9", "That is not a valid ticket number."} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("simulator output lacks %q:\n%s", want, out.String())
 		}
