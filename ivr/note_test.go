@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/supportdesk/ivr/oncall"
 )
@@ -90,5 +91,28 @@ func TestSummaryHidesStaffData(t *testing.T) {
 	r := savedOnce(t, e)
 	if r.Note != note || r.EngineerPhone == "" || strings.Contains(note, r.EngineerPhone) {
 		t.Errorf("note %q, record %+v", note, r)
+	}
+}
+
+// TestSummaryControlCharacters: a name stored before names were checked
+// may hold control characters; the ticket system refuses a note with any
+// (but line breaks and tabs), so the note leaves them out and keeps the
+// rest of the name rather than lose the whole note.
+func TestSummaryControlCharacters(t *testing.T) {
+	r := CallRecord{Line: moscow, Caller: client, Language: oncall.English, LanguageFrom: "chosen",
+		StartedAt: t0, EndedAt: at(60), Duration: 60 * time.Second, Outcome: OutcomeConnected,
+		EngineerID: 11, EngineerName: "Anna\x00 \x1b[2JSmirnova\nEvil line\u202e\xff", AnsweredAt: at(24)}
+	got := summary(DefaultConfig(), r)
+	if !utf8.ValidString(got) {
+		t.Errorf("note is not valid UTF-8: %q", got)
+	}
+	if i := strings.IndexFunc(got, func(r rune) bool { return r != '\n' && oncall.Unprintable(r) }); i >= 0 {
+		t.Errorf("note has a control character at %d: %q", i, got)
+	}
+	if lines := strings.Count(got, "\n"); lines != 4 {
+		t.Errorf("note has %d line breaks, want 4 (a name adds none): %q", lines, got)
+	}
+	if !strings.Contains(got, "Answered by Anna [2JSmirnova Evil line") {
+		t.Errorf("note %q does not name the engineer readably", got)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
 
@@ -73,12 +75,9 @@ func LoadZone(name string) (*time.Location, error) {
 // Normalize validates e and returns it with phone numbers in E.164, languages
 // deduplicated and the name trimmed. Errors are *errs.Error naming the field.
 func (e Engineer) Normalize() (Engineer, error) {
-	e.Name = strings.TrimSpace(e.Name)
-	if e.Name == "" {
-		return e, errs.InvalidField("name", "is required")
-	}
-	if len(e.Name) > 200 {
-		return e, errs.InvalidField("name", "is longer than 200 characters")
+	var err error
+	if e.Name, err = CheckName("name", e.Name); err != nil {
+		return e, err
 	}
 	if !e.Level.Valid() {
 		return e, errs.InvalidField("level", "must be L1, L2 or L3")
@@ -124,6 +123,47 @@ func containsLang(ls []Language, l Language) bool {
 		if x == l {
 			return true
 		}
+	}
+	return false
+}
+
+// MaxName is the longest name a token, an engineer or a rotation may have,
+// in bytes.
+const MaxName = 200
+
+// CheckName trims a name (of a token, an engineer, a rotation) and checks
+// that it is given, at most MaxName bytes of valid UTF-8 on one line, with
+// no control characters: a name is shown in lists and logs and written
+// into ticket notes and texts, and a NUL or an escape sequence in it could
+// garble a terminal or make a ticket system refuse a note. Invalid naming
+// field otherwise.
+func CheckName(field, name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return name, errs.InvalidField(field, "is required")
+	case len(name) > MaxName:
+		return name, errs.InvalidField(field, "is longer than %d characters", MaxName)
+	case !utf8.ValidString(name):
+		return name, errs.InvalidField(field, "is not valid UTF-8")
+	}
+	if i := strings.IndexFunc(name, Unprintable); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(name[i:])
+		return name, errs.InvalidField(field, "must be one line without control characters; it has %U at byte %d", r, i)
+	}
+	return name, nil
+}
+
+// Unprintable reports whether r has no place in a name: a control
+// character (NUL, ESC, a line break, DEL, C1), a line or paragraph
+// separator, or a bidirectional override or isolate, which makes text read
+// differently from how it is stored.
+func Unprintable(r rune) bool {
+	switch {
+	case unicode.IsControl(r), r == '\u2028', r == '\u2029':
+		return true
+	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+		return true
 	}
 	return false
 }

@@ -209,12 +209,9 @@ func (r Rotation) Location() (*time.Location, error) { return LoadZone(r.TimeZon
 // and returns it with the name trimmed. Errors are *errs.Error naming the
 // field.
 func (r Rotation) Normalize() (Rotation, error) {
-	r.Name = strings.TrimSpace(r.Name)
-	if r.Name == "" {
-		return r, errs.InvalidField("name", "is required")
-	}
-	if len(r.Name) > 200 {
-		return r, errs.InvalidField("name", "is longer than 200 characters")
+	var err error
+	if r.Name, err = CheckName("name", r.Name); err != nil {
+		return r, err
 	}
 	if !r.Level.Valid() {
 		return r, errs.InvalidField("level", "must be L1, L2 or L3")
