@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/supportdesk/ivr/errs"
+	"github.com/supportdesk/ivr/oncall"
 )
 
 // Role says what a token may do.
@@ -87,14 +88,16 @@ type Store interface {
 
 // Issue validates a request for a new token, stores it and returns it with
 // its secret, which is shown this once. Invalid naming the field for a
-// missing name, an unknown role, or an engineer token without an engineer.
+// missing name, one with control characters or one that starts like the
+// bootstrap token's, an unknown role, or an engineer token without an
+// engineer.
 func Issue(ctx context.Context, store Store, actor, name, role string, engineerID int64) (Token, string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return Token{}, "", errs.InvalidField("name", "is required")
+	name, err := oncall.CheckName("name", name)
+	if err != nil {
+		return Token{}, "", err
 	}
-	if len(name) > 200 {
-		return Token{}, "", errs.InvalidField("name", "is longer than 200 characters")
+	if strings.HasPrefix(name, BootstrapPrefix) {
+		return Token{}, "", errs.InvalidField("name", "names starting %q are kept for the token IVR_ADMIN_TOKEN registers", BootstrapPrefix)
 	}
 	r, err := ParseRole(role)
 	if err != nil {

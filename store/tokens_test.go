@@ -126,3 +126,56 @@ func TestPolicies(t *testing.T) {
 		})
 	})
 }
+
+// TestReplaceTokens: the bootstrap token replaces its predecessors in one
+// transaction, audited, and leaves other tokens alone.
+func TestReplaceTokens(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		setClock(db, t0)
+		const prefix = "bootstrap (IVR_ADMIN_TOKEN"
+		old, err := db.CreateToken(ctx, actor, access.Token{Name: prefix + ")", Role: access.Admin, Hash: access.HashSecret("old")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := db.CreateToken(ctx, actor, access.Token{Name: "ops", Role: access.Admin, Hash: access.HashSecret("ops")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		auditBefore := len(auditLog(t, db))
+		at := t0.Add(time.Hour)
+		next := access.Token{Name: prefix + " …abcdef)", Role: access.Admin, Hash: access.HashSecret("new")}
+		kept, created, revoked, err := db.ReplaceTokens(ctx, "IVR_ADMIN_TOKEN", prefix, next, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !created || kept.ID == 0 || kept.Name != next.Name || len(revoked) != 1 || revoked[0].ID != old.ID {
+			t.Fatalf("ReplaceTokens: kept %+v created %v revoked %+v; want the new one created and %d revoked", kept, created, revoked, old.ID)
+		}
+		if got := len(auditLog(t, db)) - auditBefore; got != 2 {
+			t.Errorf("%d audit entries, want 2 (a create, a revocation)", got)
+		}
+		for _, c := range []struct {
+			hash    string
+			revoked bool
+		}{{old.Hash, true}, {other.Hash, false}, {next.Hash, false}} {
+			tok, err := db.TokenByHash(ctx, c.hash)
+			if err != nil || (tok.RevokedAt != nil) != c.revoked {
+				t.Errorf("token %q: %+v %v, want revoked %v", tok.Name, tok, err, c.revoked)
+			}
+		}
+
+		// Again: nothing to do.
+		kept2, created, revoked, err := db.ReplaceTokens(ctx, "IVR_ADMIN_TOKEN", prefix, next, at)
+		if err != nil || created || kept2.ID != kept.ID || len(revoked) != 0 {
+			t.Errorf("second ReplaceTokens: %+v %v %+v %v; want the same token kept, nothing revoked", kept2, created, revoked, err)
+		}
+		// Revoking only.
+		if _, _, revoked, err = db.ReplaceTokens(ctx, "IVR_ADMIN_TOKEN", prefix, access.Token{}, at); err != nil || len(revoked) != 1 || revoked[0].ID != kept.ID {
+			t.Errorf("ReplaceTokens without a token: %+v %v; want %d revoked", revoked, err, kept.ID)
+		}
+		// A revoked hash cannot come back.
+		_, _, _, err = db.ReplaceTokens(ctx, "IVR_ADMIN_TOKEN", prefix, next, at)
+		wantErr(t, err, errs.Conflict, "")
+	})
+}

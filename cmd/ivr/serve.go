@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,7 +16,6 @@ import (
 	"github.com/supportdesk/ivr/access"
 	"github.com/supportdesk/ivr/admin"
 	"github.com/supportdesk/ivr/demo"
-	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/oncall"
 	"github.com/supportdesk/ivr/pager"
 	"github.com/supportdesk/ivr/sounds"
@@ -82,10 +80,8 @@ func serve(ctx context.Context, args []string, env environ) error {
 	defer db.Close()
 
 	svc := oncall.NewService(db, log.Named("oncall"), oncall.ServiceOptions{})
-	if cfg.adminToken != "" {
-		if err := bootstrapToken(ctx, db, cfg.adminToken, log); err != nil {
-			return err
-		}
+	if err := bootstrapToken(ctx, db, cfg.adminToken, log); err != nil {
+		return err
 	}
 	if cfg.demo {
 		seeded, err := demo.Seed(ctx, svc)
@@ -332,33 +328,24 @@ func refreshLoop(ctx context.Context, svc *oncall.Service, every time.Duration, 
 	}
 }
 
-// minBootstrapToken is the shortest IVR_ADMIN_TOKEN accepted: a bearer
-// secret shorter than this is guessable.
-const minBootstrapToken = 24
-
-// bootstrapToken makes sure secret is an admin token, so that an operator
-// gets in without `ivr token create`. The secret itself is never stored.
-func bootstrapToken(ctx context.Context, db access.Store, secret string, log *zap.Logger) error {
-	secret = strings.TrimSpace(secret)
-	if len(secret) < minBootstrapToken {
-		return fmt.Errorf("IVR_ADMIN_TOKEN is %d characters long; use at least %d random characters (e.g. from `openssl rand -hex 32`)", len(secret), minBootstrapToken)
-	}
-	hash := access.HashSecret(secret)
-	tok, err := db.TokenByHash(ctx, hash)
-	switch {
-	case err == nil && tok.RevokedAt != nil:
-		return fmt.Errorf("IVR_ADMIN_TOKEN names token %d, which was revoked; choose a new secret", tok.ID)
-	case err == nil && tok.Role != access.Admin:
-		return fmt.Errorf("IVR_ADMIN_TOKEN names token %d, an %s token, not an admin one", tok.ID, tok.Role)
-	case err == nil:
-		return nil
-	case !errs.Is(err, errs.NotFound):
-		return fmt.Errorf("look up IVR_ADMIN_TOKEN: %w", err)
-	}
-	tok, err = db.CreateToken(ctx, "IVR_ADMIN_TOKEN", access.Token{Name: "bootstrap (IVR_ADMIN_TOKEN)", Role: access.Admin, Hash: hash})
+// bootstrapToken makes secret (IVR_ADMIN_TOKEN) the one bootstrap admin
+// token, so that an operator gets in without `ivr token create`: a new
+// value replaces the old one's token, and an empty one revokes the last
+// (access.Bootstrap). The secret itself is never stored.
+func bootstrapToken(ctx context.Context, db access.BootstrapStore, secret string, log *zap.Logger) error {
+	res, err := access.Bootstrap(ctx, db, secret, time.Now())
 	if err != nil {
-		return fmt.Errorf("store IVR_ADMIN_TOKEN: %w", err)
+		return err
 	}
-	log.Info("admin token from IVR_ADMIN_TOKEN registered", zap.Int64("token_id", tok.ID))
+	for _, tok := range res.Revoked {
+		why := "IVR_ADMIN_TOKEN changed"
+		if res.Token.ID == 0 {
+			why = "IVR_ADMIN_TOKEN is not set"
+		}
+		log.Warn("bootstrap admin token revoked: "+why, zap.Int64("token_id", tok.ID), zap.String("token_name", tok.Name))
+	}
+	if res.Created {
+		log.Info("admin token from IVR_ADMIN_TOKEN registered", zap.Int64("token_id", res.Token.ID), zap.String("token_name", res.Token.Name))
+	}
 	return nil
 }
