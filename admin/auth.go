@@ -106,7 +106,8 @@ func (c *tokenCache) check(ctx context.Context, secret string) (access.Token, er
 	return e.token, e.err
 }
 
-// forget drops every cached answer, after a token is revoked here.
+// forget drops every cached answer, after a token is revoked here, by
+// itself or with its engineer.
 func (c *tokenCache) forget() {
 	c.mu.Lock()
 	clear(c.entries)

@@ -121,3 +121,21 @@ func TestTokenCacheHonoursRevocationElsewhere(t *testing.T) {
 	s.clock.Set(s.clock.Now().Add(2 * time.Minute))
 	s.do("GET", "/api/v1/engineers", secret, nil).wantError(t, http.StatusUnauthorized, "unauthorized", "")
 }
+
+// TestTokenCacheForgetsDeletedEngineer: deleting an engineer revokes their
+// tokens, and on this instance they stop working at once, as an explicit
+// revocation does, not when the cache entry expires.
+func TestTokenCacheForgetsDeletedEngineer(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	s := startAPI(t, db, mustTime(t, "2026-06-01T12:00:00Z"))
+	leaver := s.engineer("Leaver", "L1", "+12025550101")
+	_, secret, err := access.Issue(context.Background(), db, "test", "leaver's phone", "engineer", leaver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := s.do("GET", "/api/v1/oncall", secret, nil); r.status != http.StatusOK {
+		t.Fatalf("engineer token before: %d %s", r.status, r.body)
+	}
+	s.mustDo("DELETE", "/api/v1/engineers/"+strconv.FormatInt(leaver, 10), nil, http.StatusNoContent, nil)
+	s.do("GET", "/api/v1/oncall", secret, nil).wantError(t, http.StatusUnauthorized, "unauthorized", "")
+}

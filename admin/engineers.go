@@ -143,6 +143,7 @@ func (s *Server) deleteEngineer(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
+	s.tokens.forget() // the store revoked the engineer's tokens
 	s.logChange(r, "engineer deleted", zap.Int64("engineer_id", id))
 	w.WriteHeader(http.StatusNoContent)
 }
