@@ -71,7 +71,7 @@ type rotationInput struct {
 	Start         string             `json:"start"`
 	Participants  []int64            `json:"participants"`
 	Restrictions  []restrictionInput `json:"restrictions"`
-	EffectiveFrom string             `json:"effective_from"`
+	EffectiveFrom *string            `json:"effective_from"` // nil: not given (now)
 }
 
 func (in rotationInput) rotation() (oncall.Rotation, error) {
@@ -120,8 +120,8 @@ func (in rotationInput) rotation() (oncall.Rotation, error) {
 		}
 		r.Restrictions = append(r.Restrictions, res)
 	}
-	if in.EffectiveFrom != "" {
-		if r.EffectiveFrom, err = parseTime("effective_from", in.EffectiveFrom); err != nil {
+	if in.EffectiveFrom != nil {
+		if r.EffectiveFrom, err = parseTime("effective_from", *in.EffectiveFrom); err != nil {
 			return r, err
 		}
 	}
@@ -129,12 +129,12 @@ func (in rotationInput) rotation() (oncall.Rotation, error) {
 }
 
 type overrideInput struct {
-	Level      string `json:"level"`
-	Layer      string `json:"layer"`
-	EngineerID int64  `json:"engineer_id"`
-	Start      string `json:"start"`
-	End        string `json:"end"`
-	Reason     string `json:"reason"`
+	Level      string  `json:"level"`
+	Layer      string  `json:"layer"`
+	EngineerID int64   `json:"engineer_id"`
+	Start      *string `json:"start"`
+	End        *string `json:"end"`
+	Reason     string  `json:"reason"`
 }
 
 func (in overrideInput) override() (oncall.Override, error) {
@@ -148,16 +148,16 @@ func (in overrideInput) override() (oncall.Override, error) {
 			return o, errs.InvalidField("layer", "%s", err)
 		}
 	}
-	if in.Start == "" {
+	if in.Start == nil {
 		return o, errs.InvalidField("start", "is required (RFC 3339)")
 	}
-	if o.Start, err = parseTime("start", in.Start); err != nil {
+	if o.Start, err = parseTime("start", *in.Start); err != nil {
 		return o, err
 	}
-	if in.End == "" {
+	if in.End == nil {
 		return o, errs.InvalidField("end", "is required (RFC 3339)")
 	}
-	if o.End, err = parseTime("end", in.End); err != nil {
+	if o.End, err = parseTime("end", *in.End); err != nil {
 		return o, err
 	}
 	return o, nil
@@ -205,10 +205,25 @@ func parseLevel(field, s string) (oncall.Level, error) {
 	return l, nil
 }
 
+// The times the API takes lie in [minTime, maxTime): no schedule, call or
+// page has one outside, and the zero instant, 0001-01-01T00:00:00Z, is how
+// a time.Time says "not given" to the domain, which reads it as "now" or
+// "missing". A time that was given is refused there, never taken for one
+// that was not.
+var (
+	minTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// parseTime reads a given RFC 3339 time (an empty one is not a time).
 func parseTime(field, s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
 	if err != nil {
 		return time.Time{}, errs.InvalidField(field, "%q is not an RFC 3339 time such as 2026-03-08T09:00:00+03:00", s)
+	}
+	if t.Before(minTime) || !t.Before(maxTime) {
+		return time.Time{}, errs.InvalidField(field, "%s is not between %d and %d, the years the service keeps times for",
+			strings.TrimSpace(s), minTime.Year(), maxTime.Year()-1)
 	}
 	return t, nil
 }
@@ -237,13 +252,15 @@ func queryLimit(r *http.Request) (int, error) {
 	return n, nil
 }
 
-// queryTime reads an RFC 3339 query parameter, def when absent.
+// queryTime reads an RFC 3339 query parameter, def when absent. Given, it
+// is read as given: "?at=" is not a time, and no given time comes back as
+// the zero time.Time (see minTime).
 func queryTime(r *http.Request, name string, def time.Time) (time.Time, error) {
-	s := r.URL.Query().Get(name)
-	if s == "" {
+	q := r.URL.Query()
+	if !q.Has(name) {
 		return def, nil
 	}
-	return parseTime(name, s)
+	return parseTime(name, q.Get(name))
 }
 
 // queryLevels reads the level query parameter: one level, or all when
