@@ -1,11 +1,12 @@
 package admin
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"go.uber.org/zap"
@@ -78,12 +79,21 @@ const maxBody = 1 << 20
 
 // decode reads one JSON object from r's body into v, strictly: unknown
 // fields, trailing data, wrong types and oversized bodies are Invalid errors
-// that name the field. The Content-Type is not checked: the body is JSON
-// whatever a client (curl -d, say) labels it.
+// that name the field by its whole path (contacts[1].phone). The
+// Content-Type is not checked: the body is JSON whatever a client (curl -d,
+// say) labels it.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return errs.InvalidField("", "the body is larger than %d bytes", maxBody)
+	case err != nil:
+		return errs.InvalidField("", "the body could not be read: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	err = dec.Decode(v)
 	if err == nil {
 		if dec.More() {
 			return errs.InvalidField("", "the body holds more than one JSON value")
@@ -94,36 +104,27 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		return nil
 	}
 	var (
-		syntax   *json.SyntaxError
-		typ      *json.UnmarshalTypeError
-		tooLarge *http.MaxBytesError
+		syntax *json.SyntaxError
+		typ    *json.UnmarshalTypeError
 	)
+	unknown := strings.HasPrefix(err.Error(), "json: unknown field ")
+	if errors.As(err, &typ) || unknown {
+		// The decoder's own names lack the indices and the parents: walk
+		// the body for the exact path.
+		if m, ok := findMisfit(body, reflect.TypeOf(v)); ok {
+			return m.err()
+		}
+	}
 	switch {
 	case errors.Is(err, io.EOF):
 		return errs.InvalidField("", "the body is empty; a JSON object is expected")
 	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
 		return errs.InvalidField("", "the body is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
 	case errors.As(err, &typ):
-		return errs.InvalidField(typ.Field, "must be a JSON %s, not %s", jsonKind(typ.Type.Kind().String()), typ.Value)
-	case errors.As(err, &tooLarge):
-		return errs.InvalidField("", "the body is larger than %d bytes", maxBody)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return errs.InvalidField(typ.Field, "must be a JSON %s, not %s", jsonKind(typ.Type.Kind()), typ.Value)
+	case unknown:
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return errs.InvalidField(field, "is not a known field")
 	}
 	return errs.InvalidField("", "the body could not be read: %v", err)
-}
-
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
-		return "string"
-	case "slice", "array":
-		return "array"
-	case "struct", "map":
-		return "object"
-	case "bool":
-		return "boolean"
-	}
-	return fmt.Sprintf("number (%s)", goKind)
 }

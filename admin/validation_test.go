@@ -50,6 +50,25 @@ func TestBadInput(t *testing.T) {
 			{"EngineerLevelWrongType", "POST", "/api/v1/engineers", engineer(func(m map[string]any) { m["level"] = 2 }), "level"},
 			{"EngineerBadLanguage", "POST", "/api/v1/engineers", engineer(func(m map[string]any) { m["languages"] = []string{"en", "de"} }), "languages[1]"},
 			{"EngineerUnknownField", "POST", "/api/v1/engineers", engineer(func(m map[string]any) { m["email"] = "x@y" }), "email"},
+			{"EngineerPhoneWrongType", "POST", "/api/v1/engineers", engineer(func(m map[string]any) {
+				m["contacts"] = []map[string]any{{"phone": "+12025550111"}, {"phone": 12025550112}}
+			}), "contacts[1].phone"},
+			{"EngineerContactUnknownField", "POST", "/api/v1/engineers", engineer(func(m map[string]any) {
+				m["contacts"] = []map[string]any{{"phone": "+12025550111"}, {"phone": "+12025550112", "whatsapp": true}}
+			}), "contacts[1].whatsapp"},
+			{"EngineerLanguageWrongType", "POST", "/api/v1/engineers", engineer(func(m map[string]any) { m["languages"] = []any{"en", 7} }), "languages[1]"},
+			{"ContactsWrongType", "PUT", "/api/v1/engineers/1/contacts", map[string]any{"contacts": []any{map[string]any{"phone": "+12025550111", "sms": "yes"}}}, "contacts[0].sms"},
+			{"RotationRestrictionUnknownField", "POST", "/api/v1/rotations", rotation(func(m map[string]any) {
+				m["restrictions"] = []map[string]any{{"start": "09:00", "end": "21:00", "zzz": 1}}
+			}), "restrictions[0].zzz"},
+			{"RotationShiftDaysWrongType", "POST", "/api/v1/rotations", rotation(func(m map[string]any) { m["shift_length"] = map[string]any{"days": "1"} }), "shift_length.days"},
+			{"RotationParticipantWrongType", "POST", "/api/v1/rotations", rotation(func(m map[string]any) { m["participants"] = []any{a, "Boris"} }), "participants[1]"},
+			{"RotationParticipantFraction", "POST", "/api/v1/rotations", rotation(func(m map[string]any) { m["participants"] = []any{a, 1.5} }), "participants[1]"},
+			{"PolicyChannelWrongType", "PUT", "/api/v1/policies/urgent", map[string]any{"steps": []map[string]any{
+				{"level": "L1", "channels": []any{"voice", 2}, "delay": "30m"},
+			}}, "steps[0].channels[1]"},
+			{"OverrideStartWrongType", "POST", "/api/v1/overrides", map[string]any{"level": "L1", "engineer_id": a,
+				"start": 1780000000, "end": "2026-06-02T08:00:00Z"}, "start"},
 			{"RotationUnknownZone", "POST", "/api/v1/rotations", rotation(func(m map[string]any) { m["time_zone"] = "Europe/Atlantis" }), "time_zone"},
 			{"RotationMalformedHandoff", "POST", "/api/v1/rotations", rotation(func(m map[string]any) { m["handoff"] = "25:00" }), "handoff"},
 			{"RotationHandoffNotClock", "POST", "/api/v1/rotations", rotation(func(m map[string]any) { m["handoff"] = "9am" }), "handoff"},
