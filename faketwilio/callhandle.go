@@ -190,8 +190,15 @@ func (h *CallHandle) Ring() {
 }
 
 // Press enters digits at the current <Gather>: Twilio posts Digits (without
-// a trailing finishOnKey, which goes in FinishedOnKey) to its action.
+// a trailing finishOnKey, which goes in FinishedOnKey) to its action. A
+// call waiting in a queue presses them at its wait TwiML's <Gather>; the
+// answer runs as wait TwiML (<Leave/> takes it out of the queue).
 func (h *CallHandle) Press(digits string) *TwiML {
+	if h.Queued() {
+		doc, err := h.s.pressWaiting(h.c, digits)
+		h.must(err)
+		return doc
+	}
 	doc, g := h.inProgress("Press", "Gather")
 	if g == nil {
 		return nil

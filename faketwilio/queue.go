@@ -89,8 +89,10 @@ func (s *Server) queueParams(q *queueState) url.Values {
 }
 
 // waitTurn fetches and runs one turn of the wait TwiML of queued call c:
-// <Play>, <Say> and <Pause> play; <Leave/> takes the call out of the queue
-// to the <Enqueue> action (or the verbs after it); <Hangup/> ends it.
+// <Play>, <Say> and <Pause> play; a <Gather> (Twilio takes one in wait
+// TwiML) plays what it nests and, with no key pressed (CallHandle.Press
+// presses one), goes on; <Leave/> takes the call out of the queue to the
+// <Enqueue> action (or the verbs after it); <Hangup/> ends it.
 func (s *Server) waitTurn(c *call) (*TwiML, error) {
 	s.mu.Lock()
 	q := c.queue
@@ -104,12 +106,46 @@ func (s *Server) waitTurn(c *call) (*TwiML, error) {
 	if err != nil {
 		return w, fmt.Errorf("wait URL: %w", err)
 	}
+	return s.runWait(c, q, w)
+}
+
+// pressWaiting presses digits at the <Gather> of the wait TwiML queued
+// call c is playing: its action gets Digits (and the queue's parameters),
+// and the answer runs as wait TwiML, as Twilio runs it for a caller who
+// stays in the queue.
+func (s *Server) pressWaiting(c *call, digits string) (*TwiML, error) {
+	s.mu.Lock()
+	q := c.queue
+	var w *TwiML
+	var extra url.Values
+	if q != nil {
+		w, extra = q.wait, s.queueParams(q)
+	}
+	s.mu.Unlock()
+	g := w.First("Gather")
+	if q == nil || g == nil {
+		return nil, fmt.Errorf("call %s waits in no queue whose wait TwiML gathers keys: %s", c.sid, w)
+	}
+	target, err := w.resolve(g.Attr("action"))
+	if err != nil {
+		return nil, fmt.Errorf("wait <Gather action>: %w", err)
+	}
+	extra.Set("Digits", digits)
+	a, err := s.fetchTwiML(c, orDefault(g.Attr("method"), http.MethodPost), target, extra)
+	if err != nil {
+		return a, fmt.Errorf("wait <Gather action>: %w", err)
+	}
+	return s.runWait(c, q, a)
+}
+
+// runWait runs w, the wait TwiML of c queued in q.
+func (s *Server) runWait(c *call, q *queueState, w *TwiML) (*TwiML, error) {
 	s.mu.Lock()
 	q.wait, q.turns = w, q.turns+1
 	s.mu.Unlock()
 	for _, v := range w.verbs() {
 		switch v.Name {
-		case "Play", "Say", "Pause":
+		case "Play", "Say", "Pause", "Gather":
 		case "Leave":
 			return s.dequeue(c, "leave")
 		case "Hangup":

@@ -82,7 +82,8 @@ func (d *Driver) gatherAction(ctx context.Context, r *http.Request, form url.Val
 // waitRequest is one turn of the caller's wait in its queue: a Tick for
 // the flow, then a segment of hold music (after a progress message when
 // one is due), or <Leave/> once the caller's document is no longer the
-// queue (the <Enqueue> action then answers it).
+// queue (the <Enqueue> action then answers it). While engineers are rung
+// the turn takes a key (holdKey).
 func (d *Driver) waitRequest(ctx context.Context, _ *http.Request, form url.Values) (string, error) {
 	sid, err := callSid(form)
 	if err != nil {
@@ -106,7 +107,7 @@ func (d *Driver) waitRequest(ctx context.Context, _ *http.Request, form url.Valu
 		// the music again and the next wait request retries the step;
 		// only an outage that outlasts maxWaitFailures sends them on.
 		d.log.Error("wait request failed; the caller keeps holding", zap.String(keyCallSid, sid), zap.Error(err))
-		return d.wait(nil, seg), nil
+		return d.wait(nil, seg, false), nil
 	}
 	d.waitOK(sid)
 	if err != nil {
@@ -115,7 +116,32 @@ func (d *Driver) waitRequest(ctx context.Context, _ *http.Request, form url.Valu
 	if !out.env.Caller.queued() {
 		return leave(), nil
 	}
-	return d.wait(append(pending, out.progress...), seg), nil
+	keys := out.env.Flow.Phase == ivr.PhaseRouting && out.env.Caller.Kind == kindHold
+	return d.wait(append(pending, out.progress...), seg, keys), nil
+}
+
+// holdKey is the action of the wait URL's <Gather>: the caller on hold
+// pressed a key. The flow decides (1 leaves a message instead of waiting:
+// the leg rung is cancelled, the caller's document becomes the recording);
+// the answer is then the wait URL's, <Leave/> when the caller's document is
+// no longer the queue (the <Enqueue> action answers with the recording),
+// the next turn of music otherwise. A repeat, or a key pressed as the call
+// moved on, changes nothing.
+func (d *Driver) holdKey(ctx context.Context, r *http.Request, form url.Values) (string, error) {
+	sid, err := callSid(form)
+	if err != nil {
+		return "", err
+	}
+	_, err = d.apply(ctx, sid, fromWait, "", func(e *envelope) (ivr.Event, bool) {
+		if e.Flow.Phase != ivr.PhaseRouting || e.Caller.Kind != kindHold {
+			return nil, false
+		}
+		return ivr.HoldKey{Key: form.Get("Digits"), At: d.now()}, false
+	})
+	if err != nil {
+		return "", err
+	}
+	return d.waitRequest(ctx, r, form)
 }
 
 // dequeued is the <Enqueue> action: the caller left the queue. After a

@@ -115,6 +115,7 @@ func (d *Driver) Register(r *mux.Router) {
 	post(pathVoice, d.voice)
 	post(pathGather, d.gatherAction)
 	post(pathWait, d.waitRequest)
+	post(pathHoldKey, d.holdKey)
 	post(pathDequeued, d.dequeued)
 	post(pathStep, d.callerStepRequest)
 	post(pathConnect, d.connectRequest)

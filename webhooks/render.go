@@ -20,6 +20,7 @@ const (
 	pathVoice     = prefix + "/voice"          // Voice URL of each number
 	pathGather    = prefix + "/voice/gather"   // a menu's <Gather> action
 	pathWait      = prefix + "/voice/wait"     // <Enqueue waitUrl>: hold music, Ticks
+	pathHoldKey   = prefix + "/voice/holdkey"  // the wait URL's <Gather> action: a key on hold
 	pathDequeued  = prefix + "/voice/dequeued" // <Enqueue action>
 	pathStep      = prefix + "/voice/step"     // where a live call is redirected
 	pathConnect   = prefix + "/voice/connect"  // <Queue url>: the caller is bridged
@@ -171,11 +172,26 @@ func (d *Driver) legDoc(callSid, legID string, s ivr.Step, seq, callerSeq int) d
 }
 
 // wait renders one turn of the wait URL: a message, then a segment of
-// hold music; Twilio requests the wait URL again when it has played.
-func (d *Driver) wait(msg []ivr.Prompt, seg int) string {
+// hold music; Twilio requests the wait URL again when it has played. With
+// keys, the turn is a <Gather> of one key posting to the hold-key action
+// (Twilio takes <Gather> in wait URL TwiML): a key interrupts the music,
+// which otherwise plays to its end and is followed by the shortest silence
+// <Gather> allows (timeout, 1 s) before the document ends; no action is
+// requested then.
+func (d *Driver) wait(msg []ivr.Prompt, seg int, keys bool) string {
 	verbs := d.plays(msg)
 	verbs = append(verbs, &twiml.VoicePlay{Url: d.base + pathHold + strconv.Itoa(seg%d.hold.count()) + ".wav"})
-	return render(verbs...)
+	if !keys {
+		return render(verbs...)
+	}
+	return render(&twiml.VoiceGather{
+		Input:         "dtmf",
+		Action:        d.link(pathHoldKey, 0),
+		Method:        "POST",
+		Timeout:       "1",
+		NumDigits:     "1",
+		InnerElements: verbs,
+	})
 }
 
 func leave() string { return render(&twiml.VoiceLeave{}) }
