@@ -14,12 +14,12 @@ import (
 )
 
 func (s *Server) listEngineers(w http.ResponseWriter, r *http.Request) {
-	list, err := s.oncall.Engineers(r.Context())
+	engineers, err := s.oncall.Engineers(r.Context())
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"engineers": list})
+	writeJSON(w, http.StatusOK, map[string]any{"engineers": orEmpty(engineers)})
 }
 
 func (s *Server) getEngineer(w http.ResponseWriter, r *http.Request) {

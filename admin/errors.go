@@ -74,6 +74,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// orEmpty is s, or an empty list for nil, so that an empty list is written as
+// [] rather than null: a client iterates without a check.
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
 // maxBody bounds a request body; no admin resource comes near it.
 const maxBody = 1 << 20
 

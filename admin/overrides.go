@@ -16,12 +16,12 @@ func (s *Server) listOverrides(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	list, err := s.oncall.Overrides(r.Context(), from, to)
+	overrides, err := s.oncall.Overrides(r.Context(), from, to)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "overrides": list})
+	writeJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "overrides": orEmpty(overrides)})
 }
 
 func (s *Server) createOverride(w http.ResponseWriter, r *http.Request) {

@@ -10,12 +10,12 @@ import (
 )
 
 func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request) {
-	list, err := s.oncall.Policies(r.Context())
+	policies, err := s.oncall.Policies(r.Context())
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"policies": list})
+	writeJSON(w, http.StatusOK, map[string]any{"policies": orEmpty(policies)})
 }
 
 func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request) {

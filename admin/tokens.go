@@ -14,12 +14,12 @@ import (
 )
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
-	list, err := s.store.Tokens(r.Context())
+	tokens, err := s.store.Tokens(r.Context())
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tokens": list})
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": orEmpty(tokens)})
 }
 
 // createToken makes a token and shows its secret once.
@@ -80,5 +80,5 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
+	writeJSON(w, http.StatusOK, map[string]any{"entries": orEmpty(entries)})
 }
