@@ -61,7 +61,8 @@ func startAPI(t *testing.T, db *store.DB, now time.Time) *apiServer {
 	ctx := context.Background()
 	clock := &testClock{now: now}
 	log := zaptest.NewLogger(t)
-	svc := oncall.NewService(db, log, oncall.ServiceOptions{Now: clock.Now, History: 400 * 24 * time.Hour})
+	svc := oncall.NewService(db, log, oncall.ServiceOptions{Now: clock.Now, History: 400 * 24 * time.Hour,
+		ServiceNumbers: map[string]string{testLine: "the Washington line"}})
 	if err := svc.Refresh(ctx); err != nil {
 		t.Fatalf("refresh: %v", err)
 	}
@@ -82,6 +83,10 @@ func startAPI(t *testing.T, db *store.DB, now time.Time) *apiServer {
 	t.Cleanup(srv.Close)
 	return &apiServer{t: t, url: srv.URL, db: db, svc: svc, clock: clock, admin: secret, client: srv.Client()}
 }
+
+// testLine is a line of the service's own, which no engineer may give as
+// theirs.
+const testLine = "+12025952118"
 
 // pagerRoster is who the pager pages: the schedule's engineers.
 type pagerRoster struct{ svc *oncall.Service }

@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -153,4 +154,40 @@ func TestBadInput(t *testing.T) {
 			s.do("PATCH", "/api/v1/engineers", s.admin, nil).wantError(t, http.StatusMethodNotAllowed, "invalid", "")
 		})
 	})
+}
+
+// TestEngineerContactNumbers: a contact number the pager cannot use as
+// given is refused, saying why: the service's own line (a page would call
+// the service), a premium-rate number (every page costs by the minute: the
+// toll-fraud route), and a number with an extension (a page cannot dial
+// it, and it used to be dropped without a word).
+func TestEngineerContactNumbers(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	s := startAPI(t, db, mustTime(t, "2026-06-01T12:00:00Z"))
+	anna := s.engineer("Anna", "L1", "+12025550101")
+	for _, c := range []struct {
+		name, phone string
+		want        []string
+	}{
+		{"ServiceLine", "+1 (202) 595-2118", []string{"+12025952118", "the Washington line", "would call the service"}},
+		{"PremiumRate", "+1 900 555 1234", []string{"premium-rate"}},
+		{"PremiumRateRussia", "+7 809 123 45 67", []string{"premium-rate"}},
+		{"Extension", "+1 202 555 0101 ext. 12", []string{"extension 12", "cannot dial"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			contacts := []map[string]any{{"phone": "+12025550102"}, {"phone": c.phone}}
+			body := map[string]any{"name": "Eve", "level": "L2", "languages": []string{"en"}, "time_zone": "America/New_York", "contacts": contacts}
+			for _, r := range []response{
+				s.do("POST", "/api/v1/engineers", s.admin, body),
+				s.do("PUT", "/api/v1/engineers/"+strconv.FormatInt(anna, 10)+"/contacts", s.admin, map[string]any{"contacts": contacts}),
+			} {
+				e := r.wantError(t, http.StatusBadRequest, "invalid", "contacts[1].phone")
+				for _, w := range c.want {
+					if !strings.Contains(e.Error.Message, w) {
+						t.Errorf("message %q does not say %q", e.Error.Message, w)
+					}
+				}
+			}
+		})
+	}
 }

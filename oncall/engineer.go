@@ -45,18 +45,51 @@ type Engineer struct {
 // NormalizePhone parses a phone number written in international form (a
 // leading +, spaces, dashes and brackets allowed) and returns it in E.164.
 func NormalizePhone(s string) (string, error) {
+	num, err := parsePhone(s)
+	if err != nil {
+		return "", err
+	}
+	return phonenumbers.Format(num, phonenumbers.E164), nil
+}
+
+func parsePhone(s string) (*phonenumbers.PhoneNumber, error) {
 	t := strings.TrimSpace(s)
 	if !strings.HasPrefix(t, "+") {
-		return "", fmt.Errorf("%q must be in international form, starting with + and the country code", s)
+		return nil, fmt.Errorf("%q must be in international form, starting with + and the country code", s)
 	}
 	num, err := phonenumbers.Parse(t, "")
 	if err != nil {
-		return "", fmt.Errorf("%q is not a phone number", s)
+		return nil, fmt.Errorf("%q is not a phone number", s)
 	}
 	if !phonenumbers.IsPossibleNumber(num) {
-		return "", fmt.Errorf("%q is not a possible phone number for its country", s)
+		return nil, fmt.Errorf("%q is not a possible phone number for its country", s)
 	}
-	return phonenumbers.Format(num, phonenumbers.E164), nil
+	return num, nil
+}
+
+// ContactPhone is NormalizePhone for a number engineers are paged on,
+// which must ring the engineer when dialled as it is stored. It refuses:
+//   - an extension: E.164 has none, so it would be dropped and the page
+//     would ring a switchboard at night; nothing dials it after the call
+//     connects;
+//   - a premium-rate number: every page and every rung support call would
+//     cost the service by the minute, and pointing an engineer's number
+//     (which their own token may edit) at one is the classic toll-fraud
+//     route; no support desk needs one, so no setting allows it.
+func ContactPhone(s string) (string, error) {
+	num, err := parsePhone(s)
+	if err != nil {
+		return "", err
+	}
+	e164 := phonenumbers.Format(num, phonenumbers.E164)
+	if ext := num.GetExtension(); ext != "" {
+		return "", fmt.Errorf("%q has extension %s, which a page cannot dial: give a number that rings the engineer directly (%s rings the switchboard)",
+			s, ext, e164)
+	}
+	if phonenumbers.GetNumberType(num) == phonenumbers.PREMIUM_RATE {
+		return "", fmt.Errorf("%s is a premium-rate number: every page to it would be charged by the minute; give the engineer's mobile or landline", e164)
+	}
+	return e164, nil
 }
 
 // LoadZone loads an IANA time zone, rejecting the empty name (which Go would
@@ -103,7 +136,7 @@ func (e Engineer) Normalize() (Engineer, error) {
 	}
 	contacts := make([]ContactMethod, 0, len(e.Contacts))
 	for i, c := range e.Contacts {
-		p, err := NormalizePhone(c.Phone)
+		p, err := ContactPhone(c.Phone)
 		if err != nil {
 			return e, errs.InvalidField(fmt.Sprintf("contacts[%d].phone", i), "%s", err)
 		}
@@ -116,6 +149,19 @@ func (e Engineer) Normalize() (Engineer, error) {
 	}
 	e.Contacts = contacts
 	return e, nil
+}
+
+// notServiceNumber refuses a contact number that is one of the service's
+// own (a line, the pager's caller id: ServiceOptions.ServiceNumbers): a page
+// to it would call the service, not the engineer. e is normalised.
+func (e Engineer) notServiceNumber(own map[string]string) error {
+	for i, c := range e.Contacts {
+		if what, ok := own[c.Phone]; ok {
+			return errs.InvalidField(fmt.Sprintf("contacts[%d].phone", i),
+				"%s is %s, a number of this service: a page to it would call the service, not the engineer", c.Phone, what)
+		}
+	}
+	return nil
 }
 
 func containsLang(ls []Language, l Language) bool {

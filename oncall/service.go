@@ -21,6 +21,11 @@ type ServiceOptions struct {
 	// and still count as "now" (clock differences between an admin's
 	// machine and the server); default 1 minute.
 	MaxSkew time.Duration
+	// ServiceNumbers are the service's own phone numbers (its lines, the
+	// pager's caller id and texting number), each with what it is ("the
+	// Moscow line"): no engineer may give one as theirs, or a page would
+	// call the service itself.
+	ServiceNumbers map[string]string
 }
 
 // Service is the on-call domain's front door: it validates changes, stores
@@ -58,6 +63,13 @@ func NewService(store Store, log *zap.Logger, opts ServiceOptions) *Service {
 	if opts.MaxSkew == 0 {
 		opts.MaxSkew = time.Minute
 	}
+	own := make(map[string]string, len(opts.ServiceNumbers))
+	for n, what := range opts.ServiceNumbers {
+		if p, err := NormalizePhone(n); err == nil { // a Messaging Service id is no number
+			own[p] = what
+		}
+	}
+	opts.ServiceNumbers = own
 	return &Service{store: store, log: log, opts: opts}
 }
 

@@ -20,6 +20,9 @@ func (s *Service) Engineer(ctx context.Context, id int64) (Engineer, error) {
 // field for bad input.
 func (s *Service) CreateEngineer(ctx context.Context, actor string, e Engineer) (Engineer, error) {
 	e, err := e.Normalize()
+	if err == nil {
+		err = e.notServiceNumber(s.opts.ServiceNumbers)
+	}
 	if err != nil {
 		return Engineer{}, err
 	}
@@ -36,6 +39,9 @@ func (s *Service) CreateEngineer(ctx context.Context, actor string, e Engineer) 
 // own contact methods (see UpdateContacts). Invalid, NotFound.
 func (s *Service) UpdateEngineer(ctx context.Context, actor string, e Engineer) (Engineer, error) {
 	e, err := e.Normalize()
+	if err == nil {
+		err = e.notServiceNumber(s.opts.ServiceNumbers)
+	}
 	if err != nil {
 		return Engineer{}, err
 	}

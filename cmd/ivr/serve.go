@@ -5,8 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -79,7 +81,11 @@ func serve(ctx context.Context, args []string, env environ) error {
 	}
 	defer db.Close()
 
-	svc := oncall.NewService(db, log.Named("oncall"), oncall.ServiceOptions{})
+	own, err := serviceNumbers(cfg)
+	if err != nil {
+		return err
+	}
+	svc := oncall.NewService(db, log.Named("oncall"), oncall.ServiceOptions{ServiceNumbers: own})
 	if err := bootstrapToken(ctx, db, cfg.adminToken, log); err != nil {
 		return err
 	}
@@ -326,6 +332,27 @@ func refreshLoop(ctx context.Context, svc *oncall.Service, every time.Duration, 
 			}
 		}
 	}
+}
+
+// serviceNumbers are the service's own numbers, which no engineer may give
+// as theirs (a page would call the IVR): the lines' and the pager's, each
+// described by its setting.
+func serviceNumbers(cfg serveConfig) (map[string]string, error) {
+	settings, err := cfg.flow.flowSettings()
+	if err != nil {
+		return nil, err
+	}
+	callers, sms := cfg.pager.senderSettings(settings.Lines)
+	own := map[string]string{}
+	for _, set := range []map[string]string{callers, sms} {
+		names := slices.Sorted(maps.Keys(set))
+		for _, name := range names {
+			if _, ok := own[set[name]]; !ok {
+				own[set[name]] = "the number of " + name
+			}
+		}
+	}
+	return own, nil
 }
 
 // bootstrapToken makes secret (IVR_ADMIN_TOKEN) the one bootstrap admin
