@@ -159,8 +159,17 @@ func TestLanguage(t *testing.T) {
 		name:  "star and pound during the greeting: no ticket",
 		turns: []ex{{3, Digits{Digits: "*#"}, priorityMenuRU}},
 	}, {
+		name:  "star and pound during the greeting, the pound reported as the terminator: no ticket",
+		turns: []ex{{3, Digits{Digits: "*", Finished: true}, priorityMenuRU}},
+	}, {
 		name:  "one key and pound during the greeting is a ticket entry, too short",
 		turns: []ex{{3, Digits{Digits: "5#"}, retryInvalidRU}},
+	}, {
+		name:  "one key ended by the terminator during the greeting is a ticket entry",
+		turns: []ex{{3, Digits{Digits: "5", Finished: true}, retryInvalidRU}},
+	}, {
+		name:  "9 ended by the terminator still switches the language",
+		turns: []ex{{3, Digits{Digits: "9", Finished: true}, askTicketEN}},
 	}, {
 		name:  "9 and pound still switches the language",
 		start: CallStarted{Caller: client},
@@ -312,6 +321,9 @@ func TestTicketEntry(t *testing.T) {
 			}
 		},
 	}, {
+		name:  "pound alone, reported as the terminator, is a wrong entry, not silence",
+		turns: []ex{lang, {15, Digits{Finished: true}, retryInvalidRU}},
+	}, {
 		name:  "silence, then the ticket",
 		turns: []ex{lang, {15, Digits{}, nothingHeardRU}, {25, Digits{Digits: "12345#"}, ringAnnaFound}},
 	}, {
@@ -446,6 +458,9 @@ func TestPriorityMenu(t *testing.T) {
 				t.Errorf("priority %s, opened %+v", st.Priority, e.tickets.opened)
 			}
 		},
+	}, flowCase{
+		name:  "pound at the priority menu (Twilio's default terminator) is a wrong key, not silence",
+		turns: append(slices.Clone(toMenu), ex{12, Digits{Finished: true}, "caller: gather(1,10s) ru[priority_invalid priority_menu]"}),
 	}, flowCase{
 		name:  "silence, then a key",
 		turns: append(slices.Clone(toMenu), ex{12, Digits{}, "caller: gather(1,10s) ru[nothing_heard priority_menu]"}, ex{20, Digits{Digits: "2"}, ringAnnaOpened(oncall.Urgent)}),

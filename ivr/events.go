@@ -18,10 +18,12 @@ type CallStarted struct {
 }
 
 // Digits: what the caller keyed for the current Gather, without the
-// terminator; "" when the gather timed out with nothing.
+// terminator; "" when the gather timed out with nothing. Finished is true
+// when the caller ended with the terminator (Twilio's FinishedOnKey).
 type Digits struct {
-	Digits string
-	At     time.Time
+	Digits   string
+	Finished bool
+	At       time.Time
 }
 
 // HoldKey: the caller on hold (a Hold step) pressed Key. 1 leaves a

@@ -168,13 +168,17 @@ func (t *turn) dispatch(ev Event) error {
 	}
 	switch e := ev.(type) {
 	case Digits:
+		keys := e.Digits // the menus see a terminator as a trailing #: "" is silence
+		if e.Finished && !strings.HasSuffix(keys, "#") {
+			keys += "#"
+		}
 		switch st.Phase {
 		case PhaseLanguage:
-			t.languageChosen(e.Digits)
+			t.languageChosen(keys)
 		case PhaseTicket:
-			t.ticketKeyed(e.Digits)
+			t.ticketKeyed(keys)
 		case PhasePriority:
-			t.priorityKeyed(e.Digits)
+			t.priorityKeyed(keys)
 		default:
 			return t.conflict("digits")
 		}

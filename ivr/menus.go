@@ -29,10 +29,11 @@ var priorityKeys = map[string]oncall.Priority{
 	"1": oncall.Critical, "2": oncall.Urgent, "3": oncall.Normal, "4": oncall.Low,
 }
 
-// languageChosen takes the keys of the greeting. One key (with or without
-// #) chooses the language: 9 switches, any other keeps it. More keys, or a
-// key and #, are a ticket id keyed during the greeting (the README suggests
-// typing 1001#): it is looked up at once, in the call's language.
+// languageChosen takes the keys of the greeting. One key alone chooses the
+// language: 9 switches (9# too), any other keeps it. More keys, or a key
+// other than 9 ended with # ("*#", "5#"), are a ticket entry keyed during
+// the greeting (the README suggests typing 1001#): it is taken as at the
+// ticket prompt, at once, in the call's language.
 func (t *turn) languageChosen(keys string) {
 	st := t.st
 	if k := strings.TrimSuffix(keys, "#"); k != switchKey && (len(k) > 1 || k != keys && k != "") {

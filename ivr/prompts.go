@@ -10,9 +10,9 @@ import (
 // The prompt catalogue: every sentence the service says, in Russian and in
 // English, in one file so that it can be reviewed (and recorded) in one
 // place. A prompt is a short sentence or a fragment; the flow strings them
-// together (a readback is "ticket", the digits one by one, "priority", the
-// priority's name). Texts are what the recordings in sounds/ say; a TTS or
-// the simulator can read them through Text.
+// together (a readback is "ticket", the digits one by one, a pause,
+// "priority", the priority's name). Texts are what the recordings in
+// sounds/ say; a TTS or the simulator can read them through Text.
 //
 // It has two tables: flowPrompts, what the call flow says, and
 // pageCallPrompts, what the page calls the pager places to engineers say

@@ -136,7 +136,8 @@ func (s *session) answer(ctx context.Context, line string) error {
 	}
 	switch s.waiting {
 	case waitCaller:
-		return s.handle(ctx, ivr.Digits{Digits: strings.TrimSuffix(line, "#"), At: now})
+		keys, finished := strings.CutSuffix(line, "#")
+		return s.handle(ctx, ivr.Digits{Digits: keys, Finished: finished, At: now})
 	case waitRecord:
 		return s.handle(ctx, ivr.RecordingDone{URL: "sim://voicemail/" + s.opts.CallID, Seconds: max(len(line)/12, 1), At: now})
 	case waitPhone:

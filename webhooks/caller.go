@@ -71,7 +71,7 @@ func (d *Driver) gatherAction(ctx context.Context, r *http.Request, form url.Val
 		if !menuPhase(e.Flow.Phase) || e.Caller.Kind != kindGather || seq != e.Flow.CallerSeq {
 			return nil, false
 		}
-		return ivr.Digits{Digits: form.Get("Digits"), At: d.now()}, false
+		return ivr.Digits{Digits: form.Get("Digits"), Finished: form.Get("FinishedOnKey") != "", At: d.now()}, false
 	})
 	if err != nil {
 		return "", err

@@ -61,6 +61,24 @@ func TestSilenceAtTheTicketPrompt(t *testing.T) {
 	if got := plays(doc); len(got) != 2 || got[0] != "nothing_heard" || got[1] != "ticket_enter" || doc.Gather() == nil {
 		t.Fatalf("silence at the ticket prompt plays %v, want nothing_heard ticket_enter: %s", got, doc)
 	}
+	// The pound sign alone is keyed (Twilio posts empty Digits with
+	// FinishedOnKey): a wrong entry, not silence.
+	doc = call.Press("#")
+	if got := plays(doc); len(got) != 2 || got[0] != "ticket_invalid" {
+		t.Fatalf("pound alone at the ticket prompt plays %v, want ticket_invalid ticket_retry: %s", got, doc)
+	}
+	call.Hangup()
+}
+
+// Star and pound during the greeting: no ticket, straight to the priority
+// menu (Twilio reports the pound as FinishedOnKey, not in Digits).
+func TestNoTicketKeyedDuringGreeting(t *testing.T) {
+	e := newEnv(t)
+	call := e.tw.Phone(client).Dial(washington)
+	call.Answer()
+	if doc := call.Press("*#"); !hasPlay(doc, "priority_menu") || hasPlay(doc, "ticket_enter") {
+		t.Fatalf("*# during the greeting did not lead to the priority menu: %s", doc)
+	}
 	call.Hangup()
 }
 
