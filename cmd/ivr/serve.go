@@ -43,7 +43,7 @@ func serve(ctx context.Context, args []string, env environ) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	cfg.register(fs, env)
 	fs.StringVar(&cfg.addr, "addr", envOr(env, "IVR_ADDR", "127.0.0.1:8080"), "address to listen on (env IVR_ADDR)")
-	fs.StringVar(&cfg.adminToken, "admin-token", env.getenv("IVR_ADMIN_TOKEN"), "an admin bearer token to accept from start (env IVR_ADMIN_TOKEN)")
+	fs.StringVar(&cfg.adminToken, "admin-token", env.getenv("IVR_ADMIN_TOKEN"), "an admin bearer token to accept from start, replacing the previous one (env IVR_ADMIN_TOKEN: give it there, as flags show in ps)")
 	fs.BoolVar(&cfg.demo, "demo", false, "seed the demo team into an empty store")
 	fs.DurationVar(&cfg.refreshInterval, "refresh", 15*time.Second, "how often to reload schedules changed by other instances")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to let requests finish on shutdown")
