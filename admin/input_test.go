@@ -9,11 +9,11 @@ import (
 	"github.com/supportdesk/ivr/store/storetest"
 )
 
-// TestGivenTime: a time that is given is read as given, even the zero
+// TestAdminGivenTime: a time that is given is read as given, even the zero
 // instant 0001-01-01T00:00:00Z, which Go's time.Time also uses for "none":
 // it is refused as a time no schedule has, never taken for "now" or
 // "missing".
-func TestGivenTime(t *testing.T) {
+func TestAdminGivenTime(t *testing.T) {
 	db := storetest.OpenSQLite(t)
 	s := startAPI(t, db, mustTime(t, "2026-06-01T12:00:00Z"))
 	a := s.engineer("Anna", "L1", "+12025550101")

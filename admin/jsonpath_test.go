@@ -7,9 +7,9 @@ import (
 	"testing"
 )
 
-// TestFindMisfit: the walk names the same first misfit as encoding/json,
+// TestAdminFieldPaths: the walk names the same first misfit as encoding/json,
 // with its whole path, for every shape of input type the API decodes.
-func TestFindMisfit(t *testing.T) {
+func TestAdminFieldPaths(t *testing.T) {
 	type inner struct {
 		Phone string `json:"phone"`
 		SMS   bool   `json:"sms"`

@@ -94,11 +94,11 @@ func TestSummaryHidesStaffData(t *testing.T) {
 	}
 }
 
-// TestSummaryControlCharacters: a name stored before names were checked
+// TestNoteControlCharacters: a name stored before names were checked
 // may hold control characters; the ticket system refuses a note with any
 // (but line breaks and tabs), so the note leaves them out and keeps the
 // rest of the name rather than lose the whole note.
-func TestSummaryControlCharacters(t *testing.T) {
+func TestNoteControlCharacters(t *testing.T) {
 	r := CallRecord{Line: moscow, Caller: client, Language: oncall.English, LanguageFrom: "chosen",
 		StartedAt: t0, EndedAt: at(60), Duration: 60 * time.Second, Outcome: OutcomeConnected,
 		EngineerID: 11, EngineerName: "Anna\x00 \x1b[2JSmirnova\nEvil line\u202e\xff", AnsweredAt: at(24)}
