@@ -245,7 +245,7 @@ var pageCallPrompts = []PromptText{
 	{"page_no_recording",
 		"Запись сообщения больше недоступна.",
 		"The recording of the message is no longer available."},
-	{"page_calling_client", "Соединяю вас с клиентом.", "Connecting you to the client."},
+	{"page_calling_client", "Соединяем вас с клиентом.", "Connecting you to the client."},
 	{"page_client_no_answer", "Клиент не ответил.", "The client did not answer."},
 	{"page_call_ended",
 		"Разговор с клиентом окончен. До свидания.",

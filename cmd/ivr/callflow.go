@@ -91,8 +91,8 @@ func (c flowConfig) flowSettings() (ivr.Config, error) {
 }
 
 // parseLines reads "number=name:language,…". A line's name picks its
-// prompts, greeting_<name> and line_<name>, which must be in the catalogue
-// (ivr/prompts.go, with audio in sounds/).
+// prompts, greeting_<name>, line_<name> and screen_line_<name>, which must
+// be in the catalogue (ivr/prompts.go, with audio in sounds/).
 func parseLines(s string) ([]ivr.Line, error) {
 	var lines []ivr.Line
 	for i, item := range strings.Split(s, ",") {
@@ -107,8 +107,8 @@ func parseLines(s string) ([]ivr.Line, error) {
 			Language: oncall.Language(strings.TrimSpace(lang)), Greeting: "greeting_" + name, Spoken: "line_" + name}
 		if !hasLinePrompts(name) {
 			return nil, fmt.Errorf("line %d: no recorded greeting for %q (the prompt catalogue has %s); "+
-				"a new line needs greeting_%s and line_%s in ivr/prompts.go and go generate ./sounds/",
-				i+1, name, strings.Join(lineNames(), " and "), name, name)
+				"a new line needs greeting_%s, line_%s and screen_line_%s in ivr/prompts.go and go generate ./sounds/",
+				i+1, name, strings.Join(lineNames(), " and "), name, name, name)
 		}
 		lines = append(lines, l)
 	}
@@ -129,7 +129,7 @@ func lineNames() []string {
 
 func hasLinePrompts(name string) bool {
 	has := func(prompt string) bool { return ivr.Text(ivr.Prompt{Name: prompt, Lang: oncall.English}) != "" }
-	return has("greeting_"+name) && has("line_"+name)
+	return has("greeting_"+name) && has("line_"+name) && has("screen_line_"+name)
 }
 
 func formatLines(lines []ivr.Line) string {
