@@ -104,7 +104,7 @@ func summary(cfg Config, r CallRecord) string {
 
 	switch r.Outcome {
 	case OutcomeConnected:
-		add(tx.connected, noteName(r.EngineerName, r.EngineerID), r.AnsweredAt.UTC().Format("15:04:05"),
+		add(tx.connected, oncall.PrintableName(r.EngineerName, r.EngineerID), r.AnsweredAt.UTC().Format("15:04:05"),
 			tx.duration(r.EndedAt.Sub(r.AnsweredAt)))
 	case OutcomeVoicemail:
 		if r.VoicemailURL != "" && r.VoicemailSeconds > 0 {
@@ -121,25 +121,6 @@ func summary(cfg Config, r CallRecord) string {
 		add("%s", tx.paged)
 	}
 	return b.String()
-}
-
-// noteName is an engineer's name as a note shows it: on one line, with no
-// control characters. Names are checked when they are written
-// (oncall.CheckName), but one stored before that may hold any, and a ticket
-// system refuses a note with them: the call's note would be lost for a
-// name. What cannot be shown becomes a space; a name with nothing left is
-// the engineer's id.
-func noteName(name string, id int64) string {
-	name = strings.Map(func(r rune) rune {
-		if oncall.Unprintable(r) {
-			return ' '
-		}
-		return r
-	}, strings.ToValidUTF8(name, " "))
-	if name = strings.Join(strings.Fields(name), " "); name == "" {
-		return fmt.Sprintf("#%d", id)
-	}
-	return name
 }
 
 // duration writes d as "1 h 5 min", "5 min 12 s" or "40 s".

@@ -200,6 +200,25 @@ func CheckName(field, name string) (string, error) {
 	return name, nil
 }
 
+// PrintableName is an engineer's name as a note, a text or a log shows it:
+// on one line, with no control characters. Names are checked when they are
+// written (CheckName), but one stored before that may hold any, and a
+// ticket system refuses a note with them: a note would be lost for a name.
+// What cannot be shown becomes a space; a name with nothing left is the
+// engineer's id.
+func PrintableName(name string, id int64) string {
+	name = strings.Map(func(r rune) rune {
+		if Unprintable(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(name, " "))
+	if name = strings.Join(strings.Fields(name), " "); name == "" {
+		return fmt.Sprintf("#%d", id)
+	}
+	return name
+}
+
 // Unprintable reports whether r has no place in a name: a control
 // character (NUL, ESC, a line break, DEL, C1), a line or paragraph
 // separator, or a bidirectional override or isolate, which makes text read

@@ -114,7 +114,7 @@ type Target struct {
 // TargetOf is how the pager reaches engineer e: their first phone for
 // voice, their first SMS-capable phone for texts, their first language.
 func TargetOf(e oncall.Engineer) Target {
-	t := Target{EngineerID: e.ID, Name: e.Name, Language: oncall.English, TimeZone: e.TimeZone}
+	t := Target{EngineerID: e.ID, Name: oncall.PrintableName(e.Name, e.ID), Language: oncall.English, TimeZone: e.TimeZone}
 	if len(e.Languages) > 0 {
 		t.Language = e.Languages[0]
 	}
