@@ -27,26 +27,6 @@ type errorDetail struct {
 	Message string    `json:"message"`
 }
 
-// statusOf maps an error code to its HTTP status. It is the only place that
-// does.
-func statusOf(code errs.Code) int {
-	switch code {
-	case errs.Invalid:
-		return http.StatusBadRequest
-	case errs.NotFound:
-		return http.StatusNotFound
-	case errs.Conflict:
-		return http.StatusConflict
-	case errs.Unauthorized:
-		return http.StatusUnauthorized
-	case errs.Forbidden:
-		return http.StatusForbidden
-	case errs.Unavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
 // Error writes err as the API's error body with the status its code maps
 // to. Errors that are not *errs.Error are internal: they are logged with the
 // request and shown only as "internal error".
@@ -63,7 +43,7 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Code == errs.Unauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="ivr"`)
 	}
-	writeJSON(w, statusOf(e.Code), errorBody{Error: errorDetail{Code: e.Code, Field: e.Field, Message: e.Message}})
+	writeJSON(w, errs.HTTPStatus(e.Code), errorBody{Error: errorDetail{Code: e.Code, Field: e.Field, Message: e.Message}})
 }
 
 // writeJSON writes v with status. An encoding failure can only be a bug in
