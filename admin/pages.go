@@ -162,7 +162,7 @@ func (s *Server) closePage(w http.ResponseWriter, r *http.Request, what string,
 		s.Error(w, r, err)
 		return
 	}
-	who := pager.Acknowledge{Name: actor(r), Via: pager.ViaAPI}
+	who := pager.Acknowledge{Name: tokenOf(r).Name, Via: pager.ViaAPI} // the token's name reads well in a text; the log has the actor
 	if tok := tokenOf(r); tok.Role != access.Admin {
 		p, _, err := s.pages.Page(r.Context(), id)
 		if err != nil {

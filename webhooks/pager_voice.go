@@ -70,13 +70,15 @@ func (pg *Pager) key(ctx context.Context, r *http.Request, form url.Values) (str
 		if err != nil {
 			return "", err
 		}
-		if p.Status == pager.Acknowledged && p.AckedBy != a.EngineerID {
+		switch {
+		case p.Status == pager.Acknowledged && p.AckedBy == a.EngineerID:
+			return pg.afterKey(a, &p), nil // the menu of a client's call (pager_callback.go)
+		case p.Status == pager.Acknowledged:
 			return pg.say(pager.TakenPrompts(lang), &twiml.VoiceHangup{}), nil
 		}
-		if p.AckedBy == a.EngineerID {
-			return pg.afterKey(a, &p), nil // the menu of a client's call (pager_callback.go)
-		}
-		return pg.say(pager.AckedPrompts(lang), &twiml.VoiceHangup{}), nil
+		// Resolved (or expired) while the call rang: nothing was
+		// acknowledged, and the engineer must not hear that it was.
+		return pg.say(pager.ClosedPrompts(lang), &twiml.VoiceHangup{}), nil
 	}
 	n, _ := strconv.Atoi(r.URL.Query().Get("n"))
 	if n < pageRepeats {

@@ -363,3 +363,27 @@ func TestPageStormCollapses(t *testing.T) {
 	}
 	r.fake.Phone(phone).ExpectNothing()
 }
+
+// TestPageResolvedWhileRinging: the page is resolved while its call rings;
+// the engineer who then presses 1 hears that the page is closed, never
+// that they acknowledged it, and the page stays resolved.
+func TestPageResolvedWhileRinging(t *testing.T) {
+	r := startPagerRig(t)
+	_, phone := r.onCall("L1", "primary")
+	p := r.raise("urgent", "printer on fire, or not")
+	call := r.fake.Phone(phone).ExpectCall()
+	call.Answer()
+	if code := r.post(fmt.Sprintf("/api/v1/pages/%d/resolve", p.ID), nil, nil); code != http.StatusOK {
+		t.Fatalf("resolve: %d", code)
+	}
+	r.fake.Phone(phone).ExpectSMS(fmt.Sprint(p.ID)) // the page was closed, by whom
+	doc := call.Press("1")
+	plays := strings.Join(doc.Plays(), " ")
+	if !strings.Contains(plays, "page_closed") || strings.Contains(plays, "page_acked") {
+		t.Errorf("after 1 on a resolved page: %s, want the page-closed message", plays)
+	}
+	call.Hangup()
+	if got := r.page(p.ID); got.Status != "resolved" {
+		t.Errorf("page %s, want resolved", got.Status)
+	}
+}
