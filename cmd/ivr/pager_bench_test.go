@@ -77,37 +77,12 @@ func startBenchRig(tb testing.TB, dsn string) *benchRig {
 	env, _, errOut := testEnv(map[string]string{"IVR_DB": dsn, "IVR_ADMIN_TOKEN": testAdminToken,
 		"IVR_TWILIO_API_URL": fake.URL(), "TWILIO_ACCOUNT_SID": fake.AccountSID(), "TWILIO_AUTH_TOKEN": fake.AuthToken(),
 		"IVR_PAGER_TEXT_ONLY_AT_NIGHT": "none"})
-	base := serveUntilCleanup(tb, env, errOut, "--demo", "--addr", addr)
+	base := startWithEnv(tb, env, errOut, "--demo", "--addr", addr)
 	// Keep-alive connections for every client goroutine, as a real API
 	// client keeps them.
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	tb.Cleanup(tr.CloseIdleConnections)
 	return &benchRig{tb: tb, base: base, fake: fake, client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
-}
-
-// serveUntilCleanup is startWithEnv for any testing.TB: serve runs with
-// env until the benchmark (or test) ends.
-func serveUntilCleanup(tb testing.TB, env environ, errOut *syncBuffer, args ...string) string {
-	tb.Helper()
-	addr := make(chan string, 1)
-	env.onListen = func(a string) { addr <- a }
-	done := make(chan error, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { done <- run(ctx, append([]string{"serve"}, args...), env) }()
-	select {
-	case a := <-addr:
-		tb.Cleanup(func() {
-			cancel()
-			if err := <-done; err != nil {
-				tb.Errorf("serve ended with %v; log:\n%s", err, errOut.String())
-			}
-		})
-		return "http://" + a
-	case err := <-done:
-		cancel()
-		tb.Fatalf("serve failed to start: %v; log:\n%s", err, errOut.String())
-	}
-	return ""
 }
 
 // do sends an API request with the admin token and decodes the answer

@@ -107,8 +107,8 @@ func startPagerRigWith(t *testing.T, opts faketwilio.Options) *pagerRig {
 	return &pagerRig{t: t, base: base, fake: fake, clock: clock}
 }
 
-// startWithEnv runs serve with env until the test ends.
-func startWithEnv(t *testing.T, env environ, errOut *syncBuffer, args ...string) string {
+// startWithEnv runs serve with env until the test (or benchmark) ends.
+func startWithEnv(t testing.TB, env environ, errOut *syncBuffer, args ...string) string {
 	t.Helper()
 	addr := make(chan string, 1)
 	env.onListen = func(a string) { addr <- a }
