@@ -11,6 +11,8 @@ import (
 
 	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/ivr"
+	"github.com/supportdesk/ivr/oncall"
+	"github.com/supportdesk/ivr/sounds"
 )
 
 // Log keys.
@@ -149,6 +151,26 @@ func (c Config) validate() error {
 	u, err := url.Parse(c.PublicURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return errs.InvalidField("public_url", "%q is not an absolute http(s) base URL such as https://ivr.example.com (IVR_PUBLIC_URL)", c.PublicURL)
+	}
+	return missingAudio(ivr.Catalogue(), func(lang, name string) bool {
+		_, ok := sounds.URLPath(lang, name)
+		return ok
+	})
+}
+
+// missingAudio is errs.Invalid naming the first prompt of ps that has no
+// recording in one of its languages, as has tells. The driver only plays
+// recordings: Twilio's <Say> has no voice for ru-RU by default, and an
+// invalid voice and language "may result in error and <Say> instruction
+// failure", so a prompt without audio refuses the start rather than the
+// call. Every line's prompts are in the catalogue (ivr.Config checks).
+func missingAudio(ps []ivr.PromptText, has func(lang, name string) bool) error {
+	for _, p := range ps {
+		for _, lang := range []oncall.Language{oncall.Russian, oncall.English} {
+			if !has(string(lang), p.Name) {
+				return errs.InvalidField("prompts", "prompt %q has no %s recording: run go generate ./sounds/ (sounds/README.md)", p.Name, lang)
+			}
+		}
 	}
 	return nil
 }

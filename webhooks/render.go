@@ -7,7 +7,6 @@ import (
 	"github.com/twilio/twilio-go/twiml"
 
 	"github.com/supportdesk/ivr/ivr"
-	"github.com/supportdesk/ivr/oncall"
 	"github.com/supportdesk/ivr/sounds"
 )
 
@@ -44,20 +43,16 @@ func (d *Driver) legLink(legID, what string, seq int) string {
 	return d.link(pathLegs+url.PathEscape(legID)+"/"+what, seq)
 }
 
-// plays renders prompts as <Play> of the recorded audio, or <Say> of the
-// catalogue's text for a prompt that has no recording.
+// plays renders prompts as <Play> of their recorded audio. New refuses to
+// start when a catalogue prompt has no recording, so none is skipped; there
+// is no <Say> fallback, which would speak Russian with no voice Twilio
+// accepts.
 func (d *Driver) plays(ps []ivr.Prompt) []twiml.Element {
 	out := make([]twiml.Element, 0, len(ps))
 	for _, p := range ps {
 		if path, ok := sounds.URLPath(string(p.Lang), p.Name); ok {
 			out = append(out, &twiml.VoicePlay{Url: d.base + path})
-			continue
 		}
-		lang := "en-US"
-		if p.Lang == oncall.Russian {
-			lang = "ru-RU"
-		}
-		out = append(out, &twiml.VoiceSay{Message: ivr.Text(p), Language: lang})
 	}
 	return out
 }
