@@ -165,6 +165,7 @@ var testNumbers = []string{ourLine, "+12025550103"}
 type fakeTB struct {
 	mu       sync.Mutex
 	errors   []string
+	skips    []string
 	cleanups []func()
 }
 
@@ -181,6 +182,13 @@ func (f *fakeTB) Errorf(format string, args ...any) {
 }
 func (f *fakeTB) Fatalf(format string, args ...any) {
 	f.Errorf(format, args...)
+	panic(fatal{})
+}
+
+func (f *fakeTB) Skip(args ...any) {
+	f.mu.Lock()
+	f.skips = append(f.skips, fmt.Sprint(args...))
+	f.mu.Unlock()
 	panic(fatal{})
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"go.uber.org/zap"
@@ -18,15 +19,21 @@ type TB interface {
 	Cleanup(func())
 	Errorf(format string, args ...any)
 	Fatalf(format string, args ...any)
+	Skip(args ...any)
 }
 
 // Start serves a new fake on 127.0.0.1 (a free port) for the rest of the
 // test and returns it; URL() is its base URL. Fluent helpers (ExpectCall,
 // Answer, …) fail tb with Fatalf, so call them from the test's goroutine
 // (elsewhere use WaitCall and WaitSMS). At cleanup the server stops and the
-// test fails if ExpectNoMore finds anything unexpected.
+// test fails if ExpectNoMore finds anything unexpected. Without a spec in
+// the documented places (see DefaultSpecPath) the test is skipped, saying
+// what to set, unless IVR_TEST_SPEC=require (CI), which fails it.
 func Start(tb TB, opts Options) *Server {
 	tb.Helper()
+	if opts.SpecPath == "" {
+		SkipWithoutSpec(tb)
+	}
 	s, err := New(opts)
 	if err != nil {
 		tb.Fatalf("faketwilio: %v", err)
@@ -57,6 +64,17 @@ func Start(tb TB, opts Options) *Server {
 		}
 	})
 	return s
+}
+
+// SkipWithoutSpec skips tb's test when no spec is in the documented places
+// (see DefaultSpecPath), saying what to set, unless IVR_TEST_SPEC=require:
+// then New's error fails the test. Start calls it; tests that call New
+// themselves call it first.
+func SkipWithoutSpec(tb TB) {
+	tb.Helper()
+	if _, err := DefaultSpecPath(); errors.Is(err, ErrNoSpec) && os.Getenv(SpecRequireEnv) != "require" {
+		tb.Skip(err.Error() + " (" + SpecRequireEnv + "=require fails instead of skipping)")
+	}
 }
 
 // Serve runs a new fake at addr, which must be a loopback address

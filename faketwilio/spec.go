@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,30 +18,79 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 )
 
-// specRelPath is where Twilio's OpenAPI description lives below the folder
-// that holds the project's shared/ directory.
-const specRelPath = "shared/specs/twilio/twilio_api_v2010.json"
+// Where Twilio's OpenAPI description is looked for, in order: the path in
+// SpecEnv, then specRelPath beside the root of this module (the folder with
+// its go.mod), i.e. ../shared/specs/twilio of a clone. No other folder is
+// searched.
+const (
+	// SpecEnv names the file explicitly (the --spec flag of `ivr
+	// fake-twilio` wins over it).
+	SpecEnv = "IVR_TWILIO_SPEC"
+	// SpecRequireEnv=require makes Start fail instead of skipping the test
+	// when no spec is found, as CI does.
+	SpecRequireEnv = "IVR_TEST_SPEC"
 
-// DefaultSpecPath finds Twilio's OpenAPI description by walking up from the
-// working directory to the first folder that holds shared/specs. Tests run in
-// their package directory, a developer runs the binary from the repository
-// root; both find ../shared/specs of the repository this way.
+	specRelPath = "../shared/specs/twilio/twilio_api_v2010.json"
+	modulePath  = "github.com/supportdesk/ivr"
+)
+
+// ErrNoSpec is returned (wrapped) by DefaultSpecPath and New when no spec is
+// found in the documented places.
+var ErrNoSpec = errors.New("no Twilio OpenAPI description")
+
+// DefaultSpecPath returns the path in $IVR_TWILIO_SPEC, or else
+// ../shared/specs/twilio/twilio_api_v2010.json relative to the module root
+// (found from the working directory as the go command finds it: tests run in
+// their package directory, a developer runs the binary in the clone). An
+// error wrapping ErrNoSpec says what to set.
 func DefaultSpecPath() (string, error) {
-	dir, err := os.Getwd()
+	wd, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
+	return findSpec(os.Getenv, wd)
+}
+
+func findSpec(getenv func(string) string, wd string) (string, error) {
+	if p := getenv(SpecEnv); p != "" {
+		return p, nil
+	}
+	hint := fmt.Sprintf("set %s=/path/to/twilio_api_v2010.json (--spec for `ivr fake-twilio`), or place the project's shared/ folder beside the clone", SpecEnv)
+	root, ok := moduleRoot(wd)
+	if !ok {
+		return "", fmt.Errorf("faketwilio: %w: %s is not inside the %s module; %s", ErrNoSpec, wd, modulePath, hint)
+	}
+	p := filepath.Join(root, filepath.FromSlash(specRelPath))
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("faketwilio: %w at %s; %s", ErrNoSpec, p, hint)
+	}
+	return p, nil
+}
+
+// moduleRoot returns the folder of the go.mod nearest above dir if that
+// go.mod is this module's.
+func moduleRoot(dir string) (string, bool) {
 	for {
-		p := filepath.Join(dir, specRelPath)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
+		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, goModModule(data) == modulePath
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", fmt.Errorf("faketwilio: no %s above the working directory; set Options.SpecPath", specRelPath)
+			return "", false
 		}
 		dir = parent
 	}
+}
+
+// goModModule returns the module path of a go.mod's module line.
+func goModModule(data []byte) string {
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "module" {
+			return strings.Trim(f[1], `"`)
+		}
+	}
+	return ""
 }
 
 // spec is a loaded, read-only OpenAPI document with its router. One spec is

@@ -303,6 +303,7 @@ type scriptFailed struct{}
 func (c crashTB) Helper()                           {}
 func (c crashTB) Cleanup(f func())                  { c.t.Cleanup(f) }
 func (c crashTB) Errorf(format string, args ...any) { c.t.Errorf(format, args...) }
+func (c crashTB) Skip(args ...any)                  { c.t.Skip(args...) }
 func (c crashTB) Fatalf(format string, args ...any) {
 	c.t.Errorf(format, args...)
 	panic(scriptFailed{})

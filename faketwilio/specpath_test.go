@@ -1,0 +1,95 @@
+package faketwilio_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/supportdesk/ivr/faketwilio"
+)
+
+// clone lays out a checkout of this module at root/work/clone with a package
+// folder, and returns the package folder (where tests run).
+func clone(t *testing.T, root string) string {
+	t.Helper()
+	pkg := filepath.Join(root, "work", "clone", "faketwilio")
+	if err := os.MkdirAll(pkg, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mod := "module github.com/supportdesk/ivr\n\ngo 1.26\n"
+	if err := os.WriteFile(filepath.Join(root, "work", "clone", "go.mod"), []byte(mod), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return pkg
+}
+
+func placeSpec(t *testing.T, dir string) string {
+	t.Helper()
+	p := filepath.Join(dir, "shared", "specs", "twilio", "twilio_api_v2010.json")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestSpecIsFoundOnlyWhereDocumented(t *testing.T) {
+	t.Setenv(faketwilio.SpecEnv, "")
+	root := t.TempDir()
+	pkg := clone(t, root)
+	// A shared/ two folders up (beside work/, not beside the clone) is not
+	// the project's: it is not used.
+	placeSpec(t, root)
+	t.Chdir(pkg)
+	_, err := faketwilio.DefaultSpecPath()
+	if !errors.Is(err, faketwilio.ErrNoSpec) {
+		t.Fatalf("DefaultSpecPath with shared/ only above the clone's parent: %v, want ErrNoSpec", err)
+	}
+	for _, want := range []string{"IVR_TWILIO_SPEC=/path/to/twilio_api_v2010.json", "--spec", "shared/ folder beside the clone"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "Options.SpecPath") {
+		t.Errorf("error %q names a Go option", err)
+	}
+
+	// shared/ beside the clone is found, from the package folder and the root.
+	want := placeSpec(t, filepath.Join(root, "work"))
+	for _, dir := range []string{pkg, filepath.Dir(pkg)} {
+		t.Chdir(dir)
+		got, err := faketwilio.DefaultSpecPath()
+		if err != nil || got != want {
+			t.Errorf("DefaultSpecPath in %s = %q, %v; want %q", dir, got, err, want)
+		}
+	}
+
+	// The environment wins.
+	t.Setenv(faketwilio.SpecEnv, "/elsewhere/twilio_api_v2010.json")
+	if got, err := faketwilio.DefaultSpecPath(); err != nil || got != "/elsewhere/twilio_api_v2010.json" {
+		t.Errorf("DefaultSpecPath with %s set = %q, %v", faketwilio.SpecEnv, got, err)
+	}
+}
+
+func TestStartWithoutSpecSkipsUnlessRequired(t *testing.T) {
+	t.Setenv(faketwilio.SpecEnv, "")
+	t.Chdir(clone(t, t.TempDir()))
+
+	t.Setenv(faketwilio.SpecRequireEnv, "")
+	tb := &fakeTB{}
+	errs := fails(tb, func() { faketwilio.Start(tb, faketwilio.Options{}) })
+	if len(tb.skips) != 1 || len(errs) != 0 || !strings.Contains(tb.skips[0], "IVR_TWILIO_SPEC=") || !strings.Contains(tb.skips[0], "IVR_TEST_SPEC=require") {
+		t.Errorf("Start without a spec: skips %q, errors %q; want one skip saying what to set", tb.skips, errs)
+	}
+
+	t.Setenv(faketwilio.SpecRequireEnv, "require")
+	tb = &fakeTB{}
+	errs = fails(tb, func() { faketwilio.Start(tb, faketwilio.Options{}) })
+	if len(tb.skips) != 0 || len(errs) != 1 || !strings.Contains(errs[0], "IVR_TWILIO_SPEC=") {
+		t.Errorf("Start without a spec, IVR_TEST_SPEC=require: skips %q, errors %q; want one failure", tb.skips, errs)
+	}
+}
