@@ -96,7 +96,7 @@ func New(cfg Config) (*Driver, error) {
 	}
 	d := &Driver{cfg: cfg, base: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Log.Named("twilio"),
 		hold: holdMusic{seg: cfg.HoldSegment}, timers: map[string]func() bool{}}
-	d.sig = newSigned(cfg.AuthToken, d.base, cfg.MaxBody, cfg.HandleBudget, d.log)
+	d.sig = newSigned(cfg.AuthToken, cfg.AccountSID, d.base, cfg.MaxBody, cfg.HandleBudget, d.log)
 	if cfg.AuthToken == "" {
 		d.log.Error("TWILIO_AUTH_TOKEN is not set: every Twilio webhook will be refused with 503 until it is")
 	}

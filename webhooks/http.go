@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +15,9 @@ import (
 
 	"github.com/supportdesk/ivr/errs"
 )
+
+// keyAccountSID logs the Twilio account a refused webhook named.
+const keyAccountSID = "account_sid"
 
 // webhook handles one verified request: form holds the POST parameters
 // (each given once). It returns the TwiML to answer with ("" for an empty
@@ -25,13 +29,14 @@ type webhook func(ctx context.Context, r *http.Request, form url.Values) (string
 type signed struct {
 	validator *client.RequestValidator // nil without an auth token
 	base      string                   // the public URL the signature covers
+	account   string                   // TWILIO_ACCOUNT_SID; "" checks no AccountSid
 	maxBody   int64
 	budget    time.Duration // bounds the handler's work
 	log       *zap.Logger
 }
 
-func newSigned(authToken, base string, maxBody int64, budget time.Duration, log *zap.Logger) signed {
-	s := signed{base: base, maxBody: maxBody, budget: budget, log: log}
+func newSigned(authToken, accountSID, base string, maxBody int64, budget time.Duration, log *zap.Logger) signed {
+	s := signed{base: base, account: accountSID, maxBody: maxBody, budget: budget, log: log}
 	if authToken != "" {
 		v := client.NewRequestValidator(authToken)
 		s.validator = &v
@@ -42,7 +47,9 @@ func newSigned(authToken, base string, maxBody int64, budget time.Duration, log 
 // verified checks a request before handler sees it: an auth token is
 // configured (503), the body fits MaxBody (413), the signature is there
 // (403), the body is a form (400) and the signature is Twilio's over the
-// public URL and the parameters (403). A refused request changes nothing.
+// public URL and the parameters (403), and an AccountSid it carries is
+// ours (403: an auth token shared with, or leaked from, another account
+// does not let that account's calls in). A refused request changes nothing.
 func (d *Driver) verified(h webhook) http.Handler { return d.sig.verified(h) }
 
 func (d *signed) verified(h webhook) http.Handler {
@@ -85,6 +92,11 @@ func (d *signed) verified(h webhook) http.Handler {
 		if !d.validator.Validate(full, params, sig) {
 			d.log.Warn("webhook with a bad signature refused", zap.String(keyPath, r.URL.Path))
 			http.Error(w, "invalid X-Twilio-Signature", http.StatusForbidden)
+			return
+		}
+		if acc, ok := params["AccountSid"]; ok && d.account != "" && acc != d.account {
+			d.log.Warn("webhook of another Twilio account refused", zap.String(keyPath, r.URL.Path), zap.String(keyAccountSID, acc))
+			http.Error(w, "AccountSid "+strconv.Quote(acc)+" is not this service's Twilio account (TWILIO_ACCOUNT_SID)", http.StatusForbidden)
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), d.budget)

@@ -58,7 +58,10 @@ type Engineers interface {
 // PagerConfig is what the pager's Twilio side needs.
 type PagerConfig struct {
 	PublicURL, AuthToken string
-	REST                 PagerREST // required
+	// AccountSID is the Twilio account (TWILIO_ACCOUNT_SID): webhooks
+	// naming another are refused.
+	AccountSID string
+	REST       PagerREST // required
 	// CallerID is the number page calls come from (a Twilio number or a
 	// verified caller id), the same for every page so that engineers can
 	// let it through do-not-disturb. Required for voice pages.
@@ -118,7 +121,7 @@ func NewPager(cfg PagerConfig) (*Pager, error) {
 	}
 	log := cfg.Log.Named("pager-twilio")
 	base := strings.TrimSuffix(cfg.PublicURL, "/")
-	return &Pager{cfg: cfg, sig: newSigned(cfg.AuthToken, base, 64<<10, 10*time.Second, log), log: log}, nil
+	return &Pager{cfg: cfg, sig: newSigned(cfg.AuthToken, cfg.AccountSID, base, 64<<10, 10*time.Second, log), log: log}, nil
 }
 
 // SetPages gives the webhooks the pager's engine, which is built after the

@@ -283,7 +283,7 @@ func newPager(c pagerConfig, tw webhooks.Settings, rest webhooks.Client, db *sto
 	}
 	callerID, smsFrom := c.senders(lines)
 	twp, err := webhooks.NewPager(webhooks.PagerConfig{
-		PublicURL: tw.PublicURL, AuthToken: tw.AuthToken, REST: rest, CallerID: callerID, SMSFrom: smsFrom,
+		PublicURL: tw.PublicURL, AuthToken: tw.AuthToken, AccountSID: tw.AccountSID, REST: rest, CallerID: callerID, SMSFrom: smsFrom,
 		Engineers: svc, OptOuts: db, Rules: rules, Log: log, Links: c.linkSigner, Voicemails: db,
 	})
 	if err != nil {

@@ -1,0 +1,53 @@
+package webhooks_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/mux"
+
+	"github.com/supportdesk/ivr/faketwilio"
+	"github.com/supportdesk/ivr/webhooks"
+)
+
+const otherAccount = "AC99999999999999999999999999999999"
+
+// A request signed with our auth token but naming another account is
+// refused: the service answers only its own account's calls.
+func TestWebhookFromAnotherAccountRefused(t *testing.T) {
+	e := newEnv(t)
+	const sid = "CA00000000000000000000000000000013"
+	code, body := e.post("/webhooks/twilio/voice", map[string]string{"CallSid": sid, "From": client, "To": washington,
+		"AccountSid": otherAccount, "CallStatus": "ringing", "Direction": "inbound"}, e.signer())
+	if code != http.StatusForbidden || !strings.Contains(body, "AccountSid") || !strings.Contains(body, otherAccount) {
+		t.Fatalf("another account's call: %d %q, want 403 naming its AccountSid", code, body)
+	}
+	if _, _, err := e.states.CallState(t.Context(), sid); err == nil {
+		t.Fatal("another account's call got a state")
+	}
+	// Our own account's calls, and requests without the field, still pass.
+	e.startCall(sid)
+}
+
+func TestPagerWebhookFromAnotherAccountRefused(t *testing.T) {
+	r := mux.NewRouter()
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	pg, err := webhooks.NewPager(webhooks.PagerConfig{PublicURL: srv.URL, AuthToken: menuToken,
+		AccountSID: faketwilio.DefaultAccountSID, REST: webhooks.Unconfigured(), SMSFrom: "+74996383867"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg.Register(r)
+	full := srv.URL + "/webhooks/twilio/sms"
+	vals := map[string][]string{"MessageSid": {"SM1"}, "From": {"+15550000007"}, "To": {"+74996383867"},
+		"Body": {"STOP"}, "AccountSid": {otherAccount}}
+	req, _ := http.NewRequest(http.MethodPost, full, strings.NewReader(encode(vals)))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", faketwilio.Signature(menuToken, full, vals))
+	if code, body := do(t, req); code != http.StatusForbidden || !strings.Contains(body, "AccountSid") {
+		t.Fatalf("another account's text: %d %q, want 403 naming AccountSid", code, body)
+	}
+}
