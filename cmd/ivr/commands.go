@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 
@@ -52,7 +53,7 @@ func tokenCreate(ctx context.Context, args []string, env environ) error {
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
-	return withStore(ctx, c, env, func(db *store.DB) error {
+	err := withStore(ctx, c, env, func(db *store.DB) error {
 		tok, secret, err := access.Issue(ctx, db, "cli", name, role, engineerID)
 		if err != nil {
 			return fmt.Errorf("token create: %w", err)
@@ -61,4 +62,10 @@ func tokenCreate(ctx context.Context, args []string, env environ) error {
 		fmt.Fprintln(env.stdout, secret)
 		return nil
 	})
+	if errors.Is(err, store.ErrLocked) {
+		// serve holds the SQLite file; the running service issues tokens too.
+		return fmt.Errorf("token create: %w; while ivr serve runs, create the token through it instead: "+
+			"POST /api/v1/tokens with an admin token (see the README)", err)
+	}
+	return err
 }
