@@ -3,6 +3,7 @@ package admin
 import (
 	"bytes"
 	"context"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -71,10 +72,11 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	if list == nil {
-		list = []ivr.CallRecord{}
+	out := make([]callJSON, len(list))
+	for i, rec := range list {
+		out[i] = newCallJSON(rec)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"calls": list})
+	writeJSON(w, http.StatusOK, map[string]any{"calls": out})
 }
 
 // getCall shows one call: its steps, who answered, the voicemail.
@@ -88,7 +90,19 @@ func (s *Server) getCall(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rec)
+	writeJSON(w, http.StatusOK, newCallJSON(rec))
+}
+
+// callJSON is a call as the API shows it: the stored record, whose
+// "duration" stays integer nanoseconds (time.Duration's JSON, as stored and
+// as clients already read it), and its duration in seconds.
+type callJSON struct {
+	ivr.CallRecord
+	DurationSeconds float64 `json:"duration_seconds"`
+}
+
+func newCallJSON(rec ivr.CallRecord) callJSON {
+	return callJSON{CallRecord: rec, DurationSeconds: math.Round(rec.Duration.Seconds()*1000) / 1000}
 }
 
 // getRecording serves a voicemail's audio with its own content type, to
