@@ -153,6 +153,18 @@ func (d *Driver) dequeued(ctx context.Context, _ *http.Request, form url.Values)
 		return "", err
 	}
 	result := form.Get("QueueResult")
+	if result != "bridged" && result != "hangup" {
+		// <Leave/>, the service's own REST redirect ("redirected") or a
+		// queue error: nothing happened to the flow, and it is no replay.
+		s, err := d.load(ctx, sid)
+		if err != nil {
+			return "", err
+		}
+		if s.env.Caller.Kind == kindConnect {
+			return d.hangup(nil), nil
+		}
+		return s.env.Caller.TwiML, nil
+	}
 	if result == "bridged" { // the bridge happened, even if its <Queue url> request was lost
 		if s, err := d.load(ctx, sid); err == nil && s.env.Flow.Phase == ivr.PhaseConnected && s.env.Flow.Leg.BridgedAt.IsZero() {
 			if _, err := d.apply(ctx, sid, fromCaller, "", bridgedNow(d.now)); err != nil {

@@ -51,3 +51,23 @@ func TestPagerWebhookFromAnotherAccountRefused(t *testing.T) {
 		t.Fatalf("another account's text: %d %q, want 403 naming AccountSid", code, body)
 	}
 }
+
+// The service's own REST redirect of a queued caller makes Twilio post the
+// <Enqueue> action with QueueResult=redirected: no replay, and the
+// replays counter (which the README says to alert on) stays put.
+func TestQueueRedirectIsNoReplay(t *testing.T) {
+	e := newEnv(t)
+	call, _ := e.toTicket(critical)
+	before := e.driver.Stats().Replays
+	code, body := e.post("/webhooks/twilio/voice/dequeued", map[string]string{"CallSid": call.SID(),
+		"AccountSid": e.tw.AccountSID(), "QueueResult": "redirected", "QueueSid": "QU00000000000000000000000000000001"}, e.signer())
+	if code != http.StatusOK || !strings.Contains(body, "<Enqueue") {
+		t.Fatalf("redirected queue exit answered %d %s; want the caller's current document", code, body)
+	}
+	if got := e.driver.Stats().Replays; got != before {
+		t.Fatalf("Stats().Replays = %d after a redirected queue exit, want %d", got, before)
+	}
+	clara := e.tw.Phone(phoneOf(21)).ExpectCall()
+	call.Hangup()
+	waitClosed(t, clara.Canceled(), "cancelling the ringing leg")
+}
