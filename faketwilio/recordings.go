@@ -132,6 +132,10 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request, account, sid
 		writeError(w, errNotFound(r.URL.Path))
 		return
 	}
+	if st := s.mediaStorage(); st != nil {
+		st.redirect(w, sid)
+		return
+	}
 	w.Header().Set("Content-Type", "audio/x-wav")
 	w.Header().Set("Content-Length", strconv.Itoa(len(wav)))
 	_, _ = w.Write(wav)

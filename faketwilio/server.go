@@ -134,6 +134,8 @@ type Server struct {
 	faults      []*fault
 	drop        Drop // status callbacks still to lose
 	dropped     Drop // status callbacks lost so far
+	// storage is where media is redirected (RedirectMedia); nil: served here.
+	storage *MediaStorage
 }
 
 // New loads the spec (once per process and path) and returns a Server that is

@@ -164,15 +164,22 @@ func (c *restClient) DeleteRecording(_ context.Context, sid string) error {
 	return nil
 }
 
-// FetchMedia downloads mediaURL with the account's credentials. Only
-// Twilio's hosts and the configured API host are contacted: the
-// credentials never go anywhere else.
+// mediaRedirects is how many redirects a media download follows: Twilio
+// answers a recording's media URL with one to its storage.
+const mediaRedirects = 3
+
+// FetchMedia downloads mediaURL with the account's credentials. The URL
+// must be on one of Twilio's hosts or the configured API host. Redirects
+// (Twilio's to its storage) are followed up to mediaRedirects times, to
+// http(s) URLs only, and the credentials go only to those hosts, never to
+// the redirect's other host. The API calls follow no redirect: only the
+// download has this policy.
 func (c *restClient) FetchMedia(ctx context.Context, mediaURL string, max int64) ([]byte, string, error) {
 	u, err := url.Parse(mediaURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, "", fmt.Errorf("twilio: recording URL %q is not an http(s) URL", mediaURL)
 	}
-	if !twilioHost(u.Hostname()) && u.Host != c.mediaHost {
+	if !c.credentialHost(u) {
 		return nil, "", fmt.Errorf("twilio: refusing to fetch a recording from %s: not a Twilio host", u.Host)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -180,7 +187,20 @@ func (c *restClient) FetchMedia(ctx context.Context, mediaURL string, max int64)
 		return nil, "", err
 	}
 	req.SetBasicAuth(c.sid, c.token)
-	resp, err := c.http.Do(req)
+	media := *c.http
+	media.CheckRedirect = func(next *http.Request, via []*http.Request) error {
+		if len(via) > mediaRedirects {
+			return fmt.Errorf("more than %d redirects", mediaRedirects)
+		}
+		if next.URL.Scheme != "https" && next.URL.Scheme != "http" {
+			return fmt.Errorf("redirected to %q, not an http(s) URL", next.URL.Redacted())
+		}
+		if !c.credentialHost(next.URL) {
+			next.Header.Del("Authorization")
+		}
+		return nil
+	}
+	resp, err := media.Do(req)
 	if err != nil {
 		return nil, "", fmt.Errorf("twilio: fetch recording: %w", err)
 	}
@@ -200,6 +220,12 @@ func (c *restClient) FetchMedia(ctx context.Context, mediaURL string, max int64)
 		ct = "audio/wav"
 	}
 	return data, ct, nil
+}
+
+// credentialHost says whether the account's credentials may be sent to
+// u: one of Twilio's hosts, or the configured API host (port included).
+func (c *restClient) credentialHost(u *url.URL) bool {
+	return twilioHost(u.Hostname()) || u.Host == c.mediaHost
 }
 
 // seconds rounds d up to whole seconds, at least 1.
