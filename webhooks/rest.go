@@ -92,7 +92,11 @@ func NewREST(s Settings) (Client, error) {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	c := &client.Client{Credentials: client.NewCredentials(s.AccountSID, s.AuthToken), HTTPClient: hc}
 	c.SetAccountSid(s.AccountSID)
-	rc := twilio.NewRestClientWithParams(twilio.ClientParams{Client: c})
+	var bc client.BaseClient = c
+	if strings.TrimSuffix(s.APIURL, "/") != DefaultAPIURL {
+		bc = apiBaseClient{Client: c, base: base}
+	}
+	rc := twilio.NewRestClientWithParams(twilio.ClientParams{Client: bc})
 	return &restClient{api: rc.Api, http: hc, sid: s.AccountSID, token: s.AuthToken, mediaHost: base.Host}, nil
 }
 
