@@ -61,6 +61,9 @@ type leg struct {
 	Doc      doc    `json:"doc,omitzero"`  // the leg's current document
 	Answered bool   `json:"answered,omitempty"`
 	Ended    bool   `json:"ended,omitempty"`
+	// Machine: answering-machine detection said a machine answered before
+	// a whole screening went unanswered; legAMD says why that waits.
+	Machine bool `json:"machine,omitempty"`
 	// Cancel: the flow cancelled the leg before its SID was known; it is
 	// cancelled as soon as Calls.create answers.
 	Cancel bool `json:"cancel,omitempty"`

@@ -68,7 +68,8 @@ func (d *Driver) legEvent(ctx context.Context, r *http.Request, form url.Values,
 // legAnswer: the engineer (or a machine) picked up; the screening follows.
 // Answering-machine detection is asynchronous (legAMD), so the engineer
 // hears the screening at once; should Twilio ever say at the answer that
-// a machine answered, the leg ends there.
+// a machine answered, that verdict waits for the screening as legAMD's
+// does.
 func (d *Driver) legAnswer(ctx context.Context, r *http.Request, form url.Values) (string, error) {
 	legID := mux.Vars(r)["leg"]
 	machine := answeredByMachine(form)
@@ -76,20 +77,21 @@ func (d *Driver) legAnswer(ctx context.Context, r *http.Request, form url.Values
 		if l.Answered {
 			return nil, false // a repeat: the stored document answers
 		}
-		l.Answered = true
-		if machine {
-			l.Ended = true
-			return ivr.LegEnded{LegID: legID, Reason: ivr.Machine, At: d.now()}, true
-		}
+		l.Answered, l.Machine = true, machine
 		return ivr.LegAnswered{LegID: legID, At: d.now()}, true
 	})
 }
 
 // legAMD is Twilio's answering-machine detection result, a few seconds
-// after the pick-up. A machine or a fax ends the leg (hung up here) and the
-// next engineer is rung at once, instead of a voicemail box hearing the
-// screening three times. A person, an unsure result, or an engineer who
-// has pressed 1 already is left alone: nothing but a 1 ever accepts.
+// after the pick-up. A person whose greeting is long ("Hi, this is Anna
+// Smirnova, support…", beyond Twilio's 2,400 ms of speech) is often called
+// a machine, and only a 1 on the screening ever accepts, so a voicemail
+// box never takes the call anyway: the verdict only saves the screenings'
+// repeats. A machine or fax verdict therefore ends the leg (hung up here,
+// the next engineer rung at once) only once a whole screening has gone
+// without a 1; before that it is remembered and acted on when the current
+// screening ends with no key (legScreen). A person, an unsure result, or
+// an engineer who has pressed 1 already is left alone.
 func (d *Driver) legAMD(ctx context.Context, r *http.Request, form url.Values) (string, error) {
 	if !answeredByMachine(form) {
 		return "", nil
@@ -100,8 +102,12 @@ func (d *Driver) legAMD(ctx context.Context, r *http.Request, form url.Values) (
 	}
 	ended := false
 	_, err = d.legEvent(ctx, r, form, fromOther, func(e *envelope, l *leg) (ivr.Event, bool) {
-		if l.Ended || e.Flow.Leg.ID != legID || !e.Flow.Leg.AcceptedAt.IsZero() {
+		if l.Ended || e.Flow.Leg.ID != legID || !e.Flow.Leg.AcceptedAt.IsZero() || l.Machine {
 			return nil, false
+		}
+		if !screenedWithoutKey(e.Flow.Leg) {
+			l.Machine = true
+			return nil, true
 		}
 		l.Ended, ended = true, true
 		return ivr.LegEnded{LegID: legID, Reason: ivr.Machine, At: d.now()}, true
@@ -115,6 +121,10 @@ func (d *Driver) legAMD(ctx context.Context, r *http.Request, form url.Values) (
 	return "", nil
 }
 
+// screenedWithoutKey reports whether leg l has heard a whole screening
+// that got no 1: the flow is playing it again.
+func screenedWithoutKey(l ivr.Leg) bool { return l.Screens >= 2 }
+
 // answeredByMachine reports whether Twilio's answering-machine detection
 // says a machine (or a fax) answered.
 func answeredByMachine(form url.Values) bool {
@@ -122,12 +132,18 @@ func answeredByMachine(form url.Values) bool {
 	return strings.HasPrefix(by, "machine") || by == "fax"
 }
 
-// legScreen: the engineer's keys on the screening for step seq.
+// legScreen: the engineer's keys on the screening for step seq. No key
+// on a leg detection called a machine ends it there (legAMD).
 func (d *Driver) legScreen(ctx context.Context, r *http.Request, form url.Values) (string, error) {
 	legID, seq := mux.Vars(r)["leg"], seqOf(r)
 	return d.legEvent(ctx, r, form, fromLeg, func(e *envelope, l *leg) (ivr.Event, bool) {
 		if l.Doc.Kind != kindGather || l.Doc.Seq != seq {
 			return nil, false
+		}
+		if l.Machine && form.Get("Digits") == "" && e.Flow.Leg.ID == legID && e.Flow.Leg.AcceptedAt.IsZero() {
+			// detection said machine, and a whole screening got no key
+			l.Ended, l.Doc = true, doc{Seq: seq, Kind: kindHangup, TwiML: d.hangup(nil)}
+			return ivr.LegEnded{LegID: legID, Reason: ivr.Machine, At: d.now()}, true
 		}
 		return ivr.LegDigits{LegID: legID, Digits: form.Get("Digits"), At: d.now()}, false
 	})
