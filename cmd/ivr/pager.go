@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -62,44 +61,6 @@ type pagerConfig struct {
 	// instance restarted after a crash, or one beside it, goes on from the
 	// times the others stored instead of going back to real time.
 	clockStart time.Time
-}
-
-// fastClock runs k times faster than real time from its start.
-type fastClock struct {
-	start time.Time
-	k     float64
-}
-
-func (c fastClock) Now() time.Time {
-	return c.start.Add(time.Duration(float64(time.Since(c.start)) * c.k))
-}
-
-func (c fastClock) After(d time.Duration) <-chan time.Time {
-	return time.After(time.Duration(float64(d) / c.k))
-}
-
-// pauseMarker is the log message of a pause at IVR_TEST_PAUSE_AT.
-const pauseMarker = "test pause: kill me now"
-
-// pauseHook returns the engine's hook for IVR_TEST_PAUSE_AT; nil without
-// it.
-func (c *pagerConfig) pauseHook(log *zap.Logger) func(context.Context, pager.Phase, int64, int64) {
-	if c.pauseAt == "" {
-		return nil
-	}
-	var once sync.Once
-	return func(ctx context.Context, phase pager.Phase, pageID, attemptID int64) {
-		if string(phase) != c.pauseAt {
-			return
-		}
-		paused := false
-		once.Do(func() { paused = true })
-		if !paused {
-			return
-		}
-		log.Warn(pauseMarker, zap.String("phase", string(phase)), zap.Int64("page_id", pageID), zap.Int64("attempt_id", attemptID))
-		<-ctx.Done()
-	}
 }
 
 func (c *pagerConfig) register(fs *flag.FlagSet, env environ) {
