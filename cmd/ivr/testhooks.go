@@ -38,6 +38,7 @@ func (c *pagerConfig) pauseHook(log *zap.Logger) func(context.Context, pager.Pha
 	if c.pauseAt == "" {
 		return nil
 	}
+	log.Warn("IVR_TEST_PAUSE_AT is set: the pager stops for good at that phase; for tests only", zap.String("phase", c.pauseAt))
 	var once sync.Once
 	return func(ctx context.Context, phase pager.Phase, pageID, attemptID int64) {
 		if string(phase) != c.pauseAt {
