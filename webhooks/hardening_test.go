@@ -1,14 +1,18 @@
 package webhooks_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/mux"
 
+	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/faketwilio"
+	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/webhooks"
 )
 
@@ -70,4 +74,60 @@ func TestQueueRedirectIsNoReplay(t *testing.T) {
 	clara := e.tw.Phone(phoneOf(21)).ExpectCall()
 	call.Hangup()
 	waitClosed(t, clara.Canceled(), "cancelling the ringing leg")
+}
+
+// Twilio answers 404 for a call it does not know (any more): the sweep
+// finishes it as it does a call Twilio reports completed (the ringing
+// engineer is released, the call logged abandoned and paged), instead of
+// warning about it and ringing engineers for a caller who is gone.
+func TestSweepFinishesCallTwilioDoesNotKnow(t *testing.T) {
+	e := newEnv(t)
+	call, _ := e.toTicket(critical)
+	clara := e.tw.Phone(phoneOf(21)).ExpectCall()
+	call.HangupUnreported()
+	e.tw.Inject(faketwilio.Fault{Endpoint: "Calls.fetch", Status: http.StatusNotFound, Code: 20404,
+		Message: "The requested resource /2010-04-01/Accounts/" + e.tw.AccountSID() + "/Calls/" + call.SID() + ".json was not found",
+		Times:   3})
+	e.clock.Add(webhooks.SweepIdle + time.Second)
+	if n, err := e.driver.Sweep(context.Background()); err != nil || n != 1 {
+		t.Fatalf("sweep: looked at %d, %v; want the one call", n, err)
+	}
+	waitClosed(t, clara.Canceled(), "cancelling the ringing leg")
+	if st := flowState(t, e.states, call.SID()); st.Phase != ivr.PhaseDone {
+		t.Fatalf("after the sweep: phase %s, want done", st.Phase)
+	}
+	if got := e.driver.Stats().SweptCalls; got != 1 {
+		t.Errorf("Stats().SweptCalls = %d, want 1", got)
+	}
+	e.tw.Close()
+	pages, calls := e.deps.snapshot()
+	if len(calls) != 1 || calls[0].Outcome != ivr.OutcomeAbandoned || len(pages) != 1 {
+		t.Fatalf("calls %+v pages %+v, want one abandoned call and a page", calls, pages)
+	}
+}
+
+// A CallSid that is not CA and 32 hex digits never reaches a URL: the
+// webhooks refuse it naming the field, the REST client refuses it without
+// asking Twilio.
+func TestMalformedCallSidRefused(t *testing.T) {
+	e := newEnv(t)
+	for _, sid := range []string{"CA1", "CA../Recordings/RE00000000000000000000000000000001",
+		"CA0000000000000000000000000000000g", "RE00000000000000000000000000000001", "CA000000000000000000000000000000011"} {
+		code, body := e.post("/webhooks/twilio/voice", map[string]string{"CallSid": sid, "From": client, "To": washington,
+			"AccountSid": e.tw.AccountSID(), "CallStatus": "ringing", "Direction": "inbound"}, e.signer())
+		if code != http.StatusBadRequest || !strings.Contains(body, "CallSid") {
+			t.Errorf("voice webhook with CallSid %q: %d %q, want 400 naming CallSid", sid, code, body)
+		}
+	}
+	rest, err := webhooks.NewREST(webhooks.Settings{APIURL: e.tw.URL(), AccountSID: e.tw.AccountSID(), AuthToken: e.tw.AuthToken()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := "CA../Recordings/RE00000000000000000000000000000001"
+	if _, err := rest.CallStatus(context.Background(), bad); !errs.Is(err, errs.Invalid) {
+		t.Errorf("CallStatus(%q) = %v, want errs.Invalid", bad, err)
+	}
+	if err := rest.UpdateCall(context.Background(), bad, webhooks.CallUpdate{Status: "completed"}); !errs.Is(err, errs.Invalid) {
+		t.Errorf("UpdateCall(%q) = %v, want errs.Invalid", bad, err)
+	}
 }

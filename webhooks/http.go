@@ -155,11 +155,29 @@ func (d *signed) fail(w http.ResponseWriter, r *http.Request, form url.Values, e
 	http.Error(w, msg, status)
 }
 
-// callSid returns the request's CallSid; errs.Invalid if it has none.
+// callSid returns the request's CallSid; errs.Invalid if it has none or
+// one that is not a Twilio call SID (it goes into URLs).
 func callSid(form url.Values) (string, error) {
 	sid := form.Get("CallSid")
-	if sid == "" || len(sid) > 64 {
-		return "", errs.E(errs.Invalid, "CallSid", "the request has no valid CallSid")
+	if sid == "" {
+		return "", errs.E(errs.Invalid, "CallSid", "the request has no CallSid")
+	}
+	if !validCallSid(sid) {
+		return "", errs.E(errs.Invalid, "CallSid", "%q is not a Twilio call SID (CA and 32 hex digits)", sid)
 	}
 	return sid, nil
+}
+
+// validCallSid reports whether sid has a Twilio call SID's shape: CA and
+// 32 hex digits. Only such a SID is put into a URL.
+func validCallSid(sid string) bool {
+	if len(sid) != 34 || sid[:2] != "CA" {
+		return false
+	}
+	for _, c := range sid[2:] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }

@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -137,6 +138,9 @@ func (c *restClient) CreateCall(_ context.Context, oc OutboundCall) (string, err
 }
 
 func (c *restClient) UpdateCall(_ context.Context, sid string, u CallUpdate) error {
+	if !validCallSid(sid) {
+		return errs.E(errs.Invalid, "CallSid", "%q is not a Twilio call SID (CA and 32 hex digits)", sid)
+	}
 	p := &api.UpdateCallParams{}
 	if u.Status != "" {
 		p.SetStatus(u.Status)
@@ -150,8 +154,17 @@ func (c *restClient) UpdateCall(_ context.Context, sid string, u CallUpdate) err
 	return nil
 }
 
+// CallStatus returns errs.NotFound when Twilio knows no such call (404):
+// that is no temporary failure.
 func (c *restClient) CallStatus(_ context.Context, sid string) (string, error) {
+	if !validCallSid(sid) {
+		return "", errs.E(errs.Invalid, "CallSid", "%q is not a Twilio call SID (CA and 32 hex digits)", sid)
+	}
 	call, err := c.api.FetchCall(sid, &api.FetchCallParams{})
+	var re *client.TwilioRestError
+	if errors.As(err, &re) && re.Status == http.StatusNotFound {
+		return "", errs.E(errs.NotFound, "CallSid", "Twilio knows no call %s (%s)", sid, re.Message)
+	}
 	if err != nil {
 		return "", fmt.Errorf("twilio: fetch call %s: %w", sid, err)
 	}

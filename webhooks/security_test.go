@@ -54,7 +54,7 @@ func TestRefusedRequestsChangeNothing(t *testing.T) {
 			return e.raw(gather, "CallSid="+sid+"&Pad="+strings.Repeat("a", 70<<10), "x")
 		}, http.StatusRequestEntityTooLarge},
 		{"UnknownCallSid", func() (int, string) {
-			return e.post(gather, map[string]string{"CallSid": "CAunknown", "Digits": "9"}, e.signer())
+			return e.post(gather, map[string]string{"CallSid": "CA0000000000000000000000000000ffff", "Digits": "9"}, e.signer())
 		}, http.StatusNotFound},
 		{"UnknownLeg", func() (int, string) {
 			return e.post("/webhooks/twilio/legs/"+sid+"-leg7/answer", map[string]string{"CallSid": "CAleg"}, e.signer())

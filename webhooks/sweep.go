@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/ivr"
 )
 
@@ -21,7 +22,8 @@ const SweepIdle = time.Minute
 //     (the instance that set it stopped) gets its Tick;
 //   - a call Twilio reports over, whose status callback never arrived (every
 //     instance down at that moment), ends as a hang-up, so that it is logged,
-//     noted on its ticket and, when the caller was waiting, paged;
+//     noted on its ticket and, when the caller was waiting, paged; so does
+//     a call Twilio answers 404 for (it knows no such call any more);
 //   - a finished call that still owes its page, record or ticket note (the
 //     store or the ticket system failed when it ended) has them retried;
 //   - a call whose flow is done, owing nothing, is marked finished and not
@@ -72,6 +74,15 @@ func (d *Driver) sweepCall(ctx context.Context, callID string) {
 	if s.env.Flow.Phase != ivr.PhaseVoicemailWait { // there the caller is gone already
 		status, err := d.cfg.REST.CallStatus(ctx, callID)
 		switch {
+		case errs.Is(err, errs.NotFound), errs.Is(err, errs.Invalid):
+			// Twilio does not know the call (any more), or cannot: its
+			// caller is gone.
+			log.Warn("Twilio knows no such call; finishing it", zap.Error(err))
+			d.metrics.swept.Add(1)
+			if err := d.callerEnded(ctx, callID); err != nil {
+				log.Error("sweep: finish the call", zap.Error(err))
+			}
+			return
 		case err != nil:
 			log.Warn("sweep: ask Twilio for the call's status", zap.Error(err))
 		case status == "completed", status == "busy", status == "failed", status == "no-answer", status == "canceled":
