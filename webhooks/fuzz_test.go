@@ -13,11 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twilio/twilio-go/client"
 	"go.uber.org/zap"
 )
 
-// fuzzAccount is a Twilio account id for the seeds.
+// fuzzAccount is the Twilio account the fuzzed handler serves.
 const fuzzAccount = "AC0123456789abcdef0123456789abcdef"
 
 // twilioSignature is X-Twilio-Signature computed as Twilio documents it,
@@ -44,8 +43,9 @@ func twilioSignature(token, u string, params map[string]string) string {
 // FuzzVerified sends any body, Content-Type and signature to a webhook
 // behind signed.verified: it never panics or answers 5xx, and the webhook
 // runs only for a form whose parameters are each given once, signed by
-// Twilio's scheme over the public URL and exactly those parameters; the
-// webhook then sees exactly those parameters. A correctly
+// Twilio's scheme over the public URL and exactly those parameters, and
+// naming our account if it names one; the webhook then sees exactly those
+// parameters. A correctly
 // signed valid form is always let through.
 func FuzzVerified(f *testing.F) {
 	f.Add("CallSid=CA1&From=%2B79161234567&Digits=12345", uint8(0), uint8(0), "")
@@ -70,8 +70,7 @@ func FuzzVerified(f *testing.F) {
 		uri     = "/twilio/voice/gather?seq=3"
 		maxBody = 4096
 	)
-	v := client.NewRequestValidator(token)
-	sig := signed{validator: &v, base: base, maxBody: maxBody, budget: time.Second, log: zap.NewNop()}
+	sig := newSigned(token, fuzzAccount, base, maxBody, time.Second, zap.NewNop())
 	var got url.Values
 	calls := 0
 	h := sig.verified(func(ctx context.Context, r *http.Request, form url.Values) (string, error) {
@@ -123,8 +122,10 @@ func FuzzVerified(f *testing.F) {
 		}
 		validSig := header == twilioSignature(token, base+uri, params) ||
 			header == twilioSignature(token, "https://ivr.example.com:443"+uri, params)
+		acc, hasAcc := params["AccountSid"]
 		shouldPass := perr == nil && !dup && len(body) <= maxBody &&
-			(body == "" || strings.HasPrefix(ct, "application/x-www-form-urlencoded")) && validSig
+			(body == "" || strings.HasPrefix(ct, "application/x-www-form-urlencoded")) &&
+			validSig && (!hasAcc || acc == fuzzAccount)
 		if calls == 0 {
 			if status != http.StatusBadRequest && status != http.StatusForbidden && status != http.StatusRequestEntityTooLarge {
 				t.Fatalf("refused with status %d, want 400, 403 or 413: %s", status, rec.Body)
@@ -135,8 +136,8 @@ func FuzzVerified(f *testing.F) {
 			return
 		}
 		if !shouldPass {
-			t.Fatalf("accepted body %q (%s) with signature %q: parse error %v, repeated %v, valid signature %v",
-				body, ct, header, perr, dup, validSig)
+			t.Fatalf("accepted body %q (%s) with signature %q: parse error %v, repeated %v, valid signature %v, AccountSid %q",
+				body, ct, header, perr, dup, validSig, acc)
 		}
 		if status != http.StatusOK && status != http.StatusNoContent {
 			t.Fatalf("accepted with status %d", status)
