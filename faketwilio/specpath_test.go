@@ -2,12 +2,14 @@ package faketwilio_test
 
 import (
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/supportdesk/ivr/faketwilio"
+	api "github.com/twilio/twilio-go/rest/api/v2010"
 )
 
 // clone lays out a checkout of this module at root/work/clone with a package
@@ -91,5 +93,40 @@ func TestStartWithoutSpecSkipsUnlessRequired(t *testing.T) {
 	errs = fails(tb, func() { faketwilio.Start(tb, faketwilio.Options{}) })
 	if len(tb.skips) != 0 || len(errs) != 1 || !strings.Contains(errs[0], "IVR_TWILIO_SPEC=") {
 		t.Errorf("Start without a spec, IVR_TEST_SPEC=require: skips %q, errors %q; want one failure", tb.skips, errs)
+	}
+}
+
+// TestUncheckedWithoutSpec: with no spec at hand, an unchecked fake still
+// serves its API behind the account's credentials.
+func TestUncheckedWithoutSpec(t *testing.T) {
+	t.Setenv(faketwilio.SpecEnv, "")
+	t.Chdir(clone(t, t.TempDir()))
+	a := startApp(t, testToken)
+	a.twiml("/voice", `<Response><Hangup/></Response>`)
+	s := start(t, a, faketwilio.Options{Unchecked: true})
+	rc := faketwilio.RESTClient(s)
+	p := &api.CreateCallParams{}
+	p.SetTo(engineer).SetFrom(ourLine).SetUrl(a.URL + "/voice")
+	created, err := rc.Api.CreateCall(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := rc.Api.FetchCall(*created.Sid, nil); err != nil || *got.Sid != *created.Sid {
+		t.Fatalf("FetchCall: %v %+v", err, got)
+	}
+	s.Phone(engineer).ExpectCall()
+
+	req, _ := http.NewRequest(http.MethodGet, s.URL()+"/2010-04-01/Accounts/"+s.AccountSID()+"/Calls.json", nil)
+	req.SetBasicAuth(s.AccountSID(), "wrong")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("wrong credentials: %d, want 401", res.StatusCode)
+	}
+	if u := s.TakeUnexpected(); len(u) != 1 || !strings.Contains(u[0], "credentials") {
+		t.Errorf("unexpected after wrong credentials: %q", u)
 	}
 }

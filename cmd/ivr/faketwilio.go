@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -9,6 +10,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/supportdesk/ivr/demo"
 	"github.com/supportdesk/ivr/faketwilio"
@@ -32,7 +35,7 @@ func fakeTwilio(ctx context.Context, args []string, env environ) error {
 	fs.StringVar(&addr, "addr", "127.0.0.1:8089", "loopback address to listen on")
 	fs.StringVar(&opts.AccountSID, "account-sid", envOr(env, "TWILIO_ACCOUNT_SID", faketwilio.DefaultAccountSID), "account SID the fake accepts")
 	fs.StringVar(&opts.AuthToken, "auth-token", envOr(env, "TWILIO_AUTH_TOKEN", faketwilio.DefaultAuthToken), "auth token the fake accepts and signs callbacks with")
-	fs.StringVar(&opts.SpecPath, "spec", "", "Twilio's OpenAPI description (twilio_api_v2010.json); default: $IVR_TWILIO_SPEC, else ../shared/specs/twilio/ beside the clone")
+	fs.StringVar(&opts.SpecPath, "spec", envOr(env, faketwilio.SpecEnv, ""), "Twilio's OpenAPI description (twilio_api_v2010.json); default: $IVR_TWILIO_SPEC, else ../shared/specs/twilio/ beside the clone")
 	fs.StringVar(&opts.VoiceWebhookURL, "voice-url", "http://127.0.0.1:8080/webhooks/twilio/voice", "the service's voice webhook (the number's Voice URL)")
 	fs.StringVar(&opts.VoiceStatusCallbackURL, "status-url", "http://127.0.0.1:8080/webhooks/twilio/voice/status", "the service's call status webhook")
 	fs.StringVar(&opts.SMSWebhookURL, "sms-url", "http://127.0.0.1:8080/webhooks/twilio/sms", "the service's SMS webhook (the number's \"A message comes in\"), where engineers' replies go")
@@ -53,6 +56,19 @@ func fakeTwilio(ctx context.Context, args []string, env environ) error {
 	}
 	// The person at the console reads every text: each is delivered.
 	opts.AutoDeliver = console
+	if opts.SpecPath == "" {
+		p, err := faketwilio.DefaultSpecPath()
+		switch {
+		case errors.Is(err, faketwilio.ErrNoSpec):
+			log.Warn("running unchecked: requests and answers are not checked against Twilio's API description; give --spec or IVR_TWILIO_SPEC to check them",
+				zap.Error(err))
+			opts.Unchecked = true
+		case err != nil:
+			return err
+		default:
+			opts.SpecPath = p
+		}
+	}
 	s, err := faketwilio.New(opts)
 	if err != nil {
 		return err
