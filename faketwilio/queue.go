@@ -59,6 +59,7 @@ func (s *Server) enqueue(c *call, doc *TwiML, verb *Node) (*TwiML, error) {
 			return doc, fmt.Errorf("faketwilio keeps one call per queue; %q already holds %s", name, o.sid)
 		}
 	}
+	q.sid = s.queueLocked(name).sid // the account's queue of that name, made by the first <Enqueue>
 	c.queue = q
 	s.notifyLocked()
 	s.mu.Unlock()

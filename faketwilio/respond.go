@@ -111,6 +111,9 @@ var endpoints = map[string]struct {
 	"ListMessage":     {"Messages.list", (*Server).listMessages},
 	"FetchRecording":  {"Recordings.fetch", (*Server).fetchRecording},
 	"DeleteRecording": {"Recordings.delete", (*Server).deleteRecording},
+	"FetchQueue":      {"Queues.fetch", (*Server).fetchQueue},
+	"ListQueue":       {"Queues.list", (*Server).listQueues},
+	"DeleteQueue":     {"Queues.delete", (*Server).deleteQueue},
 
 	"ListIncomingPhoneNumber": {"IncomingPhoneNumbers.list", (*Server).listIncomingNumbers},
 	"ListOutgoingCallerId":    {"OutgoingCallerIds.list", (*Server).listCallerIDs},

@@ -133,6 +133,7 @@ type Server struct {
 	messages    map[string]*message
 	messageList []*message
 	recordings  map[string]*recording
+	queues      map[string]*queueRec   // by sid: the account's queues (queues_api.go)
 	phones      map[string]*phoneState // numbers marked by the test or opted out
 	unexpected  []string
 	faults      []*fault
