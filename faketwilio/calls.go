@@ -23,6 +23,7 @@ type call struct {
 	asyncAMD             bool
 	asyncAMDCallback     string
 	asyncAMDMethod       string
+	fallbackURL          string // FallbackUrl (FallbackURL)
 	timeout              int
 
 	status, answeredBy               string
@@ -79,6 +80,7 @@ func (s *Server) createCall(r *http.Request, p map[string]string) (result, *apiE
 		asyncAMD:             f.Get("AsyncAmd") == "true",
 		asyncAMDCallback:     f.Get("AsyncAmdStatusCallback"),
 		asyncAMDMethod:       orDefault(f.Get("AsyncAmdStatusCallbackMethod"), http.MethodPost),
+		fallbackURL:          f.Get("FallbackUrl"),
 		timeout:              60,
 		status:               "queued",
 		endedByAPI:           make(chan struct{}),

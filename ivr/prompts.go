@@ -167,6 +167,10 @@ var flowPrompts = []PromptText{
 	{"screen_withdrawn",
 		"Этот звонок больше не ожидает ответа. Спасибо.",
 		"This call is no longer waiting for you. Thank you."},
+	// An engineer leg's TwiML failed at Twilio (the leg's Fallback URL).
+	{"screen_technical_problem",
+		"Извините, из-за технической неполадки звонок будет передан другому инженеру. До свидания.",
+		"Sorry, a technical problem has interrupted this call. It will be offered to another engineer. Goodbye."},
 
 	// Digits, spoken one by one.
 	{"digit_0", "ноль", "zero"},
@@ -352,6 +356,7 @@ const (
 	pScreenNoAccept    = "screen_no_accept"
 	pScreenCallerGone  = "screen_caller_gone"
 	pScreenWithdrawn   = "screen_withdrawn"
+	pScreenTechnical   = "screen_technical_problem"
 )
 
 var catalogueIndex = func() map[string]PromptText {
@@ -361,6 +366,12 @@ var catalogueIndex = func() map[string]PromptText {
 	}
 	return m
 }()
+
+// LegFailedPrompts is what an engineer hears in language l when their
+// leg's call fails at the provider (a driver's fallback for the leg): a
+// technical problem interrupted it, and another engineer gets it. The
+// driver reports the leg ended as Failed, and the flow rings the next.
+func LegFailedPrompts(l oncall.Language) []Prompt { return promptsIn(l, pScreenTechnical) }
 
 // Catalogue returns every prompt with its texts, in the catalogue's order
 // (for recording the audio and for review).

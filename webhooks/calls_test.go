@@ -115,7 +115,7 @@ func TestMachineAnswerRingsNextAfterOneScreening(t *testing.T) {
 	if doc := clara.Silence(); !doc.HangsUp() {
 		t.Fatalf("a machine's unanswered screening got %s, want a hang-up", doc)
 	}
-	clara.Hangup() // as Twilio does at <Hangup/>
+	clara.Hangup()                                 // as Twilio does at <Hangup/>
 	dmitri := e.tw.Phone(phoneOf(22)).ExpectCall() // no clock moved: at once
 	if st := flowState(t, e.states, call.SID()); st.Leg.ID != call.SID()+"-leg2" || len(st.Tried) != 2 {
 		t.Fatalf("after the machine: leg %q, tried %v; want the second leg ringing", st.Leg.ID, st.Tried)

@@ -126,6 +126,7 @@ func (d *Driver) Register(r *mux.Router) {
 	post(pathLegs+"{leg}/step", d.legStepRequest)
 	post(pathLegs+"{leg}/status", d.legStatus)
 	post(pathLegs+"{leg}/amd", d.legAMD)
+	post(pathLegs+"{leg}/fallback", d.legFallback)
 	post(pathRecording, d.recordingStatus)
 	post(pathFallback, d.fallback)
 	post(pathFallback+"/recorded", d.fallbackRecorded)

@@ -49,6 +49,7 @@ func (d *Driver) ring(ctx context.Context, callID string, r ivr.Ring) ivr.Event 
 		To: r.Phone, From: r.CallerID, Timeout: r.Timeout,
 		URL:            d.legLink(r.LegID, "answer", 0),
 		StatusCallback: d.legLink(r.LegID, "status", 0),
+		FallbackURL:    d.legLink(r.LegID, "fallback", 0),
 		AMDCallback:    d.legLink(r.LegID, "amd", 0),
 	})
 	if err != nil {

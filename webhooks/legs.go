@@ -7,9 +7,11 @@ import (
 	"strings"
 
 	"github.com/gorilla/mux"
+	"go.uber.org/zap"
 
 	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/ivr"
+	"github.com/supportdesk/ivr/oncall"
 )
 
 // The engineer legs' webhooks. A leg's URL names its leg id,
@@ -153,6 +155,40 @@ func (d *Driver) legScreen(ctx context.Context, r *http.Request, form url.Values
 func (d *Driver) legStepRequest(ctx context.Context, r *http.Request, form url.Values) (string, error) {
 	return d.legEvent(ctx, r, form, fromLeg, func(*envelope, *leg) (ivr.Event, bool) { return nil, false })
 }
+
+// legFallback is an engineer leg's Fallback URL: Twilio could not fetch or
+// run the leg's TwiML (ErrorCode, ErrorUrl). The engineer, who may just
+// have pressed 1, hears that a technical problem interrupted the call
+// instead of Twilio's application-error message, and is hung up; the flow
+// learns that the leg failed and moves on as for any lost leg (the next
+// engineer is rung; a caller not yet bridged hears we are still trying).
+// It needs no state to answer: an unknown or ended leg hears the same.
+func (d *Driver) legFallback(ctx context.Context, r *http.Request, form url.Values) (string, error) {
+	legID := mux.Vars(r)["leg"]
+	d.log.Error("an engineer leg's TwiML failed at Twilio; ending the leg", zap.String(keyLeg, legID),
+		zap.String(keyErrorCode, form.Get("ErrorCode")), zap.String(keyErrorURL, form.Get("ErrorUrl")))
+	lang := oncall.English
+	_, err := d.legEvent(ctx, r, form, fromOther, func(e *envelope, l *leg) (ivr.Event, bool) {
+		if e.Flow.Leg.ID == legID && e.Flow.Leg.Lang.Valid() {
+			lang = e.Flow.Leg.Lang
+		}
+		if l.Ended {
+			return nil, false
+		}
+		l.Ended = true
+		return ivr.LegEnded{LegID: legID, Reason: ivr.Failed, At: d.now()}, true
+	})
+	if err != nil && !errs.Is(err, errs.NotFound) {
+		d.log.Warn("could not end the failed leg in the flow", zap.String(keyLeg, legID), zap.Error(err))
+	}
+	return d.hangup(ivr.LegFailedPrompts(lang)), nil
+}
+
+// Log keys of legFallback: Twilio's error and the URL that caused it.
+const (
+	keyErrorCode = "error_code"
+	keyErrorURL  = "error_url"
+)
 
 // legEndReasons maps a final CallStatus to why the leg ended.
 var legEndReasons = map[string]ivr.EndReason{

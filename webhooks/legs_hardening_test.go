@@ -1,6 +1,7 @@
 package webhooks_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/supportdesk/ivr/faketwilio"
@@ -51,6 +52,36 @@ func TestMachineVerdictAfterAnUnansweredScreeningRingsNext(t *testing.T) {
 	dmitri := e.tw.Phone(phoneOf(22)).ExpectCall()
 	if st := clara.Status(); st != "completed" {
 		t.Fatalf("the voicemail box's call is %s, want completed (hung up)", st)
+	}
+	call.Hangup()
+	waitClosed(t, dmitri.Canceled(), "cancelling the ringing leg")
+	e.tw.Close()
+}
+
+// An engineer leg has a Fallback URL: when its TwiML fails at Twilio, the
+// engineer hears that a technical problem interrupted the call (not
+// Twilio's application-error message), and the flow, told the leg failed,
+// rings the next engineer.
+func TestLegFallbackTellsTheEngineerAndRingsNext(t *testing.T) {
+	e := newEnv(t)
+	call, _ := e.toTicket(critical)
+	clara := e.tw.Phone(phoneOf(21)).ExpectCall()
+	clara.Answer()
+	fallback := clara.FallbackURL()
+	want := e.srv.URL + "/webhooks/twilio/legs/" + call.SID() + "-leg1/fallback"
+	if fallback != want {
+		t.Fatalf("the engineer leg's FallbackUrl is %q, want %q", fallback, want)
+	}
+	code, body := e.post(strings.TrimPrefix(fallback, e.srv.URL), map[string]string{
+		"CallSid": clara.SID(), "AccountSid": e.tw.AccountSID(), "ErrorCode": "11200",
+		"ErrorUrl": e.srv.URL + "/webhooks/twilio/legs/" + call.SID() + "-leg1/screen?seq=2"}, e.signer())
+	if code != 200 || !strings.Contains(body, "/screen_technical_problem.wav") || !strings.Contains(body, "<Hangup") {
+		t.Fatalf("leg fallback answered %d %s; want the technical-problem prompt and a hang-up", code, body)
+	}
+	clara.Hangup() // as Twilio does at <Hangup/>
+	dmitri := e.tw.Phone(phoneOf(22)).ExpectCall()
+	if st := flowState(t, e.states, call.SID()); st.Leg.ID != call.SID()+"-leg2" {
+		t.Fatalf("after the leg's fallback: leg %q, want the second leg ringing", st.Leg.ID)
 	}
 	call.Hangup()
 	waitClosed(t, dmitri.Canceled(), "cancelling the ringing leg")

@@ -39,7 +39,10 @@ type OutboundCall struct {
 	To, From       string // E.164; From is the line's number
 	URL            string // TwiML fetched when answered
 	StatusCallback string // gets the "completed" event
-	Timeout        time.Duration
+	// FallbackURL is fetched when the TwiML at URL (or after it) fails at
+	// Twilio, instead of Twilio's application-error message.
+	FallbackURL string
+	Timeout     time.Duration
 	// AMDCallback, when set, asks Twilio for answering-machine detection,
 	// asynchronously: URL is fetched at the pick-up as without it, and
 	// AMDCallback gets AnsweredBy (human, machine_start, fax or unknown)
@@ -123,6 +126,9 @@ func (c *restClient) CreateCall(_ context.Context, oc OutboundCall) (string, err
 	p.SetTo(oc.To).SetFrom(oc.From).SetUrl(oc.URL).SetMethod(http.MethodPost).
 		SetStatusCallback(oc.StatusCallback).SetStatusCallbackMethod(http.MethodPost).
 		SetStatusCallbackEvent([]string{"completed"}).SetTimeout(seconds(oc.Timeout))
+	if oc.FallbackURL != "" {
+		p.SetFallbackUrl(oc.FallbackURL).SetFallbackMethod(http.MethodPost)
+	}
 	if oc.AMDCallback != "" {
 		p.SetMachineDetection("Enable").SetMachineDetectionTimeout(machineDetectionTimeout).
 			SetAsyncAmd("true").SetAsyncAmdStatusCallback(oc.AMDCallback).SetAsyncAmdStatusCallbackMethod(http.MethodPost)
