@@ -51,6 +51,14 @@ type Roster interface {
 	OnCall(ctx context.Context, level oncall.Level, layer oncall.Layer, at time.Time) (oncall.Engineer, bool, error)
 }
 
+// OtherCalls knows which engineers are taken by the service's other calls.
+type OtherCalls interface {
+	// Busy reports whether engineer engineerID is on another call of the
+	// service now: screening it or talking to its caller. The ring plan
+	// skips such an engineer; an error rings them all the same.
+	Busy(ctx context.Context, engineerID int64) (bool, error)
+}
+
 // PageRequest asks the pager to page the on-call engineer of Level about a
 // call nobody took.
 type PageRequest struct {

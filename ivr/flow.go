@@ -37,6 +37,7 @@ type Flow struct {
 	pages   Pages
 	prefs   Preferences
 	calls   CallLog
+	others  OtherCalls // nil: nobody is busy
 	log     *zap.Logger
 }
 
@@ -47,7 +48,10 @@ type Deps struct {
 	Pages       Pages
 	Preferences Preferences
 	Calls       CallLog
-	Log         *zap.Logger // nil: no logging
+	// OtherCalls says which engineers are taken by other calls, so that
+	// the ring plan skips them; nil: nobody is.
+	OtherCalls OtherCalls
+	Log        *zap.Logger // nil: no logging
 }
 
 // New returns a Flow, or errs.Invalid if cfg cannot work or a dependency is
@@ -69,7 +73,7 @@ func New(cfg Config, d Deps) (*Flow, error) {
 		log = zap.NewNop()
 	}
 	return &Flow{cfg: cfg, tickets: d.Tickets, roster: d.Roster, pages: d.Pages,
-		prefs: d.Preferences, calls: d.Calls, log: log.Named("ivr")}, nil
+		prefs: d.Preferences, calls: d.Calls, others: d.OtherCalls, log: log.Named("ivr")}, nil
 }
 
 // Start answers a new call: the caller hears the greeting of the line in

@@ -14,7 +14,8 @@ import (
 // level, primary), (that level, secondary), (the next level, primary), …
 // up to L3. Rungs are looked up one at a time, when they are reached, so
 // that a shift change during the hold is honoured; a rung with nobody on
-// call, an engineer already rung or no phone number is skipped. Each rung
+// call, an engineer already rung, one busy on another call (Deps.OtherCalls) or
+// no phone number is skipped. Each rung
 // rings one engineer for RingTime; only a keypress of 1 on the screening
 // prompt accepts, so an answering machine never takes the call.
 
@@ -83,6 +84,10 @@ func (t *turn) ringNext() bool {
 			t.note("skip", fmt.Sprintf("%s: engineer %d has no phone", where, eng.ID))
 			continue
 		}
+		if t.busy(eng.ID) {
+			t.note("skip", fmt.Sprintf("%s: engineer %d busy on another call", where, eng.ID))
+			continue
+		}
 		st.Rung++
 		st.Legs++
 		st.Tried = append(st.Tried, eng.ID)
@@ -97,6 +102,23 @@ func (t *turn) ringNext() bool {
 		t.note("ring", fmt.Sprintf("%s %s engineer %d %s", st.Leg.ID, where, eng.ID, eng.Name))
 		return true
 	}
+}
+
+// busy reports whether engineer id is on another call (Deps.OtherCalls); not
+// when that cannot be told, since a call waiting on the engineer's phone
+// is better than a rung skipped for nothing.
+func (t *turn) busy(id int64) bool {
+	if t.f.others == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(t.ctx, t.f.cfg.LookupBudget)
+	defer cancel()
+	busy, err := t.f.others.Busy(ctx, id)
+	if err != nil {
+		t.log.Warn("could not tell whether the engineer is on another call; ringing", zap.Int64(keyEngineer, id), zap.Error(err))
+		return false
+	}
+	return busy
 }
 
 // next moves on after the current leg failed: the next rung, or voicemail
