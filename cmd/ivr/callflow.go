@@ -19,6 +19,7 @@ import (
 	"github.com/supportdesk/ivr/store"
 	"github.com/supportdesk/ivr/tickets"
 	"github.com/supportdesk/ivr/tickets/httpjson"
+	"github.com/supportdesk/ivr/webhooks"
 )
 
 // flowConfig holds the settings of the call flow shared by serve and
@@ -169,7 +170,8 @@ func newFlow(c flowConfig, db *store.DB, svc *oncall.Service, tix ivr.Tickets, p
 	if err != nil {
 		return nil, cfg, err
 	}
-	flow, err := ivr.New(cfg, ivr.Deps{Tickets: tix, Roster: roster{svc}, Pages: pages, Preferences: db, Calls: db, Log: log})
+	flow, err := ivr.New(cfg, ivr.Deps{Tickets: tix, Roster: roster{svc}, Pages: pages, Preferences: db, Calls: db,
+		OtherCalls: webhooks.OtherCalls(db), Log: log})
 	if err != nil {
 		return nil, cfg, fmt.Errorf("call flow: %w", err)
 	}
