@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	api "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/faketwilio"
@@ -129,5 +130,63 @@ func TestMalformedCallSidRefused(t *testing.T) {
 	}
 	if err := rest.UpdateCall(context.Background(), bad, webhooks.CallUpdate{Status: "completed"}); !errs.Is(err, errs.Invalid) {
 		t.Errorf("UpdateCall(%q) = %v, want errs.Invalid", bad, err)
+	}
+}
+
+// queues lists the fake account's queues by name, with their sizes.
+func (e *env) queues() map[string]int {
+	e.t.Helper()
+	qs, err := faketwilio.RESTClient(e.tw).Api.ListQueue(&api.ListQueueParams{})
+	if err != nil {
+		e.t.Fatalf("ListQueue: %v", err)
+	}
+	out := map[string]int{}
+	for _, q := range qs {
+		out[*q.FriendlyName] = q.CurrentSize
+	}
+	return out
+}
+
+// A call's queue is deleted at Twilio once its caller has left it: after
+// the bridge ends, and after a hang-up in the queue.
+func TestCallQueueDeletedWhenTheCallerLeaves(t *testing.T) {
+	e := newEnv(t)
+	call, _ := e.toTicket(critical)
+	if qs := e.queues(); qs["q-"+call.SID()] != 1 {
+		t.Fatalf("queues while the caller waits: %v, want q-%s with the caller", qs, call.SID())
+	}
+	leg := e.tw.Phone(phoneOf(21)).ExpectCall()
+	leg.Answer()
+	leg.Press("1")
+	leg.Hangup()
+	call.Hangup()
+	if qs := e.queues(); len(qs) != 0 {
+		t.Fatalf("queues after a bridged call: %v, want none", qs)
+	}
+
+	gone, _ := e.toTicket(critical)
+	clara := e.tw.Phone(phoneOf(21)).ExpectCall()
+	gone.Hangup()
+	waitClosed(t, clara.Canceled(), "cancelling the ringing leg")
+	if qs := e.queues(); len(qs) != 0 {
+		t.Fatalf("queues after a caller hung up on hold: %v, want none", qs)
+	}
+}
+
+// A queue whose exit never reached the service (the <Enqueue> action was
+// lost) is deleted by the sweep once its call is over; a queue with a
+// caller in it is left alone.
+func TestSweepDeletesLeftoverQueues(t *testing.T) {
+	e := newEnv(t)
+	call, _ := e.toTicket(critical)
+	clara := e.tw.Phone(phoneOf(21)).ExpectCall()
+	call.HangupUnreported()
+	e.clock.Add(webhooks.SweepIdle + time.Second)
+	if _, err := e.driver.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitClosed(t, clara.Canceled(), "cancelling the ringing leg")
+	if qs := e.queues(); len(qs) != 0 {
+		t.Fatalf("queues after the sweep: %v, want none", qs)
 	}
 }

@@ -32,6 +32,11 @@ type REST interface {
 	// CallStatus returns a call's status at Twilio ("in-progress",
 	// "completed", …).
 	CallStatus(ctx context.Context, sid string) (string, error)
+	// Queues lists the account's call queues (queues.go).
+	Queues(ctx context.Context) ([]Queue, error)
+	// DeleteQueue deletes an empty queue by its sid (QU…); errs.NotFound
+	// if Twilio has none such.
+	DeleteQueue(ctx context.Context, sid string) error
 }
 
 // OutboundCall is a call to an engineer.

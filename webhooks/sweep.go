@@ -28,7 +28,8 @@ const SweepIdle = time.Minute
 //     store or the ticket system failed when it ended) has them retried;
 //   - a call whose flow is done, owing nothing, is marked finished and not
 //     looked at again;
-//   - a Fallback voicemail not yet paged about is kept and paged.
+//   - a Fallback voicemail not yet paged about is kept and paged;
+//   - the empty queue at Twilio of a call that is over is deleted.
 //
 // It returns how many calls it looked at. Call it every minute or so from
 // one place or several: every change goes through compare-and-swap.
@@ -49,6 +50,7 @@ func (d *Driver) Sweep(ctx context.Context) (int, error) {
 		}
 		d.sweepCall(ctx, id)
 	}
+	d.sweepQueues(ctx)
 	return len(ids), nil
 }
 
