@@ -189,4 +189,15 @@ func TestSweepDeletesLeftoverQueues(t *testing.T) {
 	if qs := e.queues(); len(qs) != 0 {
 		t.Fatalf("queues after the sweep: %v, want none", qs)
 	}
+
+	waiting, _ := e.toTicket(critical)
+	clara = e.tw.Phone(phoneOf(21)).ExpectCall()
+	if _, err := e.driver.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if qs := e.queues(); qs["q-"+waiting.SID()] != 1 {
+		t.Fatalf("queues after a sweep while a caller waits: %v, want its queue kept", qs)
+	}
+	waiting.Hangup()
+	waitClosed(t, clara.Canceled(), "cancelling the ringing leg")
 }
