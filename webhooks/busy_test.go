@@ -29,3 +29,20 @@ func TestOtherCallsSeesTheEngineerTalking(t *testing.T) {
 	waitClosed(t, dmitri.Canceled(), "cancelling the ringing leg")
 	e.tw.Close()
 }
+
+// The next caller's ring plan passes over the engineer talking to the
+// first: Dmitri is rung first, not Clara.
+func TestEngineerOnACallIsNotRungForTheNext(t *testing.T) {
+	e := newEnv(t)
+	first, clara := acceptWithoutBridge(t, e)
+	second, _ := e.toTicket(critical)
+	dmitri := e.tw.Phone(phoneOf(22)).ExpectCall()
+	if st := flowState(t, e.states, second.SID()); st.Leg.EngineerID != 22 || len(st.Tried) != 1 {
+		t.Fatalf("second call rings engineer %d (tried %v); want Dmitri (22) alone, Clara being busy", st.Leg.EngineerID, st.Tried)
+	}
+	second.Hangup()
+	waitClosed(t, dmitri.Canceled(), "cancelling the ringing leg")
+	first.Hangup()
+	clara.Hangup()
+	e.tw.Close()
+}

@@ -273,7 +273,7 @@ func newEnvWith(t testing.TB, states webhooks.CallStates) *env {
 func (e *env) newDriver(r *mux.Router, token string) *webhooks.Driver {
 	e.t.Helper()
 	flow, err := ivr.New(ivr.DefaultConfig(), ivr.Deps{Tickets: e.deps, Roster: e.deps, Pages: e.deps,
-		Preferences: e.deps, Calls: e.deps})
+		Preferences: e.deps, Calls: e.deps, OtherCalls: webhooks.OtherCalls(e.states)})
 	if err != nil {
 		e.t.Fatal(err)
 	}
