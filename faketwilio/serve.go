@@ -36,7 +36,7 @@ func Start(tb TB, opts Options) *Server {
 	}
 	s, err := New(opts)
 	if err != nil {
-		tb.Fatalf("faketwilio: %v", err)
+		tb.Fatalf("%v", err) // New's errors start with "faketwilio:"
 		return nil
 	}
 	s.failf = func(format string, args ...any) {
