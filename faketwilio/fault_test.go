@@ -111,6 +111,7 @@ func TestCommittedFaultLeavesAttemptInDoubt(t *testing.T) {
 }
 
 func TestInvalidFaultFailsTest(t *testing.T) {
+	faketwilio.SkipWithoutSpec(t) // fakeTB cannot skip
 	tb := &fakeTB{}
 	s := faketwilio.Start(tb, faketwilio.Options{})
 	defer tb.cleanup()

@@ -93,6 +93,7 @@ func TestAdvancedOptOutType(t *testing.T) {
 }
 
 func TestReplyToOptOutFailsTest(t *testing.T) {
+	faketwilio.SkipWithoutSpec(t) // fakeTB cannot skip
 	a := startApp(t, testToken)
 	a.twiml("/sms", "<Response><Message>Sorry to see you go</Message></Response>")
 	tb := &fakeTB{}
