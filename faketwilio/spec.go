@@ -257,9 +257,9 @@ func (s *Server) authenticate(_ context.Context, in *openapi3filter.Authenticati
 	return nil
 }
 
-// uncheckedOps are the paths of the operations the fake implements, for
-// running without Twilio's description: routed, authenticated, and nothing
-// else checked.
+// uncheckedOps are the paths of the operations the fake implements (each
+// of endpoints), for running without Twilio's description: routed,
+// authenticated, and nothing else checked.
 var uncheckedOps = []struct{ method, path, id string }{
 	{"POST", "/Calls.json", "CreateCall"},
 	{"GET", "/Calls.json", "ListCall"},
@@ -270,6 +270,9 @@ var uncheckedOps = []struct{ method, path, id string }{
 	{"GET", "/Messages/{Sid}.json", "FetchMessage"},
 	{"GET", "/Recordings/{Sid}.json", "FetchRecording"},
 	{"DELETE", "/Recordings/{Sid}.json", "DeleteRecording"},
+	{"GET", "/Queues/{Sid}.json", "FetchQueue"},
+	{"GET", "/Queues.json", "ListQueue"},
+	{"DELETE", "/Queues/{Sid}.json", "DeleteQueue"},
 	{"GET", "/IncomingPhoneNumbers.json", "ListIncomingPhoneNumber"},
 	{"GET", "/OutgoingCallerIds.json", "ListOutgoingCallerId"},
 }
