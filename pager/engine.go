@@ -309,9 +309,12 @@ func (e *Engine) Raise(ctx context.Context, r Request) (p Page, created bool, er
 // loops for what it added. errs.NotFound if there is no such page.
 func (e *Engine) Handle(ctx context.Context, id int64, ev Event) (Page, error) {
 	var ended []Attempt // attempts this event ends, for the observer
+	var earlier bool    // the event brought the page's timer forward
 	optedOut, lines := e.optOuts(ctx), e.lines(ctx)
 	p, err := e.cfg.Store.UpdatePage(ctx, id, func(p *Page, atts []Attempt) (Changes, error) {
+		before := p.DueAt
 		ch := Apply(p, atts, ev, e.env(optedOut, lines))
+		earlier = !p.DueAt.IsZero() && (before.IsZero() || p.DueAt.Before(before))
 		ended = ended[:0]
 		for _, end := range ch.End {
 			for _, a := range atts {
@@ -332,7 +335,12 @@ func (e *Engine) Handle(ctx context.Context, id int64, ev Event) (Page, error) {
 	// Even with nothing added: an attempt that ended may free a phone
 	// number for the page call waiting on it.
 	wake(e.sendWake)
-	wake(e.timerWake)
+	// The timer loop sleeps until the earliest due time it read; only a
+	// timer brought forward needs it to read again (one put back or
+	// cleared merely wakes it once for nothing at the old time).
+	if earlier {
+		wake(e.timerWake)
+	}
 	return p, nil
 }
 
