@@ -43,6 +43,10 @@ type Pages interface {
 	AttemptEnded(ctx context.Context, id int64, o pager.Outcome, detail string) (pager.Page, error)
 	Acknowledge(ctx context.Context, id int64, ack pager.Acknowledge) (pager.Page, error)
 	ConfirmAttempt(ctx context.Context, id int64, providerID string) error
+	// AttemptByProviderID returns the attempt Twilio knows by sid;
+	// errs.NotFound for none: a request in doubt is matched only to a
+	// call or text no other attempt owns.
+	AttemptByProviderID(ctx context.Context, sid string) (pager.Attempt, error)
 	// Pages lists pages newest first: the paging number's dial-in reads
 	// the open ones.
 	Pages(ctx context.Context, f pager.Filter) ([]pager.Page, error)
@@ -233,18 +237,10 @@ func (pg *Pager) match(ctx context.Context, a pager.Attempt, recs []ProviderReco
 	return "", nil
 }
 
-// attemptBySID is implemented by Pages when it can tell which attempt a
-// provider id belongs to.
-type attemptsBySID interface {
-	AttemptByProviderID(ctx context.Context, sid string) (pager.Attempt, error)
-}
-
+// attemptBySID returns the id of the attempt that owns provider id sid, 0
+// for none.
 func (pg *Pager) attemptBySID(ctx context.Context, sid string) (int64, error) {
-	s, ok := pg.cfg.Pages.(attemptsBySID)
-	if !ok {
-		return 0, nil
-	}
-	a, err := s.AttemptByProviderID(ctx, sid)
+	a, err := pg.cfg.Pages.AttemptByProviderID(ctx, sid)
 	switch {
 	case errs.Is(err, errs.NotFound):
 		return 0, nil

@@ -67,6 +67,10 @@ func (o *onePage) Acknowledge(context.Context, int64, pager.Acknowledge) (pager.
 
 func (o *onePage) ConfirmAttempt(context.Context, int64, string) error { return nil }
 
+func (o *onePage) AttemptByProviderID(context.Context, string) (pager.Attempt, error) {
+	return pager.Attempt{}, errs.E(errs.NotFound, "", "no attempt has that provider id")
+}
+
 func (o *onePage) Pages(context.Context, pager.Filter) ([]pager.Page, error) {
 	return []pager.Page{o.p}, nil
 }
