@@ -407,28 +407,28 @@ func (e *Engine) AttemptByProviderID(ctx context.Context, providerID string) (At
 // Run runs the engine's loops until ctx is done: the timers of open pages
 // and the outbox. It returns nil when ctx ends.
 //
-// With a store that announces changes (Listener: PostgreSQL's
-// LISTEN/NOTIFY), the engine also wakes whenever another instance changes
-// a page, so that timers and work set elsewhere are seen at once.
+// With PostgreSQL the store announces every change (LISTEN/NOTIFY), and
+// the engine wakes whenever another instance changes a page, so that
+// timers and work set elsewhere are seen at once.
 func (e *Engine) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); e.timerLoop(ctx) }()
 	go func() { defer wg.Done(); e.outboxLoop(ctx) }()
-	if l, ok := e.cfg.Store.(Listener); ok {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := l.ListenPager(ctx, e.Wake); err != nil && ctx.Err() == nil {
-				e.log.Error("pager notifications stopped; other instances' changes are seen at the safety scan", zap.Error(err))
-			}
-		}()
-	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := e.cfg.Store.ListenPager(ctx, e.Wake); err != nil && ctx.Err() == nil {
+			e.log.Error("pager notifications stopped; other instances' changes are seen at the safety scan", zap.Error(err))
+		}
+	}()
 	wg.Wait()
 	return nil
 }
 
-// Listener is a Store that announces changes made by any instance.
+// Listener is the part of the Store that announces changes made by any
+// instance (PostgreSQL's LISTEN/NOTIFY; with one instance it returns at
+// once).
 type Listener interface {
 	// ListenPager calls wake after every change to a page or its outbox,
 	// and after every reconnection (changes announced meanwhile are

@@ -9,6 +9,9 @@ import (
 // for concurrent use by several engines, in one process or (with
 // PostgreSQL) in several. The store implements it.
 type Store interface {
+	Folder   // storms: page calls to one engineer folded together
+	Lines    // which phones have page calls in flight
+	Listener // wake-ups from other instances
 	// CreatePage stores a new page p (its ID is assigned), then, in the
 	// same transaction, calls open with the page as stored (ID set) and
 	// stores the page as open left it along with the changes it returns.

@@ -60,8 +60,8 @@ type VoiceLine struct {
 	Waiting  int  // page calls waiting for it
 }
 
-// Lines is a Store that can say which phones have page calls in flight or
-// waiting (the store does).
+// Lines is the part of the Store that says which phones have page calls
+// in flight or waiting.
 type Lines interface {
 	VoiceLines(ctx context.Context) (map[string]VoiceLine, error)
 }
@@ -70,11 +70,7 @@ type Lines interface {
 // optOuts does; nil when they cannot be read (a page then simply waits
 // for the line).
 func (e *Engine) lines(ctx context.Context) map[string]VoiceLine {
-	l, ok := e.cfg.Store.(Lines)
-	if !ok {
-		return nil
-	}
-	out, err := l.VoiceLines(ctx)
+	out, err := e.cfg.Store.VoiceLines(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			e.log.Warn("could not read which phones have page calls in flight", zap.Error(err))
@@ -84,7 +80,7 @@ func (e *Engine) lines(ctx context.Context) map[string]VoiceLine {
 	return out
 }
 
-// Folder is a Store that can fold page calls together (the store does).
+// Folder is the part of the Store that folds page calls together.
 type Folder interface {
 	// FoldVoice ends, as Folded, every other Intended page call to the
 	// number of attempt leader (held by owner) whose page is open and not
@@ -101,10 +97,7 @@ type Folder interface {
 // critical), and the calls waiting for the same engineer are folded into
 // it. It reports whether a was put back to wait.
 func (e *Engine) storm(ctx context.Context, log *zap.Logger, a Attempt) (deferred bool) {
-	f, ok := e.cfg.Store.(Folder)
-	if !ok {
-		return false
-	}
+	f := e.cfg.Store
 	if e.cfg.StormGap > 0 {
 		p, _, err := e.cfg.Store.Page(ctx, a.PageID)
 		if err != nil {
