@@ -63,6 +63,12 @@ func (d *signed) verified(h webhook) http.Handler {
 				http.Error(w, "internal error", http.StatusInternalServerError)
 			}
 		}()
+		// The refusals below answer for the request itself before any
+		// handler runs, so they stay explicit rather than going through
+		// fail: 413 has no errs code, the signature and account refusals
+		// log their own reason, and without an auth token every webhook
+		// answers 503 (Twilio then plays the Fallback URL) whatever the
+		// request holds, logged once at start-up rather than per request.
 		if d.validator == nil {
 			http.Error(w, "Twilio webhooks are disabled: the service has no Twilio auth token (set TWILIO_AUTH_TOKEN)",
 				http.StatusServiceUnavailable)
@@ -85,7 +91,7 @@ func (d *signed) verified(h webhook) http.Handler {
 		}
 		form, params, err := parseForm(r, body)
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+			d.fail(w, r, nil, err) // errs.Invalid: 400
 			return
 		}
 		full := d.base + r.URL.RequestURI()
@@ -136,19 +142,23 @@ func parseForm(r *http.Request, body []byte) (url.Values, map[string]string, err
 	return form, params, nil
 }
 
-// fail answers a handler's error: 404 for an unknown call, 400 for a
-// request without what it needs, 500 otherwise (Twilio then plays its
-// Fallback URL to a caller).
+// fail answers a handler's error with the status errs.HTTPStatus maps its
+// code to, the one mapping the API uses too: 400 for a request without
+// what it needs, 404 for an unknown call, 409 for a call another writer
+// kept moving, 503 for a dependency that is down, 500 otherwise. Twilio
+// plays the Fallback URL to a caller on any of them; the status tells the
+// operator reading Twilio's debugger which failure it was. Only an
+// *errs.Error's own text is sent, never what wraps it.
 func (d *signed) fail(w http.ResponseWriter, r *http.Request, form url.Values, err error) {
-	status, msg := http.StatusInternalServerError, "internal error"
-	switch errs.CodeOf(err) {
-	case errs.NotFound:
-		status, msg = http.StatusNotFound, err.Error()
-	case errs.Invalid:
-		status, msg = http.StatusBadRequest, err.Error()
+	code := errs.CodeOf(err)
+	status, msg := errs.HTTPStatus(code), "internal error"
+	var e *errs.Error
+	if code != errs.Internal && errors.As(err, &e) {
+		msg = e.Error()
 	}
-	if status == http.StatusInternalServerError {
-		d.log.Error("webhook failed", zap.String(keyPath, r.URL.Path), zap.String(keyCallSid, form.Get("CallSid")), zap.Error(err))
+	if status >= http.StatusInternalServerError {
+		d.log.Error("webhook failed", zap.String(keyPath, r.URL.Path), zap.String(keyCallSid, form.Get("CallSid")),
+			zap.Int(keyStatus, status), zap.Error(err))
 	} else {
 		d.log.Info("webhook refused", zap.String(keyPath, r.URL.Path), zap.Int(keyStatus, status), zap.String("reason", msg))
 	}
