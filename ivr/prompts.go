@@ -128,6 +128,10 @@ var flowPrompts = []PromptText{
 	{"leave_message",
 		"Пожалуйста, оставьте сообщение после сигнала. Когда закончите, нажмите решётку или положите трубку.",
 		"Please leave your message after the tone. When you have finished, press the pound sign or hang up."},
+	// The Fallback URL: the service failed to route the call.
+	{"technical_difficulties",
+		"Приносим извинения: у нас технические неполадки, и мы не можем сейчас соединить вас с инженером.",
+		"We are sorry: we are having technical difficulties and cannot connect you to an engineer right now."},
 	{"message_recorded",
 		"Спасибо, ваше сообщение записано.",
 		"Thank you, your message has been recorded."},
@@ -372,6 +376,16 @@ var catalogueIndex = func() map[string]PromptText {
 // technical problem interrupted it, and another engineer gets it. The
 // driver reports the leg ended as Failed, and the flow rings the next.
 func LegFailedPrompts(l oncall.Language) []Prompt { return promptsIn(l, pScreenTechnical) }
+
+const pTechnicalDifficulties = "technical_difficulties"
+
+// FallbackPrompts is what a caller hears in language l when the service
+// failed to route their call (a driver's fallback for the caller's call):
+// honestly, that there are technical difficulties, then the request for a
+// message, which the driver records and pages about.
+func FallbackPrompts(l oncall.Language) []Prompt {
+	return promptsIn(l, pTechnicalDifficulties, pLeaveMessage)
+}
 
 // Catalogue returns every prompt with its texts, in the catalogue's order
 // (for recording the audio and for review).
