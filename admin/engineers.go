@@ -13,32 +13,29 @@ import (
 	"github.com/supportdesk/ivr/oncall"
 )
 
-func (s *Server) listEngineers(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listEngineers(w http.ResponseWriter, r *http.Request) error {
 	engineers, err := s.oncall.Engineers(r.Context())
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"engineers": orEmpty(engineers)})
+	return nil
 }
 
-func (s *Server) getEngineer(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getEngineer(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	e, err := s.oncall.Engineer(r.Context(), id)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	out := engineerView{Engineer: e}
 	if s.optOuts != nil {
 		opted, err := s.optOuts.SMSOptOuts(r.Context())
 		if err != nil {
-			s.Error(w, r, err)
-			return
+			return err
 		}
 		for _, c := range e.Contacts {
 			if _, ok := opted[c.Phone]; ok {
@@ -47,6 +44,7 @@ func (s *Server) getEngineer(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // SMSOptOuts says which numbers opted out of texts (they texted STOP, and
@@ -63,35 +61,32 @@ type engineerView struct {
 	SMSOptedOut []string `json:"sms_opted_out,omitempty"`
 }
 
-func (s *Server) createEngineer(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createEngineer(w http.ResponseWriter, r *http.Request) error {
 	var in engineerInput
 	if err := decode(w, r, &in); err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	e, err := in.engineer()
 	if err == nil {
 		e, err = s.oncall.CreateEngineer(r.Context(), actor(r), e)
 	}
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.logChange(r, "engineer created", zap.Int64("engineer_id", e.ID))
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/engineers/%d", e.ID))
 	writeJSON(w, http.StatusCreated, e)
+	return nil
 }
 
-func (s *Server) updateEngineer(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateEngineer(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	var in engineerInput
 	if err := decode(w, r, &in); err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	e, err := in.engineer()
 	if err == nil {
@@ -99,51 +94,48 @@ func (s *Server) updateEngineer(w http.ResponseWriter, r *http.Request) {
 		e, err = s.oncall.UpdateEngineer(r.Context(), actor(r), e)
 	}
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.logChange(r, "engineer updated", zap.Int64("engineer_id", e.ID))
 	writeJSON(w, http.StatusOK, e)
+	return nil
 }
 
 // updateContacts lets an engineer token change its own engineer's phone
 // numbers, and an admin anyone's.
-func (s *Server) updateContacts(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateContacts(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	if tok := tokenOf(r); tok.Role != access.Admin && tok.EngineerID != id {
-		s.Error(w, r, errs.E(errs.Forbidden, "", "an engineer token may change only its own engineer's contacts"))
-		return
+		return errs.E(errs.Forbidden, "", "an engineer token may change only its own engineer's contacts")
 	}
 	var in struct {
 		Contacts []contactInput `json:"contacts"`
 	}
 	if err := decode(w, r, &in); err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	e, err := s.oncall.UpdateContacts(r.Context(), actor(r), id, contacts(in.Contacts))
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.logChange(r, "engineer contacts updated", zap.Int64("engineer_id", e.ID))
 	writeJSON(w, http.StatusOK, e)
+	return nil
 }
 
-func (s *Server) deleteEngineer(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteEngineer(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err == nil {
 		err = s.oncall.DeleteEngineer(r.Context(), actor(r), id)
 	}
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.tokens.forget() // the store revoked the engineer's tokens
 	s.logChange(r, "engineer deleted", zap.Int64("engineer_id", id))
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

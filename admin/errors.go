@@ -46,6 +46,21 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, errs.HTTPStatus(e.Code), errorBody{Error: errorDetail{Code: e.Code, Field: e.Field, Message: e.Message}})
 }
 
+// apiHandler is an API handler that returns its failure instead of writing
+// it: Server.api writes a returned error through Error, the one mapping of
+// errors to statuses, so no handler chooses a status for a failure. A
+// handler returns an error only before it has written anything.
+type apiHandler func(w http.ResponseWriter, r *http.Request) error
+
+// api adapts h to an http.HandlerFunc that answers h's error with Error.
+func (s *Server) api(h apiHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.Error(w, r, err)
+		}
+	}
+}
+
 // writeJSON writes v with status. An encoding failure can only be a bug in
 // a response type; the status line has gone out by then, so it is dropped.
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -135,12 +135,12 @@ func (s *Server) routes() {
 	write := func(method, path string, h http.HandlerFunc) {
 		r.Handle(api+path, s.authenticate(access.Admin, h)).Methods(method)
 	}
-	read("/engineers", s.listEngineers)
-	write(http.MethodPost, "/engineers", s.createEngineer)
-	read("/engineers/{id}", s.getEngineer)
-	write(http.MethodPut, "/engineers/{id}", s.updateEngineer)
-	write(http.MethodDelete, "/engineers/{id}", s.deleteEngineer)
-	r.Handle(api+"/engineers/{id}/contacts", s.authenticate(access.Engineer, s.updateContacts)).Methods(http.MethodPut)
+	read("/engineers", s.api(s.listEngineers))
+	write(http.MethodPost, "/engineers", s.api(s.createEngineer))
+	read("/engineers/{id}", s.api(s.getEngineer))
+	write(http.MethodPut, "/engineers/{id}", s.api(s.updateEngineer))
+	write(http.MethodDelete, "/engineers/{id}", s.api(s.deleteEngineer))
+	r.Handle(api+"/engineers/{id}/contacts", s.authenticate(access.Engineer, s.api(s.updateContacts))).Methods(http.MethodPut)
 
 	read("/rotations", s.listRotations)
 	write(http.MethodPost, "/rotations", s.createRotation)
@@ -160,11 +160,11 @@ func (s *Server) routes() {
 	read("/policies/{priority}", s.getPolicy)
 	write(http.MethodPut, "/policies/{priority}", s.putPolicy)
 
-	write(http.MethodGet, "/tokens", s.listTokens)
-	write(http.MethodPost, "/tokens", s.createToken)
-	write(http.MethodDelete, "/tokens/{id}", s.revokeToken)
+	write(http.MethodGet, "/tokens", s.api(s.listTokens))
+	write(http.MethodPost, "/tokens", s.api(s.createToken))
+	write(http.MethodDelete, "/tokens/{id}", s.api(s.revokeToken))
 
-	write(http.MethodGet, "/audit", s.listAudit)
+	write(http.MethodGet, "/audit", s.api(s.listAudit))
 
 	if s.tickets != nil {
 		read("/tickets", s.listTickets)
