@@ -17,11 +17,10 @@ type rotationView struct {
 	Versions []oncall.Rotation `json:"versions,omitempty"`
 }
 
-func (s *Server) listRotations(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listRotations(w http.ResponseWriter, r *http.Request) error {
 	all, err := s.oncall.Rotations(r.Context())
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	// all is ordered by rotation id then version: keep the last of each.
 	latest := []oncall.Rotation{}
@@ -31,51 +30,48 @@ func (s *Server) listRotations(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"rotations": latest})
+	return nil
 }
 
-func (s *Server) getRotation(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getRotation(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	versions, err := s.oncall.Rotation(r.Context(), id)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, rotationView{Rotation: versions[len(versions)-1], Versions: versions})
+	return nil
 }
 
-func (s *Server) createRotation(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createRotation(w http.ResponseWriter, r *http.Request) error {
 	var in rotationInput
 	if err := decode(w, r, &in); err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	rot, err := in.rotation()
 	if err == nil {
 		rot, err = s.oncall.CreateRotation(r.Context(), actor(r), rot)
 	}
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.logChange(r, "rotation created", zap.Int64("rotation_id", rot.ID))
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/rotations/%d", rot.ID))
 	writeJSON(w, http.StatusCreated, rot)
+	return nil
 }
 
-func (s *Server) updateRotation(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateRotation(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	var in rotationInput
 	if err := decode(w, r, &in); err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	rot, err := in.rotation()
 	if err == nil {
@@ -83,28 +79,27 @@ func (s *Server) updateRotation(w http.ResponseWriter, r *http.Request) {
 		rot, err = s.oncall.UpdateRotation(r.Context(), actor(r), rot)
 	}
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.logChange(r, "rotation updated", zap.Int64("rotation_id", rot.ID), zap.Int("version", rot.Version))
 	writeJSON(w, http.StatusOK, rot)
+	return nil
 }
 
 // endRotation ends a rotation from ?at= (default now); its history stays.
-func (s *Server) endRotation(w http.ResponseWriter, r *http.Request) {
+func (s *Server) endRotation(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	at, err := queryTime(r, "at", time.Time{})
 	if err == nil {
 		err = s.oncall.EndRotation(r.Context(), actor(r), id, at)
 	}
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.logChange(r, "rotation ended", zap.Int64("rotation_id", id))
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -38,16 +38,14 @@ type onCallEntry struct {
 
 // getOnCall answers who is on call at ?at= (default now) for ?level= (default
 // every level), every layer.
-func (s *Server) getOnCall(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getOnCall(w http.ResponseWriter, r *http.Request) error {
 	at, err := queryTime(r, "at", s.oncall.Now())
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	levels, err := queryLevels(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	entries := make([]onCallEntry, 0, len(levels)*len(oncall.Layers))
 	for _, level := range levels {
@@ -68,6 +66,7 @@ func (s *Server) getOnCall(w http.ResponseWriter, r *http.Request) {
 		At     time.Time     `json:"at"`
 		OnCall []onCallEntry `json:"oncall"`
 	}{at, entries})
+	return nil
 }
 
 // shiftView is a shift with the engineer's name, for reading.
@@ -78,11 +77,10 @@ type shiftView struct {
 
 // listShifts lists the shifts of ?level= (default all) between ?from= and
 // ?to= (default now to 7 days ahead).
-func (s *Server) listShifts(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listShifts(w http.ResponseWriter, r *http.Request) error {
 	levels, from, to, err := s.queryLevelsWindow(r, 7*24*time.Hour)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	snap := s.oncall.Snapshot()
 	shifts := []shiftView{}
@@ -92,15 +90,15 @@ func (s *Server) listShifts(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "shifts": shifts})
+	return nil
 }
 
 // listGaps reports, between ?from= and ?to= (default the next 28 days), when
 // a level has nobody on call and where rotations of one layer collide.
-func (s *Server) listGaps(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listGaps(w http.ResponseWriter, r *http.Request) error {
 	levels, from, to, err := s.queryLevelsWindow(r, 28*24*time.Hour)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	sched := s.oncall.Snapshot().Schedule
 	gaps, overlaps := []oncall.Gap{}, []oncall.Overlap{}
@@ -109,6 +107,7 @@ func (s *Server) listGaps(w http.ResponseWriter, r *http.Request) {
 		overlaps = append(overlaps, sched.Overlaps(level, from, to)...)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "gaps": gaps, "overlaps": overlaps})
+	return nil
 }
 
 // queryLevelsWindow reads ?level= and the window ?from=…&to= (default from
