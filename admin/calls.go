@@ -52,7 +52,7 @@ func pathCallID(r *http.Request) (string, error) {
 // listCalls pages through the call log, newest first: ?ticket=<ticket id>,
 // ?before=<RFC 3339 time: calls started before it>, ?limit= (at most 1000,
 // default 100).
-func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) error {
 	f := calls.Filter{TicketID: strings.TrimSpace(r.URL.Query().Get("ticket"))}
 	var err error
 	if len(f.TicketID) > maxCallIDLength {
@@ -69,28 +69,28 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) {
 		list, err = s.calls.Calls(r.Context(), f)
 	}
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	out := make([]callJSON, len(list))
 	for i, rec := range list {
 		out[i] = newCallJSON(rec)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"calls": out})
+	return nil
 }
 
 // getCall shows one call: its steps, who answered, the voicemail.
-func (s *Server) getCall(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getCall(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathCallID(r)
 	var rec ivr.CallRecord
 	if err == nil {
 		rec, err = s.calls.Call(r.Context(), id)
 	}
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, newCallJSON(rec))
+	return nil
 }
 
 // callJSON is a call as the API shows it: the stored record, whose
@@ -109,16 +109,14 @@ func newCallJSON(rec ivr.CallRecord) callJSON {
 // signed-in staff only (the route authenticates). Range requests are
 // answered, so that players can seek. Every access is logged with who
 // listened.
-func (s *Server) getRecording(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getRecording(w http.ResponseWriter, r *http.Request) error {
 	id := mux.Vars(r)["id"]
 	if !calls.ValidRecordingID(id) {
-		s.Error(w, r, errs.InvalidField("id", "%q is not a recording id", id))
-		return
+		return errs.InvalidField("id", "%q is not a recording id", id)
 	}
 	rec, err := s.recordings.Recording(r.Context(), id)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.log.Info("recording served", zap.String("recording", id), zap.String("call_id", rec.CallID),
 		zap.String(keyActor, actor(r)))
@@ -128,4 +126,5 @@ func (s *Server) getRecording(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	http.ServeContent(w, r, "", rec.CreatedAt, bytes.NewReader(rec.Data))
+	return nil
 }

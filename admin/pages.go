@@ -47,23 +47,19 @@ type pageInput struct {
 const maxPageKey = 100
 
 // createPage raises a page from the API: admins only.
-func (s *Server) createPage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createPage(w http.ResponseWriter, r *http.Request) error {
 	var in pageInput
 	if err := decode(w, r, &in); err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	in.Summary = strings.TrimSpace(in.Summary)
 	switch {
 	case in.Priority == "":
-		s.Error(w, r, errs.InvalidField("priority", "is required (critical, urgent, normal or low)"))
-		return
+		return errs.InvalidField("priority", "is required (critical, urgent, normal or low)")
 	case in.Summary == "":
-		s.Error(w, r, errs.InvalidField("summary", "is required: one line saying what the page is about"))
-		return
+		return errs.InvalidField("summary", "is required: one line saying what the page is about")
 	case len(in.Key) > maxPageKey:
-		s.Error(w, r, errs.InvalidField("key", "is longer than %d characters", maxPageKey))
-		return
+		return errs.InvalidField("key", "is longer than %d characters", maxPageKey)
 	}
 	key := "api:" + in.Key
 	if in.Key == "" {
@@ -76,8 +72,7 @@ func (s *Server) createPage(w http.ResponseWriter, r *http.Request) {
 		Summary: in.Summary, RaisedAt: s.oncall.Now(),
 	})
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	status := http.StatusOK
 	if created {
@@ -85,11 +80,12 @@ func (s *Server) createPage(w http.ResponseWriter, r *http.Request) {
 		s.logChange(r, "page raised", zap.Int64(keyPageID, p.ID))
 	}
 	writeJSON(w, status, p)
+	return nil
 }
 
 // listPages lists pages newest first: ?status=open|acknowledged|resolved|
 // expired, ?before=<id>, ?limit= (at most 1000, default 100).
-func (s *Server) listPages(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listPages(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := pager.Filter{Status: pager.Status(q.Get("status"))}
 	var err error
@@ -111,17 +107,17 @@ func (s *Server) listPages(w http.ResponseWriter, r *http.Request) {
 		list, err = s.pages.Pages(r.Context(), f)
 	}
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	if list == nil {
 		list = []pager.Page{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"pages": list})
+	return nil
 }
 
 // getPage returns a page with its whole log and its attempts.
-func (s *Server) getPage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getPage(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	var (
 		p    pager.Page
@@ -131,48 +127,45 @@ func (s *Server) getPage(w http.ResponseWriter, r *http.Request) {
 		p, atts, err = s.pages.Page(r.Context(), id)
 	}
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	if atts == nil {
 		atts = []pager.Attempt{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"page": p, "attempts": atts})
+	return nil
 }
 
 // ackPage acknowledges a page: an admin, or an engineer the page was
 // addressed to.
-func (s *Server) ackPage(w http.ResponseWriter, r *http.Request) {
-	s.closePage(w, r, "page acknowledged", func(ctx context.Context, id int64, who pager.Acknowledge) (pager.Page, error) {
+func (s *Server) ackPage(w http.ResponseWriter, r *http.Request) error {
+	return s.closePage(w, r, "page acknowledged", func(ctx context.Context, id int64, who pager.Acknowledge) (pager.Page, error) {
 		return s.pages.Acknowledge(ctx, id, who)
 	})
 }
 
 // resolvePage closes a page: an admin, or an engineer it was addressed to.
-func (s *Server) resolvePage(w http.ResponseWriter, r *http.Request) {
-	s.closePage(w, r, "page resolved", func(ctx context.Context, id int64, who pager.Acknowledge) (pager.Page, error) {
+func (s *Server) resolvePage(w http.ResponseWriter, r *http.Request) error {
+	return s.closePage(w, r, "page resolved", func(ctx context.Context, id int64, who pager.Acknowledge) (pager.Page, error) {
 		return s.pages.Resolve(ctx, id, who.Name)
 	})
 }
 
 func (s *Server) closePage(w http.ResponseWriter, r *http.Request, what string,
-	do func(ctx context.Context, id int64, who pager.Acknowledge) (pager.Page, error)) {
+	do func(ctx context.Context, id int64, who pager.Acknowledge) (pager.Page, error)) error {
 	id, err := pathID(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	who := pager.Acknowledge{Name: tokenOf(r).Name, Via: pager.ViaAPI} // the token's name reads well in a text; the log has the actor
 	if tok := tokenOf(r); tok.Role != access.Admin {
 		p, _, err := s.pages.Page(r.Context(), id)
 		if err != nil {
-			s.Error(w, r, err)
-			return
+			return err
 		}
 		addressed := slices.ContainsFunc(p.Paged, func(t pager.Target) bool { return t.EngineerID == tok.EngineerID })
 		if tok.EngineerID == 0 || !addressed {
-			s.Error(w, r, errs.E(errs.Forbidden, "", "an engineer token may act only on pages addressed to its engineer"))
-			return
+			return errs.E(errs.Forbidden, "", "an engineer token may act only on pages addressed to its engineer")
 		}
 		who.EngineerID = tok.EngineerID
 		if e, err := s.oncall.Engineer(r.Context(), tok.EngineerID); err == nil {
@@ -181,9 +174,9 @@ func (s *Server) closePage(w http.ResponseWriter, r *http.Request, what string,
 	}
 	p, err := do(r.Context(), id, who)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.logChange(r, what, zap.Int64(keyPageID, p.ID))
 	writeJSON(w, http.StatusOK, p)
+	return nil
 }

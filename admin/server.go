@@ -167,24 +167,24 @@ func (s *Server) routes() {
 	write(http.MethodGet, "/audit", s.api(s.listAudit))
 
 	if s.tickets != nil {
-		read("/tickets", s.listTickets)
-		write(http.MethodPost, "/tickets", s.createTicket)
-		read("/tickets/{id}", s.getTicket)
-		write(http.MethodPost, "/tickets/{id}/notes", s.addTicketNote)
+		read("/tickets", s.api(s.listTickets))
+		write(http.MethodPost, "/tickets", s.api(s.createTicket))
+		read("/tickets/{id}", s.api(s.getTicket))
+		write(http.MethodPost, "/tickets/{id}/notes", s.api(s.addTicketNote))
 	}
 	if s.calls != nil {
-		read("/calls", s.listCalls)
-		read("/calls/{id}", s.getCall)
+		read("/calls", s.api(s.listCalls))
+		read("/calls/{id}", s.api(s.getCall))
 	}
 	if s.recordings != nil {
-		read("/recordings/{id}", s.getRecording)
+		read("/recordings/{id}", s.api(s.getRecording))
 	}
 	if s.pages != nil {
-		read("/pages", s.listPages)
-		write(http.MethodPost, "/pages", s.createPage)
-		read("/pages/{id}", s.getPage)
-		r.Handle(api+"/pages/{id}/ack", s.authenticate(access.Engineer, s.ackPage)).Methods(http.MethodPost)
-		r.Handle(api+"/pages/{id}/resolve", s.authenticate(access.Engineer, s.resolvePage)).Methods(http.MethodPost)
+		read("/pages", s.api(s.listPages))
+		write(http.MethodPost, "/pages", s.api(s.createPage))
+		read("/pages/{id}", s.api(s.getPage))
+		r.Handle(api+"/pages/{id}/ack", s.authenticate(access.Engineer, s.api(s.ackPage))).Methods(http.MethodPost)
+		r.Handle(api+"/pages/{id}/resolve", s.authenticate(access.Engineer, s.api(s.resolvePage))).Methods(http.MethodPost)
 	}
 }
 

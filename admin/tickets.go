@@ -52,7 +52,7 @@ func pathTicketID(r *http.Request) (string, error) {
 
 // listTickets lists the built-in tickets without their notes, newest
 // first: ?before=<ticket id>, ?limit= (at most 1000, default 100).
-func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) error {
 	f := tickets.Filter{BeforeID: strings.TrimSpace(r.URL.Query().Get("before"))}
 	var err error
 	if f.BeforeID != "" && !tickets.ValidID(f.BeforeID) {
@@ -66,71 +66,68 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 		list, err = s.tickets.Tickets(r.Context(), f)
 	}
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	if list == nil {
 		list = []tickets.Ticket{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"tickets": list})
+	return nil
 }
 
 // createTicket opens a built-in ticket (admin only).
-func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) error {
 	var in ticketInput
 	if err := decode(w, r, &in); err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	t, err := in.ticket()
 	if err == nil {
 		t, err = s.tickets.CreateTicket(r.Context(), actor(r), t)
 	}
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.logChange(r, "ticket created", zap.String(keyTicket, t.ID), zap.String("priority", string(t.Priority)))
 	w.Header().Set("Location", "/api/v1/tickets/"+t.ID)
 	writeJSON(w, http.StatusCreated, t)
+	return nil
 }
 
 // getTicket shows one ticket with its notes.
-func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathTicketID(r)
 	var t tickets.Ticket
 	if err == nil {
 		t, err = s.tickets.Ticket(r.Context(), id)
 	}
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, t)
+	return nil
 }
 
 // addTicketNote appends a note, visible to the client, to a ticket (admin
 // only).
-func (s *Server) addTicketNote(w http.ResponseWriter, r *http.Request) {
+func (s *Server) addTicketNote(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathTicketID(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	var in noteInput
 	if err := decode(w, r, &in); err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	if strings.TrimSpace(in.Author) == "" {
 		in.Author = tokenOf(r).Name
 	}
 	n, err := s.tickets.AddNote(r.Context(), actor(r), id, tickets.Note{Author: in.Author, Text: in.Text})
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.logChange(r, "ticket note added", zap.String(keyTicket, id))
 	w.Header().Set("Location", "/api/v1/tickets/"+id)
 	writeJSON(w, http.StatusCreated, n)
+	return nil
 }
