@@ -170,6 +170,10 @@ func (s *Server) updateCall(r *http.Request, p map[string]string) (result, *apiE
 		c.status, ended = "canceled", true
 	}
 	redirect := !ended && !c.terminal() && (newURL != "" || newTwiml != "")
+	var leftQueue *queueState // the queue a redirect takes the call out of
+	if redirect {
+		leftQueue = c.queue
+	}
 	if redirect || ended {
 		c.queue = nil // a redirected or ended call leaves its queue
 	}
@@ -201,7 +205,16 @@ func (s *Server) updateCall(r *http.Request, p map[string]string) (result, *apiE
 		})
 	}
 	if redirect && live {
-		s.background(func() { s.redirect(c) })
+		s.background(func() {
+			if leftQueue != nil {
+				// Twilio requests the <Enqueue> action with QueueResult
+				// redirected, then the new TwiML.
+				if _, err := s.leftQueue(c, leftQueue, "redirected"); err != nil {
+					s.unexpectedf("redirect of queued call %s: <Enqueue> action: %v", c.sid, err)
+				}
+			}
+			s.redirect(c)
+		})
 	}
 	return result{status: http.StatusOK, body: body}, nil
 }

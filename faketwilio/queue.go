@@ -164,18 +164,24 @@ func (s *Server) dequeue(c *call, result string) (*TwiML, error) {
 	s.mu.Lock()
 	q := c.queue
 	c.queue = nil
-	var p url.Values
-	if q != nil {
-		p = s.queueParams(q)
-		p.Set("QueueResult", result)
-	}
 	s.mu.Unlock()
 	if q == nil {
 		return nil, fmt.Errorf("call %s is not in a queue", c.sid)
 	}
+	return s.leftQueue(c, q, result)
+}
+
+// leftQueue goes on for c, which has left q with result: the <Enqueue>
+// action gets QueueResult, or without one the document goes on after it.
+// After a hang-up or a redirect the action's answer is not executed.
+func (s *Server) leftQueue(c *call, q *queueState, result string) (*TwiML, error) {
+	s.mu.Lock()
+	p := s.queueParams(q)
+	p.Set("QueueResult", result)
+	s.mu.Unlock()
 	action := q.verb.Attr("action")
 	if action == "" {
-		if result == "hangup" {
+		if result == "hangup" || result == "redirected" {
 			return nil, nil
 		}
 		return s.run(c, q.doc.rest(q.verb))
