@@ -9,7 +9,7 @@ import (
 	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/oncall"
 	"github.com/supportdesk/ivr/sounds/internal/manifest"
-	"github.com/supportdesk/ivr/sounds/internal/wav"
+	"github.com/supportdesk/ivr/sounds/wav"
 )
 
 // These tests check the committed audio against the catalogue. They need

@@ -12,9 +12,11 @@
 // place of the synthetic voice.
 //
 // Files are addressed by language ("ru", "en") and prompt name, and the
-// hold music by Hold with no language. The package imports only the
-// standard library and its own internal packages; the domain packages (ivr,
-// oncall) do not import it.
+// hold music by Hold with no language; HoldSegments cuts the hold music
+// into pieces a driver plays one per wait request. WAV files are read,
+// written and cut by the wav subpackage, the project's one WAV reader. The
+// package imports only the standard library and its own packages; the
+// domain packages (ivr, oncall) do not import it.
 package sounds
 
 //go:generate go run ./internal/gen
@@ -29,7 +31,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/supportdesk/ivr/sounds/internal/wav"
+	"github.com/supportdesk/ivr/sounds/wav"
 )
 
 // Hold is the name of the hold music, which has no language:

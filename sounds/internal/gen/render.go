@@ -13,7 +13,7 @@ import (
 	"sync"
 
 	"github.com/supportdesk/ivr/sounds/internal/manifest"
-	"github.com/supportdesk/ivr/sounds/internal/wav"
+	"github.com/supportdesk/ivr/sounds/wav"
 )
 
 // renderer runs espeak-ng and sox into a scratch directory and moves
