@@ -1,12 +1,13 @@
 package faketwilio
 
 import (
-	"encoding/binary"
 	"net/http"
 	"strconv"
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/supportdesk/ivr/sounds/wav"
 )
 
 // recording is one recording resource and its WAV bytes. Guarded by Server.mu.
@@ -34,16 +35,15 @@ func (s *Server) recordingPath(sid string) string {
 	return "/2010-04-01/Accounts/" + s.opts.AccountSID + "/Recordings/" + sid
 }
 
-// wavSeconds reads a canonical 44-byte RIFF/WAVE header; 0 if it is not one.
-func wavSeconds(wav []byte) int {
-	if len(wav) < 44 || string(wav[0:4]) != "RIFF" || string(wav[8:12]) != "WAVE" {
+// wavSeconds is how many whole seconds the samples of wav play, as its
+// header says (wav.Parse: other chunks are not audio); 0 if it is not a
+// WAV file or is torn.
+func wavSeconds(b []byte) int {
+	info, err := wav.Parse(b)
+	if err != nil {
 		return 0
 	}
-	byteRate := binary.LittleEndian.Uint32(wav[28:32])
-	if byteRate == 0 {
-		return 0
-	}
-	return int(uint32(len(wav)-44) / byteRate)
+	return int(info.Duration() / time.Second)
 }
 
 func (s *Server) fetchRecording(r *http.Request, p map[string]string) (result, *apiError) {
