@@ -27,28 +27,24 @@ func tokenOf(r *http.Request) access.Token {
 // bearer token whose role may do what the route needs: admin routes need an
 // admin token, engineer routes any token. No or bad token: 401; wrong role:
 // 403.
-func (s *Server) authenticate(need access.Role, next http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) authenticate(need access.Role, next apiHandler) http.Handler {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		h := r.Header.Get("Authorization")
 		scheme, secret, _ := strings.Cut(h, " ")
 		if h == "" {
-			s.Error(w, r, errs.E(errs.Unauthorized, "", "an API token is required: send Authorization: Bearer <token>"))
-			return
+			return errs.E(errs.Unauthorized, "", "an API token is required: send Authorization: Bearer <token>")
 		}
 		if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
-			s.Error(w, r, errs.E(errs.Unauthorized, "", "the Authorization header must be Bearer <token>"))
-			return
+			return errs.E(errs.Unauthorized, "", "the Authorization header must be Bearer <token>")
 		}
 		tok, err := s.tokens.check(r.Context(), strings.TrimSpace(secret))
 		if err != nil {
-			s.Error(w, r, err)
-			return
+			return err
 		}
 		if need == access.Admin && tok.Role != access.Admin {
-			s.Error(w, r, errs.E(errs.Forbidden, "", "this needs an admin token; %q is an %s token", tok.Name, tok.Role))
-			return
+			return errs.E(errs.Forbidden, "", "this needs an admin token; %q is an %s token", tok.Name, tok.Role)
 		}
-		next(w, r.WithContext(context.WithValue(r.Context(), tokenKey, tok)))
+		return next(w, r.WithContext(context.WithValue(r.Context(), tokenKey, tok)))
 	})
 }
 

@@ -129,62 +129,62 @@ func (s *Server) routes() {
 	// Routes are registered on the root router with their full path: a
 	// gorilla/mux subrouter answers 404 instead of 405 for a wrong method.
 	const api = "/api/v1"
-	read := func(path string, h http.HandlerFunc) {
+	read := func(path string, h apiHandler) {
 		r.Handle(api+path, s.authenticate(access.Engineer, h)).Methods(http.MethodGet)
 	}
-	write := func(method, path string, h http.HandlerFunc) {
+	write := func(method, path string, h apiHandler) {
 		r.Handle(api+path, s.authenticate(access.Admin, h)).Methods(method)
 	}
-	read("/engineers", s.api(s.listEngineers))
-	write(http.MethodPost, "/engineers", s.api(s.createEngineer))
-	read("/engineers/{id}", s.api(s.getEngineer))
-	write(http.MethodPut, "/engineers/{id}", s.api(s.updateEngineer))
-	write(http.MethodDelete, "/engineers/{id}", s.api(s.deleteEngineer))
-	r.Handle(api+"/engineers/{id}/contacts", s.authenticate(access.Engineer, s.api(s.updateContacts))).Methods(http.MethodPut)
+	read("/engineers", s.listEngineers)
+	write(http.MethodPost, "/engineers", s.createEngineer)
+	read("/engineers/{id}", s.getEngineer)
+	write(http.MethodPut, "/engineers/{id}", s.updateEngineer)
+	write(http.MethodDelete, "/engineers/{id}", s.deleteEngineer)
+	r.Handle(api+"/engineers/{id}/contacts", s.authenticate(access.Engineer, s.updateContacts)).Methods(http.MethodPut)
 
-	read("/rotations", s.api(s.listRotations))
-	write(http.MethodPost, "/rotations", s.api(s.createRotation))
-	read("/rotations/{id}", s.api(s.getRotation))
-	write(http.MethodPut, "/rotations/{id}", s.api(s.updateRotation))
-	write(http.MethodDelete, "/rotations/{id}", s.api(s.endRotation))
+	read("/rotations", s.listRotations)
+	write(http.MethodPost, "/rotations", s.createRotation)
+	read("/rotations/{id}", s.getRotation)
+	write(http.MethodPut, "/rotations/{id}", s.updateRotation)
+	write(http.MethodDelete, "/rotations/{id}", s.endRotation)
 
-	read("/overrides", s.api(s.listOverrides))
-	write(http.MethodPost, "/overrides", s.api(s.createOverride))
-	write(http.MethodDelete, "/overrides/{id}", s.api(s.deleteOverride))
+	read("/overrides", s.listOverrides)
+	write(http.MethodPost, "/overrides", s.createOverride)
+	write(http.MethodDelete, "/overrides/{id}", s.deleteOverride)
 
-	read("/oncall", s.api(s.getOnCall))
-	read("/shifts", s.api(s.listShifts))
-	read("/gaps", s.api(s.listGaps))
+	read("/oncall", s.getOnCall)
+	read("/shifts", s.listShifts)
+	read("/gaps", s.listGaps)
 
-	read("/policies", s.api(s.listPolicies))
-	read("/policies/{priority}", s.api(s.getPolicy))
-	write(http.MethodPut, "/policies/{priority}", s.api(s.putPolicy))
+	read("/policies", s.listPolicies)
+	read("/policies/{priority}", s.getPolicy)
+	write(http.MethodPut, "/policies/{priority}", s.putPolicy)
 
-	write(http.MethodGet, "/tokens", s.api(s.listTokens))
-	write(http.MethodPost, "/tokens", s.api(s.createToken))
-	write(http.MethodDelete, "/tokens/{id}", s.api(s.revokeToken))
+	write(http.MethodGet, "/tokens", s.listTokens)
+	write(http.MethodPost, "/tokens", s.createToken)
+	write(http.MethodDelete, "/tokens/{id}", s.revokeToken)
 
-	write(http.MethodGet, "/audit", s.api(s.listAudit))
+	write(http.MethodGet, "/audit", s.listAudit)
 
 	if s.tickets != nil {
-		read("/tickets", s.api(s.listTickets))
-		write(http.MethodPost, "/tickets", s.api(s.createTicket))
-		read("/tickets/{id}", s.api(s.getTicket))
-		write(http.MethodPost, "/tickets/{id}/notes", s.api(s.addTicketNote))
+		read("/tickets", s.listTickets)
+		write(http.MethodPost, "/tickets", s.createTicket)
+		read("/tickets/{id}", s.getTicket)
+		write(http.MethodPost, "/tickets/{id}/notes", s.addTicketNote)
 	}
 	if s.calls != nil {
-		read("/calls", s.api(s.listCalls))
-		read("/calls/{id}", s.api(s.getCall))
+		read("/calls", s.listCalls)
+		read("/calls/{id}", s.getCall)
 	}
 	if s.recordings != nil {
-		read("/recordings/{id}", s.api(s.getRecording))
+		read("/recordings/{id}", s.getRecording)
 	}
 	if s.pages != nil {
-		read("/pages", s.api(s.listPages))
-		write(http.MethodPost, "/pages", s.api(s.createPage))
-		read("/pages/{id}", s.api(s.getPage))
-		r.Handle(api+"/pages/{id}/ack", s.authenticate(access.Engineer, s.api(s.ackPage))).Methods(http.MethodPost)
-		r.Handle(api+"/pages/{id}/resolve", s.authenticate(access.Engineer, s.api(s.resolvePage))).Methods(http.MethodPost)
+		read("/pages", s.listPages)
+		write(http.MethodPost, "/pages", s.createPage)
+		read("/pages/{id}", s.getPage)
+		r.Handle(api+"/pages/{id}/ack", s.authenticate(access.Engineer, s.ackPage)).Methods(http.MethodPost)
+		r.Handle(api+"/pages/{id}/resolve", s.authenticate(access.Engineer, s.resolvePage)).Methods(http.MethodPost)
 	}
 }
 
