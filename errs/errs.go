@@ -11,7 +11,7 @@ import (
 )
 
 // Code classifies an error for callers; transports map it to their own status
-// (HTTP does so in one place, admin.Error).
+// (HTTP does so in one place, HTTPStatus).
 type Code string
 
 const (
