@@ -92,14 +92,22 @@ func Parse(b []byte) (Info, error) {
 
 // Read takes b apart as Parse reads it, and returns its format chunk and
 // its samples too. A torn file (one whose RIFF size or whose data chunk
-// runs past the end of b) is an error: the samples are not all there.
+// runs past the end of b) is an error: the samples are not all there. A
+// streamed file, whose RIFF size and data size were left unset (0 or
+// 0xFFFFFFFF), has as samples the whole frames from the data chunk to the
+// end of b.
 func Read(b []byte) (File, error) {
 	var f File
 	info := &f.Info
 	if len(b) < 12 || string(b[0:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
 		return f, errors.New("wav: not a RIFF/WAVE file")
 	}
-	if riff := int64(binary.LittleEndian.Uint32(b[4:8])) + 8; riff > int64(len(b)) {
+	riffSize := binary.LittleEndian.Uint32(b[4:8])
+	// A writer that streams (a recorder, a pipe) cannot go back to fill in
+	// the sizes: it leaves the RIFF size unset, 0 or 0xFFFFFFFF, and the
+	// data chunk's too, which then runs to the end of the file.
+	streamed := riffSize == 0 || riffSize == 0xFFFFFFFF
+	if riff := int64(riffSize) + 8; !streamed && riff > int64(len(b)) {
 		return f, fmt.Errorf("wav: RIFF size %d but file has %d bytes", riff, len(b))
 	}
 	var haveFmt, haveData bool
@@ -107,6 +115,12 @@ func Read(b []byte) (File, error) {
 		id := string(b[off : off+4])
 		size := int64(binary.LittleEndian.Uint32(b[off+4 : off+8]))
 		body := int64(off + 8)
+		if id == "data" && streamed && (size == 0 || size == 0xFFFFFFFF) && haveFmt {
+			size = int64(len(b)) - body
+			if info.BlockAlign > 0 {
+				size -= size % int64(info.BlockAlign) // a frame cut off by the end
+			}
+		}
 		if body+size > int64(len(b)) {
 			return f, fmt.Errorf("wav: chunk %q of %d bytes overruns the file", id, size)
 		}

@@ -127,6 +127,21 @@ func TestRead(t *testing.T) {
 		}
 	})
 
+	t.Run("StreamedSizesUnset", func(t *testing.T) {
+		// A recorder that streams leaves the RIFF and data sizes 0 (or
+		// 0xFFFFFFFF): the samples run to the end of the file, in whole
+		// frames.
+		for _, unset := range []uint32{0, 0xFFFFFFFF} {
+			b := build(fmtChunk(FormatPCM, 1, 8000, 16), chunk{"data", samples(16001)})
+			binary.LittleEndian.PutUint32(b[4:8], unset)
+			binary.LittleEndian.PutUint32(b[40:44], unset)
+			f, err := Read(b[:44+16001]) // no pad byte: the writer did not know
+			if err != nil || f.DataBytes != 16000 || !bytes.Equal(f.Data, samples(16000)) || f.Duration() != time.Second {
+				t.Errorf("Read with sizes %#x: %d data bytes, %v, %v; want the 16000 bytes of whole frames, 1s", unset, f.DataBytes, f.Duration(), err)
+			}
+		}
+	})
+
 	t.Run("ErrTornData", func(t *testing.T) {
 		// A recording cut off mid-write: the headers promise more samples
 		// than the file holds.
