@@ -18,16 +18,29 @@ import (
 	"github.com/supportdesk/ivr/store"
 )
 
-// The voice webhook's cost on loopback, beside a bare net/http handler
-// that only parses the form and writes a fixed document, in the same run.
-// One op is a new call (voice webhook) and its first menu step (gather
-// action): signature check, state load, flow step, TwiML, state save.
-// ns/op counts both; service_ns/op is the service's alone.
+// Benchmarks of the driver alone, not of the service: webhooks.Driver on
+// loopback with this package's in-memory test fakes for its flow's
+// dependencies (harness_test.go's deps: tickets, roster, language
+// preferences, call log, pages), and its call state either in
+// memory ("memory") or on a real SQLite store ("sqlite-callstate": the
+// call state alone is on SQLite). With them the flow's other writes cost
+// nothing, and the gather step (Digits=9) remembers the caller's language
+// in memory instead of the store's synced write. The service as `ivr
+// serve` wires it, everything on its store, is measured by
+// cmd/ivr/voice_bench_test.go (BenchmarkVoiceCall,
+// BenchmarkVoiceCallConcurrent).
 //
-//	go test -run '^$' -bench . -benchtime 2000x -count 5 ./webhooks/
+// BenchmarkDriverVoiceWebhook: the driver's voice webhook beside a bare
+// net/http handler that only parses the form and writes a fixed document,
+// in the same run. One op is a new call (voice webhook) and its first
+// menu step (gather action, Digits=9), each answered 200: signature check,
+// state load, flow step, TwiML, state save. ns/op counts the driver's op
+// and the bare handler's alike; service_ns/op is the driver's alone.
+//
+//	go test -run '^$' -bench Driver -benchtime 2000x -count 5 ./webhooks/
 
-func BenchmarkVoiceWebhook(b *testing.B) {
-	for _, backend := range []string{"memory", "sqlite"} {
+func BenchmarkDriverVoiceWebhook(b *testing.B) {
+	for _, backend := range []string{"memory", "sqlite-callstate"} {
 		b.Run(backend, func(b *testing.B) {
 			e := benchEnv(b, backend)
 			bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -67,11 +80,14 @@ func BenchmarkVoiceWebhook(b *testing.B) {
 	}
 }
 
-// BenchmarkConcurrentCalls: 50 calls in progress at once, each on hold
-// (wait requests, a Tick each) while its engineer leg is rung; reports the
-// p99 latency of a webhook and the bytes of state per call.
-func BenchmarkConcurrentCalls(b *testing.B) {
-	for _, backend := range []string{"memory", "sqlite"} {
+// BenchmarkDriverConcurrentCalls: the driver (with in-memory dependencies,
+// as above) holding 50 calls at once, each on hold while its engineer leg
+// is rung. One op is one wait webhook (QueueTime=3: a Tick of the flow)
+// of one of the 50 calls, sent by 50 clients at once, b.N/50 each (at
+// least one); ns/op is the wall time over b.N. Reports the p99 latency of
+// a wait webhook and the bytes of state per call.
+func BenchmarkDriverConcurrentCalls(b *testing.B) {
+	for _, backend := range []string{"memory", "sqlite-callstate"} {
 		b.Run(backend, func(b *testing.B) {
 			e := benchEnv(b, backend)
 			const calls = 50
@@ -122,8 +138,9 @@ func BenchmarkConcurrentCalls(b *testing.B) {
 	}
 }
 
-// benchEnv is the driver over the in-memory store or a real SQLite one
-// (the store's CallStates, migrated in a temporary directory).
+// benchEnv is the driver over the in-memory fakes of its dependencies, its
+// call state in memory ("memory") or on a real SQLite store (the store's
+// CallStates alone, migrated in a temporary directory).
 func benchEnv(b *testing.B, backend string) *env {
 	b.Helper()
 	if backend == "memory" {
