@@ -299,6 +299,7 @@ func (h *CallHandle) Hangup() {
 	}
 	queued := c.queue != nil
 	c.status, c.ended, c.updated = "completed", s.now(), s.now()
+	c.queueDial = nil
 	s.mu.Unlock()
 	if queued {
 		_, err := s.dequeue(c, "hangup")
@@ -319,7 +320,7 @@ func (h *CallHandle) HangupUnreported() {
 	st := c.status
 	if st == "in-progress" {
 		c.status, c.ended, c.updated = "completed", s.now(), s.now()
-		c.queue = nil
+		c.queue, c.queueDial = nil, nil
 	}
 	s.mu.Unlock()
 	if st != "in-progress" {

@@ -40,6 +40,7 @@ type call struct {
 	queue      *queueState   // the queue the call waits in (<Enqueue>)
 	lastQueue  *queueState   // the queue it was bridged out of
 	bridge     *bridge       // set while bridged by <Dial><Queue>
+	queueDial  *queueDial    // set while its <Dial><Queue> waits for a member
 }
 
 // terminal reports whether the call has ended.
@@ -175,7 +176,8 @@ func (s *Server) updateCall(r *http.Request, p map[string]string) (result, *apiE
 		leftQueue = c.queue
 	}
 	if redirect || ended {
-		c.queue = nil // a redirected or ended call leaves its queue
+		c.queue = nil     // a redirected or ended call leaves its queue
+		c.queueDial = nil // and stops waiting for a member of one
 	}
 	if redirect {
 		c.url, c.twiml = newURL, newTwiml

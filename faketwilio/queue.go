@@ -62,7 +62,19 @@ func (s *Server) enqueue(c *call, doc *TwiML, verb *Node) (*TwiML, error) {
 	q.sid = s.queueLocked(name).sid // the account's queue of that name, made by the first <Enqueue>
 	c.queue = q
 	s.notifyLocked()
+	dialer, qd, p := s.bridgeWaitingLocked(name, c)
 	s.mu.Unlock()
+	if dialer != nil {
+		// A <Dial><Queue> was waiting for a member: it takes the call at
+		// once, before any wait TwiML.
+		if err := s.connect(dialer, c, qd.queue, qd.doc, p); err != nil {
+			return doc, err
+		}
+		s.mu.Lock()
+		heard := c.last
+		s.mu.Unlock()
+		return heard, nil
+	}
 	if q.waitURL == "" {
 		return doc, nil
 	}
@@ -197,45 +209,6 @@ func (s *Server) leftQueue(c *call, q *queueState, result string) (*TwiML, error
 		return nil, err
 	}
 	return s.execute(c, method, target, p)
-}
-
-// dialQueue bridges dialer (a call executing <Dial><Queue>) with the call
-// waiting in that queue: that call hears its <Queue url> TwiML first. An
-// empty queue ends the <Dial> at once.
-func (s *Server) dialQueue(dialer *call, doc *TwiML, dial, queue *Node) (*TwiML, error) {
-	s.mu.Lock()
-	var waiting *call
-	for _, o := range s.calls {
-		if o.queue != nil && o.queue.name == queue.Text && !o.terminal() {
-			waiting = o
-		}
-	}
-	var p url.Values
-	if waiting != nil {
-		p = s.queueParams(waiting.queue)
-		waiting.lastQueue, waiting.queue = waiting.queue, nil
-		b := &bridge{caller: waiting, dialer: dialer, dialDoc: doc, dialVerb: dial}
-		waiting.bridge, dialer.bridge = b, b
-	}
-	s.mu.Unlock()
-	if waiting == nil {
-		return s.run(dialer, doc.rest(dial))
-	}
-	if u := queue.Attr("url"); u != "" {
-		target, err := doc.resolve(u)
-		if err != nil {
-			return doc, fmt.Errorf("<Queue url>: %w", err)
-		}
-		p.Set("DequeingCallSid", dialer.sid)
-		heard, err := s.fetchTwiML(waiting, orDefault(queue.Attr("method"), http.MethodPost), target, p)
-		if err != nil {
-			return doc, fmt.Errorf("<Queue url>: %w", err)
-		}
-		s.mu.Lock()
-		waiting.last = heard
-		s.mu.Unlock()
-	}
-	return doc, nil
 }
 
 // endBridge is called when c, bridged by <Dial><Queue>, ends: the other
