@@ -6,8 +6,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/supportdesk/ivr/errs"
+	"github.com/supportdesk/ivr/webhooks"
+	"github.com/supportdesk/ivr/webhooks/callstatetest"
 )
 
 func wantCached(t *testing.T, c *callStateCache, callID, data string, version int64) {
@@ -181,4 +184,15 @@ func TestSQLiteCallStateCacheConcurrent(t *testing.T) {
 	if string(cached) != string(stored) || cv != sv || sv != 1+won.Load() {
 		t.Fatalf("cache %q v%d, database %q v%d, %d updates won", cached, cv, stored, sv, won.Load())
 	}
+}
+
+// TestSQLiteCallStatesContractUncached runs webhooks.CallStates' contract
+// against SQLite with its cache off: the database alone keeps it, so the
+// cache (which TestCallStatesContract runs with) only saves reads.
+func TestSQLiteCallStatesContractUncached(t *testing.T) {
+	callstatetest.Run(t, func(t *testing.T) (webhooks.CallStates, func(time.Time)) {
+		db := openMigratedSQLite(t)
+		db.stateCache = nil
+		return db, func(now time.Time) { db.Now = func() time.Time { return now } }
+	})
 }

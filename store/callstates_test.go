@@ -12,6 +12,8 @@ import (
 	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/store"
 	"github.com/supportdesk/ivr/store/storetest"
+	"github.com/supportdesk/ivr/webhooks"
+	"github.com/supportdesk/ivr/webhooks/callstatetest"
 )
 
 // wantState fails unless call id's state is data at version.
@@ -304,4 +306,21 @@ func TestOpenCallStates(t *testing.T) {
 			t.Errorf("open calls idle since 12:01:30 = %v, %v; want [CA1]", got, err)
 		}
 	})
+}
+
+// TestCallStatesContract runs webhooks.CallStates' contract against the
+// store as serve builds it: SQLite (with its write-through cache) and
+// PostgreSQL.
+func TestCallStatesContract(t *testing.T) {
+	for _, b := range []struct {
+		name string
+		open func(testing.TB) *store.DB
+	}{{store.SQLite, storetest.OpenSQLite}, {store.Postgres, storetest.OpenPostgres}} {
+		t.Run(b.name, func(t *testing.T) {
+			callstatetest.Run(t, func(t *testing.T) (webhooks.CallStates, func(time.Time)) {
+				db := b.open(t)
+				return db, func(now time.Time) { setClock(db, now) }
+			})
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package webhooks_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -102,12 +103,14 @@ func (s *memStates) OpenCallStates(_ context.Context, idleSince time.Time, limit
 	defer s.mu.Unlock()
 	var ids []string
 	for id, st := range s.m {
-		if !st.finished && st.updated.Before(idleSince) && len(ids) < limit {
+		if !st.finished && st.updated.Before(idleSince) {
 			ids = append(ids, id)
 		}
 	}
-	slices.Sort(ids)
-	return ids, nil
+	slices.SortFunc(ids, func(a, b string) int { // longest idle first, as the store
+		return cmp.Or(s.m[a].updated.Compare(s.m[b].updated), strings.Compare(a, b))
+	})
+	return ids[:max(0, min(len(ids), limit))], nil
 }
 
 func (s *memStates) FinishCallState(_ context.Context, id string) error {
