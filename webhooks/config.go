@@ -30,7 +30,7 @@ const DefaultAPIURL = "https://api.twilio.com"
 
 // CallStates keeps each call's state between webhooks: one opaque value per
 // Twilio CallSid with a version, for compare-and-swap. The store implements
-// it.
+// it; callstatetest is its contract, which every implementation runs.
 type CallStates interface {
 	// CreateCallState stores the first state of callID at version 1;
 	// errs.Conflict if it has one already.
@@ -43,10 +43,11 @@ type CallStates interface {
 	// errs.NotFound if the call has no state.
 	UpdateCallState(ctx context.Context, callID string, version int64, data []byte) (newVersion int64, err error)
 	// OpenCallStates lists up to limit calls not marked finished whose
-	// state has not changed since idleSince.
+	// state has not changed since idleSince, longest idle first (so that
+	// a limit never hides the oldest).
 	OpenCallStates(ctx context.Context, idleSince time.Time, limit int) ([]string, error)
 	// FinishCallState marks a call's flow done; no error if unknown or
-	// marked already.
+	// marked already. Its state stays readable for late webhooks.
 	FinishCallState(ctx context.Context, callID string) error
 }
 
