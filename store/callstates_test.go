@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"fmt"
 	"testing"
@@ -100,75 +99,6 @@ func TestCallStates(t *testing.T) {
 			wantErr(t, err, errs.NotFound, "")
 			if n, err := db.DeleteCallStatesBefore(ctx, t0.Add(time.Hour)); err != nil || n != 0 {
 				t.Fatalf("again: %d, %v; want 0", n, err)
-			}
-		})
-	})
-}
-
-// TestConcurrentCallStates starts instances at once on one call; the
-// store, not the test's timing, lets exactly one of them through.
-func TestConcurrentCallStates(t *testing.T) {
-	const writers = 8
-	run := func(fn func(i int) error) (won int, errors []error) {
-		errc := make(chan error, writers)
-		start := make(chan struct{})
-		for i := range writers {
-			go func() {
-				<-start
-				errc <- fn(i)
-			}()
-		}
-		close(start)
-		for range writers {
-			if err := <-errc; err == nil {
-				won++
-			} else {
-				errors = append(errors, err)
-			}
-		}
-		return won, errors
-	}
-
-	t.Run("Update", func(t *testing.T) {
-		storetest.Backends(t, func(t *testing.T, db *store.DB) {
-			if err := db.CreateCallState(t.Context(), "CA01", []byte(`{"n":-1}`)); err != nil {
-				t.Fatal(err)
-			}
-			winner := make(chan int, writers)
-			won, errors := run(func(i int) error {
-				v, err := db.UpdateCallState(context.Background(), "CA01", 1, fmt.Appendf(nil, `{"n":%d}`, i))
-				if err == nil {
-					if v != 2 {
-						t.Errorf("new version %d, want 2", v)
-					}
-					winner <- i
-				}
-				return err
-			})
-			for _, err := range errors {
-				if !errs.Is(err, errs.Conflict) {
-					t.Errorf("UpdateCallState: %v, want nil or Conflict", err)
-				}
-			}
-			if won != 1 {
-				t.Fatalf("%d updates won, want 1", won)
-			}
-			wantState(t, db, "CA01", fmt.Sprintf(`{"n":%d}`, <-winner), 2)
-		})
-	})
-
-	t.Run("Create", func(t *testing.T) {
-		storetest.Backends(t, func(t *testing.T, db *store.DB) {
-			won, errors := run(func(i int) error {
-				return db.CreateCallState(context.Background(), "CA01", fmt.Appendf(nil, `{"n":%d}`, i))
-			})
-			for _, err := range errors {
-				if !errs.Is(err, errs.Conflict) {
-					t.Errorf("CreateCallState: %v, want nil or Conflict", err)
-				}
-			}
-			if won != 1 {
-				t.Fatalf("%d creates won, want 1", won)
 			}
 		})
 	})
