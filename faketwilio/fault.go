@@ -27,6 +27,11 @@ type Fault struct {
 	// Delay holds the answer back this long. It is a real wait of the fake
 	// server and ends early when the client gives up (request context done).
 	Delay time.Duration
+	// Until, when set, holds the answer back until it is closed (a hanging
+	// API that the test brings back), or the client gives up; Holding, when
+	// set, is sent a value as each such request starts waiting.
+	Until   <-chan struct{}
+	Holding chan<- struct{}
 	// RetryAfter is sent as Retry-After with a 429; default 1 s.
 	RetryAfter time.Duration
 	// Committed carries the request out (creates the call or message) before
@@ -84,6 +89,20 @@ func (s *Server) takeFault(name, op string) *fault {
 // serve waits out the delay and writes the error, if any. It reports
 // whether the request has been answered (or abandoned by the client).
 func (f *fault) serve(w http.ResponseWriter, r *http.Request) bool {
+	if f.Until != nil {
+		if f.Holding != nil {
+			select {
+			case f.Holding <- struct{}{}:
+			case <-r.Context().Done():
+				return true
+			}
+		}
+		select {
+		case <-f.Until:
+		case <-r.Context().Done():
+			return true
+		}
+	}
 	if f.Delay > 0 {
 		t := time.NewTimer(f.Delay)
 		select {

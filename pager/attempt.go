@@ -28,6 +28,9 @@ const (
 	PurposeNotice     Purpose = "notice"      // tells an engineer paged earlier what happened since
 	PurposeLastResort Purpose = "last-resort" // tells the last-resort contact that nobody is on call
 	PurposeNote       Purpose = "note"        // the ticket's note
+	// PurposeLeg is an engineer leg of a live call: a voice attempt that
+	// belongs to the call (CallID), not to a page (legs.go).
+	PurposeLeg Purpose = "leg"
 )
 
 // AttemptStatus is where an attempt is in the outbox:
@@ -63,6 +66,7 @@ const (
 	OptedOut    Outcome = "opted-out"       // sms: the number replied STOP
 	Canceled    Outcome = "canceled"        // not needed any more: the page was closed first
 	Folded      Outcome = "folded"          // voice: announced by another page's call to the same engineer (a storm)
+	Completed   Outcome = "completed"       // an engineer leg: its call was answered and is over
 )
 
 // Reached reports whether the outcome put the page in front of the
@@ -75,9 +79,12 @@ func (o Outcome) Reached() bool {
 // outbox keeps it: written (intended) in the same transaction as the page
 // change that wants it, then carried out off the webhook path.
 type Attempt struct {
-	ID      int64   `json:"id"`
-	PageID  int64   `json:"page_id"`
-	Key     string  `json:"key"` // unique within the page
+	ID     int64 `json:"id"`
+	PageID int64 `json:"page_id"` // 0 for an engineer leg
+	// CallID is the live call an engineer leg belongs to ("" for a page's
+	// attempt).
+	CallID  string  `json:"call_id,omitempty"`
+	Key     string  `json:"key"` // unique within the page (the call, for a leg: its leg id)
 	Kind    Kind    `json:"kind"`
 	Purpose Purpose `json:"purpose"`
 	// Rung is the page's rung the attempt belongs to (-1 for none).
@@ -86,9 +93,13 @@ type Attempt struct {
 	To         string          `json:"to"` // E.164 for voice and sms; the ticket id for a note
 	Language   oncall.Language `json:"language,omitempty"`
 	Body       string          `json:"body,omitempty"` // the text of an sms or a note
-	Status     AttemptStatus   `json:"status"`
-	ProviderID string          `json:"provider_id,omitempty"`
-	Outcome    Outcome         `json:"outcome,omitempty"`
+	// From and RingFor are an engineer leg's caller id (the line's
+	// number) and how long it rings.
+	From       string        `json:"from,omitempty"`
+	RingFor    time.Duration `json:"ring_for,omitempty"`
+	Status     AttemptStatus `json:"status"`
+	ProviderID string        `json:"provider_id,omitempty"`
+	Outcome    Outcome       `json:"outcome,omitempty"`
 	// Detail says more about the outcome: the provider's error code and
 	// message, for admins.
 	Detail    string    `json:"detail,omitempty"`

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -21,6 +22,7 @@ const (
 	keyKind    = "kind"
 	keyOwner   = "owner"
 	keyTries   = "tries"
+	keyCall    = "call_sid"
 )
 
 // Channel carries out one kind of attempt at a provider.
@@ -103,6 +105,10 @@ type Config struct {
 	// gap (the calls still go one at a time, each folding those that
 	// waited for it).
 	StormGap time.Duration
+	// LegPatience is how long an engineer leg of a live call may wait to
+	// be placed (its engineer's line busy, the provider failing) before
+	// it ends and the call rings the next engineer. Default 10 s.
+	LegPatience time.Duration
 	// Observer learns what the engine does, for metrics. Default: none.
 	Observer Observer
 	// Hook, when set, is called at each Phase of the engine's work (a
@@ -178,6 +184,9 @@ func (c *Config) defaults() {
 	if c.StaleAfter <= 0 {
 		c.StaleAfter = 10 * time.Minute
 	}
+	if c.LegPatience <= 0 {
+		c.LegPatience = 10 * time.Second
+	}
 	if c.Observer == nil {
 		c.Observer = noObserver{}
 	}
@@ -198,6 +207,8 @@ type Engine struct {
 
 	zonesMu sync.Mutex
 	zones   map[string]*time.Location
+
+	legs atomic.Pointer[LegChannel] // SetLegs
 }
 
 // New returns an engine; Run starts its loops.

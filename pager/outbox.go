@@ -64,7 +64,7 @@ func (e *Engine) each(ctx context.Context, atts []Attempt, fn func(context.Conte
 // send carries out one claimed attempt.
 func (e *Engine) send(ctx context.Context, a Attempt) {
 	log := e.log.With(zap.Int64(keyPage, a.PageID), zap.Int64(keyAttempt, a.ID), zap.String(keyKind, string(a.Kind)))
-	ch, ok := e.cfg.Channels[a.Kind]
+	ch, ok := e.channelOf(a)
 	if !ok {
 		log.Error("no channel for this kind of attempt")
 		e.end(ctx, log, a, Failed, "no channel is configured for "+string(a.Kind))
@@ -78,7 +78,9 @@ func (e *Engine) send(ctx context.Context, a Attempt) {
 	id, err := ch.Send(sctx, a)
 	cancel()
 	if err == nil {
-		e.cfg.Observer.Sent(a.Kind, time.Since(a.CreatedAt))
+		if a.Purpose != PurposeLeg {
+			e.cfg.Observer.Sent(a.Kind, time.Since(a.CreatedAt))
+		}
 		e.cfg.Hook(ctx, PhaseAccepted, a.PageID, a.ID)
 		e.sent(ctx, log, a, id)
 		return
@@ -136,7 +138,7 @@ func (e *Engine) failed(ctx context.Context, log *zap.Logger, a Attempt, err err
 // resolveDoubt looks for attempt a at the provider: found, it is sent;
 // absent, it is sent again (after a pause).
 func (e *Engine) resolveDoubt(ctx context.Context, log *zap.Logger, a Attempt, cause error) {
-	ch, ok := e.cfg.Channels[a.Kind]
+	ch, ok := e.channelOf(a)
 	if !ok {
 		return
 	}
@@ -171,6 +173,11 @@ func (e *Engine) retry(ctx context.Context, log *zap.Logger, a Attempt, after ti
 	pause := backoff(e.cfg.RetryBase, e.cfg.RetryMax, a.Tries)
 	pause = max(pause, after)
 	at := e.cfg.Clock.Now().Add(pause)
+	if e.legTooLate(a, at) {
+		log.Error("giving an engineer leg up: the caller cannot wait for another try", zap.Int(keyTries, a.Tries), zap.Error(cause))
+		e.end(ctx, log, a, Failed, fmt.Sprintf("%d tries: %v", a.Tries, cause))
+		return
+	}
 	if err := e.cfg.Store.RetryAttempt(ctx, a.ID, e.cfg.Owner, at, cause.Error()); err != nil {
 		log.Error("could not schedule a retry; the lease will bring the attempt back", zap.Error(err))
 		return
@@ -191,6 +198,10 @@ func backoff(base, limit time.Duration, tries int) time.Duration {
 }
 
 func (e *Engine) end(ctx context.Context, log *zap.Logger, a Attempt, o Outcome, detail string) {
+	if a.Purpose == PurposeLeg {
+		e.endLeg(ctx, log, a, o, detail)
+		return
+	}
 	if _, err := e.Handle(ctx, a.PageID, AttemptEnded{AttemptID: a.ID, Outcome: o, Detail: detail}); err != nil {
 		log.Error("could not record how an attempt ended", zap.String("outcome", string(o)), zap.Error(err))
 	}
@@ -215,6 +226,7 @@ func (e *Engine) scanOutbox(ctx context.Context) {
 			e.resolveDoubt(ctx, log, a, errs.E(errs.Unavailable, "", "the instance sending it stopped before recording the outcome"))
 		})
 	}
+	e.expireWaitingLegs(ctx)
 	stale, err := e.cfg.Store.StaleAttempts(ctx, e.cfg.Clock.Now().Add(-e.cfg.StaleAfter), 100)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -241,7 +253,8 @@ type Poller interface {
 }
 
 func (e *Engine) staleOutcome(ctx context.Context, a Attempt) (Outcome, string) {
-	if pl, ok := e.cfg.Channels[a.Kind].(Poller); ok {
+	ch, _ := e.channelOf(a)
+	if pl, ok := ch.(Poller); ok {
 		o, err := pl.Poll(ctx, a)
 		if err != nil {
 			e.log.Warn("could not ask the provider about a stale attempt", zap.Int64(keyAttempt, a.ID), zap.Error(err))

@@ -12,6 +12,7 @@ type Store interface {
 	Folder   // storms: page calls to one engineer folded together
 	Lines    // which phones have page calls in flight
 	Listener // wake-ups from other instances
+	LegStore // engineer legs of live calls, in the same outbox
 	// CreatePage stores a new page p (its ID is assigned), then, in the
 	// same transaction, calls open with the page as stored (ID set) and
 	// stores the page as open left it along with the changes it returns.

@@ -21,7 +21,7 @@ import (
 // twice; with SQLite the one writer claims alone.
 
 const attemptColumns = `id, page_id, key, kind, purpose, rung, engineer_id, to_number, language, body, status,
-	provider_id, outcome, detail, tries, not_before, claimed_at, created_at, updated_at`
+	provider_id, outcome, detail, tries, not_before, claimed_at, created_at, updated_at, call_id, from_number, ring_ms`
 
 // voiceInFlight is the unique index that keeps one page call in flight per
 // number.
@@ -294,18 +294,21 @@ func scanAttempt(s scanner) (pager.Attempt, error) {
 	var (
 		a                                pager.Attempt
 		kind, purpose, lang, status, out string
-		providerID                       sql.NullString
+		providerID, callID               sql.NullString
+		pageID                           sql.NullInt64
 		notBefore, createdAt, updatedAt  int64
+		ringMs                           int64
 		claimedAt                        nullTime
 	)
-	err := s.Scan(&a.ID, &a.PageID, &a.Key, &kind, &purpose, &a.Rung, &a.EngineerID, &a.To, &lang, &a.Body, &status,
-		&providerID, &out, &a.Detail, &a.Tries, &notBefore, &claimedAt, &createdAt, &updatedAt)
+	err := s.Scan(&a.ID, &pageID, &a.Key, &kind, &purpose, &a.Rung, &a.EngineerID, &a.To, &lang, &a.Body, &status,
+		&providerID, &out, &a.Detail, &a.Tries, &notBefore, &claimedAt, &createdAt, &updatedAt, &callID, &a.From, &ringMs)
 	if err != nil {
 		return pager.Attempt{}, err
 	}
 	a.Kind, a.Purpose, a.Status, a.Outcome = pager.Kind(kind), pager.Purpose(purpose), pager.AttemptStatus(status), pager.Outcome(out)
 	a.Language = oncall.Language(lang)
-	a.ProviderID = providerID.String
+	a.ProviderID, a.PageID, a.CallID = providerID.String, pageID.Int64, callID.String
+	a.RingFor = time.Duration(ringMs) * time.Millisecond
 	a.NotBefore = fromZeroMicros(notBefore)
 	if t := claimedAt.time(); t != nil {
 		a.ClaimedAt = *t

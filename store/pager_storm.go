@@ -66,7 +66,7 @@ func (db *DB) FoldVoice(ctx context.Context, leaderID int64, owner string, lease
 func (db *DB) LastPageCall(ctx context.Context, to string) (time.Time, bool, error) {
 	var at nullTime
 	err := db.reads().queryRow(ctx, `SELECT MAX(updated_at) FROM page_attempts
-		WHERE kind = 'voice' AND to_number = ? AND status = 'done' AND outcome NOT IN ('canceled', 'folded')`, to).Scan(&at)
+		WHERE kind = 'voice' AND page_id IS NOT NULL AND to_number = ? AND status = 'done' AND outcome NOT IN ('canceled', 'folded')`, to).Scan(&at)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("last page call to %s: %w", to, err)
 	}

@@ -153,7 +153,7 @@ func (d *Driver) dequeued(ctx context.Context, _ *http.Request, form url.Values)
 		return "", err
 	}
 	result := form.Get("QueueResult")
-	d.deleteQueue(ctx, sid, form.Get("QueueSid")) // whatever the result, the caller has left it
+	d.dropQueue(sid, form.Get("QueueSid")) // whatever the result, the caller has left it
 	if result != "bridged" && result != "hangup" {
 		// <Leave/>, the service's own REST redirect ("redirected") or a
 		// queue error: nothing happened to the flow, and it is no replay.

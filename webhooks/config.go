@@ -84,6 +84,11 @@ type Config struct {
 	Pages ivr.Pages
 	// REST is Twilio's REST API (NewREST). Required.
 	REST REST
+	// Legs is the outbox that places engineer legs off the webhook path
+	// (the pager's engine, given the driver's LegChannel). Nil: a leg is
+	// placed at once, inside the webhook that rang it, and nothing of it
+	// outlives the process: for tests of the driver alone, never serve.
+	Legs Legs
 	// Lines are the support lines, for the Fallback URL's language
 	// (ivr.DefaultConfig().Lines); the first is the default.
 	Lines []ivr.Line

@@ -23,6 +23,7 @@ type Driver struct {
 	locks   callLocks
 	hold    holdMusic
 	metrics counters
+	effects *effects // changes at Twilio, off the webhook path
 
 	timersMu sync.Mutex
 	timers   map[string]func() bool // call id → stop of its wake-up
@@ -95,7 +96,7 @@ func New(cfg Config) (*Driver, error) {
 		return nil, err
 	}
 	d := &Driver{cfg: cfg, base: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Log.Named("twilio"),
-		hold: holdMusic{seg: cfg.HoldSegment}, timers: map[string]func() bool{}}
+		hold: holdMusic{seg: cfg.HoldSegment}, timers: map[string]func() bool{}, effects: newEffects()}
 	d.sig = newSigned(cfg.AuthToken, cfg.AccountSID, d.base, cfg.MaxBody, cfg.HandleBudget, d.log)
 	if cfg.AuthToken == "" {
 		d.log.Error("TWILIO_AUTH_TOKEN is not set: every Twilio webhook will be refused with 503 until it is")

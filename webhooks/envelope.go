@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"sync"
 	"time"
 
@@ -168,14 +167,40 @@ func (d *Driver) update(ctx context.Context, callID string, change func(e *envel
 }
 
 // callLocks serialise the events of one call inside one instance, so that
-// compare-and-swap conflicts only happen between instances. Calls share
-// stripes; a stripe is held for one event and its REST calls.
-type callLocks [64]sync.Mutex
+// compare-and-swap conflicts only happen between instances. Each call has
+// a lock of its own, made on first use and dropped when nobody holds or
+// waits for it, so that one call's slow event (a ticket system that takes
+// its time) never delays another call; no lock is held across a request to
+// Twilio (effects.go).
+type callLocks struct {
+	mu    sync.Mutex
+	calls map[string]*callLock
+}
+
+type callLock struct {
+	sync.Mutex
+	users int // holders and waiters
+}
 
 func (l *callLocks) lock(callID string) func() {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(callID))
-	m := &l[h.Sum32()%uint32(len(l))]
-	m.Lock()
-	return m.Unlock
+	l.mu.Lock()
+	if l.calls == nil {
+		l.calls = map[string]*callLock{}
+	}
+	c := l.calls[callID]
+	if c == nil {
+		c = &callLock{}
+		l.calls[callID] = c
+	}
+	c.users++
+	l.mu.Unlock()
+	c.Lock()
+	return func() {
+		c.Unlock()
+		l.mu.Lock()
+		if c.users--; c.users == 0 {
+			delete(l.calls, callID)
+		}
+		l.mu.Unlock()
+	}
 }

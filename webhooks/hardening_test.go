@@ -160,6 +160,7 @@ func TestCallQueueDeletedWhenTheCallerLeaves(t *testing.T) {
 	leg.Press("1")
 	leg.Hangup()
 	call.Hangup()
+	e.driver.Flush(t.Context()) // the queue is deleted off the webhook path
 	if qs := e.queues(); len(qs) != 0 {
 		t.Fatalf("queues after a bridged call: %v, want none", qs)
 	}

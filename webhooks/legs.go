@@ -118,7 +118,7 @@ func (d *Driver) legAMD(ctx context.Context, r *http.Request, form url.Values) (
 		return "", err
 	}
 	if ended {
-		d.updateLeg(ctx, callID, legID, form.Get("CallSid"), CallUpdate{Status: "completed"})
+		d.updateLeg(callID, legID, form.Get("CallSid"), CallUpdate{Status: "completed"})
 	}
 	return "", nil
 }
@@ -203,11 +203,16 @@ func (d *Driver) legStatus(ctx context.Context, r *http.Request, form url.Values
 	if answeredByMachine(form) {
 		reason = ivr.Machine
 	}
-	return d.legEvent(ctx, r, form, fromOther, func(e *envelope, l *leg) (ivr.Event, bool) {
+	_, err := d.legEvent(ctx, r, form, fromOther, func(e *envelope, l *leg) (ivr.Event, bool) {
 		if !final || l.Ended {
 			return nil, false
 		}
 		l.Ended = true
 		return ivr.LegEnded{LegID: legID, Reason: reason, At: d.now()}, true
 	})
+	if err == nil && final {
+		_, callID, _ := legOf(r)
+		d.legEnded(ctx, callID, legID, reason)
+	}
+	return "", err
 }

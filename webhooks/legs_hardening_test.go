@@ -50,6 +50,7 @@ func TestMachineVerdictAfterAnUnansweredScreeningRingsNext(t *testing.T) {
 		t.Fatalf("late machine verdict answered %d", code)
 	}
 	dmitri := e.tw.Phone(phoneOf(22)).ExpectCall()
+	e.driver.Flush(t.Context()) // the hang-up is made off the webhook path
 	if st := clara.Status(); st != "completed" {
 		t.Fatalf("the voicemail box's call is %s, want completed (hung up)", st)
 	}

@@ -53,6 +53,11 @@ func (d *Driver) deleteQueue(ctx context.Context, callID, queueSid string) {
 	}
 }
 
+// dropQueue deletes a call's queue off the webhook path.
+func (d *Driver) dropQueue(callID, queueSid string) {
+	d.effects.do(callID, func(ctx context.Context) { d.deleteQueue(ctx, callID, queueSid) })
+}
+
 // sweepQueues deletes the empty queues of calls that are over (or unknown
 // to the service).
 func (d *Driver) sweepQueues(ctx context.Context) {

@@ -15,6 +15,7 @@ import (
 	api "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/supportdesk/ivr/errs"
+	"github.com/supportdesk/ivr/pager"
 )
 
 // REST is the part of Twilio's REST API the driver uses. NewREST gives
@@ -37,6 +38,9 @@ type REST interface {
 	// DeleteQueue deletes an empty queue by its sid (QU…); errs.NotFound
 	// if Twilio has none such.
 	DeleteQueue(ctx context.Context, sid string) error
+	// RecentCalls lists the latest calls from from to to, newest first,
+	// in any status: where a leg in doubt is looked for.
+	RecentCalls(ctx context.Context, to, from string) ([]ProviderRecord, error)
 }
 
 // OutboundCall is a call to an engineer.
@@ -140,10 +144,10 @@ func (c *restClient) CreateCall(_ context.Context, oc OutboundCall) (string, err
 	}
 	call, err := c.api.CreateCall(p)
 	if err != nil {
-		return "", fmt.Errorf("twilio: create call to %s: %w", oc.To, err)
+		return "", sendError(fmt.Errorf("twilio: create call to %s: %w", oc.To, err))
 	}
 	if call.Sid == nil || *call.Sid == "" {
-		return "", fmt.Errorf("twilio: create call to %s: no sid in the answer", oc.To)
+		return "", &pager.SendError{Class: pager.Doubt, Err: fmt.Errorf("twilio: create call to %s: no sid in the answer", oc.To)}
 	}
 	return *call.Sid, nil
 }

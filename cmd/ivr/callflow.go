@@ -19,7 +19,6 @@ import (
 	"github.com/supportdesk/ivr/store"
 	"github.com/supportdesk/ivr/tickets"
 	"github.com/supportdesk/ivr/tickets/httpjson"
-	"github.com/supportdesk/ivr/webhooks"
 )
 
 // flowConfig holds the settings of the call flow shared by serve and
@@ -165,13 +164,13 @@ func newTickets(c flowConfig, db *store.DB) (ivr.Tickets, error) {
 
 // newFlow builds the call flow over the store, the on-call service, the
 // ticket system and the pager, and returns it with its settings.
-func newFlow(c flowConfig, db *store.DB, svc *oncall.Service, tix ivr.Tickets, pages ivr.Pages, log *zap.Logger) (*ivr.Flow, ivr.Config, error) {
+func newFlow(c flowConfig, db *store.DB, svc *oncall.Service, tix ivr.Tickets, pages ivr.Pages, busy ivr.OtherCalls, log *zap.Logger) (*ivr.Flow, ivr.Config, error) {
 	cfg, err := c.flowSettings()
 	if err != nil {
 		return nil, cfg, err
 	}
 	flow, err := ivr.New(cfg, ivr.Deps{Tickets: tix, Roster: roster{svc}, Pages: pages, Preferences: db, Calls: db,
-		OtherCalls: webhooks.OtherCalls(db), Log: log})
+		OtherCalls: busy, Log: log})
 	if err != nil {
 		return nil, cfg, fmt.Errorf("call flow: %w", err)
 	}

@@ -230,18 +230,19 @@ func newTelephony(ctx context.Context, cfg serveConfig, db *store.DB, svc *oncal
 	if err := checkSenders(ctx, rest, cfg.pager, settings.Lines, log); err != nil {
 		return nil, err
 	}
-	flow, settings, err := newFlow(cfg.flow, db, svc, tix, eng, log)
+	flow, settings, err := newFlow(cfg.flow, db, svc, tix, eng, eng, log)
 	if err != nil {
 		return nil, err
 	}
 	driver, err := webhooks.New(webhooks.Config{
 		PublicURL: cfg.twilio.PublicURL, AuthToken: cfg.twilio.AuthToken, AccountSID: cfg.twilio.AccountSID,
 		Flow: flow, States: db, Recordings: voicemails{db: db, publicURL: cfg.twilio.PublicURL}, Pages: eng,
-		REST: rest, Lines: settings.Lines, Log: log,
+		REST: rest, Legs: eng, Lines: settings.Lines, Log: log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("twilio webhooks: %w", err)
 	}
+	eng.SetLegs(driver.LegChannel()) // engineer legs go through the pager's outbox
 	return &telephony{driver: driver, pages: eng, pagerHooks: hooks}, nil
 }
 

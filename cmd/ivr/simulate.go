@@ -81,7 +81,7 @@ func simulate(ctx context.Context, args []string, env environ) error {
 		if err != nil {
 			return err
 		}
-		flow, _, err := newFlow(fc, db, svc, tix, eng, log)
+		flow, _, err := newFlow(fc, db, svc, tix, eng, eng, log)
 		if err != nil {
 			return err
 		}

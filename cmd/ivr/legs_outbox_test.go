@@ -1,0 +1,79 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/supportdesk/ivr/faketwilio"
+)
+
+// twilioWebhookLimit is how long Twilio waits for a webhook's answer
+// before it gives up and plays the Fallback URL.
+const twilioWebhookLimit = 15 * time.Second
+
+// callsTo counts the calls the service asked Twilio to place to phone.
+func callsTo(fake *faketwilio.Server, phone string) int {
+	n := 0
+	for _, rq := range fake.Requests() {
+		if rq.Kind == faketwilio.RequestCall && rq.To == phone {
+			n++
+		}
+	}
+	return n
+}
+
+// TestEngineerLegPlacedOffTheWebhookPath: Twilio's Calls API hangs when
+// the caller's ticket makes the service ring an engineer. The caller's
+// webhooks answer at once all the same (the leg is written into the
+// outbox, not placed inside the webhook), the caller holds, and once the
+// API answers the engineer's phone rings, once, and they take the call.
+func TestEngineerLegPlacedOffTheWebhookPath(t *testing.T) {
+	r := startVoicemailRig(t)
+	_, first := r.onCall("L1", "primary")
+	release := make(chan struct{})
+	holding := make(chan struct{}, 1)
+	r.fake.Inject(faketwilio.Fault{Endpoint: "Calls.create", Until: release, Holding: holding})
+
+	in := r.fake.Phone(clientPhone).Dial(washingtonLine)
+	in.Answer()
+	in.Silence() // keep English
+	answered := make(chan *faketwilio.TwiML, 1)
+	go func() { answered <- in.Press("1001#") }() // the critical ticket
+	var hold *faketwilio.TwiML
+	deadline := time.NewTimer(twilioWebhookLimit)
+	defer deadline.Stop()
+	for held := false; hold == nil || !held; {
+		select {
+		case hold = <-answered:
+		case <-holding:
+			held = true
+		case <-deadline.C:
+			t.Fatalf("after %s the ticket's webhook has not answered (answered: %v) while Twilio holds Calls.create (held: %v): Twilio would play the Fallback",
+				twilioWebhookLimit, hold != nil, held)
+		}
+	}
+	if hold.First("Enqueue") == nil {
+		t.Fatalf("the ticket's webhook answered %s while the engineer's call was being placed; want the caller on hold", hold)
+	}
+	if n := callsTo(r.fake, first); n != 0 {
+		t.Fatalf("Twilio has %d calls to %s while Calls.create hangs", n, first)
+	}
+
+	close(release) // the API is back: the held request is answered
+	leg := r.fake.Phone(first).ExpectCall()
+	if leg.From() != washingtonLine {
+		t.Errorf("the engineer's phone shows %s, want the line %s", leg.From(), washingtonLine)
+	}
+	if doc := leg.Answer(); doc.Gather() == nil {
+		t.Fatalf("the engineer hears no screening: %s", doc)
+	}
+	leg.Press("1")
+	if !in.ConnectedTo(leg) {
+		t.Fatal("the caller and the engineer are not talking")
+	}
+	if n := callsTo(r.fake, first); n != 1 {
+		t.Errorf("Twilio was asked for %d calls to the engineer, want 1", n)
+	}
+	leg.Hangup()
+	in.Hangup()
+}
