@@ -181,7 +181,7 @@ func (t *turn) page() error {
 	})
 	if err != nil {
 		t.log.Error("could not request a page for an unanswered call; retried", zap.String(keyTicket, st.TicketID),
-			zap.String("priority", string(st.Priority)), zap.String("voicemail", st.VoicemailURL), zap.Error(err))
+			zap.String(keyPriority, string(st.Priority)), zap.String("voicemail", st.VoicemailURL), zap.Error(err))
 		return err
 	}
 	st.Paged = true

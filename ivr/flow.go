@@ -26,6 +26,7 @@ const (
 	keyTicket   = "ticket"
 	keyLeg      = "leg"
 	keyEngineer = "engineer_id"
+	keyPriority = "priority"
 )
 
 // Flow runs calls. It keeps no per-call state (that is State), so one Flow

@@ -150,7 +150,7 @@ func (t *turn) ticketFound(keyed string, tk Ticket) {
 	st.Priority = tk.Priority
 	if !st.Priority.Valid() {
 		t.log.Warn("ticket has no valid priority; routing it as normal",
-			zap.String(keyTicket, st.TicketID), zap.String("priority", string(tk.Priority)))
+			zap.String(keyTicket, st.TicketID), zap.String(keyPriority, string(tk.Priority)))
 		st.Priority = oncall.Normal
 	}
 	st.Level = validLevel(tk.Level)

@@ -160,7 +160,7 @@ func (d *signed) fail(w http.ResponseWriter, r *http.Request, form url.Values, e
 		d.log.Error("webhook failed", zap.String(keyPath, r.URL.Path), zap.String(keyCallSid, form.Get("CallSid")),
 			zap.Int(keyStatus, status), zap.Error(err))
 	} else {
-		d.log.Info("webhook refused", zap.String(keyPath, r.URL.Path), zap.Int(keyStatus, status), zap.String("reason", msg))
+		d.log.Info("webhook refused", zap.String(keyPath, r.URL.Path), zap.Int(keyStatus, status), zap.String(keyReason, msg))
 	}
 	http.Error(w, msg, status)
 }

@@ -55,6 +55,9 @@ func waitsForRecording(e envelope) bool {
 	return e.Recording == "" && (e.Flow.Phase == ivr.PhaseVoicemail || e.Flow.Phase == ivr.PhaseVoicemailWait)
 }
 
+// keyRecordingSid logs the Twilio recording a voicemail is.
+const keyRecordingSid = "recording_sid"
+
 // keepCopy fetches recording recSid of call callID and saves it, and
 // returns the service's URL for it and true. When that cannot be done,
 // Twilio's URL is returned, and false, so that the page still carries the
@@ -62,7 +65,7 @@ func waitsForRecording(e envelope) bool {
 // that points at the service's copy is saved: a retry after a failed save
 // must still find the recording at Twilio.
 func (d *Driver) keepCopy(ctx context.Context, callID, recSid, twilioURL string, secs int) (string, bool) {
-	log := d.log.With(zap.String(keyCallSid, callID), zap.String("recording_sid", recSid))
+	log := d.log.With(zap.String(keyCallSid, callID), zap.String(keyRecordingSid, recSid))
 	if d.cfg.Recordings == nil || twilioURL == "" || recSid == "" {
 		return twilioURL, false
 	}
@@ -83,6 +86,6 @@ func (d *Driver) keepCopy(ctx context.Context, callID, recSid, twilioURL string,
 func (d *Driver) dropAtTwilio(ctx context.Context, callID, recSid string) {
 	if err := d.cfg.REST.DeleteRecording(ctx, recSid); err != nil {
 		d.log.Warn("could not delete the voicemail at Twilio; it stays there", zap.String(keyCallSid, callID),
-			zap.String("recording_sid", recSid), zap.Error(err))
+			zap.String(keyRecordingSid, recSid), zap.Error(err))
 	}
 }
