@@ -189,46 +189,6 @@ func (h *CallHandle) Ring() {
 	h.must(h.ring(true))
 }
 
-// Press enters digits at the current <Gather>: Twilio posts Digits (without
-// a trailing finishOnKey, which goes in FinishedOnKey) to its action. A
-// call waiting in a queue presses them at its wait TwiML's <Gather>; the
-// answer runs as wait TwiML (<Leave/> takes it out of the queue).
-func (h *CallHandle) Press(digits string) *TwiML {
-	if h.Queued() {
-		doc, err := h.s.pressWaiting(h.c, digits)
-		h.must(err)
-		return doc
-	}
-	doc, g := h.inProgress("Press", "Gather")
-	if g == nil {
-		return nil
-	}
-	finish, ok := g.Attrs["finishOnKey"]
-	if !ok {
-		finish = "#"
-	}
-	pressed := ""
-	if finish != "" && len(digits) > 0 && digits[len(digits)-1:] == finish {
-		digits, pressed = digits[:len(digits)-1], finish
-	}
-	return h.post(doc, g, url.Values{"Digits": {digits}, "FinishedOnKey": {pressed}})
-}
-
-// Silence lets the current <Gather> time out: with actionOnEmptyResult its
-// action gets empty Digits, otherwise the call goes on with the verbs after it.
-func (h *CallHandle) Silence() *TwiML {
-	doc, g := h.inProgress("Silence", "Gather")
-	if g == nil {
-		return nil
-	}
-	if g.Attr("actionOnEmptyResult") == "true" {
-		return h.post(doc, g, url.Values{"Digits": {""}})
-	}
-	out, err := h.s.run(h.c, doc.rest(g))
-	h.must(err)
-	return out
-}
-
 // Record answers the current <Record> with wav: the recording is stored
 // (served like AddRecording's) and its RecordingUrl, RecordingSid and
 // RecordingDuration are posted to the verb's action.

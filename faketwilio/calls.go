@@ -35,6 +35,7 @@ type call struct {
 	claimed    bool
 	endedByAPI chan struct{} // closed when the service ends the call through the API
 	last       *TwiML        // the latest TwiML the call is executing
+	typed      typed         // keys entered at its <Gather>, not submitted yet (Type)
 	redirects  []*TwiML      // TwiML fetched after an update with Url or Twiml
 	dial       *dialState    // set on a child call created by <Dial>
 	queue      *queueState   // the queue the call waits in (<Enqueue>)
