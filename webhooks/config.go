@@ -60,6 +60,22 @@ type Recordings interface {
 	SaveRecording(ctx context.Context, callID, recordingSID, contentType string, data []byte, seconds int) (url string, err error)
 }
 
+// Spool keeps, on this host's disk, what the Fallback URL learns while the
+// store fails, until it can be put into the store (spool.Spool).
+type Spool interface {
+	// Append keeps data under key, synced to disk before it returns; a
+	// key appended again while pending is replayed once, with the latest
+	// data.
+	Append(key string, data []byte) error
+	// Get returns the pending data of key; false if none.
+	Get(key string) ([]byte, bool, error)
+	// Replay hands each pending record to apply, in the order appended,
+	// marks done those it took, and returns how many are left.
+	Replay(ctx context.Context, apply func(ctx context.Context, key string, data []byte) error) (left int, err error)
+	// Appended receives after records are appended.
+	Appended() <-chan struct{}
+}
+
 // Config is what a Driver needs. Zero values get the defaults described.
 type Config struct {
 	// PublicURL is the service's public base URL as Twilio calls it, e.g.
@@ -82,6 +98,13 @@ type Config struct {
 	// Pages raises the page of a voicemail left through the Fallback URL;
 	// nil: such a voicemail is only logged.
 	Pages ivr.Pages
+	// Spool keeps what the Fallback URL learns (the caller, the line, the
+	// voicemail) when the store fails, so that Twilio is answered as usual
+	// and RunSpool keeps the message and pages once the store is back. It
+	// is this host's: with several instances it covers only the calls this
+	// one answered. nil: a store failure makes the Fallback's recording
+	// callback answer 500, and only what the store holds is retried.
+	Spool Spool
 	// REST is Twilio's REST API (NewREST). Required.
 	REST REST
 	// Legs is the outbox that places engineer legs off the webhook path

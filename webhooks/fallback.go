@@ -19,11 +19,14 @@ import (
 )
 
 // The Fallback URL: Twilio requests it when the Voice URL fails (an error
-// or a timeout). It needs no call state: it apologises in both languages
-// (the line's first), records a message and, once the recording is
-// complete, keeps it and raises a page. It is served by the same process,
-// so it helps when the flow or the state store fails, not when the whole
-// service is down (see README.md).
+// or a timeout). It needs no call state: it says there are technical
+// difficulties in both languages (the line's first), records a message
+// and, once the recording is complete, keeps it and raises a page. It is
+// served by the same process, so it helps when the flow or the state store
+// fails, not when the whole service is down (see README.md). What the store
+// cannot take meanwhile (the caller, the voicemail, the page) goes to the
+// Spool on this host's disk, and RunSpool puts it into the store once it is
+// back.
 
 // lineLanguage is the language of the line dialled, the first line's if
 // the number is not a line.
@@ -65,13 +68,13 @@ func (d *Driver) fallback(ctx context.Context, _ *http.Request, form url.Values)
 		c := fallbackClaim{CallSid: sid, From: form.Get("From"), To: form.Get("To"), At: d.now()}
 		if data, err := json.Marshal(c); err == nil {
 			if err := d.cfg.States.CreateCallState(ctx, fallbackPrefix+sid, data); err != nil && !errs.Is(err, errs.Conflict) {
-				d.log.Warn("could not note the Fallback call; it is paged only if a recording comes", zap.String(keyCallSid, sid), zap.Error(err))
+				d.spoolFallback(sid, spoolCall, spooledFallback{Claim: c}, err)
 			}
 		}
 	}
 	var ps []ivr.Prompt
 	for _, l := range []oncall.Language{lang, other(lang)} {
-		ps = append(ps, ivr.Prompt{Name: "nobody_available", Lang: l}, ivr.Prompt{Name: "leave_message", Lang: l})
+		ps = append(ps, ivr.FallbackPrompts(l)...)
 	}
 	q := "?lang=" + string(lang)
 	verbs := append(d.plays(ps), &twiml.VoiceRecord{
@@ -108,7 +111,9 @@ const (
 // fallbackRecording is the Fallback voicemail's recording callback:
 // completed (a message) or absent (none). The call's claim records it, then
 // settleFallback keeps the message and pages, once: a repeated callback, or
-// Sweep after a failure, carries on where it stopped.
+// Sweep after a failure, carries on where it stopped. When the store fails
+// and a Spool is configured, what the callback said (and the audio, if it
+// can be fetched) is spooled and Twilio gets 200: RunSpool finishes it.
 func (d *Driver) fallbackRecording(ctx context.Context, _ *http.Request, form url.Values) (string, error) {
 	sid, err := callSid(form)
 	if err != nil {
@@ -123,11 +128,25 @@ func (d *Driver) fallbackRecording(ctx context.Context, _ *http.Request, form ur
 	if status == "completed" {
 		rec.RecordingSid, rec.TwilioURL, rec.Seconds = form.Get("RecordingSid"), form.Get("RecordingUrl"), secs
 	}
+	rec.From, rec.To = d.spooledCaller(sid)
 	key := fallbackPrefix + sid
-	if err := d.claimRecording(ctx, key, rec); err != nil {
-		return "", err
+	err = d.claimRecording(ctx, key, rec)
+	if err == nil {
+		err = d.settleFallback(ctx, key)
 	}
-	return "", d.settleFallback(ctx, key)
+	if err != nil && d.cfg.Spool != nil {
+		sp := spooledFallback{Claim: rec}
+		if rec.RecordingSid != "" && d.cfg.Recordings != nil {
+			// The audio goes with it if Twilio gives it now; if not, the
+			// replay fetches it (Twilio keeps it until the service has
+			// its copy).
+			sp.Audio, sp.ContentType, _ = d.cfg.REST.FetchMedia(ctx, rec.TwilioURL+".wav", d.cfg.MaxRecordingBytes)
+		}
+		if d.spoolFallback(sid, spoolRecording, sp, err) {
+			return "", nil
+		}
+	}
+	return "", err
 }
 
 // claimRecording records rec's recording in claim key, creating the claim
@@ -193,11 +212,18 @@ type fallbackClaim struct {
 }
 
 // settleFallback does what Fallback call key still needs: keep the
-// recording, page, mark the claim finished. A claim waiting for its
+// recording (audio, when the spool has it, rather than fetched from
+// Twilio), page, mark the claim finished. A claim waiting for its
 // recording callback is left until fallbackSettleAfter, then paged
 // without a message. An error leaves the claim open; Sweep calls this
 // again.
 func (d *Driver) settleFallback(ctx context.Context, key string) error {
+	return d.settleFallbackWith(ctx, key, nil)
+}
+
+// settleFallbackWith is settleFallback keeping audio's copy of the
+// recording, if it has one.
+func (d *Driver) settleFallbackWith(ctx context.Context, key string, audio *spooledFallback) error {
 	unlock := d.locks.lock(key)
 	defer unlock()
 	c, v, err := d.loadFallbackClaim(ctx, key)
@@ -220,7 +246,11 @@ func (d *Driver) settleFallback(ctx context.Context, key string) error {
 	}
 	if c.VoicemailURL == "" && c.RecordingSid != "" {
 		var kept bool
-		c.VoicemailURL, kept = d.keepCopy(ctx, c.CallSid, c.RecordingSid, c.TwilioURL, c.Seconds)
+		if audio != nil && len(audio.Audio) > 0 && d.cfg.Recordings != nil {
+			c.VoicemailURL, kept = d.keepSpooledCopy(ctx, c, audio)
+		} else {
+			c.VoicemailURL, kept = d.keepCopy(ctx, c.CallSid, c.RecordingSid, c.TwilioURL, c.Seconds)
+		}
 		if err := save(); err != nil {
 			return err // Twilio's copy stays: the next try fetches it again
 		}
@@ -253,4 +283,214 @@ func (d *Driver) settleFallback(ctx context.Context, key string) error {
 		return err
 	}
 	return d.cfg.States.FinishCallState(ctx, key)
+}
+
+// The spool: what the Fallback learned that the store could not take.
+// A record's key is the CallSid and what it is: "/call", the Fallback
+// request (who called which line, and when); "/recording", the recording
+// callback (the recording's sid, URL and length, and the audio when it
+// could be fetched). Replaying either is idempotent on the call: the
+// claim is created once (or completed), the copy saved once per recording
+// sid, the page requested once (its call id is the call's), and a claim
+// already paged is left alone.
+const (
+	spoolCall      = "/call"
+	spoolRecording = "/recording"
+)
+
+// SpoolRetry is how long RunSpool waits before it replays again after a
+// failure or a record spooled (the store had just failed), doubling up to
+// SpoolRetryMax while the store stays down.
+const (
+	SpoolRetry    = time.Second
+	SpoolRetryMax = time.Minute
+)
+
+// spooledFallback is one spool record: the claim as far as the Fallback
+// knew it, and the voicemail's audio if it was fetched.
+type spooledFallback struct {
+	Claim       fallbackClaim `json:"claim"`
+	Audio       []byte        `json:"audio,omitempty"`
+	ContentType string        `json:"content_type,omitempty"`
+}
+
+// spoolFallback keeps what call sid's Fallback request or recording
+// callback (kind) learned when the store failed with cause, and reports
+// whether it is kept: synced to disk, so that Twilio may be answered as if
+// the store had taken it.
+func (d *Driver) spoolFallback(sid, kind string, sp spooledFallback, cause error) bool {
+	log := d.log.With(zap.String(keyCallSid, sid), zap.NamedError("store_error", cause))
+	if d.cfg.Spool == nil {
+		log.Warn("could not note the Fallback call; it is paged only if a recording comes (no spool configured)")
+		return false
+	}
+	data, err := json.Marshal(sp)
+	if err == nil {
+		err = d.cfg.Spool.Append(sid+kind, data)
+	}
+	if err != nil {
+		log.Error("the store failed and the Fallback call could not be spooled either", zap.Error(err))
+		return false
+	}
+	log.Warn("the store failed: the Fallback call is spooled on this host and put into the store when it is back",
+		zap.String("spooled", kind), zap.Bool("audio", len(sp.Audio) > 0))
+	return true
+}
+
+// spooledCaller is who called which line, from call sid's Fallback
+// request if the store could not take it and the spool holds it.
+func (d *Driver) spooledCaller(sid string) (from, to string) {
+	if d.cfg.Spool == nil {
+		return "", ""
+	}
+	data, ok, err := d.cfg.Spool.Get(sid + spoolCall)
+	var sp spooledFallback
+	if err != nil || !ok || json.Unmarshal(data, &sp) != nil {
+		return "", ""
+	}
+	return sp.Claim.From, sp.Claim.To
+}
+
+// keepSpooledCopy saves the audio the spool kept of c's recording, as
+// keepCopy does with what it fetches.
+func (d *Driver) keepSpooledCopy(ctx context.Context, c fallbackClaim, sp *spooledFallback) (string, bool) {
+	u, err := d.cfg.Recordings.SaveRecording(ctx, c.CallSid, c.RecordingSid, sp.ContentType, sp.Audio, c.Seconds)
+	if err != nil {
+		d.log.Error("could not save the spooled voicemail; paging with Twilio's URL", zap.String(keyCallSid, c.CallSid),
+			zap.String("recording_sid", c.RecordingSid), zap.Error(err))
+		return c.TwilioURL, false
+	}
+	return u, true
+}
+
+// RunSpool puts what the Fallback spooled into the store: at once, then a
+// while (SpoolRetry) after each record spooled, and while any is left
+// again with a backoff doubling up to SpoolRetryMax, the waits scheduled
+// with Config.AfterFunc. It returns when ctx ends; at once without a
+// Spool. Call it from one goroutine per Driver.
+func (d *Driver) RunSpool(ctx context.Context) {
+	if d.cfg.Spool == nil {
+		return
+	}
+	retry := make(chan struct{}, 1)
+	stop := func() bool { return false }
+	defer func() { stop() }()
+	arm := func(wait time.Duration) {
+		stop()
+		stop = d.cfg.AfterFunc(wait, func() {
+			select {
+			case retry <- struct{}{}:
+			default:
+			}
+		})
+	}
+	wait := SpoolRetry
+	for {
+		left, err := d.cfg.Spool.Replay(ctx, d.replaySpooled)
+		if ctx.Err() != nil {
+			return
+		}
+		if left > 0 {
+			d.log.Warn("spooled Fallback calls could not be put into the store yet; retrying",
+				zap.Int("left", left), zap.Duration("retry_in", wait), zap.Error(err))
+			arm(wait)
+			wait = min(2*wait, SpoolRetryMax)
+		} else {
+			if err != nil {
+				d.log.Error("spool replay", zap.Error(err))
+			}
+			wait = SpoolRetry
+			select {
+			case <-ctx.Done():
+				return
+			case <-d.cfg.Spool.Appended():
+			}
+			arm(wait)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-retry:
+		}
+	}
+}
+
+// ReplaySpool replays the spool once, as RunSpool does, and returns how
+// many records are left.
+func (d *Driver) ReplaySpool(ctx context.Context) (int, error) {
+	if d.cfg.Spool == nil {
+		return 0, nil
+	}
+	return d.cfg.Spool.Replay(ctx, d.replaySpooled)
+}
+
+// replaySpooled puts one spool record into the store; nil once the store
+// has it (or it can never be read: logged and dropped).
+func (d *Driver) replaySpooled(ctx context.Context, key string, data []byte) error {
+	var sp spooledFallback
+	if err := json.Unmarshal(data, &sp); err != nil || sp.Claim.CallSid == "" {
+		d.log.Error("a spooled Fallback record cannot be read; dropped", zap.String("spool_key", key), zap.Error(err))
+		return nil
+	}
+	switch {
+	case strings.HasSuffix(key, spoolCall):
+		return d.replayFallbackCall(ctx, sp.Claim)
+	case strings.HasSuffix(key, spoolRecording):
+		return d.replayFallbackRecording(ctx, sp)
+	}
+	d.log.Error("a spooled Fallback record of an unknown kind; dropped", zap.String("spool_key", key))
+	return nil
+}
+
+// replayFallbackCall creates the claim of a Fallback request the store
+// missed; a claim made meanwhile (the recording callback, once the store
+// was back) gets the caller and the line, unless it was paged already.
+func (d *Driver) replayFallbackCall(ctx context.Context, c fallbackClaim) error {
+	key := fallbackPrefix + c.CallSid
+	unlock := d.locks.lock(key)
+	defer unlock()
+	data, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	err = d.cfg.States.CreateCallState(ctx, key, data)
+	if !errs.Is(err, errs.Conflict) {
+		return err
+	}
+	cur, v, err := d.loadFallbackClaim(ctx, key)
+	if err != nil {
+		return err
+	}
+	if cur.Paged || cur.From != "" || cur.To != "" {
+		return nil
+	}
+	cur.From, cur.To = c.From, c.To
+	if c.At.Before(cur.At) {
+		cur.At = c.At
+	}
+	if data, err = json.Marshal(cur); err != nil {
+		return err
+	}
+	_, err = d.cfg.States.UpdateCallState(ctx, key, v, data)
+	return err
+}
+
+// replayFallbackRecording does what the recording callback could not:
+// note the recording in the claim (creating it if need be), keep the copy
+// (the spooled audio, or fetched from Twilio), page, finish.
+func (d *Driver) replayFallbackRecording(ctx context.Context, sp spooledFallback) error {
+	rec := sp.Claim
+	if rec.From == "" && rec.To == "" {
+		rec.From, rec.To = d.spooledCaller(rec.CallSid)
+	}
+	key := fallbackPrefix + rec.CallSid
+	if err := d.claimRecording(ctx, key, rec); err != nil {
+		return err
+	}
+	if c, _, err := d.loadFallbackClaim(ctx, key); err != nil {
+		return err
+	} else if c.Paged { // settled meanwhile (the sweep, or a repeated callback)
+		return d.cfg.States.FinishCallState(ctx, key)
+	}
+	return d.settleFallbackWith(ctx, key, &sp)
 }

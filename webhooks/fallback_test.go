@@ -11,17 +11,19 @@ import (
 )
 
 // fallbackCall is Twilio requesting the Fallback URL for call sid: the
-// apology in both languages (the line's first) and a recording.
+// apology for technical difficulties in both languages (the line's first)
+// and a recording.
 func fallbackCall(t *testing.T, e *env, sid, to string) {
 	t.Helper()
 	code, body := e.post("/webhooks/twilio/fallback", map[string]string{"CallSid": sid, "From": client, "To": to,
 		"ErrorCode": "11200"}, e.signer())
-	first, second := "/ru/nobody_available", "/en/nobody_available"
+	first, second := "/ru/technical_difficulties", "/en/technical_difficulties"
 	if to == washington {
 		first, second = second, first
 	}
 	i, j := strings.Index(body, first), strings.Index(body, second)
-	if code != 200 || !strings.Contains(body, "<Record") || !strings.Contains(body, "completed absent") || i < 0 || j < i {
+	if code != 200 || !strings.Contains(body, "<Record") || !strings.Contains(body, "completed absent") || i < 0 || j < i ||
+		strings.Contains(body, "nobody_available") || !strings.Contains(body, "/leave_message") {
 		t.Fatalf("fallback answered %d: %s", code, body)
 	}
 }
