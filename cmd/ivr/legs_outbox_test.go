@@ -77,3 +77,61 @@ func TestEngineerLegPlacedOffTheWebhookPath(t *testing.T) {
 	leg.Hangup()
 	in.Hangup()
 }
+
+// TestEngineerBeingPagedIsNotRungForACaller: one voice call in flight per
+// engineer, for pages and live calls together. While the L1 engineer's
+// phone rings with a page, a caller's ticket that would ring them rings
+// the next engineer instead; the paged engineer gets no second call.
+func TestEngineerBeingPagedIsNotRungForACaller(t *testing.T) {
+	r := startVoicemailRig(t)
+	_, paged := r.onCall("L1", "primary")
+	_, next := r.onCall("L1", "secondary")
+	r.raise("critical", "payments API down")
+	page := r.fake.Phone(paged).ExpectCall() // ringing, not answered yet
+
+	in := r.fake.Phone(clientPhone).Dial(washingtonLine)
+	in.Answer()
+	in.Silence()
+	if hold := in.Press("1001#"); hold.First("Enqueue") == nil {
+		t.Fatalf("the critical ticket: %s, want the caller on hold", hold)
+	}
+	leg := r.fake.Phone(next).ExpectCall()
+	leg.Answer()
+	leg.Press("1")
+	if !in.ConnectedTo(leg) {
+		t.Fatal("the caller and the next engineer are not talking")
+	}
+	if n := callsTo(r.fake, paged); n != 1 {
+		t.Errorf("Twilio was asked for %d calls to the engineer being paged, want 1 (the page)", n)
+	}
+	page.NoAnswer()
+	r.fake.Phone(paged).ExpectSMS() // the page goes on by text
+	leg.Hangup()
+	in.Hangup()
+}
+
+// TestEngineerLegRefusedRingsTheNext: Twilio refuses the call to the
+// first engineer for good (an invalid number): the outbox gives that leg
+// up at once and the caller's flow rings the next engineer.
+func TestEngineerLegRefusedRingsTheNext(t *testing.T) {
+	r := startVoicemailRig(t)
+	_, first := r.onCall("L1", "primary")
+	_, next := r.onCall("L1", "secondary")
+	r.fake.Inject(faketwilio.Fault{Endpoint: "Calls.create", Status: 400, Code: 21217, Message: "Phone number is not a valid phone number"})
+
+	in := r.fake.Phone(clientPhone).Dial(washingtonLine)
+	in.Answer()
+	in.Silence()
+	in.Press("1001#")
+	leg := r.fake.Phone(next).ExpectCall()
+	leg.Answer()
+	leg.Press("1")
+	if !in.ConnectedTo(leg) {
+		t.Fatal("the caller and the next engineer are not talking")
+	}
+	if n := callsTo(r.fake, first); n != 0 {
+		t.Errorf("Twilio placed %d calls to the refused number, want none", n)
+	}
+	leg.Hangup()
+	in.Hangup()
+}
