@@ -298,6 +298,16 @@ const (
 	spoolRecording = "/recording"
 )
 
+// Log keys of the spool.
+const (
+	keyStoreError = "store_error" // what the store said when the Fallback spooled
+	keySpooled    = "spooled"     // which record: spoolCall or spoolRecording
+	keyAudio      = "audio"       // whether the voicemail's audio was spooled
+	keySpoolKey   = "spool_key"
+	keyLeft       = "left"
+	keyRetryIn    = "retry_in"
+)
+
 // SpoolRetry is how long RunSpool waits before it replays again after a
 // failure or a record spooled (the store had just failed), doubling up to
 // SpoolRetryMax while the store stays down.
@@ -319,7 +329,7 @@ type spooledFallback struct {
 // whether it is kept: synced to disk, so that Twilio may be answered as if
 // the store had taken it.
 func (d *Driver) spoolFallback(sid, kind string, sp spooledFallback, cause error) bool {
-	log := d.log.With(zap.String(keyCallSid, sid), zap.NamedError("store_error", cause))
+	log := d.log.With(zap.String(keyCallSid, sid), zap.NamedError(keyStoreError, cause))
 	if d.cfg.Spool == nil {
 		log.Warn("could not note the Fallback call; it is paged only if a recording comes (no spool configured)")
 		return false
@@ -333,7 +343,7 @@ func (d *Driver) spoolFallback(sid, kind string, sp spooledFallback, cause error
 		return false
 	}
 	log.Warn("the store failed: the Fallback call is spooled on this host and put into the store when it is back",
-		zap.String("spooled", kind), zap.Bool("audio", len(sp.Audio) > 0))
+		zap.String(keySpooled, kind), zap.Bool(keyAudio, len(sp.Audio) > 0))
 	return true
 }
 
@@ -357,7 +367,7 @@ func (d *Driver) keepSpooledCopy(ctx context.Context, c fallbackClaim, sp *spool
 	u, err := d.cfg.Recordings.SaveRecording(ctx, c.CallSid, c.RecordingSid, sp.ContentType, sp.Audio, c.Seconds)
 	if err != nil {
 		d.log.Error("could not save the spooled voicemail; paging with Twilio's URL", zap.String(keyCallSid, c.CallSid),
-			zap.String("recording_sid", c.RecordingSid), zap.Error(err))
+			zap.String(keyRecordingSid, c.RecordingSid), zap.Error(err))
 		return c.TwilioURL, false
 	}
 	return u, true
@@ -392,7 +402,7 @@ func (d *Driver) RunSpool(ctx context.Context) {
 		}
 		if left > 0 {
 			d.log.Warn("spooled Fallback calls could not be put into the store yet; retrying",
-				zap.Int("left", left), zap.Duration("retry_in", wait), zap.Error(err))
+				zap.Int(keyLeft, left), zap.Duration(keyRetryIn, wait), zap.Error(err))
 			arm(wait)
 			wait = min(2*wait, SpoolRetryMax)
 		} else {
@@ -429,7 +439,7 @@ func (d *Driver) ReplaySpool(ctx context.Context) (int, error) {
 func (d *Driver) replaySpooled(ctx context.Context, key string, data []byte) error {
 	var sp spooledFallback
 	if err := json.Unmarshal(data, &sp); err != nil || sp.Claim.CallSid == "" {
-		d.log.Error("a spooled Fallback record cannot be read; dropped", zap.String("spool_key", key), zap.Error(err))
+		d.log.Error("a spooled Fallback record cannot be read; dropped", zap.String(keySpoolKey, key), zap.Error(err))
 		return nil
 	}
 	switch {
@@ -438,7 +448,7 @@ func (d *Driver) replaySpooled(ctx context.Context, key string, data []byte) err
 	case strings.HasSuffix(key, spoolRecording):
 		return d.replayFallbackRecording(ctx, sp)
 	}
-	d.log.Error("a spooled Fallback record of an unknown kind; dropped", zap.String("spool_key", key))
+	d.log.Error("a spooled Fallback record of an unknown kind; dropped", zap.String(keySpoolKey, key))
 	return nil
 }
 
