@@ -36,6 +36,7 @@ type serveConfig struct {
 	refreshInterval    time.Duration
 	shutdownTimeout    time.Duration
 	recordingRetention time.Duration
+	spoolDir           string
 }
 
 func serve(ctx context.Context, args []string, env environ) error {
@@ -48,6 +49,7 @@ func serve(ctx context.Context, args []string, env environ) error {
 	fs.DurationVar(&cfg.refreshInterval, "refresh", 15*time.Second, "how often to reload schedules changed by other instances")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to let requests finish on shutdown")
 	fs.DurationVar(&cfg.recordingRetention, "recording-retention", 30*24*time.Hour, "how long voicemails and call states are kept")
+	fs.StringVar(&cfg.spoolDir, "spool-dir", env.getenv("IVR_SPOOL_DIR"), "local directory keeping what the Fallback URL learns while the store is down, this host's only (env IVR_SPOOL_DIR; default <SQLite file>.spool, or $XDG_STATE_HOME/ivr/spool with PostgreSQL)")
 	cfg.flow.register(fs, env)
 	cfg.pager.register(fs, env)
 	var err error
@@ -80,6 +82,11 @@ func serve(ctx context.Context, args []string, env environ) error {
 		return err
 	}
 	defer db.Close()
+	sp, err := openSpool(cfg.spoolDir, cfg.db, env, log)
+	if err != nil {
+		return err
+	}
+	defer sp.Close()
 
 	own, err := serviceNumbers(cfg)
 	if err != nil {
@@ -119,7 +126,7 @@ func serve(ctx context.Context, args []string, env environ) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	tel, err := newTelephony(ctx, cfg, db, svc, env.clock, reg, log)
+	tel, err := newTelephony(ctx, cfg, db, sp, svc, env.clock, reg, log)
 	if err != nil {
 		return err
 	}
@@ -132,6 +139,10 @@ func serve(ctx context.Context, args []string, env environ) error {
 	registerDriverMetrics(reg, tel.driver)
 	defer tel.driver.Close() // before the store closes (deferred earlier)
 	go sweepLoop(ctx, tel.driver, log)
+	spoolCtx, stopSpool := context.WithCancel(ctx)
+	spoolDone := make(chan struct{})
+	go func() { defer close(spoolDone); tel.driver.RunSpool(spoolCtx) }()
+	defer func() { stopSpool(); <-spoolDone }() // before the spool and the store close
 	if n, err := tel.pages.TakeOver(ctx, db); err != nil {
 		return err
 	} else if n > 0 {
@@ -198,7 +209,7 @@ type telephony struct {
 
 // newTelephony builds the call flow, the pager and the Twilio driver over
 // the store and the on-call service.
-func newTelephony(ctx context.Context, cfg serveConfig, db *store.DB, svc *oncall.Service, clock pager.Clock, reg prometheus.Registerer, log *zap.Logger) (*telephony, error) {
+func newTelephony(ctx context.Context, cfg serveConfig, db *store.DB, sp webhooks.Spool, svc *oncall.Service, clock pager.Clock, reg prometheus.Registerer, log *zap.Logger) (*telephony, error) {
 	var rest webhooks.Client
 	switch tw := cfg.twilio; {
 	case tw.AccountSID == "" && tw.AuthToken == "":
@@ -236,7 +247,7 @@ func newTelephony(ctx context.Context, cfg serveConfig, db *store.DB, svc *oncal
 	}
 	driver, err := webhooks.New(webhooks.Config{
 		PublicURL: cfg.twilio.PublicURL, AuthToken: cfg.twilio.AuthToken, AccountSID: cfg.twilio.AccountSID,
-		Flow: flow, States: db, Recordings: voicemails{db: db, publicURL: cfg.twilio.PublicURL}, Pages: eng,
+		Flow: flow, States: db, Recordings: voicemails{db: db, publicURL: cfg.twilio.PublicURL}, Pages: eng, Spool: sp,
 		REST: rest, Legs: eng, Lines: settings.Lines, Log: log,
 	})
 	if err != nil {
