@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/supportdesk/ivr/faketwilio"
 	"github.com/supportdesk/ivr/spool"
 )
 
@@ -45,5 +50,94 @@ func TestServeSpoolPrivateAndOwn(t *testing.T) {
 	err = run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0"}, env)
 	if err == nil || !strings.Contains(err.Error(), "its own spool directory") {
 		t.Fatalf("second serve on one spool: %v; want refused", err)
+	}
+}
+
+// An instance whose store failed during a Fallback call and which was
+// restarted before the store came back still has the call in its spool:
+// serve replays it at start into the store, the voicemail is fetched from
+// Twilio and kept, and the L1 engineer is paged once, about the caller who
+// rang that line.
+func TestServeReplaysSpoolAtStart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	fake := faketwilio.Start(t, faketwilio.Options{SMSWebhookURL: "http://" + addr + "/webhooks/twilio/sms",
+		ServiceNumber: washingtonLine})
+	const sid = "CAfa11bac4000000000000000000000021"
+	rec, media := fake.AddRecording(sid, voicemailWAV())
+	db := filepath.Join(t.TempDir(), "ivr.db")
+
+	// What the Fallback request and the recording callback spooled (their
+	// format is the Twilio driver's).
+	sp, err := spool.Open(db+".spool", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC().Format(time.RFC3339Nano)
+	for key, data := range map[string]string{
+		sid + "/call":      fmt.Sprintf(`{"claim":{"call_sid":%q,"from":%q,"to":%q,"at":%q}}`, sid, clientPhone, washingtonLine, at),
+		sid + "/recording": fmt.Sprintf(`{"claim":{"call_sid":%q,"at":%q,"recorded":true,"recording_sid":%q,"twilio_url":%q,"seconds":2}}`, sid, at, rec, media),
+	} {
+		if err := sp.Append(key, []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sp.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	clock := newTestClock()
+	env, _, errOut := testEnv(map[string]string{"IVR_DB": db, "IVR_ADMIN_TOKEN": testAdminToken,
+		"IVR_TWILIO_API_URL": fake.URL(), "TWILIO_ACCOUNT_SID": fake.AccountSID(), "TWILIO_AUTH_TOKEN": fake.AuthToken(),
+		"IVR_PAGER_TEXT_ONLY_AT_NIGHT": "none"})
+	env.clock = clock
+	r := &pagerRig{t: t, base: startWithEnv(t, env, errOut, "--demo", "--addr", addr), fake: fake, clock: clock}
+
+	_, phone := r.onCall("L1", "primary")
+	call := r.fake.Phone(phone).ExpectCall()
+	call.Answer()
+	call.Press("1")
+	call.Hangup()
+	p := r.onlyPage()
+	var full struct {
+		Page struct {
+			Caller           string `json:"caller"`
+			Line             string `json:"line"`
+			Priority         string `json:"priority"`
+			Recording        string `json:"recording"`
+			RecordingSeconds int    `json:"recording_seconds"`
+		} `json:"page"`
+	}
+	if code := get(t, fmt.Sprintf("%s/api/v1/pages/%d", r.base, p.ID), testAdminToken, &full); code != http.StatusOK {
+		t.Fatalf("GET page: %d", code)
+	}
+	if got := full.Page; got.Caller != clientPhone || got.Priority != "critical" || got.RecordingSeconds != 2 ||
+		got.Recording == "" || strings.HasPrefix(got.Recording, fake.URL()) {
+		t.Fatalf("page %+v; want a critical page about %s with the service's copy of the voicemail", got, clientPhone)
+	}
+	awaitEmpty(t, filepath.Join(db+".spool", spool.FileName), 5*time.Second)
+}
+
+// awaitEmpty waits until the file at path is empty (compacted).
+func awaitEmpty(t *testing.T, path string, within time.Duration) {
+	t.Helper()
+	deadline := time.NewTimer(within)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		st, err := os.Stat(path)
+		if err == nil && st.Size() == 0 {
+			return
+		}
+		select {
+		case <-deadline.C:
+			t.Fatalf("%s is not empty within %v: %v %v", path, within, st, err)
+		case <-tick.C:
+		}
 	}
 }
