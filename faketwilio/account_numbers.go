@@ -180,7 +180,7 @@ func (s *Server) incomingNumberJSON(n ownedNumber) map[string]any {
 		"voice_application_sid":    nil,
 		"voice_caller_id_lookup":   false,
 		"voice_fallback_method":    http.MethodPost,
-		"voice_fallback_url":       nil,
+		"voice_fallback_url":       nullable(s.opts.VoiceFallbackURL),
 		"voice_method":             http.MethodPost,
 		"voice_url":                nullable(s.opts.VoiceWebhookURL),
 		"emergency_status":         "Inactive",

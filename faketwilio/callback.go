@@ -81,7 +81,8 @@ func callbackClient(c *http.Client) *http.Client {
 			}
 			return nil
 		}}
-		c = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		// No client timeout: each request has Options.WebhookTimeout.
+		c = &http.Client{Transport: &http.Transport{
 			Proxy:               nil,
 			DialContext:         d.DialContext,
 			MaxIdleConnsPerHost: 8,
@@ -124,6 +125,9 @@ func (s *Server) send(ctx context.Context, method, rawURL string, params url.Val
 	if err := checkLoopback(u); err != nil {
 		return reply{}, err
 	}
+	// Twilio waits 15 s for an answer, connecting included.
+	ctx, cancel := context.WithTimeout(ctx, s.opts.WebhookTimeout)
+	defer cancel()
 	var req *http.Request
 	if strings.EqualFold(method, http.MethodGet) {
 		q := u.Query()

@@ -23,7 +23,8 @@ type call struct {
 	asyncAMD             bool
 	asyncAMDCallback     string
 	asyncAMDMethod       string
-	fallbackURL          string // FallbackUrl (FallbackURL)
+	fallbackURL          string // FallbackUrl (FallbackURL), or the number's VoiceFallbackUrl
+	fallbackMethod       string
 	timeout              int
 
 	status, answeredBy               string
@@ -83,6 +84,7 @@ func (s *Server) createCall(r *http.Request, p map[string]string) (result, *apiE
 		asyncAMDCallback:     f.Get("AsyncAmdStatusCallback"),
 		asyncAMDMethod:       orDefault(f.Get("AsyncAmdStatusCallbackMethod"), http.MethodPost),
 		fallbackURL:          f.Get("FallbackUrl"),
+		fallbackMethod:       orDefault(f.Get("FallbackMethod"), http.MethodPost),
 		timeout:              60,
 		status:               "queued",
 		endedByAPI:           make(chan struct{}),

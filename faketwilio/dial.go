@@ -17,7 +17,7 @@ const maxRedirects = 10
 // execute requests TwiML for call c from target with the voice webhook
 // parameters plus extra, then runs the answer.
 func (s *Server) execute(c *call, method, target string, extra url.Values) (*TwiML, error) {
-	doc, err := s.fetchTwiML(c, method, target, extra)
+	doc, err := s.fetchCallTwiML(c, method, target, extra)
 	if err != nil {
 		return doc, err
 	}
@@ -33,11 +33,15 @@ func (s *Server) fetchTwiML(c *call, method, target string, extra url.Values) (*
 	}
 	r, err := s.send(context.Background(), method, target, p)
 	if err != nil {
-		return nil, err
+		code := codeHTTPRetrieval
+		if r.status == 0 {
+			code = codeHTTPConnection
+		}
+		return nil, &webhookError{code: code, url: target, err: err}
 	}
 	doc, err := parseTwiML(r.url, r.body, r.status)
 	if err != nil {
-		return doc, fmt.Errorf("%s answered no TwiML (%v): %.200s", target, err, r.body)
+		return doc, &webhookError{code: codeDocumentParse, url: target, err: fmt.Errorf("%s answered no TwiML (%v): %.200s", target, err, r.body)}
 	}
 	return doc, nil
 }
@@ -72,7 +76,7 @@ func (s *Server) run(c *call, doc *TwiML) (*TwiML, error) {
 		if err != nil {
 			return doc, fmt.Errorf("<Redirect>: %w", err)
 		}
-		if doc, err = s.fetchTwiML(c, orDefault(verb.Attr("method"), http.MethodPost), target, nil); err != nil {
+		if doc, err = s.fetchCallTwiML(c, orDefault(verb.Attr("method"), http.MethodPost), target, nil); err != nil {
 			return doc, err
 		}
 	}

@@ -243,6 +243,7 @@ func (d *Device) Dial(to string) *CallHandle {
 		sid: newSID("CA"), from: d.number, to: orDefault(to, s.opts.ServiceNumber), direction: "inbound",
 		url: s.opts.VoiceWebhookURL, method: http.MethodPost, events: map[string]bool{"completed": true}, status: "ringing",
 		statusCallback: s.opts.VoiceStatusCallbackURL, statusCallbackMethod: http.MethodPost,
+		fallbackURL: s.opts.VoiceFallbackURL, fallbackMethod: http.MethodPost,
 		created: now, updated: now, started: now, claimed: true, endedByAPI: make(chan struct{}),
 	}
 	s.mu.Lock()

@@ -66,16 +66,25 @@ type Options struct {
 	AuthToken  string
 	// Logger receives one line per request and callback. Default: no-op.
 	Logger *zap.Logger
-	// HTTPClient sends callbacks. Default: 10 s timeout, dialling loopback
-	// addresses only. Whatever the client, callbacks to a host that is not
-	// loopback (127.0.0.0/8, ::1, localhost) are refused.
+	// HTTPClient sends callbacks. Default: dialling loopback addresses
+	// only. Whatever the client, callbacks to a host that is not loopback
+	// (127.0.0.0/8, ::1, localhost) are refused.
 	HTTPClient *http.Client
+	// WebhookTimeout bounds every webhook and callback request, connecting
+	// included, as Twilio's 15 s do; a TwiML request that takes longer
+	// fails (11205) and goes to the call's Fallback URL, if any.
+	// Default: DefaultWebhookTimeout (15 s).
+	WebhookTimeout time.Duration
 	// SMSWebhookURL receives inbound SMS (Device.SendSMS, ThenReply), as
 	// configured on a Twilio number's "A message comes in".
 	SMSWebhookURL string
 	// VoiceWebhookURL receives inbound calls (Device.Dial), as configured on
 	// a Twilio number's "A call comes in".
 	VoiceWebhookURL string
+	// VoiceFallbackURL is the Twilio number's VoiceFallbackUrl ("Primary
+	// handler fails"): inbound calls request it (POST, with ErrorCode and
+	// ErrorUrl) when their TwiML cannot be fetched or run. Default: none.
+	VoiceFallbackURL string
 	// VoiceStatusCallbackURL gets the "completed" status callback of
 	// inbound calls, as configured on a Twilio number's "Call status
 	// changes".
@@ -163,6 +172,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.ServiceNumber == "" {
 		opts.ServiceNumber = DefaultServiceNumber
+	}
+	if opts.WebhookTimeout <= 0 {
+		opts.WebhookTimeout = DefaultWebhookTimeout
 	}
 	if opts.ExpectTimeout <= 0 {
 		opts.ExpectTimeout = 5 * time.Second
