@@ -396,7 +396,7 @@ func (d *Driver) RunSpool(ctx context.Context) {
 	}
 	wait := SpoolRetry
 	for {
-		left, err := d.cfg.Spool.Replay(ctx, d.replaySpooled)
+		left, err := d.cfg.Spool.Replay(ctx, d.replayBounded)
 		if ctx.Err() != nil {
 			return
 		}
@@ -431,7 +431,15 @@ func (d *Driver) ReplaySpool(ctx context.Context) (int, error) {
 	if d.cfg.Spool == nil {
 		return 0, nil
 	}
-	return d.cfg.Spool.Replay(ctx, d.replaySpooled)
+	return d.cfg.Spool.Replay(ctx, d.replayBounded)
+}
+
+// replayBounded is replaySpooled within HandleBudget, so that a store that
+// hangs rather than fails holds the replay up no longer than a webhook.
+func (d *Driver) replayBounded(ctx context.Context, key string, data []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.HandleBudget)
+	defer cancel()
+	return d.replaySpooled(ctx, key, data)
 }
 
 // replaySpooled puts one spool record into the store; nil once the store

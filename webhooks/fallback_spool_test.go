@@ -20,10 +20,22 @@ import (
 )
 
 // outage is the store being down: while down is set, every call-state
-// operation, page request and recording save fails; pagesDown fails the
-// page requests only.
+// operation, page request and recording save fails; while hang is set,
+// each waits until its context ends instead; pagesDown fails the page
+// requests only.
 type outage struct {
-	down, pagesDown atomic.Bool
+	down, hang, pagesDown atomic.Bool
+}
+
+func (o *outage) fail(ctx context.Context) error {
+	if o.hang.Load() {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	if o.down.Load() {
+		return errStoreDown
+	}
+	return nil
 }
 
 // outageStates is CallStates failing during the outage.
@@ -33,36 +45,36 @@ type outageStates struct {
 }
 
 func (s outageStates) CreateCallState(ctx context.Context, id string, data []byte) error {
-	if s.o.down.Load() {
-		return errStoreDown
+	if err := s.o.fail(ctx); err != nil {
+		return err
 	}
 	return s.CallStates.CreateCallState(ctx, id, data)
 }
 
 func (s outageStates) CallState(ctx context.Context, id string) ([]byte, int64, error) {
-	if s.o.down.Load() {
-		return nil, 0, errStoreDown
+	if err := s.o.fail(ctx); err != nil {
+		return nil, 0, err
 	}
 	return s.CallStates.CallState(ctx, id)
 }
 
 func (s outageStates) UpdateCallState(ctx context.Context, id string, v int64, data []byte) (int64, error) {
-	if s.o.down.Load() {
-		return 0, errStoreDown
+	if err := s.o.fail(ctx); err != nil {
+		return 0, err
 	}
 	return s.CallStates.UpdateCallState(ctx, id, v, data)
 }
 
 func (s outageStates) OpenCallStates(ctx context.Context, idle time.Time, limit int) ([]string, error) {
-	if s.o.down.Load() {
-		return nil, errStoreDown
+	if err := s.o.fail(ctx); err != nil {
+		return nil, err
 	}
 	return s.CallStates.OpenCallStates(ctx, idle, limit)
 }
 
 func (s outageStates) FinishCallState(ctx context.Context, id string) error {
-	if s.o.down.Load() {
-		return errStoreDown
+	if err := s.o.fail(ctx); err != nil {
+		return err
 	}
 	return s.CallStates.FinishCallState(ctx, id)
 }
@@ -75,15 +87,18 @@ type outageDeps struct {
 }
 
 func (d outageDeps) RequestPage(ctx context.Context, p ivr.PageRequest) error {
-	if d.o.down.Load() || d.o.pagesDown.Load() {
+	if err := d.o.fail(ctx); err != nil {
+		return err
+	}
+	if d.o.pagesDown.Load() {
 		return errStoreDown
 	}
 	return d.deps.RequestPage(ctx, p)
 }
 
 func (d outageDeps) SaveRecording(ctx context.Context, callID, sid, ct string, data []byte, secs int) (string, error) {
-	if d.o.down.Load() {
-		return "", errStoreDown
+	if err := d.o.fail(ctx); err != nil {
+		return "", err
 	}
 	return d.deps.SaveRecording(ctx, callID, sid, ct, data, secs)
 }
@@ -141,7 +156,10 @@ type spoolEnv struct {
 	timers chan timer
 }
 
-func newSpoolEnv(t *testing.T) *spoolEnv {
+func newSpoolEnv(t *testing.T) *spoolEnv { return newSpoolEnvBudget(t, 0) }
+
+// newSpoolEnvBudget is newSpoolEnv with the driver's HandleBudget.
+func newSpoolEnvBudget(t *testing.T, budget time.Duration) *spoolEnv {
 	t.Helper()
 	o := &outage{}
 	mem := newMemStates()
@@ -174,7 +192,7 @@ func newSpoolEnv(t *testing.T) *spoolEnv {
 	e.driver, err = webhooks.New(webhooks.Config{
 		PublicURL: e.srv.URL, AuthToken: e.tw.AuthToken(), AccountSID: e.tw.AccountSID(),
 		Flow: flow, States: e.states, Recordings: od, Pages: od, REST: rest, Spool: se.spool,
-		Log: logger(t), Now: e.clock.Now,
+		Log: logger(t), Now: e.clock.Now, HandleBudget: budget,
 		AfterFunc: func(d time.Duration, f func()) func() bool {
 			se.timers <- timer{after: d, fire: f}
 			return func() bool { return true }
@@ -369,5 +387,48 @@ func TestFallbackCallerFromSpool(t *testing.T) {
 	pages, _ := se.deps.snapshot()
 	if len(pages) != 1 || pages[0].Caller != client || pages[0].Line != moscow {
 		t.Fatalf("pages = %+v; want one naming the caller and the Moscow line", pages)
+	}
+}
+
+// A store that hangs rather than fails: the webhooks still answer within
+// their budget (the voicemail's audio could not be fetched in what was
+// left of it, so only Twilio's reference is spooled), a replay gives up on
+// each record within the budget too, and once the store answers the replay
+// fetches the audio from Twilio, keeps it and pages once.
+func TestFallbackSpoolWhileStoreHangs(t *testing.T) {
+	const budget = 300 * time.Millisecond
+	se := newSpoolEnvBudget(t, budget)
+	const sid = "CAfa11bac4000000000000000000000014"
+	wav := testWAV(2)
+	rec, media := se.tw.AddRecording(sid, wav)
+	se.outage.hang.Store(true)
+	start := time.Now()
+	fallbackCall(t, se.env, sid, moscow)
+	if code, body := recordingCallback(se.env, sid, rec, media, "completed", "2"); code >= 300 {
+		t.Fatalf("recording callback with the store hanging: %d %s; want a success", code, body)
+	}
+	if took := time.Since(start); took > 4*budget {
+		t.Fatalf("the two webhooks took %v with the store hanging; want each within the %v budget", took, budget)
+	}
+	start = time.Now()
+	if left, err := se.driver.ReplaySpool(context.Background()); left != 2 || err == nil {
+		t.Fatalf("replay with the store hanging: %d left, %v; want both left, with the error", left, err)
+	}
+	if took := time.Since(start); took > 4*budget {
+		t.Fatalf("replay took %v with the store hanging; want each record given up within %v", took, budget)
+	}
+	se.outage.hang.Store(false)
+	if left, err := se.driver.ReplaySpool(context.Background()); left != 0 || err != nil {
+		t.Fatalf("replay: %d left, %v", left, err)
+	}
+	pages, _ := se.deps.snapshot()
+	if len(pages) != 1 || pages[0].Caller != client || pages[0].VoicemailURL != "https://ivr.example/api/v1/recordings/"+rec {
+		t.Fatalf("pages = %+v; want one with the service's copy", pages)
+	}
+	se.deps.mu.Lock()
+	saved := se.deps.saved[rec]
+	se.deps.mu.Unlock()
+	if string(saved) != string(wav) {
+		t.Fatalf("voicemail kept: %d bytes; want the %d recorded", len(saved), len(wav))
 	}
 }
