@@ -49,7 +49,7 @@ func serve(ctx context.Context, args []string, env environ) error {
 	fs.DurationVar(&cfg.refreshInterval, "refresh", 15*time.Second, "how often to reload schedules changed by other instances")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to let requests finish on shutdown")
 	fs.DurationVar(&cfg.recordingRetention, "recording-retention", 30*24*time.Hour, "how long voicemails and call states are kept")
-	fs.StringVar(&cfg.spoolDir, "spool-dir", env.getenv("IVR_SPOOL_DIR"), "local directory keeping what the Fallback URL learns while the store is down, this host's only (env IVR_SPOOL_DIR; default <SQLite file>.spool, or $XDG_STATE_HOME/ivr/spool with PostgreSQL)")
+	fs.StringVar(&cfg.spoolDir, "spool-dir", env.getenv("IVR_SPOOL_DIR"), "local directory keeping what the Fallback URL learns while the store is down, this host's only (env IVR_SPOOL_DIR; default <SQLite file>.spool, or $XDG_STATE_HOME/ivr/spool-<addr> with PostgreSQL)")
 	cfg.flow.register(fs, env)
 	cfg.pager.register(fs, env)
 	var err error
@@ -82,7 +82,7 @@ func serve(ctx context.Context, args []string, env environ) error {
 		return err
 	}
 	defer db.Close()
-	sp, err := openSpool(cfg.spoolDir, cfg.db, env, log)
+	sp, err := openSpool(cfg.spoolDir, cfg.db, cfg.addr, env, log)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -13,11 +14,13 @@ import (
 
 // spoolDir is where the Fallback's spool lives: dir if given (--spool-dir,
 // IVR_SPOOL_DIR); else beside an SQLite file, named after it
-// (ivr.db.spool/); else, with PostgreSQL, in the user's state directory
-// ($XDG_STATE_HOME/ivr/spool, by default ~/.local/state/ivr/spool). It is
-// this host's: each instance needs its own, and covers only the calls it
-// answered.
-func spoolDir(dir, db string, env environ) (string, error) {
+// (ivr.db.spool/); else, with PostgreSQL, in the user's state directory,
+// named after the address served ($XDG_STATE_HOME/ivr/spool-<addr>, by
+// default ~/.local/state/ivr/spool-127.0.0.1_8080): several instances on
+// one host listen on different addresses, and an instance restarted on its
+// address finds its spool again. It is this host's: each instance needs
+// its own, and covers only the calls it answered.
+func spoolDir(dir, db, addr string, env environ) (string, error) {
 	switch {
 	case dir != "":
 		return dir, nil
@@ -32,13 +35,19 @@ func spoolDir(dir, db string, env environ) (string, error) {
 		}
 		state = filepath.Join(home, ".local", "state")
 	}
-	return filepath.Join(state, "ivr", "spool"), nil
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' {
+			return r
+		}
+		return '_'
+	}, addr)
+	return filepath.Join(state, "ivr", "spool-"+name), nil
 }
 
 // openSpool opens the Fallback's spool and says where it is and what it
 // still holds (replayed into the store by the Twilio driver's RunSpool).
-func openSpool(dir, db string, env environ, log *zap.Logger) (*spool.Spool, error) {
-	dir, err := spoolDir(dir, db, env)
+func openSpool(dir, db, addr string, env environ, log *zap.Logger) (*spool.Spool, error) {
+	dir, err := spoolDir(dir, db, addr, env)
 	if err != nil {
 		return nil, err
 	}

@@ -16,16 +16,17 @@ import (
 )
 
 // The spool lives where it was put, else beside the SQLite file, else (with
-// PostgreSQL) in the user's state directory.
+// PostgreSQL) in the user's state directory, one per address served (two
+// instances on one host must not share one).
 func TestSpoolDir(t *testing.T) {
 	env, _, _ := testEnv(map[string]string{"XDG_STATE_HOME": "/var/lib/me"})
 	for _, c := range []struct{ dir, db, want string }{
 		{"/srv/spool", "/data/ivr.db", "/srv/spool"},
 		{"", "/data/ivr.db", "/data/ivr.db.spool"},
 		{"", "ivr.db", "ivr.db.spool"},
-		{"", "postgres://ivr@db/ivr", "/var/lib/me/ivr/spool"},
+		{"", "postgres://ivr@db/ivr", "/var/lib/me/ivr/spool-127.0.0.1_8080"},
 	} {
-		if got, err := spoolDir(c.dir, c.db, env); err != nil || got != c.want {
+		if got, err := spoolDir(c.dir, c.db, "127.0.0.1:8080", env); err != nil || got != c.want {
 			t.Errorf("spoolDir(%q, %q) = %q, %v; want %q", c.dir, c.db, got, err, c.want)
 		}
 	}
