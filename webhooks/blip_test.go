@@ -52,5 +52,5 @@ func TestWaitSurvivesStoreBlip(t *testing.T) {
 	}
 	call.Hangup()
 	waitClosed(t, clara.Canceled(), "cancelling the ringing leg")
-	e.tw.Close()
+	e.closeTwilio()
 }

@@ -45,7 +45,7 @@ func TestLegLostBeforeBridgeRingsNext(t *testing.T) {
 	}
 	call.Hangup()
 	waitClosed(t, dmitri.Canceled(), "cancelling the ringing leg")
-	e.tw.Close()
+	e.closeTwilio()
 	if _, calls := e.deps.snapshot(); len(calls) != 1 || calls[0].Outcome != ivr.OutcomeAbandoned {
 		t.Fatalf("calls %+v, want one abandoned call", calls)
 	}
@@ -61,7 +61,7 @@ func TestCallerGoneBeforeBridge(t *testing.T) {
 	if doc := clara.WaitRedirect(); !doc.HangsUp() || !hasPlay(doc, "screen_caller_gone") {
 		t.Fatalf("engineer not told the caller has gone: %s", doc)
 	}
-	e.tw.Close()
+	e.closeTwilio()
 	pages, calls := e.deps.snapshot()
 	if len(calls) != 1 || calls[0].Outcome != ivr.OutcomeAbandoned || calls[0].EngineerID != 21 || len(pages) != 1 {
 		t.Fatalf("calls %+v pages %+v, want one abandoned call naming engineer 21, and a page", calls, pages)
@@ -79,5 +79,5 @@ func TestLateMachineVerdictIgnoredAfterAccept(t *testing.T) {
 		t.Fatalf("after a late machine verdict: %d, phase %s, leg %q; want the accepted engineer kept", code, st.Phase, st.Leg.ID)
 	}
 	call.Hangup()
-	e.tw.Close()
+	e.closeTwilio()
 }

@@ -27,7 +27,7 @@ func TestOtherCallsSeesTheEngineerTalking(t *testing.T) {
 	}
 	call.Hangup()
 	waitClosed(t, dmitri.Canceled(), "cancelling the ringing leg")
-	e.tw.Close()
+	e.closeTwilio()
 }
 
 // The next caller's ring plan passes over the engineer talking to the
@@ -44,5 +44,5 @@ func TestEngineerOnACallIsNotRungForTheNext(t *testing.T) {
 	waitClosed(t, dmitri.Canceled(), "cancelling the ringing leg")
 	first.Hangup()
 	clara.Hangup()
-	e.tw.Close()
+	e.closeTwilio()
 }

@@ -92,7 +92,7 @@ func TestNoAcceptRingsNextThenHangUpCancels(t *testing.T) {
 	if dmitri.Status() != "canceled" {
 		t.Fatalf("leg status %s, want canceled", dmitri.Status())
 	}
-	e.tw.Close() // the fake's callbacks after the cancel have been answered
+	e.closeTwilio() // the fake's callbacks after the cancel have been answered
 	pages, calls := e.deps.snapshot()
 	if len(calls) != 1 || calls[0].Outcome != ivr.OutcomeAbandoned || len(pages) != 1 {
 		t.Fatalf("calls %+v pages %+v, want one abandoned call and a page", calls, pages)
@@ -122,7 +122,7 @@ func TestMachineAnswerRingsNextAfterOneScreening(t *testing.T) {
 	}
 	call.Hangup()
 	waitClosed(t, dmitri.Canceled(), "cancelling the ringing leg")
-	e.tw.Close()
+	e.closeTwilio()
 }
 
 // (3) An unknown ticket three times leads to the priority menu.
@@ -190,6 +190,7 @@ func TestMaxHoldGoesToVoicemailAndPages(t *testing.T) {
 	if sid == "" {
 		t.Fatal("recording not saved")
 	}
+	e.driver.Flush(t.Context()) // Twilio's copy is deleted off the webhook path
 	if _, err := faketwilio.RESTClient(e.tw).Api.FetchRecording(sid, nil); err == nil {
 		t.Fatalf("recording %s still at Twilio", sid)
 	}
@@ -232,7 +233,7 @@ func TestSweepFinishesCallsTwilioEndedSilently(t *testing.T) {
 	if got := e.driver.Stats().SweptCalls; got != 1 {
 		t.Errorf("Stats().SweptCalls = %d, want 1 (the call whose end was never reported)", got)
 	}
-	e.tw.Close()
+	e.closeTwilio()
 	pages, calls := e.deps.snapshot()
 	if len(calls) != 1 || calls[0].Outcome != ivr.OutcomeAbandoned || len(pages) != 1 {
 		t.Fatalf("calls %+v pages %+v, want one abandoned call and a page", calls, pages)

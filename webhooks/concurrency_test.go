@@ -11,6 +11,7 @@ import (
 
 	"github.com/supportdesk/ivr/faketwilio"
 	"github.com/supportdesk/ivr/ivr"
+	"github.com/supportdesk/ivr/webhooks"
 )
 
 // Two instances share the store; the caller's wait requests and an engineer
@@ -25,13 +26,16 @@ func TestConcurrentWebhooksOnTwoInstances(t *testing.T) {
 
 	r2 := mux.NewRouter()
 	srv2 := httptest.NewServer(r2)
+	var d2 *webhooks.Driver
 	t.Cleanup(func() {
+		e.driver.Close() // both instances' changes at Twilio made first
+		d2.Close()
 		e.tw.Close() // let the fake's callbacks to this instance land first
 		srv2.Close()
 	})
 	e2 := *e
 	e2.srv = srv2
-	e2.newDriver(r2, e.tw.AuthToken())
+	d2 = e2.newDriver(r2, e.tw.AuthToken())
 
 	const waits = 10
 	var wg sync.WaitGroup

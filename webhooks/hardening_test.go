@@ -100,7 +100,7 @@ func TestSweepFinishesCallTwilioDoesNotKnow(t *testing.T) {
 	if got := e.driver.Stats().SweptCalls; got != 1 {
 		t.Errorf("Stats().SweptCalls = %d, want 1", got)
 	}
-	e.tw.Close()
+	e.closeTwilio()
 	pages, calls := e.deps.snapshot()
 	if len(calls) != 1 || calls[0].Outcome != ivr.OutcomeAbandoned || len(pages) != 1 {
 		t.Fatalf("calls %+v pages %+v, want one abandoned call and a page", calls, pages)

@@ -272,6 +272,14 @@ func newEnvWith(t testing.TB, states webhooks.CallStates) *env {
 	return e
 }
 
+// closeTwilio stops the fake Twilio once the driver's queued changes at
+// Twilio are made (Close waits for them), so that none reaches a stopped
+// fake.
+func (e *env) closeTwilio() {
+	e.driver.Close()
+	e.tw.Close()
+}
+
 // newDriver returns a driver (an "instance") on r over the env's store.
 func (e *env) newDriver(r *mux.Router, token string) *webhooks.Driver {
 	e.t.Helper()
@@ -293,6 +301,7 @@ func (e *env) newDriver(r *mux.Router, token string) *webhooks.Driver {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	e.t.Cleanup(d.Close) // its queued changes at Twilio are made before the fake stops
 	d.Register(r)
 	return d
 }

@@ -50,5 +50,5 @@ func TestHoldMusicServedAsSoundsCutsIt(t *testing.T) {
 	if resp, _ := get(http.MethodGet, len(segs)); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET hold segment %d of %d: %d, want 404", len(segs), len(segs), resp.StatusCode)
 	}
-	e.tw.Close()
+	e.closeTwilio()
 }

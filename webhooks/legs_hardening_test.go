@@ -30,7 +30,7 @@ func TestMachineVerdictOnAPersonLetsThemAccept(t *testing.T) {
 		t.Fatalf("phase %s, engineer %d; want connected to engineer 21", st.Phase, st.Leg.EngineerID)
 	}
 	call.Hangup()
-	e.tw.Close()
+	e.closeTwilio()
 }
 
 // A machine verdict that arrives once a whole screening went unanswered
@@ -56,7 +56,7 @@ func TestMachineVerdictAfterAnUnansweredScreeningRingsNext(t *testing.T) {
 	}
 	call.Hangup()
 	waitClosed(t, dmitri.Canceled(), "cancelling the ringing leg")
-	e.tw.Close()
+	e.closeTwilio()
 }
 
 // An engineer leg has a Fallback URL: when its TwiML fails at Twilio, the
@@ -86,5 +86,5 @@ func TestLegFallbackTellsTheEngineerAndRingsNext(t *testing.T) {
 	}
 	call.Hangup()
 	waitClosed(t, dmitri.Canceled(), "cancelling the ringing leg")
-	e.tw.Close()
+	e.closeTwilio()
 }

@@ -82,10 +82,13 @@ func (d *Driver) keepCopy(ctx context.Context, callID, recSid, twilioURL string,
 	return u, true
 }
 
-// dropAtTwilio deletes a recording the service keeps a copy of.
-func (d *Driver) dropAtTwilio(ctx context.Context, callID, recSid string) {
-	if err := d.cfg.REST.DeleteRecording(ctx, recSid); err != nil {
-		d.log.Warn("could not delete the voicemail at Twilio; it stays there", zap.String(keyCallSid, callID),
-			zap.String(keyRecordingSid, recSid), zap.Error(err))
-	}
+// dropAtTwilio deletes a recording the service keeps a copy of, off the
+// webhook path (effects.go).
+func (d *Driver) dropAtTwilio(_ context.Context, callID, recSid string) {
+	d.effects.do(callID, func(ctx context.Context) {
+		if err := d.cfg.REST.DeleteRecording(ctx, recSid); err != nil {
+			d.log.Warn("could not delete the voicemail at Twilio; it stays there", zap.String(keyCallSid, callID),
+				zap.String(keyRecordingSid, recSid), zap.Error(err))
+		}
+	})
 }
