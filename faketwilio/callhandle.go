@@ -112,7 +112,11 @@ func answeredByValid(mode, answeredBy string) bool {
 // it; without MachineDetection it learns nothing. A value Twilio does not
 // report under the call's MachineDetection mode (machine_end_beep with
 // Enable, say) fails the test.
-func (h *CallHandle) AnswerAs(answeredBy string) *TwiML {
+func (h *CallHandle) AnswerAs(answeredBy string) *TwiML { return h.answer(answeredBy, false) }
+
+// answer is AnswerAs; with lateAMD the AsyncAmd verdict is held back for
+// SendAMD (amd.go).
+func (h *CallHandle) answer(answeredBy string, lateAMD bool) *TwiML {
 	s, c := h.s, h.c
 	s.mu.Lock()
 	mode := c.machineDetection
@@ -123,9 +127,14 @@ func (h *CallHandle) AnswerAs(answeredBy string) *TwiML {
 		return nil
 	}
 	inbound := c.direction == "inbound"
+	async := c.asyncAMD && mode != ""
 	s.mu.Unlock()
 	if !answeredByValid(mode, answeredBy) {
 		s.failf("Answer: Twilio does not report AnsweredBy %q with MachineDetection %q", answeredBy, mode)
+		return nil
+	}
+	if lateAMD && !async {
+		s.failf("Answer: a late AMD verdict needs MachineDetection with AsyncAmd (call %s has MachineDetection %q, AsyncAmd %v): without it Twilio fetches the Url only once detection is done", c.sid, mode, c.asyncAMD)
 		return nil
 	}
 	if !inbound {
@@ -135,16 +144,14 @@ func (h *CallHandle) AnswerAs(answeredBy string) *TwiML {
 	if !inbound {
 		c.status = "in-progress"
 	}
-	if c.machineDetection != "" {
+	c.answered, c.updated = s.now(), s.now()
+	switch {
+	case lateAMD:
+		c.lateAMD = answeredBy // answered_by stays empty until SendAMD
+	case c.machineDetection != "":
 		c.answeredBy = answeredBy
 	}
-	c.answered, c.updated = s.now(), s.now()
 	inline, method, target := c.twiml, c.method, c.url
-	amd := url.Values{"AccountSid": {s.opts.AccountSID}, "CallSid": {c.sid}, "AnsweredBy": {c.answeredBy}, "MachineDetectionDuration": {"1500"}}
-	amdMethod, amdTarget := c.asyncAMDMethod, c.asyncAMDCallback
-	if !c.asyncAMD || c.answeredBy == "" {
-		amdTarget = ""
-	}
 	s.mu.Unlock()
 	if !inbound {
 		h.must(s.statusEvent(c, "answered"))
@@ -165,9 +172,8 @@ func (h *CallHandle) AnswerAs(answeredBy string) *TwiML {
 		s.mu.Unlock()
 	}
 	h.must(err)
-	if amdTarget != "" {
-		_, err := s.send(context.Background(), amdMethod, amdTarget, amd)
-		h.must(err)
+	if async && !lateAMD {
+		h.must(s.amdCallback(c, answeredBy))
 	}
 	return doc
 }

@@ -28,6 +28,7 @@ type call struct {
 	timeout              int
 
 	status, answeredBy               string
+	lateAMD                          string // the AsyncAmd verdict SendAMD is to deliver
 	created, updated, started, ended time.Time
 	answered                         time.Time
 	seq                              int // status callback SequenceNumber
