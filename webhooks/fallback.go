@@ -62,8 +62,9 @@ func (d *Driver) fallback(ctx context.Context, _ *http.Request, form url.Values)
 		zap.String("error_url", form.Get("ErrorUrl")))
 	// The caller is paged about even without a message (the sweep does it
 	// once no recording can come), which needs a claim now: the recording
-	// callbacks carry neither From nor To. The store may be what failed, so
-	// this is best effort; the recording callback claims it otherwise.
+	// callbacks carry neither From nor To. The store may be what failed:
+	// then the claim is spooled (RunSpool makes it), or if even that fails
+	// the recording callback claims it without them.
 	if sid != "" {
 		c := fallbackClaim{CallSid: sid, From: form.Get("From"), To: form.Get("To"), At: d.now()}
 		if data, err := json.Marshal(c); err == nil {
