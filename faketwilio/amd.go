@@ -66,8 +66,9 @@ func (s *Server) amdCallback(c *call, v string) error {
 	p := url.Values{"AccountSid": {s.opts.AccountSID}, "CallSid": {c.sid}, "AnsweredBy": {v},
 		"MachineDetectionDuration": {strconv.FormatInt(ms, 10)}}
 	method, target := c.asyncAMDMethod, c.asyncAMDCallback
+	held := target != "" && s.holdLocked(c, "amd", method, target, p)
 	s.mu.Unlock()
-	if target == "" {
+	if target == "" || held {
 		return nil
 	}
 	if _, err := s.send(context.Background(), method, target, p); err != nil {

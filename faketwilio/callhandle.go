@@ -437,9 +437,13 @@ func (s *Server) statusEvent(c *call, event string) error {
 	}
 	method, target := c.statusCallbackMethod, c.statusCallback
 	lost := takeDrop(&s.drop.CallStatus, &s.dropped.CallStatus)
+	held := !lost && s.holdLocked(c, event, method, target, p)
 	s.mu.Unlock()
 	if lost {
 		s.log.Info("status callback dropped", zap.String(keyCallSid, c.sid), zap.String(keyStatus, p.Get("CallStatus")))
+		return nil
+	}
+	if held {
 		return nil
 	}
 	_, err := s.send(context.Background(), method, target, p)

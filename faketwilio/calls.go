@@ -29,6 +29,8 @@ type call struct {
 
 	status, answeredBy               string
 	lateAMD                          string // the AsyncAmd verdict SendAMD is to deliver
+	holding                          bool   // callbacks are held (HoldCallbacks)
+	held                             []heldCallback
 	created, updated, started, ended time.Time
 	answered                         time.Time
 	seq                              int // status callback SequenceNumber
