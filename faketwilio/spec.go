@@ -38,23 +38,29 @@ const (
 // found in the documented places.
 var ErrNoSpec = errors.New("no Twilio OpenAPI description")
 
-// DefaultSpecPath returns the path in $IVR_TWILIO_SPEC, or else
-// ../shared/specs/twilio/twilio_api_v2010.json relative to the module root
-// (found from the working directory as the go command finds it: tests run in
-// their package directory, a developer runs the binary in the clone). An
-// error wrapping ErrNoSpec says what to set.
+// DefaultSpecPath is where tests find the spec: the path in
+// $IVR_TWILIO_SPEC, or else SpecBesideModule of the working directory
+// (tests run in their package directory). Start, SkipWithoutSpec and New
+// without a SpecPath use it. It is the one place the fake reads the
+// environment besides IVR_TEST_SPEC, and it is a test hook: a command reads
+// its own settings and passes SpecPath (`ivr fake-twilio --spec`). An error
+// wrapping ErrNoSpec says what to set.
 func DefaultSpecPath() (string, error) {
+	if p := os.Getenv(SpecEnv); p != "" {
+		return p, nil
+	}
 	wd, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
-	return findSpec(os.Getenv, wd)
+	return SpecBesideModule(wd)
 }
 
-func findSpec(getenv func(string) string, wd string) (string, error) {
-	if p := getenv(SpecEnv); p != "" {
-		return p, nil
-	}
+// SpecBesideModule returns ../shared/specs/twilio/twilio_api_v2010.json
+// relative to the root of this module that holds the folder wd (found as
+// the go command finds it, from the nearest go.mod at or above wd), if the
+// file is there. An error wrapping ErrNoSpec says what to set.
+func SpecBesideModule(wd string) (string, error) {
 	hint := fmt.Sprintf("set %s=/path/to/twilio_api_v2010.json (--spec for `ivr fake-twilio`), or place the project's shared/ folder beside the clone", SpecEnv)
 	root, ok := moduleRoot(wd)
 	if !ok {

@@ -2,9 +2,7 @@ package webhooks
 
 import (
 	"context"
-	"flag"
 	"net/url"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -27,6 +25,10 @@ const (
 
 // DefaultAPIURL is Twilio's own REST API.
 const DefaultAPIURL = "https://api.twilio.com"
+
+// DefaultRESTTimeout bounds each REST request when Settings give no
+// RESTTimeout.
+const DefaultRESTTimeout = 5 * time.Second
 
 // CallStates keeps each call's state between webhooks: one opaque value per
 // Twilio CallSid with a version, for compare-and-swap. The store implements
@@ -204,47 +206,16 @@ func missingAudio(ps []ivr.PromptText, has func(lang, name string) bool) error {
 	return nil
 }
 
-// Settings are the Twilio settings of the service, from the environment
-// and flags.
+// Settings are the Twilio settings of the service. cmd/ivr reads them from
+// the environment and flags named beside each; this package reads neither.
 type Settings struct {
 	PublicURL  string // IVR_PUBLIC_URL, -public-url
 	AccountSID string // TWILIO_ACCOUNT_SID, -twilio-account-sid
 	AuthToken  string // TWILIO_AUTH_TOKEN, -twilio-auth-token
 	APIURL     string // IVR_TWILIO_API_URL, -twilio-api-url; default DefaultAPIURL
 	// RESTTimeout bounds each REST request (IVR_TWILIO_TIMEOUT,
-	// -twilio-timeout); default 5 s.
+	// -twilio-timeout); default DefaultRESTTimeout.
 	RESTTimeout time.Duration
-}
-
-// SettingsFromEnv reads the settings from the environment through getenv
-// (os.Getenv). A bad IVR_TWILIO_TIMEOUT is errs.Invalid.
-func SettingsFromEnv(getenv func(string) string) (Settings, error) {
-	s := Settings{
-		PublicURL:  strings.TrimSuffix(getenv("IVR_PUBLIC_URL"), "/"),
-		AccountSID: getenv("TWILIO_ACCOUNT_SID"),
-		AuthToken:  getenv("TWILIO_AUTH_TOKEN"),
-		APIURL:     getenv("IVR_TWILIO_API_URL"),
-	}
-	if v := getenv("IVR_TWILIO_TIMEOUT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return s, errs.InvalidField("IVR_TWILIO_TIMEOUT", "%q is not a positive duration such as 5s", v)
-		}
-		s.RESTTimeout = d
-	}
-	s.fill()
-	return s, nil
-}
-
-// RegisterFlags adds the settings' flags to fs, with s's values (from
-// SettingsFromEnv) as defaults, so that a flag overrides the environment.
-func (s *Settings) RegisterFlags(fs *flag.FlagSet) {
-	s.fill()
-	fs.StringVar(&s.PublicURL, "public-url", s.PublicURL, "public base URL Twilio calls the webhooks at (IVR_PUBLIC_URL)")
-	fs.StringVar(&s.AccountSID, "twilio-account-sid", s.AccountSID, "Twilio account SID (TWILIO_ACCOUNT_SID)")
-	fs.StringVar(&s.AuthToken, "twilio-auth-token", s.AuthToken, "Twilio auth token (TWILIO_AUTH_TOKEN); without it the Twilio webhooks refuse every request")
-	fs.StringVar(&s.APIURL, "twilio-api-url", s.APIURL, "base URL of Twilio's REST API or a compatible one (IVR_TWILIO_API_URL)")
-	fs.DurationVar(&s.RESTTimeout, "twilio-timeout", s.RESTTimeout, "timeout of each Twilio REST request (IVR_TWILIO_TIMEOUT)")
 }
 
 func (s *Settings) fill() {
@@ -252,6 +223,6 @@ func (s *Settings) fill() {
 		s.APIURL = DefaultAPIURL
 	}
 	if s.RESTTimeout <= 0 {
-		s.RESTTimeout = 5 * time.Second
+		s.RESTTimeout = DefaultRESTTimeout
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"path"
 	"strings"
 	"time"
@@ -57,7 +58,7 @@ func fakeTwilio(ctx context.Context, args []string, env environ) error {
 	// The person at the console reads every text: each is delivered.
 	opts.AutoDeliver = console
 	if opts.SpecPath == "" {
-		p, err := faketwilio.DefaultSpecPath()
+		p, err := specBesideClone()
 		switch {
 		case errors.Is(err, faketwilio.ErrNoSpec):
 			log.Warn("running unchecked: requests and answers are not checked against Twilio's API description; give --spec or IVR_TWILIO_SPEC to check them",
@@ -94,6 +95,16 @@ func fakeTwilio(ctx context.Context, args []string, env environ) error {
 		err = serr
 	}
 	return err
+}
+
+// specBesideClone is Twilio's OpenAPI description beside the clone the
+// command runs in (faketwilio.SpecBesideModule of the working directory).
+func specBesideClone() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	return faketwilio.SpecBesideModule(wd)
 }
 
 // callKind tells a page call (the pager's /webhooks/twilio/page/{attempt}/answer)

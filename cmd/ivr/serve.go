@@ -53,10 +53,10 @@ func serve(ctx context.Context, args []string, env environ) error {
 	cfg.flow.register(fs, env)
 	cfg.pager.register(fs, env)
 	var err error
-	if cfg.twilio, err = webhooks.SettingsFromEnv(env.getenv); err != nil {
+	if cfg.twilio, err = twilioFromEnv(env); err != nil {
 		return err
 	}
-	cfg.twilio.RegisterFlags(fs)
+	registerTwilioFlags(fs, &cfg.twilio)
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
