@@ -135,3 +135,50 @@ func TestEngineerLegRefusedRingsTheNext(t *testing.T) {
 	leg.Hangup()
 	in.Hangup()
 }
+
+// TestEngineerLegInDoubtRungOnce: Calls.create fails with a 500, so the
+// service cannot know whether Twilio placed the engineer's call. It looks
+// for the call at Twilio before trying again: when Twilio did place it
+// (committed), that call is the leg and none is placed again; when it did
+// not, the leg is placed once on the next try. Either way the engineer's
+// phone rings once and the caller is connected.
+func TestEngineerLegInDoubtRungOnce(t *testing.T) {
+	for _, committed := range []bool{true, false} {
+		t.Run(map[bool]string{true: "placed", false: "not placed"}[committed], func(t *testing.T) {
+			r := startVoicemailRig(t)
+			_, first := r.onCall("L1", "primary")
+			r.fake.Inject(faketwilio.Fault{Endpoint: "Calls.create", Status: 500, Committed: committed})
+
+			in := r.fake.Phone(clientPhone).Dial(washingtonLine)
+			in.Answer()
+			in.Silence()
+			if hold := in.Press("1001#"); hold.First("Enqueue") == nil {
+				t.Fatalf("the critical ticket: %s, want the caller on hold", hold)
+			}
+			if !committed {
+				if n := callsTo(r.fake, first); n != 0 {
+					t.Fatalf("%d calls to the engineer before the retry", n)
+				}
+				r.advanceUntil(time.Second, 8*time.Second, "the engineer rung on a second try", func() bool { return callsTo(r.fake, first) == 1 })
+			}
+			leg := r.fake.Phone(first).ExpectCall()
+			leg.Answer()
+			leg.Press("1")
+			if !in.ConnectedTo(leg) {
+				t.Fatal("the caller and the engineer are not talking")
+			}
+			// Time for the look-up at Twilio and any retry it would plan.
+			for range 8 {
+				r.clock.Advance(time.Second)
+				if waitUntil(50*time.Millisecond, func() bool { return callsTo(r.fake, first) > 1 }) {
+					break
+				}
+			}
+			if n := callsTo(r.fake, first); n != 1 {
+				t.Errorf("Twilio placed %d calls to the engineer, want 1", n)
+			}
+			leg.Hangup()
+			in.Hangup()
+		})
+	}
+}

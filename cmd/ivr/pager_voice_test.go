@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -30,6 +31,12 @@ const (
 // lines' calls to serve, so that a client can call one.
 func startVoicemailRig(t *testing.T) *pagerRig {
 	t.Helper()
+	return startVoicemailRigWith(t, nil)
+}
+
+// startVoicemailRigWith is startVoicemailRig with more environment.
+func startVoicemailRigWith(t *testing.T, extra map[string]string) *pagerRig {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -44,9 +51,11 @@ func startVoicemailRig(t *testing.T) *pagerRig {
 		ServiceNumber:          washingtonLine,
 	})
 	clock := newTestClock()
-	env, _, errOut := testEnv(map[string]string{"IVR_DB": filepath.Join(t.TempDir(), "ivr.db"), "IVR_ADMIN_TOKEN": testAdminToken,
+	vars := map[string]string{"IVR_DB": filepath.Join(t.TempDir(), "ivr.db"), "IVR_ADMIN_TOKEN": testAdminToken,
 		"IVR_TWILIO_API_URL": fake.URL(), "TWILIO_ACCOUNT_SID": fake.AccountSID(), "TWILIO_AUTH_TOKEN": fake.AuthToken(),
-		"IVR_PAGER_TEXT_ONLY_AT_NIGHT": "none"})
+		"IVR_PAGER_TEXT_ONLY_AT_NIGHT": "none"}
+	maps.Copy(vars, extra)
+	env, _, errOut := testEnv(vars)
 	env.clock = clock
 	return &pagerRig{t: t, base: startWithEnv(t, env, errOut, "--demo", "--addr", addr), fake: fake, clock: clock}
 }
