@@ -50,7 +50,23 @@
 //     the webhook still delivered (with OptOutType under
 //     Options.AdvancedOptOut).
 //   - Faults (Inject) make requests fail, answer late or leave them in
-//     doubt; DropCallbacks loses status callbacks on the way.
+//     doubt; DropCallbacks loses status callbacks on the way;
+//     HoldCallbacks and ReleaseCallbacks deliver a call's status and AMD
+//     callbacks out of order.
+//   - <Gather> submits at numDigits or finishOnKey; Press is keys then
+//     silence, Type keys alone, Silence the timeout (submitting what was
+//     typed, or going on after the <Gather>).
+//   - <Dial><Queue> to an empty queue waits for the next caller to enter
+//     it, or until DialTimesOut (DialCallStatus no-answer); to a queue that
+//     does not exist it ends with failed. A REST redirect of a queued call
+//     posts its <Enqueue> action with QueueResult redirected first.
+//   - Machine detection can give up (AnswerUndetected), take a person for
+//     a machine (AnswerPersonAsMachine) or, with AsyncAmd, come late
+//     (AnswerAMDLate, SendAMD).
+//   - A call's TwiML request that fails (non-2xx, no connection or no
+//     answer within Options.WebhookTimeout, 15 s, or no TwiML) goes to its
+//     Fallback URL (FallbackUrl, or Options.VoiceFallbackURL inbound) with
+//     ErrorCode and ErrorUrl; the failure is still recorded as unexpected.
 //
 // It imports no domain package of this module, and no domain package may
 // import it except from tests.
