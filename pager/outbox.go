@@ -71,6 +71,11 @@ func (e *Engine) send(ctx context.Context, a Attempt) {
 		return
 	}
 	e.cfg.Hook(ctx, PhaseClaimed, a.PageID, a.ID)
+	if e.legTooLate(a, e.cfg.Clock.Now()) {
+		// Written before an outage longer than a caller waits.
+		e.end(ctx, log, a, Failed, fmt.Sprintf("not placed within %s of being written: the caller no longer waits for it", e.cfg.LegPatience))
+		return
+	}
 	if a.Kind == KindVoice && a.Purpose == PurposePage && e.storm(ctx, log, a) {
 		return
 	}

@@ -318,6 +318,12 @@ func (d *Driver) LegChannel() pager.LegChannel { return legChannel{d} }
 type legChannel struct{ d *Driver }
 
 func (c legChannel) Send(ctx context.Context, a pager.Attempt) (string, error) {
+	if s, err := c.d.load(ctx, a.CallID); err == nil {
+		if l := s.env.Legs[a.Key]; s.env.Flow.Phase == ivr.PhaseDone || (l != nil && (l.Cancel || l.Ended)) {
+			return "", &pager.SendError{Class: pager.Permanent, Outcome: pager.Canceled,
+				Err: errs.E(errs.Conflict, "", "the call no longer wants leg %s", a.Key)}
+		}
+	}
 	sid, err := c.d.createLeg(ctx, a.CallID, a.Key, a.To, a.From, a.RingFor)
 	if err != nil {
 		return "", err
