@@ -118,7 +118,7 @@ func (s *Server) getRecording(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.log.Info("recording served", zap.String("recording", id), zap.String("call_id", rec.CallID),
+	s.log.Info("recording served", zap.String(keyRecording, id), zap.String(keyCallID, rec.CallID),
 		zap.String(keyActor, actor(r)))
 	h := w.Header()
 	h.Set("Content-Type", rec.ContentType)

@@ -73,7 +73,7 @@ func (s *Server) createEngineer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.logChange(r, "engineer created", zap.Int64("engineer_id", e.ID))
+	s.logChange(r, "engineer created", zap.Int64(keyEngineerID, e.ID))
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/engineers/%d", e.ID))
 	writeJSON(w, http.StatusCreated, e)
 	return nil
@@ -96,7 +96,7 @@ func (s *Server) updateEngineer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.logChange(r, "engineer updated", zap.Int64("engineer_id", e.ID))
+	s.logChange(r, "engineer updated", zap.Int64(keyEngineerID, e.ID))
 	writeJSON(w, http.StatusOK, e)
 	return nil
 }
@@ -121,7 +121,7 @@ func (s *Server) updateContacts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.logChange(r, "engineer contacts updated", zap.Int64("engineer_id", e.ID))
+	s.logChange(r, "engineer contacts updated", zap.Int64(keyEngineerID, e.ID))
 	writeJSON(w, http.StatusOK, e)
 	return nil
 }
@@ -135,7 +135,7 @@ func (s *Server) deleteEngineer(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.tokens.forget() // the store revoked the engineer's tokens
-	s.logChange(r, "engineer deleted", zap.Int64("engineer_id", id))
+	s.logChange(r, "engineer deleted", zap.Int64(keyEngineerID, id))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -35,7 +35,7 @@ func (s *Server) createOverride(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.logChange(r, "override created", zap.Int64("override_id", o.ID))
+	s.logChange(r, "override created", zap.Int64(keyOverrideID, o.ID))
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/overrides/%d", o.ID))
 	writeJSON(w, http.StatusCreated, o)
 	return nil
@@ -49,7 +49,7 @@ func (s *Server) deleteOverride(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.logChange(r, "override deleted", zap.Int64("override_id", id))
+	s.logChange(r, "override deleted", zap.Int64(keyOverrideID, id))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

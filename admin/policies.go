@@ -47,7 +47,7 @@ func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.logChange(r, "escalation policy updated", zap.String("priority", string(p)))
+	s.logChange(r, "escalation policy updated", zap.String(keyPriority, string(p)))
 	writeJSON(w, http.StatusOK, pol)
 	return nil
 }

@@ -58,7 +58,7 @@ func (s *Server) createRotation(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.logChange(r, "rotation created", zap.Int64("rotation_id", rot.ID))
+	s.logChange(r, "rotation created", zap.Int64(keyRotationID, rot.ID))
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/rotations/%d", rot.ID))
 	writeJSON(w, http.StatusCreated, rot)
 	return nil
@@ -81,7 +81,7 @@ func (s *Server) updateRotation(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.logChange(r, "rotation updated", zap.Int64("rotation_id", rot.ID), zap.Int("version", rot.Version))
+	s.logChange(r, "rotation updated", zap.Int64(keyRotationID, rot.ID), zap.Int(keyVersion, rot.Version))
 	writeJSON(w, http.StatusOK, rot)
 	return nil
 }
@@ -99,7 +99,7 @@ func (s *Server) endRotation(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.logChange(r, "rotation ended", zap.Int64("rotation_id", id))
+	s.logChange(r, "rotation ended", zap.Int64(keyRotationID, id))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

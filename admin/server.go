@@ -33,6 +33,18 @@ const (
 	keyStatus = "status"
 	keyActor  = "actor"
 	keyPageID = "page_id"
+
+	keyEngineerID = "engineer_id"
+	keyRotationID = "rotation_id"
+	keyVersion    = "version"
+	keyOverrideID = "override_id"
+	keyPriority   = "priority"
+	keyTokenID    = "token_id"
+	keyRole       = "role"
+	keyCallID     = "call_id"
+	keyRecording  = "recording"
+	keyPanic      = "panic"
+	keyStack      = "stack"
 )
 
 // Config is what a Server needs.
@@ -232,7 +244,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				s.log.Error("handler panic", zap.String(keyPath, r.URL.Path), zap.Any("panic", p), zap.Stack("stack"))
+				s.log.Error("handler panic", zap.String(keyPath, r.URL.Path), zap.Any(keyPanic, p), zap.Stack(keyStack))
 				s.Error(rec, r, errPanic)
 			}
 			s.metrics.requests.WithLabelValues(r.Method, route, strconv.Itoa(rec.status)).Inc()

@@ -88,7 +88,7 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.logChange(r, "ticket created", zap.String(keyTicket, t.ID), zap.String("priority", string(t.Priority)))
+	s.logChange(r, "ticket created", zap.String(keyTicket, t.ID), zap.String(keyPriority, string(t.Priority)))
 	w.Header().Set("Location", "/api/v1/tickets/"+t.ID)
 	writeJSON(w, http.StatusCreated, t)
 	return nil

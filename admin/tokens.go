@@ -36,7 +36,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.logChange(r, "token created", zap.Int64("token_id", tok.ID), zap.String("role", string(tok.Role)))
+	s.logChange(r, "token created", zap.Int64(keyTokenID, tok.ID), zap.String(keyRole, string(tok.Role)))
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/tokens/%d", tok.ID))
 	writeJSON(w, http.StatusCreated, map[string]any{"token": tok, "secret": secret})
 	return nil
@@ -51,7 +51,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.tokens.forget()
-	s.logChange(r, "token revoked", zap.Int64("token_id", id))
+	s.logChange(r, "token revoked", zap.Int64(keyTokenID, id))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
