@@ -107,7 +107,7 @@ func (d *Driver) waitRequest(ctx context.Context, _ *http.Request, form url.Valu
 		// the music again and the next wait request retries the step;
 		// only an outage that outlasts maxWaitFailures sends them on.
 		d.log.Error("wait request failed; the caller keeps holding", zap.String(keyCallSid, sid), zap.Error(err))
-		return d.wait(nil, seg, false), nil
+		return d.docs.wait(nil, seg, false), nil
 	}
 	d.waitOK(sid)
 	if err != nil {
@@ -117,7 +117,7 @@ func (d *Driver) waitRequest(ctx context.Context, _ *http.Request, form url.Valu
 		return leave(), nil
 	}
 	keys := out.env.Flow.Phase == ivr.PhaseRouting && out.env.Caller.Kind == kindHold
-	return d.wait(append(pending, out.progress...), seg, keys), nil
+	return d.docs.wait(append(pending, out.progress...), seg, keys), nil
 }
 
 // holdKey is the action of the wait URL's <Gather>: the caller on hold
@@ -162,7 +162,7 @@ func (d *Driver) dequeued(ctx context.Context, _ *http.Request, form url.Values)
 			return "", err
 		}
 		if s.env.Caller.Kind == kindConnect {
-			return d.hangup(nil), nil
+			return d.docs.hangup(nil), nil
 		}
 		return s.env.Caller.TwiML, nil
 	}
@@ -186,7 +186,7 @@ func (d *Driver) dequeued(ctx context.Context, _ *http.Request, form url.Values)
 		return "", err
 	}
 	if result == "hangup" || out.env.Caller.Kind == kindConnect {
-		return d.hangup(nil), nil
+		return d.docs.hangup(nil), nil
 	}
 	return out.env.Caller.TwiML, nil
 }
@@ -199,7 +199,7 @@ func (d *Driver) callerStepRequest(ctx context.Context, _ *http.Request, form ur
 		return "", err
 	}
 	if s.env.Caller.Kind == kindConnect {
-		return d.hangup(nil), nil
+		return d.docs.hangup(nil), nil
 	}
 	return s.env.Caller.TwiML, nil
 }
@@ -246,7 +246,7 @@ func (d *Driver) recorded(ctx context.Context, r *http.Request, form url.Values)
 		if e.Caller.Kind != kindRecord || e.Caller.Seq != seq {
 			return nil, false
 		}
-		e.Caller = doc{Seq: seq, Kind: kindAfter, TwiML: d.enqueue(sid, nil, seq)}
+		e.Caller = doc{Seq: seq, Kind: kindAfter, TwiML: d.docs.enqueue(sid, nil, seq)}
 		return nil, true
 	})
 	if err != nil {

@@ -22,6 +22,7 @@ type Driver struct {
 	log     *zap.Logger
 	locks   callLocks
 	hold    holdMusic
+	docs    documents // the TwiML renderer
 	metrics counters
 	effects *effects // changes at Twilio, off the webhook path
 
@@ -97,6 +98,7 @@ func New(cfg Config) (*Driver, error) {
 	}
 	d := &Driver{cfg: cfg, base: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Log.Named("twilio"),
 		hold: holdMusic{seg: cfg.HoldSegment}, timers: map[string]func() bool{}, effects: newEffects()}
+	d.docs = documents{base: d.base, holdSegments: d.hold.count()}
 	d.sig = newSigned(cfg.AuthToken, cfg.AccountSID, d.base, cfg.MaxBody, cfg.HandleBudget, d.log)
 	if cfg.AuthToken == "" {
 		d.log.Error("TWILIO_AUTH_TOKEN is not set: every Twilio webhook will be refused with 503 until it is")
@@ -233,7 +235,7 @@ func (d *Driver) record(e *envelope, st ivr.State, res ivr.Result) (progress []i
 	e.Flow, e.WakeAt = st, res.WakeAt
 	callSid := st.CallID
 	if res.Caller != nil {
-		if c, ok := d.callerDoc(callSid, res.Caller, st.CallerSeq, before); ok {
+		if c, ok := d.docs.callerDoc(callSid, res.Caller, st.CallerSeq, before); ok {
 			e.Caller = c
 			e.Progress = nil
 			if c.Kind == kindHold {
@@ -254,7 +256,7 @@ func (d *Driver) record(e *envelope, st ivr.State, res ivr.Result) (progress []i
 	}
 	for _, ls := range res.Legs {
 		l := e.leg(ls.LegID)
-		l.Doc = d.legDoc(callSid, ls.LegID, ls.Step, st.Seq, st.CallerSeq)
+		l.Doc = d.docs.legDoc(callSid, ls.LegID, ls.Step, st.Seq, st.CallerSeq)
 	}
 	return progress
 }

@@ -105,10 +105,10 @@ func (d *Driver) ringNow(ctx context.Context, log *zap.Logger, callID string, r 
 func (d *Driver) createLeg(ctx context.Context, callID, legID, to, from string, ringFor time.Duration) (string, error) {
 	return d.cfg.REST.CreateCall(ctx, OutboundCall{
 		To: to, From: from, Timeout: ringFor,
-		URL:            d.legLink(legID, "answer", 0),
-		StatusCallback: d.legLink(legID, "status", 0),
-		FallbackURL:    d.legLink(legID, "fallback", 0),
-		AMDCallback:    d.legLink(legID, "amd", 0),
+		URL:            d.docs.legLink(legID, "answer", 0),
+		StatusCallback: d.docs.legLink(legID, "status", 0),
+		FallbackURL:    d.docs.legLink(legID, "fallback", 0),
+		AMDCallback:    d.docs.legLink(legID, "amd", 0),
 	})
 }
 
@@ -196,7 +196,7 @@ func (d *Driver) pushLeg(callID string, ls ivr.LegStep, out outcome) {
 	case isHangup && len(h.Prompts) == 0:
 		d.updateLeg(callID, ls.LegID, l.SID, CallUpdate{Status: "completed"})
 	default:
-		d.updateLeg(callID, ls.LegID, l.SID, CallUpdate{URL: d.legLink(ls.LegID, "step", l.Doc.Seq)})
+		d.updateLeg(callID, ls.LegID, l.SID, CallUpdate{URL: d.docs.legLink(ls.LegID, "step", l.Doc.Seq)})
 	}
 }
 
@@ -209,7 +209,7 @@ func (d *Driver) pushCaller(callID string, out outcome) {
 	if out.before == ivr.PhaseConnected || (c.Kind != kindRecord && c.Kind != kindHangup) {
 		return
 	}
-	to := d.link(pathStep, c.Seq)
+	to := d.docs.link(pathStep, c.Seq)
 	d.effects.do(callID, func(ctx context.Context) {
 		if err := d.cfg.REST.UpdateCall(ctx, callID, CallUpdate{URL: to}); err != nil {
 			d.log.Warn("could not redirect the caller; the wait URL will take them out of the queue",

@@ -78,7 +78,7 @@ func (d *Driver) fallback(ctx context.Context, _ *http.Request, form url.Values)
 		ps = append(ps, ivr.FallbackPrompts(l)...)
 	}
 	q := "?lang=" + string(lang)
-	verbs := append(d.plays(ps), &twiml.VoiceRecord{
+	verbs := append(d.docs.plays(ps), &twiml.VoiceRecord{
 		Action: d.base + pathFallback + "/recorded" + q, Method: "POST",
 		MaxLength: strconv.Itoa(fallbackMaxLength), Timeout: "5", FinishOnKey: "#", PlayBeep: "true",
 		RecordingStatusCallback:       d.base + pathFallback + "/recording",
@@ -94,7 +94,7 @@ func (d *Driver) fallbackRecorded(_ context.Context, r *http.Request, _ url.Valu
 	if !lang.Valid() {
 		lang = d.cfg.Lines[0].Language
 	}
-	return d.hangup([]ivr.Prompt{{Name: "message_recorded", Lang: lang}, {Name: "goodbye", Lang: lang}}), nil
+	return d.docs.hangup([]ivr.Prompt{{Name: "message_recorded", Lang: lang}, {Name: "goodbye", Lang: lang}}), nil
 }
 
 // fallbackPrefix starts the CallStates key of a Fallback call's claim:

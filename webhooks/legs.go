@@ -64,7 +64,7 @@ func (d *Driver) legEvent(ctx context.Context, r *http.Request, form url.Values,
 	if l := out.env.Legs[legID]; l != nil && l.Doc.TwiML != "" {
 		return l.Doc.TwiML, nil
 	}
-	return d.hangup(nil), nil
+	return d.docs.hangup(nil), nil
 }
 
 // legAnswer: the engineer (or a machine) picked up; the screening follows.
@@ -144,7 +144,7 @@ func (d *Driver) legScreen(ctx context.Context, r *http.Request, form url.Values
 		}
 		if l.Machine && form.Get("Digits") == "" && e.Flow.Leg.ID == legID && e.Flow.Leg.AcceptedAt.IsZero() {
 			// detection said machine, and a whole screening got no key
-			l.Ended, l.Doc = true, doc{Seq: seq, Kind: kindHangup, TwiML: d.hangup(nil)}
+			l.Ended, l.Doc = true, doc{Seq: seq, Kind: kindHangup, TwiML: d.docs.hangup(nil)}
 			return ivr.LegEnded{LegID: legID, Reason: ivr.Machine, At: d.now()}, true
 		}
 		return ivr.LegDigits{LegID: legID, Digits: form.Get("Digits"), At: d.now()}, false
@@ -181,7 +181,7 @@ func (d *Driver) legFallback(ctx context.Context, r *http.Request, form url.Valu
 	if err != nil && !errs.Is(err, errs.NotFound) {
 		d.log.Warn("could not end the failed leg in the flow", zap.String(keyLeg, legID), zap.Error(err))
 	}
-	return d.hangup(ivr.LegFailedPrompts(lang)), nil
+	return d.docs.hangup(ivr.LegFailedPrompts(lang)), nil
 }
 
 // Log keys of legFallback: Twilio's error and the URL that caused it.

@@ -10,8 +10,17 @@ import (
 	"github.com/supportdesk/ivr/sounds"
 )
 
-// The TwiML documents, rendered with twilio-go's twiml package. Every URL
-// given to Twilio is absolute, under Config.PublicURL.
+// The TwiML documents, rendered with twilio-go's twiml package by
+// documents, a pure renderer: from a flow step, the public base URL and
+// the number of hold-music segments to a document, with no state, no
+// store and no provider behind it. Every URL given to Twilio is absolute,
+// under Config.PublicURL.
+
+// documents renders the driver's TwiML.
+type documents struct {
+	base         string // Config.PublicURL without its trailing slash
+	holdSegments int    // how many pieces the hold music is served in
+}
 
 // Paths of the webhooks.
 const (
@@ -32,14 +41,14 @@ const (
 )
 
 // link is the absolute URL of path with the step number seq (if > 0).
-func (d *Driver) link(path string, seq int) string {
+func (d documents) link(path string, seq int) string {
 	if seq <= 0 {
 		return d.base + path
 	}
 	return d.base + path + "?seq=" + strconv.Itoa(seq)
 }
 
-func (d *Driver) legLink(legID, what string, seq int) string {
+func (d documents) legLink(legID, what string, seq int) string {
 	return d.link(pathLegs+url.PathEscape(legID)+"/"+what, seq)
 }
 
@@ -47,7 +56,7 @@ func (d *Driver) legLink(legID, what string, seq int) string {
 // start when a catalogue prompt has no recording, so none is skipped; there
 // is no <Say> fallback, which would speak Russian with no voice Twilio
 // accepts.
-func (d *Driver) plays(ps []ivr.Prompt) []twiml.Element {
+func (d documents) plays(ps []ivr.Prompt) []twiml.Element {
 	out := make([]twiml.Element, 0, len(ps))
 	for _, p := range ps {
 		if path, ok := sounds.URLPath(string(p.Lang), p.Name); ok {
@@ -71,7 +80,7 @@ func render(verbs ...twiml.Element) string {
 // gather renders a Gather step posting to action: a fall-through
 // <Redirect> to the same action follows, in case Twilio moves on without
 // posting (it posts empty Digits with actionOnEmptyResult).
-func (d *Driver) gather(g ivr.Gather, action string) string {
+func (d documents) gather(g ivr.Gather, action string) string {
 	v := &twiml.VoiceGather{
 		Input:               "dtmf",
 		Action:              action,
@@ -91,7 +100,7 @@ func (d *Driver) gather(g ivr.Gather, action string) string {
 func queueName(callSid string) string { return "q-" + callSid }
 
 // enqueue renders prompts, then the caller waiting in its queue.
-func (d *Driver) enqueue(callSid string, ps []ivr.Prompt, seq int) string {
+func (d documents) enqueue(callSid string, ps []ivr.Prompt, seq int) string {
 	verbs := append(d.plays(ps), &twiml.VoiceEnqueue{
 		Name:          queueName(callSid),
 		WaitUrl:       d.link(pathWait, 0),
@@ -104,7 +113,7 @@ func (d *Driver) enqueue(callSid string, ps []ivr.Prompt, seq int) string {
 
 // record renders a Record step: the tone, at most MaxLength, the
 // recording reported to the recording callback when complete (or absent).
-func (d *Driver) recordDoc(r ivr.Record, seq int) string {
+func (d documents) recordDoc(r ivr.Record, seq int) string {
 	action := d.link(pathRecorded, seq)
 	verbs := append(d.plays(r.Prompts), &twiml.VoiceRecord{
 		Action:                        action,
@@ -120,13 +129,13 @@ func (d *Driver) recordDoc(r ivr.Record, seq int) string {
 	return render(verbs...)
 }
 
-func (d *Driver) hangup(ps []ivr.Prompt) string {
+func (d documents) hangup(ps []ivr.Prompt) string {
 	return render(append(d.plays(ps), &twiml.VoiceHangup{})...)
 }
 
 // callerDoc renders the caller's step issued at seq; ok false for a step
 // that is no document of its own (a progress message on hold).
-func (d *Driver) callerDoc(callSid string, s ivr.Step, seq int, phaseBefore ivr.Phase) (doc, bool) {
+func (d documents) callerDoc(callSid string, s ivr.Step, seq int, phaseBefore ivr.Phase) (doc, bool) {
 	switch s := s.(type) {
 	case ivr.Gather:
 		return doc{Seq: seq, Kind: kindGather, TwiML: d.gather(s, d.link(pathGather, seq))}, true
@@ -148,7 +157,7 @@ func (d *Driver) callerDoc(callSid string, s ivr.Step, seq int, phaseBefore ivr.
 }
 
 // legDoc renders an engineer leg's step issued at seq.
-func (d *Driver) legDoc(callSid, legID string, s ivr.Step, seq, callerSeq int) doc {
+func (d documents) legDoc(callSid, legID string, s ivr.Step, seq, callerSeq int) doc {
 	switch s := s.(type) {
 	case ivr.Gather:
 		return doc{Seq: seq, Kind: kindGather, TwiML: d.gather(s, d.legLink(legID, "screen", seq))}
@@ -173,9 +182,9 @@ func (d *Driver) legDoc(callSid, legID string, s ivr.Step, seq, callerSeq int) d
 // which otherwise plays to its end and is followed by the shortest silence
 // <Gather> allows (timeout, 1 s) before the document ends; no action is
 // requested then.
-func (d *Driver) wait(msg []ivr.Prompt, seg int, keys bool) string {
+func (d documents) wait(msg []ivr.Prompt, seg int, keys bool) string {
 	verbs := d.plays(msg)
-	verbs = append(verbs, &twiml.VoicePlay{Url: d.base + pathHold + strconv.Itoa(seg%d.hold.count()) + ".wav"})
+	verbs = append(verbs, &twiml.VoicePlay{Url: d.base + pathHold + strconv.Itoa(seg%d.holdSegments) + ".wav"})
 	if !keys {
 		return render(verbs...)
 	}
