@@ -137,6 +137,7 @@ func serve(ctx context.Context, args []string, env environ) error {
 		return err
 	}
 	registerDriverMetrics(reg, tel.driver)
+	registerSpoolMetrics(reg, sp)
 	defer tel.driver.Close() // before the store closes (deferred earlier)
 	go sweepLoop(ctx, tel.driver, log)
 	spoolCtx, stopSpool := context.WithCancel(ctx)

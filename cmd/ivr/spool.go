@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/supportdesk/ivr/spool"
@@ -61,4 +62,12 @@ func openSpool(dir, db, addr string, env environ, log *zap.Logger) (*spool.Spool
 		log.Info("Fallback spool", zap.String("dir", dir))
 	}
 	return sp, nil
+}
+
+// registerSpoolMetrics exports how many records wait in the Fallback's
+// spool: above zero for long, the store is down or refusing them.
+func registerSpoolMetrics(reg prometheus.Registerer, sp *spool.Spool) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ivr_fallback_spool_records",
+		Help: "Records of Fallback calls (caller, voicemail) kept on this host's disk because the store failed, not yet put into the store."},
+		func() float64 { return float64(sp.Pending()) }))
 }

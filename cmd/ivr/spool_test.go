@@ -121,6 +121,9 @@ func TestServeReplaysSpoolAtStart(t *testing.T) {
 		t.Fatalf("page %+v; want a critical page about %s with the service's copy of the voicemail", got, clientPhone)
 	}
 	awaitEmpty(t, filepath.Join(db+".spool", spool.FileName), 5*time.Second)
+	if m := r.metrics(); !strings.Contains(m, "\nivr_fallback_spool_records 0\n") {
+		t.Errorf("/metrics does not say the spool is empty:\n%s", m)
+	}
 }
 
 // awaitEmpty waits until the file at path is empty (compacted).
