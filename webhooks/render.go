@@ -96,6 +96,10 @@ func (d documents) gather(g ivr.Gather, action string) string {
 	return render(v, &twiml.VoiceRedirect{Url: action, Method: "POST"})
 }
 
+// queueDialTimeout is how long an engineer's <Dial><Queue> waits for a
+// caller in the call's queue, in seconds.
+const queueDialTimeout = "10"
+
 // queueName is the call's own queue.
 func queueName(callSid string) string { return "q-" + callSid }
 
@@ -163,8 +167,12 @@ func (d documents) legDoc(callSid, legID string, s ivr.Step, seq, callerSeq int)
 		return doc{Seq: seq, Kind: kindGather, TwiML: d.gather(s, d.legLink(legID, "screen", seq))}
 	case ivr.Connect:
 		// The engineer takes the caller out of the call's queue; the
-		// caller hears its Connect prompts from <Queue url> first.
-		dial := &twiml.VoiceDial{InnerElements: []twiml.Element{&twiml.VoiceQueue{
+		// caller hears its Connect prompts from <Queue url> first. A queue
+		// the caller has just left makes the <Dial> wait for a member:
+		// the caller's hang-up redirects the leg to say so, and should
+		// that redirect be lost the engineer is hung up after
+		// queueDialTimeout instead of Twilio's 30 s of silence.
+		dial := &twiml.VoiceDial{Timeout: queueDialTimeout, InnerElements: []twiml.Element{&twiml.VoiceQueue{
 			Name: queueName(callSid), Url: d.link(pathConnect, callerSeq), Method: "POST"}}}
 		return doc{Seq: seq, Kind: kindConnect, TwiML: render(append(d.plays(s.Prompts), dial, &twiml.VoiceHangup{})...)}
 	case ivr.Hangup:
