@@ -38,6 +38,7 @@ func fakeTwilio(ctx context.Context, args []string, env environ) error {
 	fs.StringVar(&opts.AuthToken, "auth-token", envOr(env, "TWILIO_AUTH_TOKEN", faketwilio.DefaultAuthToken), "auth token the fake accepts and signs callbacks with")
 	fs.StringVar(&opts.SpecPath, "spec", envOr(env, faketwilio.SpecEnv, ""), "Twilio's OpenAPI description (twilio_api_v2010.json); default: $IVR_TWILIO_SPEC, else ../shared/specs/twilio/ beside the clone")
 	fs.StringVar(&opts.VoiceWebhookURL, "voice-url", "http://127.0.0.1:8080/webhooks/twilio/voice", "the service's voice webhook (the number's Voice URL)")
+	fs.StringVar(&opts.VoiceFallbackURL, "fallback-url", "http://127.0.0.1:8080/webhooks/twilio/fallback", "the service's Fallback URL (the number's \"Primary handler fails\"), requested when a voice webhook fails")
 	fs.StringVar(&opts.VoiceStatusCallbackURL, "status-url", "http://127.0.0.1:8080/webhooks/twilio/voice/status", "the service's call status webhook")
 	fs.StringVar(&opts.SMSWebhookURL, "sms-url", "http://127.0.0.1:8080/webhooks/twilio/sms", "the service's SMS webhook (the number's \"A message comes in\"), where engineers' replies go")
 	fs.BoolVar(&console, "console", false, "play the phones from this terminal: dial a line, press keys, answer engineers' calls and page calls, read and answer texts")
