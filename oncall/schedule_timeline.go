@@ -278,6 +278,6 @@ func dayIndex(segs []segment, a, b int64) []int32 {
 		}
 		index[d] = int32(i)
 	}
-	index[days] = int32(len(segs))
+	index[days] = int32(len(segs)) //nolint:gosec // G115: a precomputed window of years has far fewer than 2^31 segments, as i above
 	return index
 }
