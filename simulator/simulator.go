@@ -332,7 +332,9 @@ func (s *session) sentence(prompts []ivr.Prompt) string {
 	return b.String()
 }
 
-func (s *session) printf(format string, args ...any) { fmt.Fprintf(s.out, format, args...) }
+// printf writes to the terminal the simulator runs in; a failed write there
+// has nowhere better to be reported, and the session goes on.
+func (s *session) printf(format string, args ...any) { _, _ = fmt.Fprintf(s.out, format, args...) }
 
 func summary(st ivr.State) string {
 	parts := []string{string(st.Outcome), "language " + string(st.Lang)}
