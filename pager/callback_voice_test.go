@@ -24,10 +24,11 @@ func callbackEverything(lang oncall.Language) [][]ivr.Prompt {
 	for _, n := range []int{0, 1, 2, 5, 120} {
 		all = append(all, pager.DialInPrompts(dialInPages(n), lang, voiceT0, voiceRules))
 	}
-	if lang == oncall.English {
+	switch lang {
+	case oncall.English:
 		// In both languages whatever is asked: the list is checked by hand.
 		all = append(all, pager.NotEngineerPrompts()[:1])
-	} else if lang == oncall.Russian {
+	case oncall.Russian:
 		all = append(all, pager.NotEngineerPrompts()[1:])
 	}
 	return all

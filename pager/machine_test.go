@@ -483,10 +483,7 @@ func matches(a Attempt, w want) bool {
 			return false
 		}
 	}
-	if (a.Purpose == PurposePage || a.Purpose == PurposeLastResort) != (a.Rung >= 0) {
-		return false
-	}
-	return true
+	return (a.Purpose == PurposePage || a.Purpose == PurposeLastResort) == (a.Rung >= 0)
 }
 
 // lifeCase is a page's life, event by event.

@@ -20,9 +20,6 @@ type OptOuts interface {
 	SMSOptOuts(ctx context.Context) (map[string]time.Time, error)
 }
 
-// Log keys.
-const keyEngineer = "engineer_id"
-
 // optOuts reads the numbers opted out of texts, before the transaction
 // that may page them (a read inside it would hold one connection while
 // waiting for another). Nil when there are none, when no OptOuts is
