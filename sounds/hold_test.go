@@ -32,7 +32,7 @@ func TestHoldSegments(t *testing.T) {
 			if err != nil {
 				t.Fatalf("HoldSegments(%v)[%d]: %v", seg, i, err)
 			}
-			if f.Info.Format != loop.Format || f.SampleRate != loop.SampleRate || f.Channels != loop.Channels || f.BitsPerSample != loop.BitsPerSample {
+			if f.Format != loop.Format || f.SampleRate != loop.SampleRate || f.Channels != loop.Channels || f.BitsPerSample != loop.BitsPerSample {
 				t.Errorf("HoldSegments(%v)[%d] is %+v, want the loop's format %+v", seg, i, f.Info, loop.Info)
 			}
 			d, last := f.Duration(), i == len(segs)-1

@@ -67,13 +67,13 @@ func Encode(fmtChunk, data []byte) []byte {
 	out = append(out, "RIFF\x00\x00\x00\x00WAVE"...)
 	out = appendChunk(out, "fmt ", fmtChunk)
 	out = appendChunk(out, "data", data)
-	binary.LittleEndian.PutUint32(out[4:8], uint32(len(out)-8))
+	binary.LittleEndian.PutUint32(out[4:8], uint32(len(out)-8)) //nolint:gosec // G115: RIFF sizes are 32-bit; prompts and hold music are minutes long
 	return out
 }
 
 func appendChunk(out []byte, id string, body []byte) []byte {
 	out = append(out, id...)
-	out = binary.LittleEndian.AppendUint32(out, uint32(len(body)))
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(body))) //nolint:gosec // G115: as in Encode
 	out = append(out, body...)
 	if len(body)%2 == 1 {
 		out = append(out, 0)

@@ -44,7 +44,9 @@ func newRenderer(dir string) (*renderer, error) {
 	return r, nil
 }
 
-func (r *renderer) close() { os.RemoveAll(r.tmp) }
+// close removes the scratch folder; one left behind in the temp directory
+// harms nothing, so its error is dropped.
+func (r *renderer) close() { _ = os.RemoveAll(r.tmp) }
 
 // version returns the first line of the tool's version output, or an error
 // that says how to install it.
@@ -94,7 +96,7 @@ func (r *renderer) render(j job) (manifest.Entry, error) {
 	if err != nil {
 		return manifest.Entry{}, err
 	}
-	defer os.RemoveAll(scratch)
+	defer func() { _ = os.RemoveAll(scratch) }() // inside r.tmp, which close removes anyway
 	out := filepath.Join(scratch, "out.wav")
 	e := j.Entry
 	switch e.Source {
