@@ -313,13 +313,6 @@ func savedOnce(t *testing.T, e *env) CallRecord {
 	return e.calls.saved[0]
 }
 
-func noneSaved(t *testing.T, e *env) {
-	t.Helper()
-	if n := len(e.calls.saved); n != 0 {
-		t.Fatalf("SaveCall called %d times, want none", n)
-	}
-}
-
 func onePage(t *testing.T, e *env) PageRequest {
 	t.Helper()
 	if len(e.pages.pages) != 1 {

@@ -48,7 +48,7 @@ const (
 	DefaultPriorities = "critical,urgent"
 	// SecretEnv names the environment variable of the shared secret, for
 	// the messages that say what to set.
-	SecretEnv = "IVR_TICKETS_WEBHOOK_SECRET"
+	SecretEnv = "IVR_TICKETS_WEBHOOK_SECRET" //nolint:gosec // G101: the variable's name, not its value
 	// PrioritiesSetting names the setting of the priorities that page.
 	PrioritiesSetting = "--tickets-webhook-priorities"
 

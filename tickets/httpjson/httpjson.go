@@ -272,7 +272,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if err != nil {
 		return unavailable(err) // a *url.Error names the method and URL
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }() // read path: ReadAll's error is the one that counts
 	data, err := io.ReadAll(io.LimitReader(res.Body, MaxResponseBytes+1))
 	switch {
 	case err != nil:
