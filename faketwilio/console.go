@@ -107,7 +107,7 @@ type console struct {
 func (c *console) printf(format string, args ...any) {
 	c.out.Lock()
 	defer c.out.Unlock()
-	fmt.Fprintf(c.o.Out, format, args...)
+	_, _ = fmt.Fprintf(c.o.Out, format, args...) // the operator's terminal: nowhere better to report a failed write
 }
 
 // named is "+12025550101 (Anna Smirnova)", or the number alone.
@@ -539,6 +539,7 @@ func (c *console) hold(ctx context.Context, h *CallHandle) {
 			c.mu.Lock()
 			c.holding = nil
 			c.mu.Unlock()
+			stop() // the call left the queue: release hctx
 		}()
 		t := time.NewTicker(c.o.HoldEvery)
 		defer t.Stop()
@@ -568,7 +569,7 @@ func silentWAV(secs int) []byte {
 	data := secs * rate * bytesPerSample
 	b := make([]byte, 44+data)
 	copy(b[0:], "RIFF")
-	binary.LittleEndian.PutUint32(b[4:], uint32(36+data))
+	binary.LittleEndian.PutUint32(b[4:], uint32(36+data)) //nolint:gosec // G115: at most an hour (the console checks), 57.6 MB
 	copy(b[8:], "WAVEfmt ")
 	binary.LittleEndian.PutUint32(b[16:], 16)
 	binary.LittleEndian.PutUint16(b[20:], 1) // PCM
@@ -578,6 +579,6 @@ func silentWAV(secs int) []byte {
 	binary.LittleEndian.PutUint16(b[32:], bytesPerSample)
 	binary.LittleEndian.PutUint16(b[34:], 16)
 	copy(b[36:], "data")
-	binary.LittleEndian.PutUint32(b[40:], uint32(data))
+	binary.LittleEndian.PutUint32(b[40:], uint32(data)) //nolint:gosec // G115: as above
 	return b
 }

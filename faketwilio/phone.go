@@ -332,22 +332,3 @@ func (h *MessageHandle) Status() string {
 	defer h.d.s.mu.Unlock()
 	return h.m.status
 }
-
-// waitOutbound claims the oldest unclaimed call the service placed through
-// the API, to any number, waiting until ctx is done.
-func (s *Server) waitOutbound(ctx context.Context) (*CallHandle, error) {
-	var got *call
-	err := s.waitFor(ctx, func() bool {
-		for _, c := range s.callList {
-			if !c.claimed && c.direction == "outbound-api" {
-				c.claimed, got = true, c
-				return true
-			}
-		}
-		return false
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &CallHandle{s: s, c: got}, nil
-}

@@ -108,7 +108,7 @@ func (s *Server) Serve(ctx context.Context, addr string) error {
 // until ctx is done; it closes ln. Then it logs what was unexpected.
 func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	if ta, ok := ln.Addr().(*net.TCPAddr); !ok || !ta.IP.IsLoopback() {
-		ln.Close()
+		_ = ln.Close() // refused before serving: the refusal is the error to report
 		return fmt.Errorf("faketwilio: refusing to serve on %q: loopback addresses only", ln.Addr())
 	}
 	s.SetURL("http://" + ln.Addr().String())
@@ -119,7 +119,8 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	go func() {
 		defer close(stopped)
 		<-ctx.Done()
-		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// ctx is done: the shutdown gets a budget of its own.
+		shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(shut)
 	}()

@@ -17,11 +17,11 @@ import (
 func clone(t *testing.T, root string) string {
 	t.Helper()
 	pkg := filepath.Join(root, "work", "clone", "faketwilio")
-	if err := os.MkdirAll(pkg, 0o755); err != nil {
+	if err := os.MkdirAll(pkg, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	mod := "module github.com/supportdesk/ivr\n\ngo 1.26\n"
-	if err := os.WriteFile(filepath.Join(root, "work", "clone", "go.mod"), []byte(mod), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(root, "work", "clone", "go.mod"), []byte(mod), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return pkg
@@ -30,10 +30,10 @@ func clone(t *testing.T, root string) string {
 func placeSpec(t *testing.T, dir string) string {
 	t.Helper()
 	p := filepath.Join(dir, "shared", "specs", "twilio", "twilio_api_v2010.json")
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(p, []byte("{}"), 0o644); err != nil {
+	if err := os.WriteFile(p, []byte("{}"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return p
