@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,19 +58,6 @@ func ivrBinary(t *testing.T) string {
 		t.Fatalf("build the ivr binary: %v", crashBuildErr)
 	}
 	return crashBin
-}
-
-// freeAddr returns a loopback address nobody listens on, so that a
-// restarted service comes back where Twilio's callbacks and the engineer's
-// replies are sent.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // pauseEvent is the pager's pause marker: where it stopped for the kill.
