@@ -96,7 +96,7 @@ func nodeModules(t *testing.T) string {
 	if _, err := exec.LookPath("npm"); err != nil {
 		skip("npm is not installed")
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("npm", "install", "--no-audit", "--no-fund", "--silent", "--prefix", dir, "twilio@5")

@@ -32,8 +32,10 @@ const (
 	pageKeyWait   = 6 * time.Second   // the silence after each ask
 	pageRingLimit = 30 * time.Second  // how long a page call rings
 	smsReplyLimit = 320               // the longest text reply read
-	stopWords     = "STOP STOPALL UNSUBSCRIBE CANCEL END QUIT OPTOUT REVOKE"
-	startWords    = "START YES UNSTOP"
+
+	// The keywords of texts that opt out and back in.
+	stopWords  = "STOP STOPALL UNSUBSCRIBE CANCEL END QUIT OPTOUT REVOKE" //nolint:gosec // G101: "stoPWords" is no credential
+	startWords = "START YES UNSTOP"
 )
 
 // Pages is what the pager's webhooks need of the pager's engine.

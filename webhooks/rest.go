@@ -97,7 +97,7 @@ func NewREST(s Settings) (Client, error) {
 	if s.AccountSID == "" || s.AuthToken == "" {
 		return nil, errs.InvalidField("TWILIO_ACCOUNT_SID", "the Twilio account SID and auth token are both required for calls to engineers")
 	}
-	var rt http.RoundTripper = http.DefaultTransport
+	rt := http.DefaultTransport
 	if strings.TrimSuffix(s.APIURL, "/") != DefaultAPIURL {
 		rt = apiRewrite{base: base, next: http.DefaultTransport}
 	}
@@ -236,7 +236,7 @@ func (c *restClient) FetchMedia(ctx context.Context, mediaURL string, max int64)
 	if err != nil {
 		return nil, "", fmt.Errorf("twilio: fetch recording: %w", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read path: ReadAll's error is the one that counts
 	if resp.StatusCode != http.StatusOK {
 		return nil, "", fmt.Errorf("twilio: fetch recording: %s", resp.Status)
 	}
