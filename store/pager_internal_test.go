@@ -87,7 +87,7 @@ func TestClaimLosesRaceForNumber(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer other.Rollback()
+	defer func() { _ = other.Rollback() }() // the test's rival transaction: only its lock matters
 	if _, err := other.ExecContext(t.Context(), "UPDATE page_attempts SET status = 'sending', claimed_by = 'other' WHERE id = $1", first[0].ID); err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 
 var _ access.BootstrapStore = (*DB)(nil)
 
-const tokenColumns = "id, name, role, engineer_id, hash, created_at, revoked_at"
+const tokenColumns = "id, name, role, engineer_id, hash, created_at, revoked_at" //nolint:gosec // G101: column names, no secret
 
 func scanToken(s scanner) (access.Token, error) {
 	var (

@@ -38,7 +38,7 @@ func (db *DB) update(ctx context.Context, fn func(t *tx) error) (err error) {
 	if err != nil {
 		return fmt.Errorf("writer connection: %w", err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }() // hands the connection back to the pool; its only error is ErrConnDone
 	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = FULL"); err != nil {
 		return fmt.Errorf("sync commits: %w", err)
 	}
@@ -239,13 +239,6 @@ func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
 // roundTime returns t as it will read back: UTC, microsecond precision.
 func roundTime(t time.Time) time.Time { return fromMicros(micros(t)) }
-
-func nullMicros(t *time.Time) sql.NullInt64 {
-	if t == nil {
-		return sql.NullInt64{}
-	}
-	return sql.NullInt64{Int64: micros(*t), Valid: true}
-}
 
 // nullTime scans a nullable microseconds column.
 type nullTime struct{ sql.NullInt64 }
