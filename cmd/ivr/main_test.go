@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -36,8 +39,37 @@ func (b *syncBuffer) String() string {
 }
 
 func testEnv(vars map[string]string) (environ, *syncBuffer, *syncBuffer) {
+	if vars["HOME"] == "" && vars["XDG_STATE_HOME"] == "" {
+		// A PostgreSQL instance's default spool is in the user's state
+		// directory: the tests' own, never the real one.
+		vars = maps.Clone(vars)
+		if vars == nil {
+			vars = map[string]string{}
+		}
+		vars["XDG_STATE_HOME"] = testStateDir()
+	}
 	out, errOut := &syncBuffer{}, &syncBuffer{}
 	return environ{getenv: func(k string) string { return vars[k] }, stdout: out, stderr: errOut}, out, errOut
+}
+
+// testStateDirs is the tests' stand-in for the user's state directory,
+// made on first use and removed by TestMain.
+var (
+	testStateMu   sync.Mutex
+	testStatePath string
+)
+
+func testStateDir() string {
+	testStateMu.Lock()
+	defer testStateMu.Unlock()
+	if testStatePath == "" {
+		d, err := os.MkdirTemp("", "ivr-test-state-")
+		if err != nil {
+			panic(fmt.Sprintf("a state directory for the tests: %v", err))
+		}
+		testStatePath = d
+	}
+	return testStatePath
 }
 
 const testAdminToken = "test-admin-token-0123456789abcdef"

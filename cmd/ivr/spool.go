@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -30,9 +29,9 @@ func spoolDir(dir, db, addr string, env environ) (string, error) {
 	}
 	state := env.getenv("XDG_STATE_HOME")
 	if state == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("--spool-dir: no home directory to keep the Fallback's spool in (%v): give a local directory (IVR_SPOOL_DIR)", err)
+		home := env.getenv("HOME")
+		if home == "" {
+			return "", fmt.Errorf("--spool-dir: neither XDG_STATE_HOME nor HOME is set to keep the Fallback's spool in: give a local directory (IVR_SPOOL_DIR)")
 		}
 		state = filepath.Join(home, ".local", "state")
 	}
