@@ -67,8 +67,8 @@ var sqliteDialect = &dialect{
 
 // sqliteUniqueNames names SQLite's UNIQUE and PRIMARY KEY violations, which
 // it reports by their columns.
-var sqliteUniqueNames = map[string]string{
-	"tokens.hash": "tokens_hash_key", //nolint:gosec // G101: a constraint's name, no secret
+var sqliteUniqueNames = map[string]string{ //nolint:gosec // G101: "tokens.hash" names a column and its constraint, no secret
+	"tokens.hash": "tokens_hash_key",
 	"rotation_versions.rotation_id, rotation_versions.version": "rotation_versions_pkey",
 	"call_states.call_id":       "call_states_pkey",
 	"page_attempts.provider_id": "page_attempts_provider_id",
