@@ -172,7 +172,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v.Posted = true
-		log.Info("page acknowledged by link", zap.String("status", string(p.Status)), zap.Int64("acked_by", p.AckedBy))
+		log.Info("page acknowledged by link", zap.String(keyStatus, string(p.Status)), zap.Int64(keyAckedBy, p.AckedBy))
 	}
 	v.Page = p
 	v.Now = h.now()
@@ -225,3 +225,9 @@ var csp = func() string {
 	return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
 		"'; img-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 }()
+
+// More log keys.
+const (
+	keyAckedBy = "acked_by"
+	keyStatus  = "status"
+)

@@ -309,8 +309,8 @@ func (e *Engine) Raise(ctx context.Context, r Request) (p Page, created bool, er
 		return Page{}, false, fmt.Errorf("raise page %s: %w", r.Key, err)
 	}
 	if created {
-		e.log.Info("page raised", zap.Int64(keyPage, p.ID), zap.String("priority", string(p.Priority)),
-			zap.String("ticket", p.TicketID), zap.String("status", string(p.Status)))
+		e.log.Info("page raised", zap.Int64(keyPage, p.ID), zap.String(keyPriority, string(p.Priority)),
+			zap.String(keyTicket, p.TicketID), zap.String(keyStatus, string(p.Status)))
 		e.Wake()
 	}
 	return p, created, nil
@@ -499,3 +499,16 @@ func (e *Engine) fireDue(ctx context.Context) {
 		}
 	}
 }
+
+// More log keys.
+const (
+	keyAt         = "at"
+	keyCallID     = "call_id"
+	keyOutcome    = "outcome"
+	keyPages      = "pages"
+	keyPause      = "pause"
+	keyPriority   = "priority"
+	keyProviderID = "provider_id"
+	keyStatus     = "status"
+	keyTicket     = "ticket"
+)

@@ -171,7 +171,7 @@ func (e *Engine) channelOf(a Attempt) (Channel, bool) {
 func (e *Engine) endLeg(ctx context.Context, log *zap.Logger, a Attempt, o Outcome, detail string) {
 	ended, err := e.cfg.Store.EndAttempt(ctx, a.ID, o, detail, Intended, Sending, Sent, InDoubt)
 	if err != nil {
-		log.Error("could not record how an engineer leg ended", zap.String("outcome", string(o)), zap.Error(err))
+		log.Error("could not record how an engineer leg ended", zap.String(keyOutcome, string(o)), zap.Error(err))
 		return
 	}
 	if !ended {

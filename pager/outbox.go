@@ -103,10 +103,10 @@ func (e *Engine) sent(ctx context.Context, log *zap.Logger, a Attempt, id string
 	if err := e.cfg.Store.AttemptSent(ctx, a.ID, e.cfg.Owner, id); err != nil {
 		// The request was made: the in-doubt scan or the callback will
 		// find it by its id, never send it again.
-		log.Error("could not record the provider's id of a request that was made", zap.String("provider_id", id), zap.Error(err))
+		log.Error("could not record the provider's id of a request that was made", zap.String(keyProviderID, id), zap.Error(err))
 		return
 	}
-	log.Info("attempt sent", zap.String("provider_id", id), zap.Int(keyTries, a.Tries))
+	log.Info("attempt sent", zap.String(keyProviderID, id), zap.Int(keyTries, a.Tries))
 	e.cfg.Hook(ctx, PhaseRecorded, a.PageID, a.ID)
 }
 
@@ -160,7 +160,7 @@ func (e *Engine) resolveDoubt(ctx context.Context, log *zap.Logger, a Attempt, c
 		// Left to the lease: the in-doubt scan tries again.
 		log.Warn("could not look for an attempt in doubt; the lease will bring it back", zap.Error(err))
 	case id != "":
-		log.Info("attempt in doubt was made after all", zap.String("provider_id", id))
+		log.Info("attempt in doubt was made after all", zap.String(keyProviderID, id))
 		e.sent(ctx, log, a, id)
 	default:
 		e.retry(ctx, log, a, 0, cause)
@@ -187,7 +187,7 @@ func (e *Engine) retry(ctx context.Context, log *zap.Logger, a Attempt, after ti
 		log.Error("could not schedule a retry; the lease will bring the attempt back", zap.Error(err))
 		return
 	}
-	log.Warn("attempt failed; retrying", zap.Duration("pause", pause), zap.Int(keyTries, a.Tries), zap.Error(cause))
+	log.Warn("attempt failed; retrying", zap.Duration(keyPause, pause), zap.Int(keyTries, a.Tries), zap.Error(cause))
 }
 
 // backoff is base·2^(tries-1), at most limit, with ±25 % jitter so that
@@ -208,7 +208,7 @@ func (e *Engine) end(ctx context.Context, log *zap.Logger, a Attempt, o Outcome,
 		return
 	}
 	if _, err := e.Handle(ctx, a.PageID, AttemptEnded{AttemptID: a.ID, Outcome: o, Detail: detail}); err != nil {
-		log.Error("could not record how an attempt ended", zap.String("outcome", string(o)), zap.Error(err))
+		log.Error("could not record how an attempt ended", zap.String(keyOutcome, string(o)), zap.Error(err))
 	}
 }
 
@@ -245,7 +245,7 @@ func (e *Engine) scanOutbox(ctx context.Context) {
 		if o == "" {
 			continue
 		}
-		log.Warn("no outcome came for a sent attempt", zap.String("outcome", string(o)))
+		log.Warn("no outcome came for a sent attempt", zap.String(keyOutcome, string(o)))
 		e.end(ctx, log, a, o, detail)
 	}
 }

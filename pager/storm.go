@@ -113,7 +113,7 @@ func (e *Engine) storm(ctx context.Context, log *zap.Logger, a Attempt) (deferre
 					log.Error("storm rules: could not put a page call back to wait", zap.Error(err))
 					return false
 				}
-				log.Info("page call waits: the engineer had one moments ago", zap.Time("at", next))
+				log.Info("page call waits: the engineer had one moments ago", zap.Time(keyAt, next))
 				return true
 			}
 		}
@@ -139,7 +139,7 @@ func (e *Engine) storm(ctx context.Context, log *zap.Logger, a Attempt) (deferre
 	if _, err := e.Handle(ctx, a.PageID, Announced{AttemptID: a.ID, Pages: pages}); err != nil {
 		log.Error("storm rules: could not record the pages a call announces", zap.Error(err))
 	}
-	log.Info("page calls folded into one", zap.Int("pages", len(pages)+1))
+	log.Info("page calls folded into one", zap.Int(keyPages, len(pages)+1))
 	return false
 }
 

@@ -50,8 +50,8 @@ func (e *Engine) TakeOver(ctx context.Context, reqs Requests) (int, error) {
 				return n, err
 			}
 			n++
-			e.log.Info("page request from before the pager taken over", zap.Int64(keyPage, p.ID), zap.String("call_id", r.CallID),
-				zap.String("status", string(p.Status)))
+			e.log.Info("page request from before the pager taken over", zap.Int64(keyPage, p.ID), zap.String(keyCallID, r.CallID),
+				zap.String(keyStatus, string(p.Status)))
 		}
 	}
 }

@@ -172,7 +172,7 @@ func (s *Spool) cut(data []byte, off int64) error {
 			return fmt.Errorf("spool: %s is damaged at offset %d and could not be copied aside: %w", s.path, off, err)
 		}
 		log.Error("spool: a damaged record with records after it; the file is copied aside and cut there",
-			zap.String("copy", aside))
+			zap.String(keyCopy, aside))
 	}
 	if err := s.f.Truncate(off); err != nil {
 		return fmt.Errorf("spool: cut %s at %d: %w", s.path, off, err)
@@ -419,3 +419,8 @@ func (s *Spool) Close() error {
 	s.f = nil
 	return err
 }
+
+// More log keys.
+const (
+	keyCopy = "copy"
+)

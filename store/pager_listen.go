@@ -36,7 +36,7 @@ func (db *DB) ListenPager(ctx context.Context, wake func()) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		db.log.Warn("pager notifications lost; reconnecting", zap.Duration("pause", pause), zap.Error(err))
+		db.log.Warn("pager notifications lost; reconnecting", zap.Duration(logPause, pause), zap.Error(err))
 		select {
 		case <-ctx.Done():
 			return nil

@@ -121,3 +121,8 @@ func newDB(backend string, d *dialect, writer, reader *sql.DB, log *zap.Logger) 
 		log:     log,
 	}
 }
+
+// More log keys.
+const (
+	logPause = "pause"
+)

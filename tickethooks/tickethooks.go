@@ -213,7 +213,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
-		log.Info("ticket event paged", zap.Int64(keyPage, p.ID), zap.String("event", ev.Event))
+		log.Info("ticket event paged", zap.Int64(keyPage, p.ID), zap.String(keyEventName, ev.Event))
 	} else {
 		log.Info("ticket event delivered again; its page stands", zap.Int64(keyPage, p.ID))
 	}
@@ -432,10 +432,10 @@ func requestField(err error) error {
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error, status int) {
 	var e *errs.Error
 	if !errors.As(err, &e) || e.Code == errs.Internal {
-		h.log.Error("ticket event", zap.String("path", r.URL.Path), zap.Error(err))
+		h.log.Error("ticket event", zap.String(keyPath, r.URL.Path), zap.Error(err))
 		e = errs.E(errs.Internal, "", "internal error")
 	} else {
-		h.log.Info("ticket event refused", zap.String(keyCode, string(e.Code)), zap.String("field", e.Field), zap.String("message", e.Message))
+		h.log.Info("ticket event refused", zap.String(keyCode, string(e.Code)), zap.String(keyField, e.Field), zap.String(keyMessage, e.Message))
 	}
 	if status == 0 {
 		status = errs.HTTPStatus(e.Code)
@@ -456,3 +456,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+// More log keys.
+const (
+	keyEventName = "event"
+	keyField     = "field"
+	keyMessage   = "message"
+	keyPath      = "path"
+)

@@ -226,3 +226,15 @@ func (s *Settings) fill() {
 		s.RESTTimeout = DefaultRESTTimeout
 	}
 }
+
+// More log keys.
+const (
+	keyClaim     = "claim"
+	keyDetail    = "detail"
+	keyLegSid    = "leg_sid"
+	keyOpenPages = "open_pages"
+	keyOutcome   = "outcome"
+	keyPanic     = "panic"
+	keyStack     = "stack"
+	keyVoicemail = "voicemail"
+)

@@ -128,7 +128,7 @@ func (d *Driver) legPlaced(ctx context.Context, callID, legID, sid string) {
 	if err != nil {
 		// The leg's own webhooks carry its CallSid and record it then.
 		d.log.Error("could not record the engineer leg's call sid", zap.String(keyCallSid, callID),
-			zap.String(keyLeg, legID), zap.String("leg_sid", sid), zap.Error(err))
+			zap.String(keyLeg, legID), zap.String(keyLegSid, sid), zap.Error(err))
 	}
 	if cancel {
 		d.updateLeg(callID, legID, sid, CallUpdate{Status: "canceled"})
@@ -384,7 +384,7 @@ func (c legChannel) LegOver(ctx context.Context, a pager.Attempt, o pager.Outcom
 		}
 	}
 	c.d.log.Warn("the outbox ended an engineer leg", zap.String(keyCallSid, a.CallID), zap.String(keyLeg, a.Key),
-		zap.String("outcome", string(o)), zap.String("detail", detail))
+		zap.String(keyOutcome, string(o)), zap.String(keyDetail, detail))
 	_, err := c.d.apply(ctx, a.CallID, fromOther, a.Key, func(e *envelope) (ivr.Event, bool) {
 		l := e.Legs[a.Key]
 		if l == nil || l.Ended {

@@ -58,8 +58,8 @@ func (d *Driver) fallback(ctx context.Context, _ *http.Request, form url.Values)
 	lang, _ := d.lineLanguage(form.Get("To"))
 	sid := form.Get("CallSid")
 	d.log.Error("Twilio used the Fallback URL: the voice webhook failed",
-		zap.String(keyCallSid, sid), zap.String("error_code", form.Get("ErrorCode")),
-		zap.String("error_url", form.Get("ErrorUrl")))
+		zap.String(keyCallSid, sid), zap.String(keyErrorCode, form.Get("ErrorCode")),
+		zap.String(keyErrorURL, form.Get("ErrorUrl")))
 	// The caller is paged about even without a message (the sweep does it
 	// once no recording can come), which needs a claim now: the recording
 	// callbacks carry neither From nor To. The store may be what failed:
@@ -172,7 +172,7 @@ func (d *Driver) claimRecording(ctx context.Context, key string, rec fallbackCla
 	}
 	if c.Paged {
 		d.log.Warn("a Fallback voicemail came after the call was paged without one", zap.String(keyCallSid, c.CallSid),
-			zap.String("recording", rec.TwilioURL))
+			zap.String(keyRecording, rec.TwilioURL))
 	}
 	c.Recorded, c.RecordingSid, c.TwilioURL, c.Seconds = true, rec.RecordingSid, rec.TwilioURL, rec.Seconds
 	if data, err = json.Marshal(c); err != nil {
@@ -259,7 +259,7 @@ func (d *Driver) settleFallbackWith(ctx context.Context, key string, audio *spoo
 			d.dropAtTwilio(ctx, c.CallSid, c.RecordingSid)
 		}
 	}
-	log := d.log.With(zap.String(keyCallSid, c.CallSid), zap.String("voicemail", c.VoicemailURL))
+	log := d.log.With(zap.String(keyCallSid, c.CallSid), zap.String(keyVoicemail, c.VoicemailURL))
 	if d.cfg.Pages == nil {
 		log.Error("a caller reached the Fallback URL and no pager is configured")
 		return d.cfg.States.FinishCallState(ctx, key)

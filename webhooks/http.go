@@ -59,7 +59,7 @@ func (d *signed) verified(h webhook) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				d.log.Error("webhook panic", zap.String(keyPath, r.URL.Path), zap.Any("panic", p), zap.Stack("stack"))
+				d.log.Error("webhook panic", zap.String(keyPath, r.URL.Path), zap.Any(keyPanic, p), zap.Stack(keyStack))
 				http.Error(w, "internal error", http.StatusInternalServerError)
 			}
 		}()

@@ -62,7 +62,7 @@ func (pg *Pager) dialInAsk(ctx context.Context, form url.Values, n int) (string,
 	if len(open) == 0 {
 		return pg.say(ps, &twiml.VoiceHangup{}), nil
 	}
-	pg.log.Info("engineer called the paging number", zap.Int64(keyEngineer, eng.ID), zap.Int("open_pages", len(open)))
+	pg.log.Info("engineer called the paging number", zap.Int64(keyEngineer, eng.ID), zap.Int(keyOpenPages, len(open)))
 	action := pg.sig.base + PagerVoicePath + "/key?" + url.Values{
 		"page": {strconv.FormatInt(open[0].ID, 10)}, "n": {strconv.Itoa(n)},
 	}.Encode()

@@ -44,7 +44,7 @@ func (d *Driver) Sweep(ctx context.Context) (int, error) {
 		}
 		if strings.HasPrefix(id, fallbackPrefix) {
 			if err := d.settleFallback(ctx, id); err != nil {
-				d.log.Warn("sweep: fallback voicemail", zap.String("claim", id), zap.Error(err))
+				d.log.Warn("sweep: fallback voicemail", zap.String(keyClaim, id), zap.Error(err))
 			}
 			continue
 		}
