@@ -163,8 +163,7 @@ func newSpoolEnvBudget(t *testing.T, budget time.Duration) *spoolEnv {
 	t.Helper()
 	o := &outage{}
 	mem := newMemStates()
-	e := &env{t: t, states: outageStates{CallStates: mem, o: o}, clock: &clock{t: time.Date(2026, 3, 2, 22, 0, 0, 0, time.UTC)},
-		deps: &deps{tickets: map[string]ivr.Ticket{}}}
+	e := &env{t: t, states: outageStates{CallStates: mem, o: o}, clock: newClock(), deps: newDeps()}
 	mem.now = e.clock.Now
 	e.router = mux.NewRouter()
 	e.srv = httptest.NewServer(e.router)

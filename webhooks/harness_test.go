@@ -23,6 +23,7 @@ import (
 	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/faketwilio"
 	"github.com/supportdesk/ivr/ivr"
+	"github.com/supportdesk/ivr/ivr/ivrtest"
 	"github.com/supportdesk/ivr/oncall"
 	"github.com/supportdesk/ivr/webhooks"
 )
@@ -35,10 +36,10 @@ const (
 )
 
 // Engineers on call: L1 Anna/Boris, L2 Clara/Dmitri, L3 Elena.
-var team = map[[2]int]oncall.Engineer{
-	{1, 1}: eng(11, "Anna"), {1, 2}: eng(12, "Boris"),
-	{2, 1}: eng(21, "Clara"), {2, 2}: eng(22, "Dmitri"),
-	{3, 1}: eng(31, "Elena"),
+var team = map[ivrtest.Rung]oncall.Engineer{
+	{Level: oncall.L1, Layer: oncall.Primary}: eng(11, "Anna"), {Level: oncall.L1, Layer: oncall.Secondary}: eng(12, "Boris"),
+	{Level: oncall.L2, Layer: oncall.Primary}: eng(21, "Clara"), {Level: oncall.L2, Layer: oncall.Secondary}: eng(22, "Dmitri"),
+	{Level: oncall.L3, Layer: oncall.Primary}: eng(31, "Elena"),
 }
 
 func eng(id int64, name string) oncall.Engineer {
@@ -139,71 +140,42 @@ func flowState(t testing.TB, s webhooks.CallStates, id string) ivr.State {
 	return e.Flow
 }
 
-// deps are in-memory fakes of the flow's dependencies, recording writes.
+// deps are the flow's dependencies in memory (ivrtest's: ticket critical,
+// the team on call, no caller's language remembered, so each call starts
+// in its line's language), recording what it was given, and the voicemail
+// store.
 type deps struct {
-	mu      sync.Mutex
-	pages   []ivr.PageRequest
-	calls   []ivr.CallRecord
-	opened  []ivr.NewTicket
-	saved   map[string][]byte // recording sid → audio
-	tickets map[string]ivr.Ticket
-	// storeDown makes page requests and call records fail, as a store
-	// that is unreachable would.
-	storeDown bool
+	*ivrtest.Tickets
+	*ivrtest.Roster
+	*ivrtest.Pages
+	*ivrtest.Preferences
+	*ivrtest.CallLog
+
+	mu    sync.Mutex
+	saved map[string][]byte // recording sid → audio
+}
+
+// newDeps returns the dependencies holding tickets, new tickets opened as
+// 9001.
+func newDeps(tickets ...ivr.Ticket) *deps {
+	d := &deps{Tickets: ivrtest.NewTickets(tickets...), Roster: ivrtest.NewRoster(team),
+		Pages: &ivrtest.Pages{}, Preferences: &ivrtest.Preferences{}, CallLog: &ivrtest.CallLog{}}
+	d.Tickets.OpenedID = "9001"
+	d.SetLanguageFn = func(context.Context, string, oncall.Language) error { return nil }
+	return d
 }
 
 var errStoreDown = errors.New("store unreachable")
 
-func (d *deps) Ticket(_ context.Context, id string) (ivr.Ticket, error) {
-	if tk, ok := d.tickets[id]; ok {
-		return tk, nil
-	}
-	return ivr.Ticket{}, errs.E(errs.NotFound, "id", "no ticket %s", id)
-}
-
-func (d *deps) OpenTicket(_ context.Context, nt ivr.NewTicket) (ivr.Ticket, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.opened = append(d.opened, nt)
-	return ivr.Ticket{ID: "9001", Priority: nt.Priority, Level: oncall.L1}, nil
-}
-
-func (d *deps) AddNote(context.Context, string, string) error { return nil }
-
-func (d *deps) OnCall(_ context.Context, l oncall.Level, y oncall.Layer, _ time.Time) (oncall.Engineer, bool, error) {
-	e, ok := team[[2]int{int(l), int(y)}]
-	return e, ok, nil
-}
-
-func (d *deps) RequestPage(_ context.Context, p ivr.PageRequest) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.storeDown {
-		return errStoreDown
-	}
-	d.pages = append(d.pages, p)
-	return nil
-}
-
-func (d *deps) Language(context.Context, string) (oncall.Language, bool, error) {
-	return "", false, nil
-}
-func (d *deps) SetLanguage(context.Context, string, oncall.Language) error { return nil }
-
-func (d *deps) SaveCall(_ context.Context, r ivr.CallRecord) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.storeDown {
-		return errStoreDown
-	}
-	d.calls = append(d.calls, r)
-	return nil
-}
-
+// setStoreDown makes page requests and call records fail, as a store that
+// is unreachable would, or work again.
 func (d *deps) setStoreDown(down bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.storeDown = down
+	var err error
+	if down {
+		err = errStoreDown
+	}
+	d.Pages.Fail(err)
+	d.CallLog.Fail(err)
 }
 
 func (d *deps) SaveRecording(_ context.Context, callID, sid, ct string, data []byte, secs int) (string, error) {
@@ -216,24 +188,17 @@ func (d *deps) SaveRecording(_ context.Context, callID, sid, ct string, data []b
 	return "https://ivr.example/api/v1/recordings/" + sid, nil
 }
 
+// snapshot returns the pages raised and the call records saved.
 func (d *deps) snapshot() ([]ivr.PageRequest, []ivr.CallRecord) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]ivr.PageRequest(nil), d.pages...), append([]ivr.CallRecord(nil), d.calls...)
+	return d.Pages.Pages(), d.Records()
 }
 
-// clock is the test's time, moved by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// clock is the test's time (ivrtest's), moved by hand; Add is Advance.
+type clock struct{ *ivrtest.Clock }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() clock { return clock{ivrtest.NewClock(time.Date(2026, 3, 2, 22, 0, 0, 0, time.UTC))} }
+
+func (c clock) Add(d time.Duration) { c.Advance(d) }
 
 // env is the driver served on loopback, with a fake Twilio.
 type env struct {
@@ -242,7 +207,7 @@ type env struct {
 	srv    *httptest.Server
 	states webhooks.CallStates
 	deps   *deps
-	clock  *clock
+	clock  clock
 	driver *webhooks.Driver
 	router *mux.Router
 }
@@ -252,10 +217,8 @@ func newEnv(t testing.TB) *env { return newEnvWith(t, newMemStates()) }
 // newEnvWith is newEnv over the given store.
 func newEnvWith(t testing.TB, states webhooks.CallStates) *env {
 	t.Helper()
-	e := &env{t: t, states: states, clock: &clock{t: time.Date(2026, 3, 2, 22, 0, 0, 0, time.UTC)},
-		deps: &deps{tickets: map[string]ivr.Ticket{
-			critical: {ID: critical, Priority: oncall.Critical, Level: oncall.L2},
-		}}}
+	e := &env{t: t, states: states, clock: newClock(),
+		deps: newDeps(ivr.Ticket{ID: critical, Priority: oncall.Critical, Level: oncall.L2})}
 	if m, ok := states.(*memStates); ok {
 		m.now = e.clock.Now
 	}
