@@ -59,10 +59,12 @@ type LegChannel interface {
 
 // LegRequest is an engineer leg a live call wants placed.
 type LegRequest struct {
-	CallID, LegID string
-	EngineerID    int64
-	To, From      string // E.164: the engineer's phone, the line's number
-	RingFor       time.Duration
+	CallID     string        `json:"call_id"`
+	LegID      string        `json:"leg_id"`
+	EngineerID int64         `json:"engineer_id"`
+	To         string        `json:"to"`   // E.164: the engineer's phone
+	From       string        `json:"from"` // E.164: the line's number
+	RingFor    time.Duration `json:"ring_for"`
 }
 
 // Busy reports whether engineer engineerID has a voice call in flight, a

@@ -113,6 +113,7 @@ func (d *Driver) waitRequest(ctx context.Context, _ *http.Request, form url.Valu
 	if err != nil {
 		return "", err
 	}
+	d.keepLegPlaced(ctx, sid, out.env)
 	if !out.env.Caller.queued() {
 		return leave(), nil
 	}

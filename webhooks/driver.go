@@ -251,7 +251,7 @@ func (d *Driver) record(e *envelope, st ivr.State, res ivr.Result) (progress []i
 	}
 	for _, a := range res.Actions {
 		if r, ok := a.(ivr.Ring); ok {
-			e.leg(r.LegID)
+			e.leg(r.LegID).Ring = ringRequest(callSid, r)
 		}
 	}
 	for _, ls := range res.Legs {

@@ -80,13 +80,38 @@ func (d *Driver) ring(ctx context.Context, callID string, r ivr.Ring) ivr.Event 
 	if d.cfg.Legs == nil {
 		return d.ringNow(ctx, log, callID, r)
 	}
-	err := d.cfg.Legs.PlaceLeg(ctx, pager.LegRequest{CallID: callID, LegID: r.LegID, EngineerID: r.EngineerID,
-		To: r.Phone, From: r.CallerID, RingFor: r.Timeout})
-	if err != nil {
+	if err := d.cfg.Legs.PlaceLeg(ctx, *ringRequest(callID, r)); err != nil {
 		log.Error("could not write the engineer leg down; trying the next engineer", zap.Error(err))
 		return ivr.LegEnded{LegID: r.LegID, Reason: ivr.Failed, At: d.now()}
 	}
 	return nil
+}
+
+// ringRequest is the outbox's request for ring r of call callID.
+func ringRequest(callID string, r ivr.Ring) *pager.LegRequest {
+	return &pager.LegRequest{CallID: callID, LegID: r.LegID, EngineerID: r.EngineerID,
+		To: r.Phone, From: r.CallerID, RingFor: r.Timeout}
+}
+
+// keepLegPlaced writes the leg being rung into the outbox again while
+// Twilio has no call for it: a crash between the saved state that rang it
+// and its outbox row would otherwise leave the engineer unrung until the
+// ring time runs out. The outbox keeps one row per leg, so writing it again
+// changes nothing when the row is there. The wait URL calls it, every few
+// seconds of hold.
+func (d *Driver) keepLegPlaced(ctx context.Context, callID string, e envelope) {
+	leg := e.Flow.Leg
+	if d.cfg.Legs == nil || e.Flow.Phase != ivr.PhaseRouting || leg.ID == "" || !leg.AnsweredAt.IsZero() {
+		return
+	}
+	l := e.Legs[leg.ID]
+	if l == nil || l.Ring == nil || l.SID != "" || l.Ended || l.Cancel {
+		return
+	}
+	if err := d.cfg.Legs.PlaceLeg(ctx, *l.Ring); err != nil {
+		d.log.Warn("could not write the ringing leg into the outbox again", zap.String(keyCallSid, callID),
+			zap.String(keyLeg, leg.ID), zap.Error(err))
+	}
 }
 
 // ringNow places a leg inside the webhook (no Legs: tests of the driver

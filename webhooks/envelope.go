@@ -10,6 +10,7 @@ import (
 
 	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/ivr"
+	"github.com/supportdesk/ivr/pager"
 )
 
 // envelope is what the driver keeps per call (per the caller's CallSid):
@@ -66,6 +67,10 @@ type leg struct {
 	// Cancel: the flow cancelled the leg before its SID was known; it is
 	// cancelled as soon as Calls.create answers.
 	Cancel bool `json:"cancel,omitempty"`
+	// Ring is what the leg's outbox row asks, saved with the call's state
+	// that rang it: a leg whose row a crash kept from being written is
+	// written again from it (keepLegPlaced).
+	Ring *pager.LegRequest `json:"ring,omitempty"`
 }
 
 func (e *envelope) leg(id string) *leg {
@@ -86,6 +91,10 @@ func (e envelope) clone() envelope {
 	legs := make(map[string]*leg, len(e.Legs))
 	for k, v := range e.Legs {
 		c := *v
+		if v.Ring != nil {
+			r := *v.Ring
+			c.Ring = &r
+		}
 		legs[k] = &c
 	}
 	e.Legs = legs
