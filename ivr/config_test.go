@@ -1,15 +1,16 @@
-package ivr
+package ivr_test
 
 import (
 	"testing"
 	"time"
 
 	"github.com/supportdesk/ivr/errs"
+	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/oncall"
 )
 
 func TestDefaultConfig(t *testing.T) {
-	c := DefaultConfig()
+	c := ivr.DefaultConfig()
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -28,22 +29,22 @@ func TestDefaultConfig(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	for _, tc := range []struct {
 		field  string
-		change func(c *Config)
+		change func(c *ivr.Config)
 	}{
-		{"lines", func(c *Config) { c.Lines = nil }},
-		{"lines[0].number", func(c *Config) { c.Lines[0].Number = "84996383867" }},
-		{"lines[1].number", func(c *Config) { c.Lines[1].Number = c.Lines[0].Number }},
-		{"lines[0].language", func(c *Config) { c.Lines[0].Language = "de" }},
-		{"lines[1].greeting", func(c *Config) { c.Lines[1].Greeting = "greeting_paris" }},
-		{"lines[1].spoken", func(c *Config) { c.Lines[1].Spoken = "" }},
-		{"ticket_digits", func(c *Config) { c.TicketDigitsMin = 0 }},
-		{"ticket_digits", func(c *Config) { c.TicketDigitsMax = 2 }},
-		{"ring_time", func(c *Config) { c.RingTime = 0 }},
-		{"ticket_lookup_budget", func(c *Config) { c.TicketLookupBudget = -time.Second }},
-		{"max_ticket_tries", func(c *Config) { c.MaxTicketTries = 0 }},
-		{"screening_repeats", func(c *Config) { c.ScreeningRepeats = 0 }},
+		{"lines", func(c *ivr.Config) { c.Lines = nil }},
+		{"lines[0].number", func(c *ivr.Config) { c.Lines[0].Number = "84996383867" }},
+		{"lines[1].number", func(c *ivr.Config) { c.Lines[1].Number = c.Lines[0].Number }},
+		{"lines[0].language", func(c *ivr.Config) { c.Lines[0].Language = "de" }},
+		{"lines[1].greeting", func(c *ivr.Config) { c.Lines[1].Greeting = "greeting_paris" }},
+		{"lines[1].spoken", func(c *ivr.Config) { c.Lines[1].Spoken = "" }},
+		{"ticket_digits", func(c *ivr.Config) { c.TicketDigitsMin = 0 }},
+		{"ticket_digits", func(c *ivr.Config) { c.TicketDigitsMax = 2 }},
+		{"ring_time", func(c *ivr.Config) { c.RingTime = 0 }},
+		{"ticket_lookup_budget", func(c *ivr.Config) { c.TicketLookupBudget = -time.Second }},
+		{"max_ticket_tries", func(c *ivr.Config) { c.MaxTicketTries = 0 }},
+		{"screening_repeats", func(c *ivr.Config) { c.ScreeningRepeats = 0 }},
 	} {
-		c := DefaultConfig()
+		c := ivr.DefaultConfig()
 		tc.change(&c)
 		err := c.Validate()
 		var e *errs.Error
@@ -61,26 +62,26 @@ func asError(err error, target **errs.Error) bool {
 
 func TestNewNeedsEveryDependency(t *testing.T) {
 	e := newEnv(t)
-	full := Deps{Tickets: e.tickets, Roster: e.roster, Pages: e.pages, Preferences: e.prefs, Calls: e.calls}
-	if _, err := New(DefaultConfig(), full); err != nil {
+	full := ivr.Deps{Tickets: e.tickets, Roster: e.roster, Pages: e.pages, Preferences: e.prefs, Calls: e.calls}
+	if _, err := ivr.New(ivr.DefaultConfig(), full); err != nil {
 		t.Fatalf("complete deps: %v", err)
 	}
-	for name, drop := range map[string]func(d *Deps){
-		"tickets":     func(d *Deps) { d.Tickets = nil },
-		"roster":      func(d *Deps) { d.Roster = nil },
-		"pages":       func(d *Deps) { d.Pages = nil },
-		"preferences": func(d *Deps) { d.Preferences = nil },
-		"calls":       func(d *Deps) { d.Calls = nil },
+	for name, drop := range map[string]func(d *ivr.Deps){
+		"tickets":     func(d *ivr.Deps) { d.Tickets = nil },
+		"roster":      func(d *ivr.Deps) { d.Roster = nil },
+		"pages":       func(d *ivr.Deps) { d.Pages = nil },
+		"preferences": func(d *ivr.Deps) { d.Preferences = nil },
+		"calls":       func(d *ivr.Deps) { d.Calls = nil },
 	} {
 		d := full
 		drop(&d)
-		if _, err := New(DefaultConfig(), d); !errs.Is(err, errs.Invalid) {
+		if _, err := ivr.New(ivr.DefaultConfig(), d); !errs.Is(err, errs.Invalid) {
 			t.Errorf("without %s: %v", name, err)
 		}
 	}
-	bad := DefaultConfig()
+	bad := ivr.DefaultConfig()
 	bad.Lines = nil
-	if _, err := New(bad, full); !errs.Is(err, errs.Invalid) {
+	if _, err := ivr.New(bad, full); !errs.Is(err, errs.Invalid) {
 		t.Errorf("bad config: %v", err)
 	}
 }

@@ -1,18 +1,19 @@
-package ivr
+package ivr_test
 
 import (
 	"fmt"
 	"strings"
 
+	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/oncall"
 )
 
 // describe and its helpers write a Result as one comparable line.
 
-func allPrompts(res Result) []Prompt {
-	ps := StepPrompts(res.Caller)
+func allPrompts(res ivr.Result) []ivr.Prompt {
+	ps := ivr.StepPrompts(res.Caller)
 	for _, l := range res.Legs {
-		ps = append(ps, StepPrompts(l.Step)...)
+		ps = append(ps, ivr.StepPrompts(l.Step)...)
 	}
 	return ps
 }
@@ -22,13 +23,13 @@ func allPrompts(res Result) []Prompt {
 //	ring CA1-leg1 e11 +79990000011 cid=+74996383867 25s | caller: hold ru[searching hold_offer_message]
 //
 // Prompts are grouped by language; digit prompts are written d:123.
-func describe(res Result) string {
+func describe(res ivr.Result) string {
 	var parts []string
 	for _, a := range res.Actions {
 		switch a := a.(type) {
-		case Ring:
+		case ivr.Ring:
 			parts = append(parts, fmt.Sprintf("ring %s e%d %s cid=%s %s", a.LegID, a.EngineerID, a.Phone, a.CallerID, a.Timeout))
-		case Cancel:
+		case ivr.Cancel:
 			parts = append(parts, "cancel "+a.LegID)
 		}
 	}
@@ -44,29 +45,29 @@ func describe(res Result) string {
 	return strings.Join(parts, " | ")
 }
 
-func describeStep(s Step) string {
+func describeStep(s ivr.Step) string {
 	var head string
 	switch s := s.(type) {
-	case Play:
+	case ivr.Play:
 		head = "play"
-	case Gather:
+	case ivr.Gather:
 		head = fmt.Sprintf("gather(%d%s,%s)", s.MaxDigits, s.Terminator, s.Timeout)
-	case Hold:
+	case ivr.Hold:
 		head = "hold"
-	case Connect:
+	case ivr.Connect:
 		head = "connect(" + s.LegID + ")"
-	case Record:
+	case ivr.Record:
 		head = fmt.Sprintf("record(%s)", s.MaxLength)
-	case Hangup:
+	case ivr.Hangup:
 		head = "hangup"
 	}
-	if ps := describePrompts(StepPrompts(s)); ps != "" {
+	if ps := describePrompts(ivr.StepPrompts(s)); ps != "" {
 		return head + " " + ps
 	}
 	return head
 }
 
-func describePrompts(ps []Prompt) string {
+func describePrompts(ps []ivr.Prompt) string {
 	var groups []string
 	var lang oncall.Language
 	var words []string

@@ -1,4 +1,4 @@
-package ivr
+package ivr_test
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/supportdesk/ivr/errs"
+	"github.com/supportdesk/ivr/ivr"
+	"github.com/supportdesk/ivr/ivr/ivrtest"
 	"github.com/supportdesk/ivr/oncall"
 )
 
@@ -41,57 +43,66 @@ func TestLanguage(t *testing.T) {
 			return oncall.English, true, nil
 		}
 	}
-	noPreferences := func(e *env) { e.prefs.LanguageFn, e.prefs.SetLanguageFn = nil, nil }
+	noPreferences := func(e *env) {
+		e.prefs.LanguageFn = func(_ context.Context, caller string) (oncall.Language, bool, error) {
+			e.unexpected("Preferences.Language", caller)
+			return "", false, nil
+		}
+		e.prefs.SetLanguageFn = func(_ context.Context, caller string, l oncall.Language) error {
+			e.unexpected("Preferences.SetLanguage", caller, l)
+			return nil
+		}
+	}
 	runCases(t, []flowCase{{
 		name:  "Moscow speaks Russian first; no key keeps it",
-		start: CallStarted{Caller: client},
+		start: ivr.CallStarted{Caller: client},
 		want:  greetMoscowRU,
-		turns: []ex{{5, Digits{}, askTicketRU}},
-		check: func(t *testing.T, e *env, st State) {
-			if !slices.Equal(e.prefs.asked, []string{client}) || len(e.prefs.set) != 0 {
-				t.Errorf("asked %v, set %v", e.prefs.asked, e.prefs.set)
+		turns: []ex{{5, ivr.Digits{}, askTicketRU}},
+		check: func(t *testing.T, e *env, st ivr.State) {
+			if !slices.Equal(e.prefs.Asked(), []string{client}) || len(e.prefs.Set()) != 0 {
+				t.Errorf("asked %v, set %v", e.prefs.Asked(), e.prefs.Set())
 			}
-			if st.Lang != oncall.Russian || st.LangFrom != "line" || st.Phase != PhaseTicket {
+			if st.Lang != oncall.Russian || st.LangFrom != "line" || st.Phase != ivr.PhaseTicket {
 				t.Errorf("state %s %s %s", st.Lang, st.LangFrom, st.Phase)
 			}
 		},
 	}, {
 		name:  "Moscow: 9 switches to English and is remembered",
-		start: CallStarted{Caller: client},
+		start: ivr.CallStarted{Caller: client},
 		want:  greetMoscowRU,
-		turns: []ex{{3, Digits{Digits: "9"}, askTicketEN}},
-		check: func(t *testing.T, e *env, st State) {
-			if e.prefs.set[client] != oncall.English || st.LangFrom != "chosen" {
-				t.Errorf("remembered %v, from %s", e.prefs.set, st.LangFrom)
+		turns: []ex{{3, ivr.Digits{Digits: "9"}, askTicketEN}},
+		check: func(t *testing.T, e *env, st ivr.State) {
+			if e.prefs.Set()[client] != oncall.English || st.LangFrom != "chosen" {
+				t.Errorf("remembered %v, from %s", e.prefs.Set(), st.LangFrom)
 			}
 		},
 	}, {
 		name:  "Washington speaks English first; another key keeps it",
-		start: CallStarted{Line: washington, Caller: client},
+		start: ivr.CallStarted{Line: washington, Caller: client},
 		want:  greetWashingtonEN,
-		turns: []ex{{2, Digits{Digits: "5"}, askTicketEN}},
-		check: func(t *testing.T, e *env, st State) {
-			if len(e.prefs.set) != 0 {
-				t.Errorf("remembered %v", e.prefs.set)
+		turns: []ex{{2, ivr.Digits{Digits: "5"}, askTicketEN}},
+		check: func(t *testing.T, e *env, st ivr.State) {
+			if len(e.prefs.Set()) != 0 {
+				t.Errorf("remembered %v", e.prefs.Set())
 			}
 		},
 	}, {
 		name:  "Washington: 9 switches to Russian and is remembered",
-		start: CallStarted{Line: washington, Caller: client},
+		start: ivr.CallStarted{Line: washington, Caller: client},
 		want:  greetWashingtonEN,
-		turns: []ex{{2, Digits{Digits: "9"}, askTicketRU}},
-		check: func(t *testing.T, e *env, st State) {
-			if e.prefs.set[client] != oncall.Russian {
-				t.Errorf("remembered %v", e.prefs.set)
+		turns: []ex{{2, ivr.Digits{Digits: "9"}, askTicketRU}},
+		check: func(t *testing.T, e *env, st ivr.State) {
+			if e.prefs.Set()[client] != oncall.Russian {
+				t.Errorf("remembered %v", e.prefs.Set())
 			}
 		},
 	}, {
 		name:  "remembered English on the Moscow line, Russian offered",
 		setup: rememberedEN,
-		start: CallStarted{Caller: client},
+		start: ivr.CallStarted{Caller: client},
 		want:  greetMoscowEN,
-		turns: []ex{{5, Digits{}, askTicketEN}},
-		check: func(t *testing.T, e *env, st State) {
+		turns: []ex{{5, ivr.Digits{}, askTicketEN}},
+		check: func(t *testing.T, e *env, st ivr.State) {
 			if st.LangFrom != "remembered" {
 				t.Errorf("from %s", st.LangFrom)
 			}
@@ -99,96 +110,96 @@ func TestLanguage(t *testing.T) {
 	}, {
 		name:  "remembered English, 9 goes back to Russian and is remembered",
 		setup: rememberedEN,
-		start: CallStarted{Caller: client},
+		start: ivr.CallStarted{Caller: client},
 		want:  greetMoscowEN,
-		turns: []ex{{5, Digits{Digits: "9"}, askTicketRU}},
-		check: func(t *testing.T, e *env, st State) {
-			if e.prefs.set[client] != oncall.Russian {
-				t.Errorf("remembered %v", e.prefs.set)
+		turns: []ex{{5, ivr.Digits{Digits: "9"}, askTicketRU}},
+		check: func(t *testing.T, e *env, st ivr.State) {
+			if e.prefs.Set()[client] != oncall.Russian {
+				t.Errorf("remembered %v", e.prefs.Set())
 			}
 		},
 	}, {
 		name:  "anonymous caller: nothing looked up, nothing remembered",
 		setup: noPreferences,
-		start: CallStarted{Caller: "anonymous"},
+		start: ivr.CallStarted{Caller: "anonymous"},
 		want:  greetMoscowRU,
-		turns: []ex{{3, Digits{Digits: "9"}, askTicketEN}},
+		turns: []ex{{3, ivr.Digits{Digits: "9"}, askTicketEN}},
 	}, {
 		name:  "withheld caller id",
 		setup: noPreferences,
-		start: CallStarted{Line: washington, Caller: ""},
+		start: ivr.CallStarted{Line: washington, Caller: ""},
 		want:  greetWashingtonEN,
-		turns: []ex{{3, Digits{Digits: "9"}, askTicketRU}},
+		turns: []ex{{3, ivr.Digits{Digits: "9"}, askTicketRU}},
 	}, {
 		name:  "Twilio's ANONYMOUS placeholder number is withheld",
 		setup: noPreferences,
-		start: CallStarted{Caller: "+266696687"},
+		start: ivr.CallStarted{Caller: "+266696687"},
 		want:  greetMoscowRU,
-		turns: []ex{{3, Digits{Digits: "9"}, askTicketEN}},
+		turns: []ex{{3, ivr.Digits{Digits: "9"}, askTicketEN}},
 	}, {
 		// The README suggests typing 1001# at once: it is the ticket, not
 		// a language key, and is looked up without the ticket prompt.
 		name:  "a ticket id keyed during the greeting is looked up at once",
-		start: CallStarted{Caller: client},
-		turns: []ex{{3, Digits{Digits: "12345#"}, ringAnnaFound}},
-		check: func(t *testing.T, e *env, st State) {
+		start: ivr.CallStarted{Caller: client},
+		turns: []ex{{3, ivr.Digits{Digits: "12345#"}, ringAnnaFound}},
+		check: func(t *testing.T, e *env, st ivr.State) {
 			if st.TicketID != "12345" || st.TicketFrom != "caller" || st.Lang != oncall.Russian || st.LangFrom != "line" ||
-				len(e.prefs.set) != 0 || !slices.Equal(e.tickets.looked, []string{"12345"}) {
+				len(e.prefs.Set()) != 0 || !slices.Equal(e.tickets.Looked(), []string{"12345"}) {
 				t.Errorf("ticket %q from %q, lang %s (%s), remembered %v, looked up %v",
-					st.TicketID, st.TicketFrom, st.Lang, st.LangFrom, e.prefs.set, e.tickets.looked)
+					st.TicketID, st.TicketFrom, st.Lang, st.LangFrom, e.prefs.Set(), e.tickets.Looked())
 			}
-			if !slices.ContainsFunc(st.Steps, func(s Entry) bool { return strings.Contains(s.Detail, "ticket keyed during the greeting") }) {
+			if !slices.ContainsFunc(st.Steps, func(s ivr.Entry) bool { return strings.Contains(s.Detail, "ticket keyed during the greeting") }) {
 				t.Errorf("steps %+v", st.Steps)
 			}
 		},
 	}, {
 		name:  "a ticket id keyed during the greeting without the pound sign (the greeting's gather timed out)",
-		turns: []ex{{8, Digits{Digits: "12345"}, ringAnnaFound}},
+		turns: []ex{{8, ivr.Digits{Digits: "12345"}, ringAnnaFound}},
 	}, {
 		name:  "a ticket id keyed during the greeting is read back in the remembered language",
 		setup: rememberedEN,
-		start: CallStarted{Caller: client},
+		start: ivr.CallStarted{Caller: client},
 		want:  greetMoscowEN,
-		turns: []ex{{3, Digits{Digits: "12345#"}, ringAnna + " | caller: hold en[word_ticket d:12345 pause word_priority priority_critical searching hold_offer_message]"}},
+		turns: []ex{{3, ivr.Digits{Digits: "12345#"}, ringAnna + " | caller: hold en[word_ticket d:12345 pause word_priority priority_critical searching hold_offer_message]"}},
 	}, {
 		name: "an unknown id keyed during the greeting is the first ticket try",
-		turns: []ex{{3, Digits{Digits: "999#"}, retryUnknownRU},
-			{15, Digits{Digits: "998"}, retryUnknownRU},
-			{25, Digits{Digits: "997"}, "caller: gather(1,10s) ru[ticket_unknown ticket_new priority_menu]"}},
+		turns: []ex{{3, ivr.Digits{Digits: "999#"}, retryUnknownRU},
+			{15, ivr.Digits{Digits: "998"}, retryUnknownRU},
+			{25, ivr.Digits{Digits: "997"}, "caller: gather(1,10s) ru[ticket_unknown ticket_new priority_menu]"}},
 	}, {
 		name:  "star and pound during the greeting: no ticket",
-		turns: []ex{{3, Digits{Digits: "*#"}, priorityMenuRU}},
+		turns: []ex{{3, ivr.Digits{Digits: "*#"}, priorityMenuRU}},
 	}, {
 		name:  "star and pound during the greeting, the pound reported as the terminator: no ticket",
-		turns: []ex{{3, Digits{Digits: "*", Finished: true}, priorityMenuRU}},
+		turns: []ex{{3, ivr.Digits{Digits: "*", Finished: true}, priorityMenuRU}},
 	}, {
 		name:  "one key and pound during the greeting is a ticket entry, too short",
-		turns: []ex{{3, Digits{Digits: "5#"}, retryInvalidRU}},
+		turns: []ex{{3, ivr.Digits{Digits: "5#"}, retryInvalidRU}},
 	}, {
 		name:  "one key ended by the terminator during the greeting is a ticket entry",
-		turns: []ex{{3, Digits{Digits: "5", Finished: true}, retryInvalidRU}},
+		turns: []ex{{3, ivr.Digits{Digits: "5", Finished: true}, retryInvalidRU}},
 	}, {
 		name:  "9 ended by the terminator still switches the language",
-		turns: []ex{{3, Digits{Digits: "9", Finished: true}, askTicketEN}},
+		turns: []ex{{3, ivr.Digits{Digits: "9", Finished: true}, askTicketEN}},
 	}, {
 		name:  "9 and pound still switches the language",
-		start: CallStarted{Caller: client},
-		turns: []ex{{3, Digits{Digits: "9#"}, askTicketEN}},
+		start: ivr.CallStarted{Caller: client},
+		turns: []ex{{3, ivr.Digits{Digits: "9#"}, askTicketEN}},
 	}, {
 		name:  "pound alone keeps the language",
-		turns: []ex{{3, Digits{Digits: "#"}, askTicketRU}},
+		turns: []ex{{3, ivr.Digits{Digits: "#"}, askTicketRU}},
 	}, {
 		name:  "unknown dialled number is answered as the Moscow line, logged",
-		start: CallStarted{Line: "+15550000000", Caller: client},
+		start: ivr.CallStarted{Line: "+15550000000", Caller: client},
 		want:  greetMoscowRU,
-		check: func(t *testing.T, e *env, st State) {
+		check: func(t *testing.T, e *env, st ivr.State) {
 			if st.Line != moscow || !logged(e, zapcore.WarnLevel, "unknown number") {
 				t.Errorf("line %s, logs %v", st.Line, e.logs.All())
 			}
 		},
 	}, {
 		name:  "dialled number without plus finds its line",
-		start: CallStarted{Line: "12025952118", Caller: client},
+		start: ivr.CallStarted{Line: "12025952118", Caller: client},
 		want:  greetWashingtonEN,
 	}, {
 		name: "preference lookup fails: line's language, logged",
@@ -197,9 +208,9 @@ func TestLanguage(t *testing.T) {
 				return "", false, errors.New("store down")
 			}
 		},
-		start: CallStarted{Caller: client},
+		start: ivr.CallStarted{Caller: client},
 		want:  greetMoscowRU,
-		check: func(t *testing.T, e *env, st State) {
+		check: func(t *testing.T, e *env, st ivr.State) {
 			if !logged(e, zapcore.WarnLevel, "language preference lookup failed") {
 				t.Error("failure not logged")
 			}
@@ -209,10 +220,10 @@ func TestLanguage(t *testing.T) {
 		setup: func(e *env) {
 			e.cfg.LookupBudget = 5 * time.Millisecond
 			e.prefs.LanguageFn = func(ctx context.Context, caller string) (oncall.Language, bool, error) {
-				return "", false, blockUntilDone(ctx)
+				return "", false, ivrtest.Hang(ctx)
 			}
 		},
-		start: CallStarted{Line: washington, Caller: client},
+		start: ivr.CallStarted{Line: washington, Caller: client},
 		want:  greetWashingtonEN,
 	}, {
 		name: "remembering fails: the call goes on in the chosen language",
@@ -221,10 +232,10 @@ func TestLanguage(t *testing.T) {
 				return errors.New("store down")
 			}
 		},
-		start: CallStarted{Caller: client},
+		start: ivr.CallStarted{Caller: client},
 		want:  greetMoscowRU,
-		turns: []ex{{3, Digits{Digits: "9"}, askTicketEN}},
-		check: func(t *testing.T, e *env, st State) {
+		turns: []ex{{3, ivr.Digits{Digits: "9"}, askTicketEN}},
+		check: func(t *testing.T, e *env, st ivr.State) {
 			if !logged(e, zapcore.WarnLevel, "could not remember") {
 				t.Error("failure not logged")
 			}
@@ -233,67 +244,69 @@ func TestLanguage(t *testing.T) {
 }
 
 func TestTicketEntry(t *testing.T) {
-	lang := ex{5, Digits{}, askTicketRU}
+	lang := ex{5, ivr.Digits{}, askTicketRU}
 	ticketsDown := func(err error) func(e *env) {
 		return func(e *env) {
-			e.tickets.TicketFn = func(ctx context.Context, id string) (Ticket, error) { return Ticket{}, err }
-			e.tickets.OpenFn = nil // not tried again during the same call
+			e.tickets.TicketFn = func(ctx context.Context, id string) (ivr.Ticket, error) { return ivr.Ticket{}, err }
+			e.tickets.OpenFn = func(_ context.Context, nt ivr.NewTicket) (ivr.Ticket, error) { // not tried again during the same call
+				return ivr.Ticket{}, e.unexpected("Tickets.OpenTicket", nt)
+			}
 		}
 	}
 	cases := []flowCase{{
 		name:  "found: read back, routed with its priority",
-		turns: []ex{lang, {15, Digits{Digits: "12345"}, ringAnnaFound}},
-		check: func(t *testing.T, e *env, st State) {
+		turns: []ex{lang, {15, ivr.Digits{Digits: "12345"}, ringAnnaFound}},
+		check: func(t *testing.T, e *env, st ivr.State) {
 			if st.TicketID != "12345" || st.TicketFrom != "caller" || st.Priority != oncall.Critical ||
-				st.Level != oncall.L1 || st.Phase != PhaseRouting {
+				st.Level != oncall.L1 || st.Phase != ivr.PhaseRouting {
 				t.Errorf("state %+v", st)
 			}
 		},
 	}, {
 		name:  "found with a trailing terminator",
-		turns: []ex{lang, {15, Digits{Digits: "12345#"}, ringAnnaFound}},
+		turns: []ex{lang, {15, ivr.Digits{Digits: "12345#"}, ringAnnaFound}},
 	}, {
 		name: "escalated ticket is routed at its level, with its priority",
-		turns: []ex{lang, {15, Digits{Digits: "777"},
+		turns: []ex{lang, {15, ivr.Digits{Digits: "777"},
 			"ring CA1-leg1 e21 +79990000021 cid=+74996383867 25s | caller: hold ru[word_ticket d:777 pause word_priority priority_urgent searching hold_offer_message]"}},
 	}, {
 		name: "ticket without a valid priority is routed as normal",
 		setup: func(e *env) {
-			e.known["4242"] = Ticket{ID: "4242"}
+			e.tickets.Add(ivr.Ticket{ID: "4242"})
 		},
-		turns: []ex{lang, {15, Digits{Digits: "4242"},
+		turns: []ex{lang, {15, ivr.Digits{Digits: "4242"},
 			ringAnna + " | caller: hold ru[word_ticket d:4242 pause word_priority priority_normal searching hold_offer_message]"}},
 	}, {
 		name: "ticket system answers without an id: the keyed id is kept",
 		setup: func(e *env) {
-			e.known["4243"] = Ticket{Priority: oncall.Low}
+			e.tickets.TicketFn = func(context.Context, string) (ivr.Ticket, error) { return ivr.Ticket{Priority: oncall.Low}, nil }
 		},
-		turns: []ex{lang, {15, Digits{Digits: "4243"},
+		turns: []ex{lang, {15, ivr.Digits{Digits: "4243"},
 			ringAnna + " | caller: hold ru[word_ticket d:4243 pause word_priority priority_low searching hold_offer_message]"}},
 	}, {
 		name: "unknown three times: priority menu",
 		turns: []ex{lang,
-			{15, Digits{Digits: "999"}, retryUnknownRU},
-			{25, Digits{Digits: "998"}, retryUnknownRU},
-			{35, Digits{Digits: "997"}, "caller: gather(1,10s) ru[ticket_unknown ticket_new priority_menu]"},
+			{15, ivr.Digits{Digits: "999"}, retryUnknownRU},
+			{25, ivr.Digits{Digits: "998"}, retryUnknownRU},
+			{35, ivr.Digits{Digits: "997"}, "caller: gather(1,10s) ru[ticket_unknown ticket_new priority_menu]"},
 		},
-		check: func(t *testing.T, e *env, st State) {
-			if !slices.Equal(e.tickets.looked, []string{"999", "998", "997"}) || st.Phase != PhasePriority {
-				t.Errorf("looked up %v, phase %s", e.tickets.looked, st.Phase)
+		check: func(t *testing.T, e *env, st ivr.State) {
+			if !slices.Equal(e.tickets.Looked(), []string{"999", "998", "997"}) || st.Phase != ivr.PhasePriority {
+				t.Errorf("looked up %v, phase %s", e.tickets.Looked(), st.Phase)
 			}
 		},
 	}, {
 		name: "unknown, then found",
 		turns: []ex{lang,
-			{15, Digits{Digits: "999"}, retryUnknownRU},
-			{25, Digits{Digits: "12345"}, ringAnnaFound},
+			{15, ivr.Digits{Digits: "999"}, retryUnknownRU},
+			{25, ivr.Digits{Digits: "12345"}, ringAnnaFound},
 		},
 	}, {
 		name: "invalid, unknown, invalid: priority menu",
 		turns: []ex{lang,
-			{15, Digits{Digits: "1a"}, retryInvalidRU},
-			{25, Digits{Digits: "999"}, retryUnknownRU},
-			{35, Digits{Digits: "12"}, "caller: gather(1,10s) ru[ticket_invalid ticket_new priority_menu]"},
+			{15, ivr.Digits{Digits: "1a"}, retryInvalidRU},
+			{25, ivr.Digits{Digits: "999"}, retryUnknownRU},
+			{35, ivr.Digits{Digits: "12"}, "caller: gather(1,10s) ru[ticket_invalid ticket_new priority_menu]"},
 		},
 	}, {
 		// Silence is not an error of the caller's: they are told nothing
@@ -302,13 +315,13 @@ func TestTicketEntry(t *testing.T) {
 		// never a hang-up).
 		name: "silence: nothing heard, the ticket prompt again; it counts as a try",
 		turns: []ex{lang,
-			{15, Digits{}, nothingHeardRU},
-			{30, Digits{Digits: "999"}, retryUnknownRU},
-			{45, Digits{}, "caller: gather(1,10s) ru[nothing_heard ticket_new priority_menu]"},
+			{15, ivr.Digits{}, nothingHeardRU},
+			{30, ivr.Digits{Digits: "999"}, retryUnknownRU},
+			{45, ivr.Digits{}, "caller: gather(1,10s) ru[nothing_heard ticket_new priority_menu]"},
 		},
-		check: func(t *testing.T, e *env, st State) {
-			if !slices.Equal(e.tickets.looked, []string{"999"}) || st.Phase != PhasePriority {
-				t.Errorf("looked up %v, phase %s", e.tickets.looked, st.Phase)
+		check: func(t *testing.T, e *env, st ivr.State) {
+			if !slices.Equal(e.tickets.Looked(), []string{"999"}) || st.Phase != ivr.PhasePriority {
+				t.Errorf("looked up %v, phase %s", e.tickets.Looked(), st.Phase)
 			}
 			var heard int
 			for _, s := range st.Steps {
@@ -322,33 +335,33 @@ func TestTicketEntry(t *testing.T) {
 		},
 	}, {
 		name:  "pound alone, reported as the terminator, is a wrong entry, not silence",
-		turns: []ex{lang, {15, Digits{Finished: true}, retryInvalidRU}},
+		turns: []ex{lang, {15, ivr.Digits{Finished: true}, retryInvalidRU}},
 	}, {
 		name:  "silence, then the ticket",
-		turns: []ex{lang, {15, Digits{}, nothingHeardRU}, {25, Digits{Digits: "12345#"}, ringAnnaFound}},
+		turns: []ex{lang, {15, ivr.Digits{}, nothingHeardRU}, {25, ivr.Digits{Digits: "12345#"}, ringAnnaFound}},
 	}, {
 		name:  "star: no ticket",
-		turns: []ex{lang, {8, Digits{Digits: "*"}, priorityMenuRU}},
+		turns: []ex{lang, {8, ivr.Digits{Digits: "*"}, priorityMenuRU}},
 	}, {
 		name:  "star after digits: no ticket",
-		turns: []ex{lang, {8, Digits{Digits: "12*"}, priorityMenuRU}},
+		turns: []ex{lang, {8, ivr.Digits{Digits: "12*"}, priorityMenuRU}},
 	}, {
 		name:  "in English",
-		start: CallStarted{Line: washington},
+		start: ivr.CallStarted{Line: washington},
 		want:  greetWashingtonEN,
-		turns: []ex{{5, Digits{}, askTicketEN},
-			{15, Digits{Digits: "999"}, "caller: gather(11#,10s) en[ticket_unknown ticket_retry]"},
-			{25, Digits{Digits: "12345"}, "ring CA1-leg1 e11 +79990000011 cid=+12025952118 25s | " +
+		turns: []ex{{5, ivr.Digits{}, askTicketEN},
+			{15, ivr.Digits{Digits: "999"}, "caller: gather(11#,10s) en[ticket_unknown ticket_retry]"},
+			{25, ivr.Digits{Digits: "12345"}, "ring CA1-leg1 e11 +79990000011 cid=+12025952118 25s | " +
 				"caller: hold en[word_ticket d:12345 pause word_priority priority_critical searching hold_offer_message]"},
 		},
 	}, {
 		name:  "ticket system down: said so, priority menu, no ticket opened",
 		setup: ticketsDown(errors.New("connection refused")),
 		turns: []ex{lang,
-			{15, Digits{Digits: "12345"}, "caller: gather(1,10s) ru[ticket_unavailable priority_menu]"},
-			{20, Digits{Digits: "2"}, ringAnna + " | caller: hold ru[priority_set_urgent searching hold_offer_message]"},
+			{15, ivr.Digits{Digits: "12345"}, "caller: gather(1,10s) ru[ticket_unavailable priority_menu]"},
+			{20, ivr.Digits{Digits: "2"}, ringAnna + " | caller: hold ru[priority_set_urgent searching hold_offer_message]"},
 		},
-		check: func(t *testing.T, e *env, st State) {
+		check: func(t *testing.T, e *env, st ivr.State) {
 			if st.TicketID != "" || !st.TicketsDown || st.Priority != oncall.Urgent {
 				t.Errorf("state %+v", st)
 			}
@@ -360,32 +373,32 @@ func TestTicketEntry(t *testing.T) {
 		name:  "ticket system answers Unavailable",
 		setup: ticketsDown(errs.E(errs.Unavailable, "", "maintenance")),
 		turns: []ex{lang,
-			{15, Digits{Digits: "12345"}, "caller: gather(1,10s) ru[ticket_unavailable priority_menu]"},
+			{15, ivr.Digits{Digits: "12345"}, "caller: gather(1,10s) ru[ticket_unavailable priority_menu]"},
 		},
 	}, {
 		name: "an answer that comes after the budget counts as none",
 		setup: func(e *env) {
 			e.cfg.TicketLookupBudget = 10 * time.Millisecond
-			e.tickets.TicketFn = func(ctx context.Context, id string) (Ticket, error) {
+			e.tickets.TicketFn = func(ctx context.Context, id string) (ivr.Ticket, error) {
 				<-ctx.Done()
-				return e.known[id], nil
+				return ivr.Ticket{ID: id, Priority: oncall.Critical, Level: oncall.L1}, nil
 			}
 		},
 		turns: []ex{lang,
-			{15, Digits{Digits: "12345"}, "caller: gather(1,10s) ru[ticket_unavailable priority_menu]"},
+			{15, ivr.Digits{Digits: "12345"}, "caller: gather(1,10s) ru[ticket_unavailable priority_menu]"},
 		},
 	}, {
 		name: "ticket system too slow: past the budget counts as down",
 		setup: func(e *env) {
 			e.cfg.TicketLookupBudget = 10 * time.Millisecond
-			e.tickets.TicketFn = func(ctx context.Context, id string) (Ticket, error) {
-				return Ticket{}, blockUntilDone(ctx)
+			e.tickets.TicketFn = func(ctx context.Context, id string) (ivr.Ticket, error) {
+				return ivr.Ticket{}, ivrtest.Hang(ctx)
 			}
 		},
 		turns: []ex{lang,
-			{15, Digits{Digits: "12345"}, "caller: gather(1,10s) ru[ticket_unavailable priority_menu]"},
+			{15, ivr.Digits{Digits: "12345"}, "caller: gather(1,10s) ru[ticket_unavailable priority_menu]"},
 		},
-		check: func(t *testing.T, e *env, st State) {
+		check: func(t *testing.T, e *env, st ivr.State) {
 			if !logged(e, zapcore.WarnLevel, "ticket system unavailable") {
 				t.Error("not logged")
 			}
@@ -401,13 +414,13 @@ func TestTicketEntry(t *testing.T) {
 		cases = append(cases, flowCase{
 			name: "invalid: " + bad.name,
 			turns: []ex{lang,
-				{15, Digits{Digits: bad.keys}, retryInvalidRU},
-				{25, Digits{Digits: bad.keys}, retryInvalidRU},
-				{35, Digits{Digits: bad.keys}, "caller: gather(1,10s) ru[ticket_invalid ticket_new priority_menu]"},
+				{15, ivr.Digits{Digits: bad.keys}, retryInvalidRU},
+				{25, ivr.Digits{Digits: bad.keys}, retryInvalidRU},
+				{35, ivr.Digits{Digits: bad.keys}, "caller: gather(1,10s) ru[ticket_invalid ticket_new priority_menu]"},
 			},
-			check: func(t *testing.T, e *env, st State) {
-				if len(e.tickets.looked) != 0 {
-					t.Errorf("looked up %v", e.tickets.looked)
+			check: func(t *testing.T, e *env, st ivr.State) {
+				if len(e.tickets.Looked()) != 0 {
+					t.Errorf("looked up %v", e.tickets.Looked())
 				}
 			},
 		})
@@ -416,17 +429,17 @@ func TestTicketEntry(t *testing.T) {
 }
 
 func TestPriorityMenu(t *testing.T) {
-	toMenu := []ex{{5, Digits{}, askTicketRU}, {8, Digits{Digits: "*"}, priorityMenuRU}}
+	toMenu := []ex{{5, ivr.Digits{}, askTicketRU}, {8, ivr.Digits{Digits: "*"}, priorityMenuRU}}
 	var cases []flowCase
 	for key, p := range map[string]oncall.Priority{"1": oncall.Critical, "2": oncall.Urgent, "3": oncall.Normal, "4": oncall.Low} {
 		cases = append(cases, flowCase{
 			name:  "key " + key + " opens a " + string(p) + " ticket",
-			start: CallStarted{Caller: client},
-			turns: append(slices.Clone(toMenu), ex{12, Digits{Digits: key}, ringAnnaOpened(p)}),
-			check: func(t *testing.T, e *env, st State) {
-				want := []NewTicket{{CallerPhone: client, Language: oncall.Russian, Priority: p, Line: moscow}}
-				if !slices.Equal(e.tickets.opened, want) {
-					t.Errorf("opened %+v, want %+v", e.tickets.opened, want)
+			start: ivr.CallStarted{Caller: client},
+			turns: append(slices.Clone(toMenu), ex{12, ivr.Digits{Digits: key}, ringAnnaOpened(p)}),
+			check: func(t *testing.T, e *env, st ivr.State) {
+				want := []ivr.NewTicket{{CallerPhone: client, Language: oncall.Russian, Priority: p, Line: moscow}}
+				if !slices.Equal(e.tickets.Opened(), want) {
+					t.Errorf("opened %+v, want %+v", e.tickets.Opened(), want)
 				}
 				if st.TicketID != "90210" || st.TicketFrom != "opened" || st.Priority != p || st.Level != oncall.L1 {
 					t.Errorf("state %+v", st)
@@ -437,59 +450,64 @@ func TestPriorityMenu(t *testing.T) {
 	cases = append(cases, flowCase{
 		name: "bad keys and silence repeat the menu; the third gives normal",
 		turns: append(slices.Clone(toMenu),
-			ex{12, Digits{Digits: "7"}, "caller: gather(1,10s) ru[priority_invalid priority_menu]"},
-			ex{22, Digits{Digits: ""}, "caller: gather(1,10s) ru[nothing_heard priority_menu]"},
-			ex{32, Digits{Digits: "0"}, ringAnna + " | caller: hold ru[priority_invalid priority_set_normal ticket_opened d:90210 pause searching hold_offer_message]"},
+			ex{12, ivr.Digits{Digits: "7"}, "caller: gather(1,10s) ru[priority_invalid priority_menu]"},
+			ex{22, ivr.Digits{Digits: ""}, "caller: gather(1,10s) ru[nothing_heard priority_menu]"},
+			ex{32, ivr.Digits{Digits: "0"}, ringAnna + " | caller: hold ru[priority_invalid priority_set_normal ticket_opened d:90210 pause searching hold_offer_message]"},
 		),
-		check: func(t *testing.T, e *env, st State) {
-			if st.Priority != oncall.Normal || e.tickets.opened[0].Priority != oncall.Normal {
+		check: func(t *testing.T, e *env, st ivr.State) {
+			if st.Priority != oncall.Normal || e.tickets.Opened()[0].Priority != oncall.Normal {
 				t.Errorf("priority %s", st.Priority)
 			}
 		},
 	}, flowCase{
 		name: "silence at the priority menu: nothing heard, the menu again; the third gives normal",
 		turns: append(slices.Clone(toMenu),
-			ex{12, Digits{}, "caller: gather(1,10s) ru[nothing_heard priority_menu]"},
-			ex{22, Digits{}, "caller: gather(1,10s) ru[nothing_heard priority_menu]"},
-			ex{32, Digits{}, ringAnna + " | caller: hold ru[nothing_heard priority_set_normal ticket_opened d:90210 pause searching hold_offer_message]"},
+			ex{12, ivr.Digits{}, "caller: gather(1,10s) ru[nothing_heard priority_menu]"},
+			ex{22, ivr.Digits{}, "caller: gather(1,10s) ru[nothing_heard priority_menu]"},
+			ex{32, ivr.Digits{}, ringAnna + " | caller: hold ru[nothing_heard priority_set_normal ticket_opened d:90210 pause searching hold_offer_message]"},
 		),
-		check: func(t *testing.T, e *env, st State) {
-			if st.Priority != oncall.Normal || len(e.tickets.opened) != 1 {
-				t.Errorf("priority %s, opened %+v", st.Priority, e.tickets.opened)
+		check: func(t *testing.T, e *env, st ivr.State) {
+			if st.Priority != oncall.Normal || len(e.tickets.Opened()) != 1 {
+				t.Errorf("priority %s, opened %+v", st.Priority, e.tickets.Opened())
 			}
 		},
 	}, flowCase{
 		name:  "pound at the priority menu (Twilio's default terminator) is a wrong key, not silence",
-		turns: append(slices.Clone(toMenu), ex{12, Digits{Finished: true}, "caller: gather(1,10s) ru[priority_invalid priority_menu]"}),
+		turns: append(slices.Clone(toMenu), ex{12, ivr.Digits{Finished: true}, "caller: gather(1,10s) ru[priority_invalid priority_menu]"}),
 	}, flowCase{
 		name:  "silence, then a key",
-		turns: append(slices.Clone(toMenu), ex{12, Digits{}, "caller: gather(1,10s) ru[nothing_heard priority_menu]"}, ex{20, Digits{Digits: "2"}, ringAnnaOpened(oncall.Urgent)}),
+		turns: append(slices.Clone(toMenu), ex{12, ivr.Digits{}, "caller: gather(1,10s) ru[nothing_heard priority_menu]"}, ex{20, ivr.Digits{Digits: "2"}, ringAnnaOpened(oncall.Urgent)}),
 	}, flowCase{
 		name:  "anonymous caller in English: ticket opened without a phone",
-		start: CallStarted{Line: washington, Caller: "anonymous"},
+		start: ivr.CallStarted{Line: washington, Caller: "anonymous"},
 		want:  greetWashingtonEN,
-		setup: func(e *env) { e.prefs.LanguageFn = nil },
-		turns: []ex{{5, Digits{}, askTicketEN}, {8, Digits{Digits: "*"}, "caller: gather(1,10s) en[priority_menu]"},
-			{12, Digits{Digits: "2"}, "ring CA1-leg1 e11 +79990000011 cid=+12025952118 25s | caller: hold en[priority_set_urgent ticket_opened d:90210 pause searching hold_offer_message]"}},
-		check: func(t *testing.T, e *env, st State) {
-			want := NewTicket{CallerPhone: "", Language: oncall.English, Priority: oncall.Urgent, Line: washington}
-			if e.tickets.opened[0] != want {
-				t.Errorf("opened %+v", e.tickets.opened[0])
+		setup: func(e *env) {
+			e.prefs.LanguageFn = func(_ context.Context, caller string) (oncall.Language, bool, error) {
+				e.unexpected("Preferences.Language", caller)
+				return "", false, nil
+			}
+		},
+		turns: []ex{{5, ivr.Digits{}, askTicketEN}, {8, ivr.Digits{Digits: "*"}, "caller: gather(1,10s) en[priority_menu]"},
+			{12, ivr.Digits{Digits: "2"}, "ring CA1-leg1 e11 +79990000011 cid=+12025952118 25s | caller: hold en[priority_set_urgent ticket_opened d:90210 pause searching hold_offer_message]"}},
+		check: func(t *testing.T, e *env, st ivr.State) {
+			want := ivr.NewTicket{CallerPhone: "", Language: oncall.English, Priority: oncall.Urgent, Line: washington}
+			if e.tickets.Opened()[0] != want {
+				t.Errorf("opened %+v", e.tickets.Opened()[0])
 			}
 		},
 	}, flowCase{
 		name: "opening fails: routed without a ticket, logged, no note later",
 		setup: func(e *env) {
-			e.tickets.OpenFn = func(ctx context.Context, nt NewTicket) (Ticket, error) {
-				return Ticket{}, errors.New("500")
+			e.tickets.OpenFn = func(ctx context.Context, nt ivr.NewTicket) (ivr.Ticket, error) {
+				return ivr.Ticket{}, errors.New("500")
 			}
-			e.tickets.AddNoteFn = nil
+			e.tickets.AddNoteFn = func(_ context.Context, id, _ string) error { e.unexpected("Tickets.AddNote", id); return nil }
 		},
 		turns: append(slices.Clone(toMenu),
-			ex{12, Digits{Digits: "1"}, ringAnna + " | caller: hold ru[priority_set_critical searching hold_offer_message]"},
-			ex{20, HungUp{}, "cancel CA1-leg1 | done"},
+			ex{12, ivr.Digits{Digits: "1"}, ringAnna + " | caller: hold ru[priority_set_critical searching hold_offer_message]"},
+			ex{20, ivr.HungUp{}, "cancel CA1-leg1 | done"},
 		),
-		check: func(t *testing.T, e *env, st State) {
+		check: func(t *testing.T, e *env, st ivr.State) {
 			if st.TicketID != "" || !logged(e, zapcore.WarnLevel, "could not open a ticket") {
 				t.Errorf("ticket %q", st.TicketID)
 			}
@@ -501,20 +519,20 @@ func TestPriorityMenu(t *testing.T) {
 		name: "opening too slow: routed without a ticket",
 		setup: func(e *env) {
 			e.cfg.TicketLookupBudget = 10 * time.Millisecond
-			e.tickets.OpenFn = func(ctx context.Context, nt NewTicket) (Ticket, error) {
-				return Ticket{}, blockUntilDone(ctx)
+			e.tickets.OpenFn = func(ctx context.Context, nt ivr.NewTicket) (ivr.Ticket, error) {
+				return ivr.Ticket{}, ivrtest.Hang(ctx)
 			}
 		},
-		turns: append(slices.Clone(toMenu), ex{12, Digits{Digits: "1"}, ringAnna + " | caller: hold ru[priority_set_critical searching hold_offer_message]"}),
+		turns: append(slices.Clone(toMenu), ex{12, ivr.Digits{Digits: "1"}, ringAnna + " | caller: hold ru[priority_set_critical searching hold_offer_message]"}),
 	}, flowCase{
 		name: "the ticket system's priority for the new ticket wins",
 		setup: func(e *env) {
-			e.tickets.OpenFn = func(ctx context.Context, nt NewTicket) (Ticket, error) {
-				return Ticket{ID: "T-55", Priority: oncall.Urgent}, nil
+			e.tickets.OpenFn = func(ctx context.Context, nt ivr.NewTicket) (ivr.Ticket, error) {
+				return ivr.Ticket{ID: "T-55", Priority: oncall.Urgent}, nil
 			}
 		},
-		turns: append(slices.Clone(toMenu), ex{12, Digits{Digits: "4"}, ringAnna + " | caller: hold ru[priority_set_urgent ticket_opened d:55 pause searching hold_offer_message]"}),
-		check: func(t *testing.T, e *env, st State) {
+		turns: append(slices.Clone(toMenu), ex{12, ivr.Digits{Digits: "4"}, ringAnna + " | caller: hold ru[priority_set_urgent ticket_opened d:55 pause searching hold_offer_message]"}),
+		check: func(t *testing.T, e *env, st ivr.State) {
 			if st.Priority != oncall.Urgent || st.TicketID != "T-55" {
 				t.Errorf("state %+v", st)
 			}

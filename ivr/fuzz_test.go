@@ -1,4 +1,4 @@
-package ivr
+package ivr_test
 
 import (
 	"context"
@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"github.com/supportdesk/ivr/errs"
+	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/oncall"
 )
 
 // knownPhases are the phases a State may be in.
-var knownPhases = map[Phase]bool{
-	PhaseLanguage: true, PhaseTicket: true, PhasePriority: true, PhaseRouting: true,
-	PhaseConnected: true, PhaseVoicemail: true, PhaseVoicemailWait: true, PhaseDone: true,
+var knownPhases = map[ivr.Phase]bool{
+	ivr.PhaseLanguage: true, ivr.PhaseTicket: true, ivr.PhasePriority: true, ivr.PhaseRouting: true,
+	ivr.PhaseConnected: true, ivr.PhaseVoicemail: true, ivr.PhaseVoicemailWait: true, ivr.PhaseDone: true,
 }
 
 // FuzzMenuDigits keys arbitrary strings (any bytes, with or without the
@@ -48,22 +49,22 @@ func FuzzMenuDigits(f *testing.F) {
 		}
 		// Ids of digits exist when they end with an even digit, and the
 		// ticket system fails for those ending with 13.
-		e.tickets.TicketFn = func(ctx context.Context, id string) (Ticket, error) {
+		e.tickets.TicketFn = func(ctx context.Context, id string) (ivr.Ticket, error) {
 			if !validID(id) {
 				t.Errorf("the ticket system was asked for %q, outside %d..%d digits", id, e.cfg.TicketDigitsMin, e.cfg.TicketDigitsMax)
 			}
 			switch {
 			case strings.HasSuffix(id, "13"):
-				return Ticket{}, errors.New("ticket system down")
+				return ivr.Ticket{}, errors.New("ticket system down")
 			case id != "" && (id[len(id)-1]-'0')%2 == 0:
-				return Ticket{ID: id, Priority: oncall.Urgent, Level: oncall.L2}, nil
+				return ivr.Ticket{ID: id, Priority: oncall.Urgent, Level: oncall.L2}, nil
 			}
-			return Ticket{}, errs.E(errs.NotFound, "id", "no ticket %s", id)
+			return ivr.Ticket{}, errs.E(errs.NotFound, "id", "no ticket %s", id)
 		}
-		c, _ := e.start(CallStarted{Line: moscow, Caller: client})
+		c, _ := e.start(ivr.CallStarted{Line: moscow, Caller: client})
 		for i, d := range []string{d1, d2, d3, d4} {
-			menu := c.st.Phase == PhaseLanguage || c.st.Phase == PhaseTicket || c.st.Phase == PhasePriority
-			_, err := c.try(float64(5*(i+1)), Digits{Digits: d, Finished: finished>>i&1 == 1})
+			menu := c.st.Phase == ivr.PhaseLanguage || c.st.Phase == ivr.PhaseTicket || c.st.Phase == ivr.PhasePriority
+			_, err := c.try(float64(5*(i+1)), ivr.Digits{Digits: d, Finished: finished>>i&1 == 1})
 			switch {
 			case err != nil && menu:
 				t.Fatalf("Digits %q at the %s menu failed: %v", d, c.st.Phase, err)
@@ -83,7 +84,7 @@ func FuzzMenuDigits(f *testing.F) {
 			if st.TicketFrom == "caller" && !validID(st.TicketID) {
 				t.Fatalf("the flow accepted ticket %q outside %d..%d digits", st.TicketID, e.cfg.TicketDigitsMin, e.cfg.TicketDigitsMax)
 			}
-			if st.Phase == PhaseRouting && !st.Priority.Valid() {
+			if st.Phase == ivr.PhaseRouting && !st.Priority.Valid() {
 				t.Fatalf("routing with priority %q", st.Priority)
 			}
 		}

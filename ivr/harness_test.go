@@ -1,4 +1,4 @@
-package ivr
+package ivr_test
 
 import (
 	"bytes"
@@ -14,6 +14,8 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/supportdesk/ivr/errs"
+	"github.com/supportdesk/ivr/ivr"
+	"github.com/supportdesk/ivr/ivr/ivrtest"
 	"github.com/supportdesk/ivr/oncall"
 )
 
@@ -38,74 +40,65 @@ func engineer(id int64, name string, langs ...oncall.Language) oncall.Engineer {
 		Contacts: []oncall.ContactMethod{{Phone: fmt.Sprintf("+7999000%04d", id)}}}
 }
 
-// env is a Flow with fakes of everything it uses. The defaults: tickets
-// 12345 (critical, L1), 777 (urgent, escalated to L2) and 86420 (low)
-// exist, others are
-// not found; new tickets get id 90210; on call are L1 Anna (11, primary) and
-// Boris (12, secondary), L2 Clara (21) and Dmitri (22), L3 Elena (31,
-// primary only); no language is remembered; every write succeeds.
+// env is a Flow over ivrtest's in-memory dependencies. The defaults:
+// tickets 12345 (critical, L1), 777 (urgent, escalated to L2) and 86420
+// (low) exist, others are not found; new tickets get id 90210; on call are
+// L1 Anna (11, primary) and Boris (12, secondary), L2 Clara (21) and
+// Dmitri (22), L3 Elena (31, primary only); no language is remembered;
+// every write succeeds.
 type env struct {
 	t       *testing.T
-	cfg     Config
-	tickets *fakeTickets
-	roster  *fakeRoster
-	pages   *fakePages
-	prefs   *fakePrefs
-	calls   *fakeCalls
+	cfg     ivr.Config
+	tickets *ivrtest.Tickets
+	roster  *ivrtest.Roster
+	pages   *ivrtest.Pages
+	prefs   *ivrtest.Preferences
+	calls   *ivrtest.CallLog
 	logs    *observer.ObservedLogs
-	oncall  map[[2]int]oncall.Engineer
-	known   map[string]Ticket
-	flow    *Flow
+	flow    *ivr.Flow
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, cfg: DefaultConfig(),
-		tickets: &fakeTickets{tb: t}, roster: &fakeRoster{tb: t}, pages: &fakePages{tb: t},
-		prefs: &fakePrefs{tb: t}, calls: &fakeCalls{tb: t},
-		known: map[string]Ticket{
-			"12345": {ID: "12345", Subject: "Database down", Priority: oncall.Critical, Level: oncall.L1},
-			"777":   {ID: "777", Subject: "Slow backups", Priority: oncall.Urgent, Level: oncall.L2},
-			"86420": {ID: "86420", Subject: "How to rotate keys", Priority: oncall.Low, Level: oncall.L1},
-		},
-		oncall: map[[2]int]oncall.Engineer{
-			{1, 1}: engineer(11, "Anna", oncall.Russian, oncall.English),
-			{1, 2}: engineer(12, "Boris", oncall.English),
-			{2, 1}: engineer(21, "Clara"),
-			{2, 2}: engineer(22, "Dmitri"),
-			{3, 1}: engineer(31, "Elena"),
-		},
+	return &env{t: t, cfg: ivr.DefaultConfig(),
+		tickets: ivrtest.NewTickets(
+			ivr.Ticket{ID: "12345", Subject: "Database down", Priority: oncall.Critical, Level: oncall.L1},
+			ivr.Ticket{ID: "777", Subject: "Slow backups", Priority: oncall.Urgent, Level: oncall.L2},
+			ivr.Ticket{ID: "86420", Subject: "How to rotate keys", Priority: oncall.Low, Level: oncall.L1},
+		),
+		roster: ivrtest.NewRoster(map[ivrtest.Rung]oncall.Engineer{
+			{Level: oncall.L1, Layer: oncall.Primary}:   engineer(11, "Anna", oncall.Russian, oncall.English),
+			{Level: oncall.L1, Layer: oncall.Secondary}: engineer(12, "Boris", oncall.English),
+			{Level: oncall.L2, Layer: oncall.Primary}:   engineer(21, "Clara"),
+			{Level: oncall.L2, Layer: oncall.Secondary}: engineer(22, "Dmitri"),
+			{Level: oncall.L3, Layer: oncall.Primary}:   engineer(31, "Elena"),
+		}),
+		pages: &ivrtest.Pages{}, prefs: &ivrtest.Preferences{}, calls: &ivrtest.CallLog{},
 	}
-	e.tickets.TicketFn = func(ctx context.Context, id string) (Ticket, error) {
-		if tk, ok := e.known[id]; ok {
-			return tk, nil
-		}
-		return Ticket{}, errs.E(errs.NotFound, "id", "no ticket %s", id)
-	}
-	e.tickets.OpenFn = func(ctx context.Context, nt NewTicket) (Ticket, error) {
-		return Ticket{ID: "90210", Priority: nt.Priority, Level: oncall.L1}, nil
-	}
-	e.tickets.AddNoteFn = func(ctx context.Context, id, note string) error { return nil }
-	e.roster.OnCallFn = func(ctx context.Context, l oncall.Level, y oncall.Layer, _ time.Time) (oncall.Engineer, bool, error) {
-		eng, ok := e.oncall[[2]int{int(l), int(y)}]
-		return eng, ok, nil
-	}
-	e.pages.RequestPageFn = func(ctx context.Context, p PageRequest) error { return nil }
-	e.prefs.LanguageFn = func(ctx context.Context, caller string) (oncall.Language, bool, error) { return "", false, nil }
-	e.prefs.SetLanguageFn = func(ctx context.Context, caller string, l oncall.Language) error { return nil }
-	e.calls.SaveCallFn = func(ctx context.Context, r CallRecord) error { return nil }
-	return e
 }
 
-func (e *env) build() *Flow {
+// deps returns the env's dependencies for ivr.New.
+func (e *env) deps() ivr.Deps {
+	return ivr.Deps{Tickets: e.tickets, Roster: e.roster, Pages: e.pages, Preferences: e.prefs, Calls: e.calls}
+}
+
+// unexpected fails the test, saying that the flow used dep although the
+// test said it must not; hooks that forbid a call return it.
+func (e *env) unexpected(dep string, args ...any) error {
+	e.t.Errorf("unexpected %s%v", dep, args)
+	return errs.E(errs.Internal, "", "unexpected")
+}
+
+func (e *env) build() *ivr.Flow {
 	e.t.Helper()
 	if e.flow != nil {
 		return e.flow
 	}
 	core, logs := observer.New(zapcore.DebugLevel)
 	e.logs = logs
-	f, err := New(e.cfg, Deps{Tickets: e.tickets, Roster: e.roster, Pages: e.pages,
-		Preferences: e.prefs, Calls: e.calls, Log: zap.New(core)})
+	deps := e.deps()
+	deps.Log = zap.New(core)
+	f, err := ivr.New(e.cfg, deps)
 	if err != nil {
 		e.t.Fatalf("New: %v", err)
 	}
@@ -117,10 +110,10 @@ func (e *env) build() *Flow {
 // the state goes through JSON between every two events.
 type call struct {
 	e  *env
-	st State
+	st ivr.State
 }
 
-func (e *env) start(ev CallStarted) (*call, Result) {
+func (e *env) start(ev ivr.CallStarted) (*call, ivr.Result) {
 	e.t.Helper()
 	f := e.build()
 	if ev.CallID == "" {
@@ -139,7 +132,7 @@ func (e *env) start(ev CallStarted) (*call, Result) {
 }
 
 // send delivers ev (stamped at sec) and fails the test on an error.
-func (c *call) send(sec float64, ev Event) Result {
+func (c *call) send(sec float64, ev ivr.Event) ivr.Result {
 	c.e.t.Helper()
 	res, err := c.try(sec, ev)
 	if err != nil {
@@ -149,7 +142,7 @@ func (c *call) send(sec float64, ev Event) Result {
 }
 
 // try delivers ev stamped at sec; the state advances only without error.
-func (c *call) try(sec float64, ev Event) (Result, error) {
+func (c *call) try(sec float64, ev ivr.Event) (ivr.Result, error) {
 	c.e.t.Helper()
 	before := c.st.Seq
 	st, res, err := c.e.flow.Handle(context.Background(), roundTrip(c.e.t, c.st), stamp(ev, at(sec)))
@@ -169,11 +162,11 @@ func (c *call) try(sec float64, ev Event) (Result, error) {
 
 // check asserts what holds after every event: every prompt exists in both
 // languages, and CallerSeq moves exactly when the caller gets a new step.
-func (c *call) check(res Result, seqBefore int) {
+func (c *call) check(res ivr.Result, seqBefore int) {
 	c.e.t.Helper()
 	for _, p := range allPrompts(res) {
 		emitted.Store(p.Name, true)
-		if Text(p) == "" {
+		if ivr.Text(p) == "" {
 			c.e.t.Errorf("prompt %q in %q is not in the catalogue", p.Name, p.Lang)
 		}
 	}
@@ -187,13 +180,13 @@ func (c *call) check(res Result, seqBefore int) {
 
 // roundTrip marshals st and unmarshals it into a fresh State, failing if the
 // second marshalling differs: the flow may depend on nothing JSON drops.
-func roundTrip(t *testing.T, st State) State {
+func roundTrip(t *testing.T, st ivr.State) ivr.State {
 	t.Helper()
 	b, err := json.Marshal(st)
 	if err != nil {
 		t.Fatalf("marshal state: %v", err)
 	}
-	var back State
+	var back ivr.State
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatalf("unmarshal state: %v\n%s", err, b)
 	}
@@ -204,43 +197,43 @@ func roundTrip(t *testing.T, st State) State {
 	return back
 }
 
-func equalJSON(t *testing.T, a, b State) bool {
+func equalJSON(t *testing.T, a, b ivr.State) bool {
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	return bytes.Equal(ja, jb)
 }
 
 // stamp returns ev with its time set to at.
-func stamp(ev Event, at time.Time) Event {
+func stamp(ev ivr.Event, at time.Time) ivr.Event {
 	switch e := ev.(type) {
-	case Digits:
+	case ivr.Digits:
 		e.At = at
 		return e
-	case HoldKey:
+	case ivr.HoldKey:
 		e.At = at
 		return e
-	case Tick:
+	case ivr.Tick:
 		e.At = at
 		return e
-	case LegAnswered:
+	case ivr.LegAnswered:
 		e.At = at
 		return e
-	case LegDigits:
+	case ivr.LegDigits:
 		e.At = at
 		return e
-	case Bridged:
+	case ivr.Bridged:
 		e.At = at
 		return e
-	case LegEnded:
+	case ivr.LegEnded:
 		e.At = at
 		return e
-	case RecordingDone:
+	case ivr.RecordingDone:
 		e.At = at
 		return e
-	case HungUp:
+	case ivr.HungUp:
 		e.At = at
 		return e
-	case CallStarted:
+	case ivr.CallStarted:
 		e.At = at
 		return e
 	}
@@ -251,7 +244,7 @@ func stamp(ev Event, at time.Time) Event {
 // described as want ("" for an empty Result).
 type ex struct {
 	sec  float64
-	ev   Event
+	ev   ivr.Event
 	want string
 }
 
@@ -261,10 +254,10 @@ type ex struct {
 type flowCase struct {
 	name  string
 	setup func(e *env)
-	start CallStarted
+	start ivr.CallStarted
 	want  string // the Result of Start
 	turns []ex
-	check func(t *testing.T, e *env, st State)
+	check func(t *testing.T, e *env, st ivr.State)
 }
 
 func runCases(t *testing.T, cases []flowCase) {
@@ -303,28 +296,28 @@ func runCases(t *testing.T, cases []flowCase) {
 
 // savedOnce returns the one call record saved, failing unless there is
 // exactly one.
-func savedOnce(t *testing.T, e *env) CallRecord {
+func savedOnce(t *testing.T, e *env) ivr.CallRecord {
 	t.Helper()
-	e.calls.mu.Lock()
-	defer e.calls.mu.Unlock()
-	if len(e.calls.saved) != 1 {
-		t.Fatalf("SaveCall called %d times, want once", len(e.calls.saved))
+	saved := e.calls.Tried()
+	if len(saved) != 1 {
+		t.Fatalf("SaveCall called %d times, want once", len(saved))
 	}
-	return e.calls.saved[0]
+	return saved[0]
 }
 
-func onePage(t *testing.T, e *env) PageRequest {
+func onePage(t *testing.T, e *env) ivr.PageRequest {
 	t.Helper()
-	if len(e.pages.pages) != 1 {
-		t.Fatalf("RequestPage called %d times, want once: %+v", len(e.pages.pages), e.pages.pages)
+	pages := e.pages.Requested()
+	if len(pages) != 1 {
+		t.Fatalf("RequestPage called %d times, want once: %+v", len(pages), pages)
 	}
-	return e.pages.pages[0]
+	return pages[0]
 }
 
 func noPage(t *testing.T, e *env) {
 	t.Helper()
-	if len(e.pages.pages) != 0 {
-		t.Fatalf("RequestPage called: %+v", e.pages.pages)
+	if pages := e.pages.Requested(); len(pages) != 0 {
+		t.Fatalf("RequestPage called: %+v", pages)
 	}
 }
 

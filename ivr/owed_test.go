@@ -1,4 +1,4 @@
-package ivr
+package ivr_test
 
 import (
 	"context"
@@ -8,23 +8,24 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/supportdesk/ivr/errs"
-	"github.com/supportdesk/ivr/oncall"
+	"github.com/supportdesk/ivr/ivr"
+	"github.com/supportdesk/ivr/ivr/ivrtest"
 )
 
 // A store or ticket system that is down when a call ends loses nothing: what
 // could not be written is owed, and Ticks on the finished call retry it.
 func TestOwedWritesAreRetried(t *testing.T) {
 	e := newEnv(t)
-	e.oncall = map[[2]int]oncall.Engineer{} // nobody answers: voicemail and a page
+	e.roster = ivrtest.NewRoster(nil) // nobody answers: voicemail and a page
 	down := errors.New("store down")
 	storeUp, ticketsUp := false, false
-	e.pages.RequestPageFn = func(ctx context.Context, p PageRequest) error {
+	e.pages.RequestPageFn = func(ctx context.Context, p ivr.PageRequest) error {
 		if !storeUp {
 			return down
 		}
 		return nil
 	}
-	e.calls.SaveCallFn = func(ctx context.Context, r CallRecord) error {
+	e.calls.SaveCallFn = func(ctx context.Context, r ivr.CallRecord) error {
 		if !storeUp {
 			return down
 		}
@@ -38,11 +39,11 @@ func TestOwedWritesAreRetried(t *testing.T) {
 		notes = append(notes, id)
 		return nil
 	}
-	c, _ := e.start(CallStarted{Caller: client})
-	c.send(5, Digits{})
-	c.send(15, Digits{Digits: "12345"})
-	res := c.send(60, RecordingDone{URL: "u", Seconds: 20})
-	if !res.Done || c.st.Phase != PhaseDone {
+	c, _ := e.start(ivr.CallStarted{Caller: client})
+	c.send(5, ivr.Digits{})
+	c.send(15, ivr.Digits{Digits: "12345"})
+	res := c.send(60, ivr.RecordingDone{URL: "u", Seconds: 20})
+	if !res.Done || c.st.Phase != ivr.PhaseDone {
 		t.Fatalf("call not finished: %+v", c.st)
 	}
 	if o := c.st.Owed; !o.Page || !o.Record || !o.Note || o.Tries != 1 {
@@ -54,35 +55,35 @@ func TestOwedWritesAreRetried(t *testing.T) {
 	}
 
 	// Before the next try is due, a Tick changes nothing.
-	c.send(90, Tick{})
-	if len(e.pages.pages) != 1 {
-		t.Fatalf("%d page attempts before the retry was due", len(e.pages.pages))
+	c.send(90, ivr.Tick{})
+	if len(e.pages.Requested()) != 1 {
+		t.Fatalf("%d page attempts before the retry was due", len(e.pages.Requested()))
 	}
 	// Due, still down: still owed, tried again two minutes later.
-	c.send(120, Tick{})
-	if !c.st.Owed.Page || !c.st.Owed.Record || len(e.pages.pages) != 2 || !c.st.Owed.NextAt.Equal(at(240)) {
-		t.Fatalf("after a failed retry: owed %+v, %d page attempts", c.st.Owed, len(e.pages.pages))
+	c.send(120, ivr.Tick{})
+	if !c.st.Owed.Page || !c.st.Owed.Record || len(e.pages.Requested()) != 2 || !c.st.Owed.NextAt.Equal(at(240)) {
+		t.Fatalf("after a failed retry: owed %+v, %d page attempts", c.st.Owed, len(e.pages.Requested()))
 	}
 
 	// The store is back: the page goes through, then the record says so.
 	storeUp = true
-	c.send(240, Tick{})
+	c.send(240, ivr.Tick{})
 	if !c.st.Owed.Note || c.st.Owed.Page || c.st.Owed.Record || !c.st.Paged {
 		t.Fatalf("after the store came back: owed %+v, paged %v", c.st.Owed, c.st.Paged)
 	}
-	last := e.calls.saved[len(e.calls.saved)-1]
-	if !last.Paged || last.Outcome != OutcomeVoicemail || last.VoicemailURL != "u" {
+	last := e.calls.Tried()[len(e.calls.Tried())-1]
+	if !last.Paged || last.Outcome != ivr.OutcomeVoicemail || last.VoicemailURL != "u" {
 		t.Errorf("record saved on the retry: %+v", last)
 	}
 
 	// The ticket system comes back: the note is added once.
 	ticketsUp = true
-	c.send(c.st.Owed.NextAt.Sub(t0).Seconds(), Tick{})
+	c.send(c.st.Owed.NextAt.Sub(t0).Seconds(), ivr.Tick{})
 	if c.st.Owed.Any() || len(notes) != 1 || notes[0] != "12345" {
 		t.Fatalf("owed %+v, notes %v", c.st.Owed, notes)
 	}
 	// Nothing owed: a Tick is refused, as for any finished call.
-	if _, err := c.try(10000, Tick{}); !errs.Is(err, errs.Conflict) {
+	if _, err := c.try(10000, ivr.Tick{}); !errs.Is(err, errs.Conflict) {
 		t.Fatalf("Tick with nothing owed: %v, want conflict", err)
 	}
 }
@@ -94,25 +95,25 @@ func TestOwedNoteGivenUp(t *testing.T) {
 	e := newEnv(t)
 	attempts := 0
 	e.tickets.AddNoteFn = func(ctx context.Context, id, note string) error { attempts++; return errors.New("down") }
-	c, _ := e.start(CallStarted{Caller: client})
-	c.send(5, Digits{})
-	c.send(15, Digits{Digits: "12345"})
-	c.send(20, HungUp{}) // abandoned while ringing: paged, noted
+	c, _ := e.start(ivr.CallStarted{Caller: client})
+	c.send(5, ivr.Digits{})
+	c.send(15, ivr.Digits{Digits: "12345"})
+	c.send(20, ivr.HungUp{}) // abandoned while ringing: paged, noted
 	for c.st.Owed.Any() {
-		c.send(c.st.Owed.NextAt.Sub(t0).Seconds(), Tick{})
+		c.send(c.st.Owed.NextAt.Sub(t0).Seconds(), ivr.Tick{})
 	}
-	if attempts != noteMaxTries || !logged(e, zapcore.ErrorLevel, "giving up adding the call's note") {
-		t.Fatalf("%d attempts; want %d, then given up, and said so", attempts, noteMaxTries)
+	if attempts != ivr.NoteMaxTries || !logged(e, zapcore.ErrorLevel, "giving up adding the call's note") {
+		t.Fatalf("%d attempts; want %d, then given up, and said so", attempts, ivr.NoteMaxTries)
 	}
 
 	e = newEnv(t)
 	e.tickets.AddNoteFn = func(ctx context.Context, id, note string) error {
 		return errs.E(errs.NotFound, "id", "ticket %s is closed", id)
 	}
-	c, _ = e.start(CallStarted{Caller: client})
-	c.send(5, Digits{})
-	c.send(15, Digits{Digits: "12345"})
-	c.send(20, HungUp{})
+	c, _ = e.start(ivr.CallStarted{Caller: client})
+	c.send(5, ivr.Digits{})
+	c.send(15, ivr.Digits{Digits: "12345"})
+	c.send(20, ivr.HungUp{})
 	if c.st.Owed.Any() || !logged(e, zapcore.ErrorLevel, "refused the call's note") {
 		t.Fatalf("owed %+v after the ticket system refused the note; want nothing owed, and said so", c.st.Owed)
 	}

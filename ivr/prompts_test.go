@@ -1,4 +1,4 @@
-package ivr
+package ivr_test
 
 import (
 	"flag"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/oncall"
 )
 
@@ -27,11 +28,11 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if code == 0 && flag.Lookup("test.run").Value.String() == "" {
 		spoken := map[string]bool{}
-		for _, l := range DefaultConfig().Lines {
+		for _, l := range ivr.DefaultConfig().Lines {
 			spoken[l.Spoken] = true
 		}
 		var unused []string
-		for _, p := range flowPrompts {
+		for _, p := range ivr.FlowPrompts {
 			if _, ok := emitted.Load(p.Name); !ok && !spoken[p.Name] {
 				unused = append(unused, p.Name)
 			}
@@ -47,7 +48,7 @@ func TestMain(m *testing.M) {
 
 func TestCatalogue(t *testing.T) {
 	seen := map[string]bool{}
-	for _, p := range catalogue {
+	for _, p := range ivr.InternalCatalogue {
 		if seen[p.Name] {
 			t.Errorf("%s: listed twice", p.Name)
 		}
@@ -56,7 +57,7 @@ func TestCatalogue(t *testing.T) {
 			t.Errorf("%s: missing a language", p.Name)
 			continue
 		}
-		if p.Name == PromptPause {
+		if p.Name == ivr.PromptPause {
 			if p.RU != p.EN {
 				t.Errorf("%s: a silence says the same in both languages: %q / %q", p.Name, p.RU, p.EN)
 			}
@@ -72,50 +73,50 @@ func TestCatalogue(t *testing.T) {
 		built = append(built, "digit_"+string(d))
 	}
 	for _, p := range oncall.Priorities {
-		built = append(built, priorityPrompt(oncall.Russian, p).Name, responsePrompt(oncall.Russian, p).Name,
-			prioritySetPrompt(oncall.Russian, p).Name)
+		built = append(built, ivr.PriorityPrompt(oncall.Russian, p).Name, ivr.ResponsePrompt(oncall.Russian, p).Name,
+			ivr.PrioritySetPrompt(oncall.Russian, p).Name)
 	}
 	for _, l := range []oncall.Language{oncall.Russian, oncall.English} {
 		built = append(built, "caller_speaks_"+string(l))
 	}
-	for _, l := range DefaultConfig().Lines {
-		built = append(built, l.Greeting, l.Spoken, screenLinePrompt(l))
+	for _, l := range ivr.DefaultConfig().Lines {
+		built = append(built, l.Greeting, l.Spoken, ivr.ScreenLinePrompt(l))
 	}
 	for _, n := range built {
-		if !hasPrompt(n) {
+		if !ivr.HasPrompt(n) {
 			t.Errorf("%s: not in the catalogue", n)
 		}
 	}
-	if got := len(Catalogue()); got != len(catalogue) {
+	if got := len(ivr.Catalogue()); got != len(ivr.InternalCatalogue) {
 		t.Errorf("Catalogue() has %d entries", got)
 	}
 }
 
 func TestText(t *testing.T) {
 	for _, tc := range []struct {
-		p    Prompt
+		p    ivr.Prompt
 		want string
 	}{
-		{Prompt{"digit_5", oncall.Russian}, "пять"},
-		{Prompt{"digit_5", oncall.English}, "five"},
-		{Prompt{"language_offer", oncall.English}, "For English, press 9."},
-		{Prompt{"language_offer", oncall.Russian}, "Чтобы продолжить на русском языке, нажмите 9."},
+		{ivr.Prompt{"digit_5", oncall.Russian}, "пять"},
+		{ivr.Prompt{"digit_5", oncall.English}, "five"},
+		{ivr.Prompt{"language_offer", oncall.English}, "For English, press 9."},
+		{ivr.Prompt{"language_offer", oncall.Russian}, "Чтобы продолжить на русском языке, нажмите 9."},
 		// What is said is written out: a speaker (or Twilio's <Say>) reads
 		// "24/7" as "twenty four slash seven".
-		{Prompt{"greeting_moscow", oncall.English}, "Hello, you have reached twenty-four seven technical support, Moscow line."},
-		{Prompt{"ticket_enter", oncall.English}, "Please enter your ticket number, followed by the pound sign. If you have no ticket, press star, then the pound sign."},
-		{Prompt{"ticket_opened", oncall.English}, "Your new ticket number is"},
-		{Prompt{"screen_line_moscow", oncall.English}, "Support call from the Moscow line."},
-		{Prompt{"screen_line_moscow", oncall.Russian}, "Звонок в поддержку, московская линия."},
-		{Prompt{"connecting", oncall.Russian}, "Соединяем вас с инженером."},
-		{Prompt{"screen_connecting", oncall.Russian}, "Соединяем вас с клиентом."},
-		{Prompt{"leave_message", oncall.Russian}, "Пожалуйста, оставьте сообщение после сигнала. Когда закончите, нажмите решётку или положите трубку."},
-		{Prompt{"priority_set_urgent", oncall.English}, "We will register your request with urgent priority."},
-		{Prompt{"nothing_heard", oncall.Russian}, "Мы ничего не услышали."},
-		{Prompt{"no_such_prompt", oncall.English}, ""},
-		{Prompt{"digit_5", "de"}, ""},
+		{ivr.Prompt{"greeting_moscow", oncall.English}, "Hello, you have reached twenty-four seven technical support, Moscow line."},
+		{ivr.Prompt{"ticket_enter", oncall.English}, "Please enter your ticket number, followed by the pound sign. If you have no ticket, press star, then the pound sign."},
+		{ivr.Prompt{"ticket_opened", oncall.English}, "Your new ticket number is"},
+		{ivr.Prompt{"screen_line_moscow", oncall.English}, "Support call from the Moscow line."},
+		{ivr.Prompt{"screen_line_moscow", oncall.Russian}, "Звонок в поддержку, московская линия."},
+		{ivr.Prompt{"connecting", oncall.Russian}, "Соединяем вас с инженером."},
+		{ivr.Prompt{"screen_connecting", oncall.Russian}, "Соединяем вас с клиентом."},
+		{ivr.Prompt{"leave_message", oncall.Russian}, "Пожалуйста, оставьте сообщение после сигнала. Когда закончите, нажмите решётку или положите трубку."},
+		{ivr.Prompt{"priority_set_urgent", oncall.English}, "We will register your request with urgent priority."},
+		{ivr.Prompt{"nothing_heard", oncall.Russian}, "Мы ничего не услышали."},
+		{ivr.Prompt{"no_such_prompt", oncall.English}, ""},
+		{ivr.Prompt{"digit_5", "de"}, ""},
 	} {
-		if got := Text(tc.p); got != tc.want {
+		if got := ivr.Text(tc.p); got != tc.want {
 			t.Errorf("Text(%v) = %q, want %q", tc.p, got, tc.want)
 		}
 	}
@@ -125,7 +126,7 @@ func TestText(t *testing.T) {
 // symbols a speaker reads aloud, the "pound key", and a Russian "I" where
 // every other prompt says "we".
 func TestWording(t *testing.T) {
-	for _, p := range flowPrompts {
+	for _, p := range ivr.FlowPrompts {
 		for _, text := range []string{p.RU, p.EN} {
 			if strings.ContainsAny(text, "/&%") {
 				t.Errorf("%s: %q has a symbol a speaker reads aloud", p.Name, text)

@@ -183,6 +183,15 @@ func (r *Roster) Remove(level oncall.Level, layer oncall.Layer) {
 	delete(r.team, Rung{level, layer})
 }
 
+// At returns the engineer put at level and layer, whatever OnCallFn or
+// Fail say: a hook that changes one rung answers the others with it.
+func (r *Roster) At(level oncall.Level, layer oncall.Layer) (oncall.Engineer, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.team[Rung{level, layer}]
+	return e, ok
+}
+
 // Fail makes every later call return err (nil: the roster is back).
 func (r *Roster) Fail(err error) {
 	r.mu.Lock()

@@ -78,6 +78,9 @@ func TestRoster(t *testing.T) {
 	if _, _, err := r.OnCall(ctx, oncall.L1, oncall.Secondary, time.Now()); !errors.Is(err, errDown) {
 		t.Errorf("OnCall while down: %v", err)
 	}
+	if e, ok := r.At(oncall.L1, oncall.Secondary); !ok || e.ID != 12 {
+		t.Errorf("At while down: %+v %v; want the engineer put there", e, ok)
+	}
 }
 
 // Pages and CallLog record every attempt and keep only those that went
