@@ -2,6 +2,7 @@ package simulator_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -10,79 +11,37 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/ivr"
+	"github.com/supportdesk/ivr/ivr/ivrtest"
 	"github.com/supportdesk/ivr/oncall"
 	"github.com/supportdesk/ivr/pager"
 	"github.com/supportdesk/ivr/simulator"
 	"github.com/supportdesk/ivr/store"
 )
 
-// desk is an in-memory support desk: one ticket, one engineer per level
-// and layer, and a record of what the flow did.
-type desk struct {
-	mu     sync.Mutex
-	pages  []ivr.PageRequest
-	calls  []ivr.CallRecord
-	langs  map[string]oncall.Language
-	opened int
-}
-
-func (d *desk) Ticket(_ context.Context, id string) (ivr.Ticket, error) {
-	if id == "1001" {
-		return ivr.Ticket{ID: "1001", Subject: "database down", Priority: oncall.Critical, Level: oncall.L2}, nil
+// newDesk returns an in-memory support desk (ivrtest's): one ticket, 1001
+// (critical, L2), new tickets opened as 2001, one engineer per level and
+// layer (engineer 10×level+layer, phone +120255501<id>), callers' languages
+// remembered, and a record of what the flow did.
+func newDesk() *ivrtest.Desk {
+	d := ivrtest.NewDesk()
+	d.Tickets.Add(ivr.Ticket{ID: "1001", Subject: "database down", Priority: oncall.Critical, Level: oncall.L2})
+	d.Tickets.OpenedID = "2001"
+	for _, level := range []oncall.Level{oncall.L1, oncall.L2, oncall.L3} {
+		for _, layer := range []oncall.Layer{oncall.Primary, oncall.Secondary} {
+			id := int64(level)*10 + int64(layer)
+			d.Roster.Put(level, layer, oncall.Engineer{ID: id, Name: level.String() + " " + layer.String(), Level: level,
+				Languages: []oncall.Language{oncall.Russian, oncall.English},
+				Contacts:  []oncall.ContactMethod{{Phone: fmt.Sprintf("+120255501%02d", id), SMS: true}}})
+		}
 	}
-	return ivr.Ticket{}, errs.E(errs.NotFound, "", "no ticket %s", id)
+	return d
 }
 
-func (d *desk) OpenTicket(_ context.Context, t ivr.NewTicket) (ivr.Ticket, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.opened++
-	return ivr.Ticket{ID: "2001", Priority: t.Priority, Level: oncall.L1}, nil
-}
-
-func (d *desk) AddNote(context.Context, string, string) error { return nil }
-
-func (d *desk) OnCall(_ context.Context, level oncall.Level, layer oncall.Layer, _ time.Time) (oncall.Engineer, bool, error) {
-	id := int64(level)*10 + int64(layer)
-	return oncall.Engineer{ID: id, Name: level.String() + " " + layer.String(), Level: level,
-		Languages: []oncall.Language{oncall.Russian, oncall.English},
-		Contacts:  []oncall.ContactMethod{{Phone: "+120255501" + string(rune('0'+id/10)) + string(rune('0'+id%10)), SMS: true}}}, true, nil
-}
-
-func (d *desk) RequestPage(_ context.Context, p ivr.PageRequest) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.pages = append(d.pages, p)
-	return nil
-}
-
-func (d *desk) Language(_ context.Context, caller string) (oncall.Language, bool, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	l, ok := d.langs[caller]
-	return l, ok, nil
-}
-
-func (d *desk) SetLanguage(_ context.Context, caller string, l oncall.Language) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.langs[caller] = l
-	return nil
-}
-
-func (d *desk) SaveCall(_ context.Context, r ivr.CallRecord) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.calls = append(d.calls, r)
-	return nil
-}
-
-func newFlow(t *testing.T) (*ivr.Flow, *desk) {
+func newFlow(t *testing.T) (*ivr.Flow, *ivrtest.Desk) {
 	t.Helper()
-	d := &desk{langs: map[string]oncall.Language{}}
-	f, err := ivr.New(ivr.DefaultConfig(), ivr.Deps{Tickets: d, Roster: d, Pages: d, Preferences: d, Calls: d})
+	d := newDesk()
+	f, err := ivr.New(ivr.DefaultConfig(), d.Deps())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,8 +83,8 @@ func TestCriticalTicketReachesL2(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if len(d.calls) != 1 || d.calls[0].EngineerID != 22 || d.calls[0].TicketID != "1001" {
-		t.Errorf("call log %+v, want one call answered by engineer 22 on ticket 1001", d.calls)
+	if calls := d.Calls.Records(); len(calls) != 1 || calls[0].EngineerID != 22 || calls[0].TicketID != "1001" {
+		t.Errorf("call log %+v, want one call answered by engineer 22 on ticket 1001", calls)
 	}
 }
 
@@ -147,16 +106,16 @@ func TestNoTicketVoicemailInEnglish(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if len(d.pages) != 1 || d.pages[0].Priority != oncall.Urgent || d.pages[0].TicketID != "2001" {
-		t.Errorf("pages %+v, want one urgent page for ticket 2001", d.pages)
+	if pages := d.Pages.Pages(); len(pages) != 1 || pages[0].Priority != oncall.Urgent || pages[0].TicketID != "2001" {
+		t.Errorf("pages %+v, want one urgent page for ticket 2001", pages)
 	}
 }
 
 func TestInputClosedHangsUp(t *testing.T) {
 	f, d := newFlow(t)
 	out := call(t, f, "+74996383867", "+15550001111", "9")
-	if !strings.Contains(out, "input closed") || len(d.calls) != 1 || d.calls[0].Outcome != ivr.OutcomeHungUp {
-		t.Errorf("calls %+v, want one hung-up call:\n%s", d.calls, out)
+	if calls := d.Calls.Records(); !strings.Contains(out, "input closed") || len(calls) != 1 || calls[0].Outcome != ivr.OutcomeHungUp {
+		t.Errorf("calls %+v, want one hung-up call:\n%s", calls, out)
 	}
 }
 
@@ -177,10 +136,10 @@ func (c *clock) Now() time.Time {
 func (c *clock) After(time.Duration) <-chan time.Time { return nil }
 
 // deskRoster is the desk's on-call answers as the pager asks them.
-type deskRoster struct{ d *desk }
+type deskRoster struct{ d *ivrtest.Desk }
 
 func (r deskRoster) OnCall(level oncall.Level, layer oncall.Layer, t time.Time) (oncall.Engineer, bool) {
-	e, ok, _ := r.d.OnCall(context.Background(), level, layer, t)
+	e, ok, _ := r.d.Roster.OnCall(context.Background(), level, layer, t)
 	return e, ok
 }
 
@@ -193,7 +152,7 @@ func (defaultPolicies) Policy(_ context.Context, p oncall.Priority) (oncall.Poli
 // pagedDesk is the desk with a real pager behind the flow: its engine over
 // a SQLite store, with the simulator's phones as channels.
 type pagedDesk struct {
-	*desk
+	*ivrtest.Desk
 	flow  *ivr.Flow
 	eng   *pager.Engine
 	pager *simulator.Pager
@@ -211,21 +170,23 @@ func newPagedFlow(t *testing.T) *pagedDesk {
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	d := &desk{langs: map[string]oncall.Language{}}
+	d := newDesk()
 	clk := &clock{now: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
 	phones := simulator.NewPhones()
 	channels := phones.Channels()
-	channels[pager.KindNote] = pager.NoteChannel{Tickets: d}
+	channels[pager.KindNote] = pager.NoteChannel{Tickets: d.Tickets}
 	rules := pager.Rules{LineNames: map[string]string{"+12025952118": "Washington", "+74996383867": "Moscow"}}
 	eng, err := pager.New(pager.Config{Store: db, Channels: channels, Roster: deskRoster{d}, Policies: defaultPolicies{}, Rules: rules, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := ivr.New(ivr.DefaultConfig(), ivr.Deps{Tickets: d, Roster: d, Pages: eng, Preferences: d, Calls: d})
+	deps := d.Deps()
+	deps.Pages = eng
+	f, err := ivr.New(ivr.DefaultConfig(), deps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &pagedDesk{desk: d, flow: f, eng: eng, clock: clk,
+	return &pagedDesk{Desk: d, flow: f, eng: eng, clock: clk,
 		pager: &simulator.Pager{Engine: eng, Phones: phones, Rules: rules, CallerID: "+74996383867", SMSFrom: "+12025952118"}}
 }
 
@@ -351,7 +312,7 @@ func TestHoldKeyLeavesAMessage(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if len(d.pages) != 1 || d.pages[0].TicketID != "1001" || d.pages[0].VoicemailURL == "" {
-		t.Errorf("pages %+v, want one page for ticket 1001 with the voicemail", d.pages)
+	if pages := d.Pages.Pages(); len(pages) != 1 || pages[0].TicketID != "1001" || pages[0].VoicemailURL == "" {
+		t.Errorf("pages %+v, want one page for ticket 1001 with the voicemail", pages)
 	}
 }
