@@ -17,6 +17,7 @@ import (
 	"github.com/supportdesk/ivr/calls"
 	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/faketwilio"
+	"github.com/supportdesk/ivr/ivr/ivrtest"
 	"github.com/supportdesk/ivr/links"
 	"github.com/supportdesk/ivr/oncall"
 	"github.com/supportdesk/ivr/pager"
@@ -97,20 +98,7 @@ type menuRig struct {
 	t     *testing.T
 	srv   *httptest.Server
 	pages *onePage
-	now   time.Time
-	mu    sync.Mutex
-}
-
-func (m *menuRig) clock() time.Time {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.now
-}
-
-func (m *menuRig) advance(d time.Duration) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.now = m.now.Add(d)
+	clock *ivrtest.Clock
 }
 
 // newMenuRig serves the pager's webhooks over a page a voicemail on the
@@ -118,7 +106,7 @@ func (m *menuRig) advance(d time.Duration) {
 // attempt 1; attempt 2 is engineer 8's call. withLinks: a link key is set.
 func newMenuRig(t *testing.T, withLinks bool, page func(*pager.Page)) *menuRig {
 	t.Helper()
-	m := &menuRig{t: t, now: time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)}
+	m := &menuRig{t: t, clock: ivrtest.NewClock(time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC))}
 	r := mux.NewRouter()
 	m.srv = httptest.NewServer(r)
 	t.Cleanup(m.srv.Close)
@@ -133,7 +121,7 @@ func newMenuRig(t *testing.T, withLinks bool, page func(*pager.Page)) *menuRig {
 		{ID: 2, PageID: 5, Kind: pager.KindVoice, EngineerID: 8, Language: oncall.English, Status: pager.Done, Outcome: pager.NoKey},
 	}}
 	cfg := webhooks.PagerConfig{PublicURL: m.srv.URL, AuthToken: menuToken, REST: webhooks.Unconfigured(),
-		CallerID: "+74996383867", Pages: m.pages, Now: m.clock,
+		CallerID: "+74996383867", Pages: m.pages, Now: m.clock.Now,
 		Voicemails: voicemails{"RE1": {ID: "RE1", CallID: "CA1", ContentType: "audio/x-wav", Data: []byte("RIFF-the-message")}}}
 	if withLinks {
 		s, err := links.New([]byte(strings.Repeat("k", links.KeySize)))
@@ -277,15 +265,15 @@ func TestMenuPlaysTheVoicemailFromASignedLink(t *testing.T) {
 	tok := strings.TrimPrefix(link, m.srv.URL+"/recordings/signed/")
 	s, _ := links.New([]byte(strings.Repeat("k", links.KeySize)))
 	for name, u := range map[string]string{
-		"another purpose's token": m.srv.URL + "/recordings/signed/" + s.Token("ack", "RE1", m.clock().Add(time.Hour)),
+		"another purpose's token": m.srv.URL + "/recordings/signed/" + s.Token("ack", "RE1", m.clock.Now().Add(time.Hour)),
 		"a changed token":         m.srv.URL + "/recordings/signed/" + tok[:len(tok)-1] + flip(tok[len(tok)-1]),
-		"a recording not kept":    m.srv.URL + "/recordings/signed/" + s.Token("recording", "RE2", m.clock().Add(time.Hour)),
+		"a recording not kept":    m.srv.URL + "/recordings/signed/" + s.Token("recording", "RE2", m.clock.Now().Add(time.Hour)),
 	} {
 		if code, body, _ := get(u); code != http.StatusNotFound || strings.Contains(body, "RIFF") {
 			t.Errorf("%s: %d %q, want 404", name, code, body)
 		}
 	}
-	m.advance(11 * time.Minute)
+	m.clock.Advance(11 * time.Minute)
 	if code, _, _ := get(link); code != http.StatusNotFound {
 		t.Errorf("the link after 11 minutes: %d, want 404 (expired)", code)
 	}
