@@ -249,7 +249,8 @@ func TestTicketEntry(t *testing.T) {
 		return func(e *env) {
 			e.tickets.TicketFn = func(ctx context.Context, id string) (ivr.Ticket, error) { return ivr.Ticket{}, err }
 			e.tickets.OpenFn = func(_ context.Context, nt ivr.NewTicket) (ivr.Ticket, error) { // not tried again during the same call
-				return ivr.Ticket{}, e.unexpected("Tickets.OpenTicket", nt)
+				e.unexpected("Tickets.OpenTicket", nt)
+				return ivr.Ticket{}, errUnexpected
 			}
 		}
 	}

@@ -160,7 +160,7 @@ type deps struct {
 func newDeps(tickets ...ivr.Ticket) *deps {
 	d := &deps{Tickets: ivrtest.NewTickets(tickets...), Roster: ivrtest.NewRoster(team),
 		Pages: &ivrtest.Pages{}, Preferences: &ivrtest.Preferences{}, CallLog: &ivrtest.CallLog{}}
-	d.Tickets.OpenedID = "9001"
+	d.OpenedID = "9001"
 	d.SetLanguageFn = func(context.Context, string, oncall.Language) error { return nil }
 	return d
 }
