@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 
+	"go.uber.org/zap"
+
 	"github.com/supportdesk/ivr/access"
 	"github.com/supportdesk/ivr/store"
 )
@@ -18,7 +20,7 @@ func migrate(ctx context.Context, args []string, env environ) error {
 		return err
 	}
 	return withStore(ctx, c, env, func(*store.DB) error {
-		fmt.Fprintf(env.stdout, "%s is migrated\n", redact(c.db))
+		_, _ = fmt.Fprintf(env.stdout, "%s is migrated\n", redact(c.db)) // to the terminal, as run's usage
 		return nil
 	})
 }
@@ -33,7 +35,11 @@ func withStore(ctx context.Context, c common, env environ, fn func(db *store.DB)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() {
+		if err := db.Close(); err != nil {
+			log.Warn("could not close the store", zap.Error(err))
+		}
+	}()
 	return fn(db)
 }
 
@@ -58,8 +64,11 @@ func tokenCreate(ctx context.Context, args []string, env environ) error {
 		if err != nil {
 			return fmt.Errorf("token create: %w", err)
 		}
-		fmt.Fprintf(env.stderr, "token %d (%s, role %s) created; its secret is shown this once:\n", tok.ID, tok.Name, tok.Role)
-		fmt.Fprintln(env.stdout, secret)
+		_, _ = fmt.Fprintf(env.stderr, "token %d (%s, role %s) created; its secret is shown this once:\n", tok.ID, tok.Name, tok.Role)
+		// A secret that could not be written is lost: say so.
+		if _, err := fmt.Fprintln(env.stdout, secret); err != nil {
+			return fmt.Errorf("token create: token %d was created but its secret could not be printed (revoke it): %w", tok.ID, err)
+		}
 		return nil
 	})
 	if errors.Is(err, store.ErrLocked) {

@@ -37,7 +37,7 @@ func parse(fs *flag.FlagSet, args []string, env environ) error {
 		return errUsage
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(env.stderr, "unexpected argument %q\n", fs.Arg(0))
+		_, _ = fmt.Fprintf(env.stderr, "unexpected argument %q\n", fs.Arg(0)) // usage text, as in run
 		fs.Usage()
 		return errUsage
 	}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -40,9 +39,11 @@ func ivrBinary(t *testing.T) string {
 			return
 		}
 		crashBinDir = dir
+		// go test puts its own GOROOT/bin first on the PATH (since Go 1.19).
 		goTool, err := exec.LookPath("go")
 		if err != nil {
-			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+			crashBuildErr = err
+			return
 		}
 		bin := filepath.Join(dir, "ivr")
 		// -o: a bare `go build ./cmd/ivr` would collide with the ivr/
@@ -84,15 +85,9 @@ type ivrProc struct {
 	exited  chan struct{}   // closed once it has ended and its log is read
 	exitErr error
 
-	mu       sync.Mutex
-	errors   []string       // its error lines, for the test's log
-	counts   map[string]int // lines by message
-	watchers []logWatch
-}
-
-type logWatch struct {
-	match func(logLine) bool
-	seen  chan struct{}
+	mu     sync.Mutex
+	errors []string       // its error lines, for the test's log
+	counts map[string]int // lines by message
 }
 
 // startIVR runs bin serve with args and env (nothing inherited but PATH),
@@ -159,25 +154,6 @@ func (p *ivrProc) read(line string) {
 	case l.Level == "error" && len(p.errors) < 20:
 		p.errors = append(p.errors, strings.TrimSpace(line))
 	}
-	kept := p.watchers[:0]
-	for _, w := range p.watchers {
-		if w.match(l) {
-			close(w.seen)
-			continue
-		}
-		kept = append(kept, w)
-	}
-	p.watchers = kept
-}
-
-// watch returns a channel closed once the process logs a line match
-// accepts (from now on).
-func (p *ivrProc) watch(match func(logLine) bool) <-chan struct{} {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	w := logWatch{match: match, seen: make(chan struct{})}
-	p.watchers = append(p.watchers, w)
-	return w.seen
 }
 
 // count returns how many lines with message msg the process logged.

@@ -158,7 +158,7 @@ func TestFakeTwilioConsoleVoicemailPage(t *testing.T) {
 	typeLine("key " + m[1] + " 1")
 	// Acknowledged; a voicemail's page then offers to play it (2) and to
 	// call the client back (3).
-	_, at = out.Wait(t, at, `engineer `+m[1]+` hears: [^\n]*(?:press 2|Нажмите 2)[^\n]*\(waiting for keys\)`)
+	out.Wait(t, at, `engineer `+m[1]+` hears: [^\n]*(?:press 2|Нажмите 2)[^\n]*\(waiting for keys\)`)
 	typeLine("end " + m[1])
 	if strings.Contains(out.String(), "caller hears: (on hold)\ncaller: the call ends") {
 		t.Errorf("the console shows the caller back on hold after the goodbye:\n%s", out.String())

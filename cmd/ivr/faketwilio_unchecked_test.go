@@ -16,10 +16,10 @@ import (
 func TestFakeTwilioWithoutSpecRunsUnchecked(t *testing.T) {
 	t.Setenv(faketwilio.SpecEnv, "")
 	clone := filepath.Join(t.TempDir(), "clone")
-	if err := os.MkdirAll(clone, 0o755); err != nil {
+	if err := os.MkdirAll(clone, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(clone, "go.mod"), []byte("module github.com/supportdesk/ivr\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(clone, "go.mod"), []byte("module github.com/supportdesk/ivr\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Chdir(clone)

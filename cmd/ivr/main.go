@@ -67,9 +67,12 @@ type environ struct {
 
 var errUsage = errors.New("usage")
 
+// run runs the command args name. Usage text goes to the operator's
+// terminal; a failed write there has nowhere better to be reported, so its
+// error is dropped (`_, _ =`).
 func run(ctx context.Context, args []string, env environ) error {
 	if len(args) == 0 {
-		fmt.Fprint(env.stderr, usage)
+		_, _ = fmt.Fprint(env.stderr, usage)
 		return errUsage
 	}
 	switch args[0] {
@@ -83,14 +86,14 @@ func run(ctx context.Context, args []string, env environ) error {
 		return fakeTwilio(ctx, args[1:], env)
 	case "token":
 		if len(args) < 2 || args[1] != "create" {
-			fmt.Fprint(env.stderr, "usage: ivr token create --role admin|engineer --name NAME [--engineer ID]\n")
+			_, _ = fmt.Fprint(env.stderr, "usage: ivr token create --role admin|engineer --name NAME [--engineer ID]\n")
 			return errUsage
 		}
 		return tokenCreate(ctx, args[2:], env)
 	case "help", "-h", "--help":
-		fmt.Fprint(env.stdout, usage)
+		_, _ = fmt.Fprint(env.stdout, usage)
 		return nil
 	}
-	fmt.Fprintf(env.stderr, "unknown command %q\n\n%s", args[0], usage)
+	_, _ = fmt.Fprintf(env.stderr, "unknown command %q\n\n%s", args[0], usage)
 	return errUsage
 }

@@ -203,7 +203,7 @@ func TestTokenCreate(t *testing.T) {
 		t.Errorf("new token: %d, want 200", code)
 	}
 
-	env, _, errOut = testEnv(map[string]string{"IVR_DB": filepath.Join(t.TempDir(), "other.db")})
+	env, _, _ = testEnv(map[string]string{"IVR_DB": filepath.Join(t.TempDir(), "other.db")})
 	err := run(context.Background(), []string{"token", "create", "--role", "root", "--name", "x"}, env)
 	if err == nil || !strings.Contains(err.Error(), "role") {
 		t.Errorf("bad role: %v, want an error naming the role", err)

@@ -48,8 +48,8 @@ func serveRefused(t *testing.T, env environ, errOut *syncBuffer) error {
 		return err
 	case <-listening:
 		cancel()
-		<-done
-		t.Fatalf("serve started; log:\n%s", errOut.String())
+		err := <-done
+		t.Fatalf("serve started (stopped: %v); log:\n%s", err, errOut.String())
 	case <-time.After(30 * time.Second):
 		t.Fatalf("serve neither started nor stopped within 30 s; log:\n%s", errOut.String())
 	}
