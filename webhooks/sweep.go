@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -52,6 +53,44 @@ func (d *Driver) Sweep(ctx context.Context) (int, error) {
 	}
 	d.sweepQueues(ctx)
 	return len(ids), nil
+}
+
+// SweepEvery is how often RunSweep sweeps.
+const SweepEvery = 30 * time.Second
+
+// RunSweep has the driver Sweep every SweepEvery (timed by
+// Config.AfterFunc, counted from the end of the previous sweep) until ctx
+// is done. A failed sweep is logged and the next one tries again.
+func (d *Driver) RunSweep(ctx context.Context) {
+	due := make(chan struct{}, 1)
+	for {
+		stop := d.cfg.AfterFunc(SweepEvery, func() {
+			select {
+			case due <- struct{}{}:
+			default:
+			}
+		})
+		select {
+		case <-ctx.Done():
+			stop()
+			return
+		case <-due:
+		}
+		if _, err := d.Sweep(ctx); err != nil && ctx.Err() == nil {
+			d.log.Error("sweep calls", zap.Error(err))
+		}
+	}
+}
+
+// Run runs the driver's background work until ctx is done: the sweep
+// (RunSweep) and the replay of the Fallback's spool into the store
+// (RunSpool). It returns once both have stopped, so that the store and the
+// spool may be closed after it.
+func (d *Driver) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { d.RunSweep(ctx) })
+	wg.Go(func() { d.RunSpool(ctx) })
+	wg.Wait()
 }
 
 func (d *Driver) sweepCall(ctx context.Context, callID string) {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -139,19 +140,15 @@ func serve(ctx context.Context, args []string, env environ) error {
 	registerDriverMetrics(reg, tel.driver)
 	registerSpoolMetrics(reg, sp)
 	defer tel.driver.Close() // before the store closes (deferred earlier)
-	go sweepLoop(ctx, tel.driver, log)
-	spoolCtx, stopSpool := context.WithCancel(ctx)
-	spoolDone := make(chan struct{})
-	go func() { defer close(spoolDone); tel.driver.RunSpool(spoolCtx) }()
-	defer func() { stopSpool(); <-spoolDone }() // before the spool and the store close
+	loops := startLoops(ctx)
+	defer loops.stop() // the owners' loops end before the driver, the spool and the store close
+	loops.run(tel.driver.Run)
 	if n, err := tel.pages.TakeOver(ctx, db); err != nil {
 		return err
 	} else if n > 0 {
 		log.Info("page requests recorded before the pager were taken over", zap.Int("count", n))
 	}
-	pagerDone := make(chan struct{})
-	go func() { defer close(pagerDone); _ = tel.pages.Run(ctx) }()
-	defer func() { <-pagerDone }() // the pager stops with ctx, before the store closes
+	loops.run(func(ctx context.Context) { _ = tel.pages.Run(ctx) })
 
 	srv := &http.Server{
 		Handler:           api,
@@ -166,8 +163,8 @@ func serve(ctx context.Context, args []string, env environ) error {
 		env.onListen(ln.Addr().String())
 	}
 
-	go refreshLoop(ctx, svc, cfg.refreshInterval, log)
-	go retentionLoop(ctx, db, cfg.recordingRetention, log)
+	loops.run(func(ctx context.Context) { refreshLoop(ctx, svc, cfg.refreshInterval, log) })
+	loops.run(func(ctx context.Context) { db.RunRetention(ctx, store.Retention{Keep: cfg.recordingRetention}) })
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -266,33 +263,6 @@ func (t *telephony) mount(api *admin.Server) {
 	api.Router().PathPrefix(sounds.MountPath).Handler(sounds.Handler())
 }
 
-// retentionLoop deletes, every hour, voicemails and call states older than
-// keep: a call's state stays inspectable as long as its voicemail.
-func retentionLoop(ctx context.Context, db *store.DB, keep time.Duration, log *zap.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		now := time.Now()
-		if n, err := db.DeleteRecordingsBefore(ctx, now.Add(-keep)); err != nil && ctx.Err() == nil {
-			log.Error("delete old voicemails", zap.Error(err))
-		} else if n > 0 {
-			log.Info("old voicemails deleted", zap.Int("count", n))
-		}
-		if n, err := db.DeleteCallStatesBefore(ctx, now.Add(-keep)); err != nil && ctx.Err() == nil {
-			log.Error("delete old call states", zap.Error(err))
-		} else if n > 0 {
-			log.Info("old call states deleted", zap.Int("count", n))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// sweepLoop has the Twilio driver finish, every 30 seconds, calls whose
-// deadline or end no webhook brought (see webhooks.Driver.Sweep).
 // registerDriverMetrics exports the Twilio driver's counts.
 func registerDriverMetrics(reg *prometheus.Registry, driver *webhooks.Driver) {
 	counter := func(name, help string, read func(webhooks.Stats) int64) prometheus.Collector {
@@ -312,19 +282,27 @@ func registerDriverMetrics(reg *prometheus.Registry, driver *webhooks.Driver) {
 	)
 }
 
-func sweepLoop(ctx context.Context, driver *webhooks.Driver, log *zap.Logger) {
-	t := time.NewTicker(30 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := driver.Sweep(ctx); err != nil && ctx.Err() == nil {
-				log.Error("sweep calls", zap.Error(err))
-			}
-		}
-	}
+// loops runs the owners' loops (their Run methods) under one context.
+type loops struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func startLoops(ctx context.Context) *loops {
+	l := &loops{}
+	l.ctx, l.cancel = context.WithCancel(ctx)
+	return l
+}
+
+// run starts loop, which must return once its context is done.
+func (l *loops) run(loop func(context.Context)) { l.wg.Go(func() { loop(l.ctx) }) }
+
+// stop ends the loops and waits for them: also when serve returns for
+// another reason than its context ending.
+func (l *loops) stop() {
+	l.cancel()
+	l.wg.Wait()
 }
 
 // refreshLoop reloads the schedule every interval, picking up changes made
