@@ -20,12 +20,13 @@ import (
 
 // Benchmarks of the driver alone, not of the service: webhooks.Driver on
 // loopback with this package's in-memory test fakes for its flow's
-// dependencies (harness_test.go's deps: tickets, roster, language
-// preferences, call log, pages), and its call state either in
+// dependencies (harness_test.go's deps, over ivr/ivrtest: tickets, roster,
+// language preferences, call log, pages), and its call state either in
 // memory ("memory") or on a real SQLite store ("sqlite-callstate": the
 // call state alone is on SQLite). With them the flow's other writes cost
-// nothing, and the gather step (Digits=9) remembers the caller's language
-// in memory instead of the store's synced write. The service as `ivr
+// nothing, and the gather step (Digits=9) does not write the caller's
+// language at all (the harness's SetLanguage does nothing), where the
+// service makes a synced write of its store. The service as `ivr
 // serve` wires it, everything on its store, is measured by
 // cmd/ivr/voice_bench_test.go (BenchmarkVoiceCall,
 // BenchmarkVoiceCallConcurrent).
