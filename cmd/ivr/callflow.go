@@ -44,9 +44,9 @@ func (c *flowConfig) register(fs *flag.FlagSet, env environ) {
 	fs.DurationVar(&c.voicemailMax, "voicemail-max", def.VoicemailMaxLength, "the longest voicemail a caller can leave")
 	fs.StringVar(&c.ticketDigits, "ticket-digits", orDefault(env.getenv("IVR_TICKET_DIGITS"), fmt.Sprintf("%d-%d", def.TicketDigitsMin, def.TicketDigitsMax)),
 		"shortest and longest ticket id callers key in, as min-max (env IVR_TICKET_DIGITS)")
-	fs.StringVar(&c.lines, "lines", orDefault(env.getenv("IVR_LINES"), formatLines(def.Lines)),
+	fs.StringVar(&c.lines, "lines", orDefault(env.getenv("IVR_LINES"), ivr.FormatLines(def.Lines)),
 		fmt.Sprintf("the lines answered, as number=name:language,… where name picks the line's recorded greeting (%s) (env IVR_LINES)",
-			strings.Join(lineNames(), " or ")))
+			strings.Join(ivr.LineNames(), " or ")))
 }
 
 func orDefault(v, def string) string {
@@ -68,7 +68,11 @@ func (c flowConfig) flowSettings() (ivr.Config, error) {
 		return cfg, fmt.Errorf("--ticket-digits: %q is not min-max, such as 3-10", c.ticketDigits)
 	}
 	cfg.TicketDigitsMin, cfg.TicketDigitsMax = lo, hi
-	lines, err := parseLines(c.lines)
+	lines, err := ivr.ParseLines(c.lines)
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return cfg, fmt.Errorf("--lines: %s", e.Message)
+	}
 	if err != nil {
 		return cfg, fmt.Errorf("--lines: %w", err)
 	}
@@ -76,7 +80,6 @@ func (c flowConfig) flowSettings() (ivr.Config, error) {
 	if err := cfg.Validate(); err != nil {
 		flag := map[string]string{"ticket_digits": "--ticket-digits", "voicemail_max_length": "--voicemail-max",
 			"ring_time": "--ring-time", "max_hold": "--max-hold", "ticket_lookup_budget": "--tickets-timeout"}
-		var e *errs.Error
 		if errors.As(err, &e) {
 			if f, ok := flag[e.Field]; ok {
 				return cfg, fmt.Errorf("%s: %s", f, e.Message)
@@ -88,56 +91,6 @@ func (c flowConfig) flowSettings() (ivr.Config, error) {
 		return cfg, fmt.Errorf("call flow settings: %w", err)
 	}
 	return cfg, nil
-}
-
-// parseLines reads "number=name:language,…". A line's name picks its
-// prompts, greeting_<name>, line_<name> and screen_line_<name>, which must
-// be in the catalogue (ivr/prompts.go, with audio in sounds/).
-func parseLines(s string) ([]ivr.Line, error) {
-	var lines []ivr.Line
-	for i, item := range strings.Split(s, ",") {
-		item = strings.TrimSpace(item)
-		number, rest, ok1 := strings.Cut(item, "=")
-		name, lang, ok2 := strings.Cut(rest, ":")
-		name = strings.ToLower(strings.TrimSpace(name))
-		if !ok1 || !ok2 || name == "" {
-			return nil, fmt.Errorf("line %d, %q: want number=name:language, such as +74996383867=moscow:ru", i+1, item)
-		}
-		l := ivr.Line{Number: strings.TrimSpace(number), Name: strings.ToUpper(name[:1]) + name[1:],
-			Language: oncall.Language(strings.TrimSpace(lang)), Greeting: "greeting_" + name, Spoken: "line_" + name}
-		if !hasLinePrompts(name) {
-			return nil, fmt.Errorf("line %d: no recorded greeting for %q (the prompt catalogue has %s); "+
-				"a new line needs greeting_%s, line_%s and screen_line_%s in ivr/prompts.go and go generate ./sounds/",
-				i+1, name, strings.Join(lineNames(), " and "), name, name, name)
-		}
-		lines = append(lines, l)
-	}
-	return lines, nil
-}
-
-// lineNames are the names of the lines the prompt catalogue has a greeting
-// and a spoken name for.
-func lineNames() []string {
-	var names []string
-	for _, p := range ivr.Catalogue() {
-		if n, ok := strings.CutPrefix(p.Name, "greeting_"); ok && hasLinePrompts(n) {
-			names = append(names, n)
-		}
-	}
-	return names
-}
-
-func hasLinePrompts(name string) bool {
-	has := func(prompt string) bool { return ivr.Text(ivr.Prompt{Name: prompt, Lang: oncall.English}) != "" }
-	return has("greeting_"+name) && has("line_"+name) && has("screen_line_"+name)
-}
-
-func formatLines(lines []ivr.Line) string {
-	var parts []string
-	for _, l := range lines {
-		parts = append(parts, fmt.Sprintf("%s=%s:%s", l.Number, strings.ToLower(l.Name), l.Language))
-	}
-	return strings.Join(parts, ",")
 }
 
 // roster answers the call flow's on-call questions from the schedule
