@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/supportdesk/ivr/errs"
 )
 
@@ -99,4 +101,32 @@ func Bootstrap(ctx context.Context, store BootstrapStore, secret string, now tim
 		}
 		return BootstrapResult{Token: kept, Created: created, Revoked: revoked}, nil
 	}
+}
+
+// Log keys of ApplyBootstrap.
+const (
+	logTokenID   = "token_id"
+	logTokenName = "token_name"
+)
+
+// ApplyBootstrap is Bootstrap at start: it makes secret, the value of
+// IVR_ADMIN_TOKEN, the one bootstrap token, and logs what changed: each
+// token revoked, with why (the variable changed, or is not set), as a
+// warning, and the token registered now. Errors are Bootstrap's.
+func ApplyBootstrap(ctx context.Context, store BootstrapStore, secret string, now time.Time, log *zap.Logger) error {
+	res, err := Bootstrap(ctx, store, secret, now)
+	if err != nil {
+		return err
+	}
+	why := "IVR_ADMIN_TOKEN changed"
+	if res.Token.ID == 0 {
+		why = "IVR_ADMIN_TOKEN is not set"
+	}
+	for _, tok := range res.Revoked {
+		log.Warn("bootstrap admin token revoked: "+why, zap.Int64(logTokenID, tok.ID), zap.String(logTokenName, tok.Name))
+	}
+	if res.Created {
+		log.Info("admin token from IVR_ADMIN_TOKEN registered", zap.Int64(logTokenID, res.Token.ID), zap.String(logTokenName, res.Token.Name))
+	}
+	return nil
 }

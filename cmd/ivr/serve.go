@@ -94,7 +94,7 @@ func serve(ctx context.Context, args []string, env environ) error {
 		return err
 	}
 	svc := oncall.NewService(db, log.Named("oncall"), oncall.ServiceOptions{ServiceNumbers: own})
-	if err := bootstrapToken(ctx, db, cfg.adminToken, log); err != nil {
+	if err := access.ApplyBootstrap(ctx, db, cfg.adminToken, time.Now(), log); err != nil {
 		return err
 	}
 	if cfg.demo {
@@ -344,26 +344,4 @@ func serviceNumbers(cfg serveConfig) (map[string]string, error) {
 		}
 	}
 	return own, nil
-}
-
-// bootstrapToken makes secret (IVR_ADMIN_TOKEN) the one bootstrap admin
-// token, so that an operator gets in without `ivr token create`: a new
-// value replaces the old one's token, and an empty one revokes the last
-// (access.Bootstrap). The secret itself is never stored.
-func bootstrapToken(ctx context.Context, db access.BootstrapStore, secret string, log *zap.Logger) error {
-	res, err := access.Bootstrap(ctx, db, secret, time.Now())
-	if err != nil {
-		return err
-	}
-	for _, tok := range res.Revoked {
-		why := "IVR_ADMIN_TOKEN changed"
-		if res.Token.ID == 0 {
-			why = "IVR_ADMIN_TOKEN is not set"
-		}
-		log.Warn("bootstrap admin token revoked: "+why, zap.Int64("token_id", tok.ID), zap.String("token_name", tok.Name))
-	}
-	if res.Created {
-		log.Info("admin token from IVR_ADMIN_TOKEN registered", zap.Int64("token_id", res.Token.ID), zap.String("token_name", res.Token.Name))
-	}
-	return nil
 }
