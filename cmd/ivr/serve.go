@@ -98,23 +98,8 @@ func serve(ctx context.Context, args []string, env environ) error {
 		return err
 	}
 	if cfg.demo {
-		seeded, err := demo.Seed(ctx, svc)
-		if err != nil {
-			return fmt.Errorf("seed demo data: %w", err)
-		}
-		if seeded {
-			log.Info("demo team seeded", zap.Int("engineers", len(demo.Team)))
-		} else {
-			log.Info("store already has engineers; demo data not seeded")
-		}
-		seeded, err = demo.SeedTickets(ctx, db)
-		if err != nil {
-			return fmt.Errorf("seed demo tickets: %w", err)
-		}
-		if seeded {
-			log.Info("demo tickets seeded", zap.Int("tickets", len(demo.Tickets)))
-		} else {
-			log.Info("store already has tickets; demo tickets not seeded")
+		if err := demo.SeedAll(ctx, svc, db, log); err != nil {
+			return err
 		}
 	}
 	if err := svc.Refresh(ctx); err != nil {

@@ -59,11 +59,8 @@ func simulate(ctx context.Context, args []string, env environ) error {
 		}
 		svc := oncall.NewService(db, log.Named("oncall"), oncall.ServiceOptions{})
 		if seed {
-			if _, err := demo.Seed(ctx, svc); err != nil {
-				return fmt.Errorf("seed demo team: %w", err)
-			}
-			if _, err := demo.SeedTickets(ctx, db); err != nil {
-				return fmt.Errorf("seed demo tickets: %w", err)
+			if err := demo.SeedAll(ctx, svc, db, log); err != nil {
+				return err
 			}
 		}
 		if err := svc.Refresh(ctx); err != nil {
