@@ -41,24 +41,8 @@ type serveConfig struct {
 }
 
 func serve(ctx context.Context, args []string, env environ) error {
-	var cfg serveConfig
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	cfg.register(fs, env)
-	fs.StringVar(&cfg.addr, "addr", envOr(env, "IVR_ADDR", "127.0.0.1:8080"), "address to listen on (env IVR_ADDR)")
-	fs.StringVar(&cfg.adminToken, "admin-token", env.getenv("IVR_ADMIN_TOKEN"), "an admin bearer token to accept from start, replacing the previous one (env IVR_ADMIN_TOKEN: give it there, as flags show in ps)")
-	fs.BoolVar(&cfg.demo, "demo", false, "seed the demo team into an empty store")
-	fs.DurationVar(&cfg.refreshInterval, "refresh", 15*time.Second, "how often to reload schedules changed by other instances")
-	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to let requests finish on shutdown")
-	fs.DurationVar(&cfg.recordingRetention, "recording-retention", 30*24*time.Hour, "how long voicemails and call states are kept")
-	fs.StringVar(&cfg.spoolDir, "spool-dir", env.getenv("IVR_SPOOL_DIR"), "local directory keeping what the Fallback URL learns while the store is down, this host's only (env IVR_SPOOL_DIR; default <SQLite file>.spool, or $XDG_STATE_HOME/ivr/spool-<addr> with PostgreSQL)")
-	cfg.flow.register(fs, env)
-	cfg.pager.register(fs, env)
-	var err error
-	if cfg.twilio, err = twilioFromEnv(env); err != nil {
-		return err
-	}
-	registerTwilioFlags(fs, &cfg.twilio)
-	if err := parse(fs, args, env); err != nil {
+	cfg, err := parseServeConfig(args, env)
+	if err != nil {
 		return err
 	}
 	log, err := newLogger(cfg.logLevel, env)
@@ -135,14 +119,6 @@ func serve(ctx context.Context, args []string, env environ) error {
 	}
 	loops.run(func(ctx context.Context) { _ = tel.pages.Run(ctx) })
 
-	srv := &http.Server{
-		Handler:           api,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          zap.NewStdLog(log.Named("http")),
-	}
 	log.Info("serving", zap.String("addr", ln.Addr().String()), zap.String("db", redact(cfg.db)), zap.String("backend", db.Backend()))
 	if env.onListen != nil {
 		env.onListen(ln.Addr().String())
@@ -150,6 +126,44 @@ func serve(ctx context.Context, args []string, env environ) error {
 
 	loops.run(func(ctx context.Context) { refreshLoop(ctx, svc, cfg.refreshInterval, log) })
 	loops.run(func(ctx context.Context) { db.RunRetention(ctx, store.Retention{Keep: cfg.recordingRetention}) })
+	return serveHTTP(ctx, ln, api, cfg.shutdownTimeout, log)
+}
+
+// parseServeConfig reads serve's settings: flags, whose defaults come
+// from the environment.
+func parseServeConfig(args []string, env environ) (serveConfig, error) {
+	var cfg serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg.register(fs, env)
+	fs.StringVar(&cfg.addr, "addr", envOr(env, "IVR_ADDR", "127.0.0.1:8080"), "address to listen on (env IVR_ADDR)")
+	fs.StringVar(&cfg.adminToken, "admin-token", env.getenv("IVR_ADMIN_TOKEN"), "an admin bearer token to accept from start, replacing the previous one (env IVR_ADMIN_TOKEN: give it there, as flags show in ps)")
+	fs.BoolVar(&cfg.demo, "demo", false, "seed the demo team into an empty store")
+	fs.DurationVar(&cfg.refreshInterval, "refresh", 15*time.Second, "how often to reload schedules changed by other instances")
+	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to let requests finish on shutdown")
+	fs.DurationVar(&cfg.recordingRetention, "recording-retention", 30*24*time.Hour, "how long voicemails and call states are kept")
+	fs.StringVar(&cfg.spoolDir, "spool-dir", env.getenv("IVR_SPOOL_DIR"), "local directory keeping what the Fallback URL learns while the store is down, this host's only (env IVR_SPOOL_DIR; default <SQLite file>.spool, or $XDG_STATE_HOME/ivr/spool-<addr> with PostgreSQL)")
+	cfg.flow.register(fs, env)
+	cfg.pager.register(fs, env)
+	var err error
+	if cfg.twilio, err = twilioFromEnv(env); err != nil {
+		return cfg, err
+	}
+	registerTwilioFlags(fs, &cfg.twilio)
+	err = parse(fs, args, env) // before cfg is returned: it fills cfg
+	return cfg, err
+}
+
+// serveHTTP serves handler on ln until ctx is done, then lets the requests
+// in progress finish for up to shutdownTimeout.
+func serveHTTP(ctx context.Context, ln net.Listener, handler http.Handler, shutdownTimeout time.Duration, log *zap.Logger) error {
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          zap.NewStdLog(log.Named("http")),
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -158,7 +172,7 @@ func serve(ctx context.Context, args []string, env environ) error {
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
