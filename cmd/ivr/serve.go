@@ -55,7 +55,7 @@ func serve(ctx context.Context, args []string, env environ) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }() // the HTTP server closes it too; this covers returning before it serves
 	if cfg.twilio.PublicURL == "" {
 		cfg.twilio.PublicURL = "http://" + ln.Addr().String()
 		log.Warn("IVR_PUBLIC_URL is not set: Twilio webhooks are checked against the listening address, which only suits local tests",
@@ -66,12 +66,22 @@ func serve(ctx context.Context, args []string, env environ) error {
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() {
+		if err := db.Close(); err != nil {
+			log.Warn("could not close the store", zap.Error(err))
+		}
+	}()
 	sp, err := openSpool(cfg.spoolDir, cfg.db, cfg.addr, env, log)
 	if err != nil {
 		return err
 	}
-	defer sp.Close()
+	defer func() {
+		// Every record was synced before it was acknowledged: a failed
+		// Close loses nothing, but is worth a line.
+		if err := sp.Close(); err != nil {
+			log.Warn("could not close the spool", zap.Error(err))
+		}
+	}()
 
 	own, err := serviceNumbers(cfg)
 	if err != nil {
@@ -190,7 +200,7 @@ func openStore(ctx context.Context, dsn string, log *zap.Logger) (*store.DB, err
 		return nil, err
 	}
 	if err := db.Migrate(ctx); err != nil {
-		db.Close()
+		_ = db.Close() // the migration's failure is the error to report
 		return nil, fmt.Errorf("migrate %s: %w", redact(dsn), err)
 	}
 	return db, nil

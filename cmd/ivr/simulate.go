@@ -87,7 +87,7 @@ func simulate(ctx context.Context, args []string, env environ) error {
 		} else {
 			// Other instances may be serving this store: their pager
 			// sends the page, which this one must not take from them.
-			fmt.Fprintf(env.stdout, "(PostgreSQL: a page this call raises is sent by the pager of ivr serve, not shown here)\n")
+			_, _ = fmt.Fprintf(env.stdout, "(PostgreSQL: a page this call raises is sent by the pager of ivr serve, not shown here)\n")
 		}
 		return simulator.Run(ctx, flow, env.stdin, env.stdout, opts)
 	})
@@ -132,11 +132,11 @@ func promptPlayer() (func(ivr.Prompt), error) {
 		if err != nil {
 			return
 		}
-		defer os.Remove(f.Name())
+		defer func() { _ = os.Remove(f.Name()) }() // a prompt left in the temp directory harms nothing
 		_, werr := f.Write(data)
 		if cerr := f.Close(); werr != nil || cerr != nil {
 			return
 		}
-		_ = exec.Command(bin, "-q", f.Name()).Run()
+		_ = exec.Command(bin, "-q", f.Name()).Run() //nolint:gosec // G204: sox's play found on PATH, playing our own temp file
 	}, nil
 }
