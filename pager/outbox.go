@@ -198,7 +198,7 @@ func backoff(base, limit time.Duration, tries int) time.Duration {
 		d *= 2
 	}
 	d = min(d, limit)
-	jitter := time.Duration(rand.Int64N(int64(d)/2+1)) - d/4
+	jitter := time.Duration(rand.Int64N(int64(d)/2+1)) - d/4 //nolint:gosec // G404: spreads retries out; guards no secret
 	return d + jitter
 }
 
