@@ -42,6 +42,18 @@ var Team = []Engineer{
 	{"Linda Moore", oncall.L3, "Washington", "+12025550134"},
 }
 
+// NameOf is the name of the demo engineer whose phone number is number;
+// "" for any other number (the fake Twilio's console names the phones it
+// rings with it).
+func NameOf(number string) string {
+	for _, e := range Team {
+		if e.Phone == number {
+			return e.Name
+		}
+	}
+	return ""
+}
+
 // Start is the date the demo rotations begin (a Monday).
 var Start = oncall.Date{Year: 2026, Month: time.January, Day: 5}
 

@@ -84,3 +84,18 @@ func TestSeedAll(t *testing.T) {
 		t.Errorf("a store with its own engineer: %d engineers, %d tickets after seeding; want 1, %d", len(es), len(ts), len(demo.Tickets))
 	}
 }
+
+// TestNameOf: the fake Twilio's console names a demo engineer's phone when
+// it rings, and no one else's.
+func TestNameOf(t *testing.T) {
+	for _, e := range demo.Team {
+		if got := demo.NameOf(e.Phone); got != e.Name {
+			t.Errorf("NameOf(%s) = %q, want %q", e.Phone, got, e.Name)
+		}
+	}
+	for _, number := range []string{"+12025559999", "", "+74996383867"} {
+		if got := demo.NameOf(number); got != "" {
+			t.Errorf("NameOf(%q) = %q, want nobody", number, got)
+		}
+	}
+}

@@ -90,7 +90,7 @@ func fakeTwilio(ctx context.Context, args []string, env environ) error {
 	served := make(chan error, 1)
 	go func() { served <- s.ServeListener(ctx, ln) }()
 	err = s.Console(ctx, faketwilio.ConsoleOptions{In: env.stdin, Out: env.stdout, Describe: describePlay,
-		Kind: callKind, Who: demoName, HoldEvery: 8 * time.Second})
+		Kind: callKind, Who: demo.NameOf, HoldEvery: 8 * time.Second})
 	cancel()
 	if serr := <-served; err == nil {
 		err = serr
@@ -115,16 +115,6 @@ func callKind(u string) string {
 		return "page call"
 	}
 	return "engineer call"
-}
-
-// demoName names the demo team's phones; the console knows no one else.
-func demoName(number string) string {
-	for _, e := range demo.Team {
-		if e.Phone == number {
-			return e.Name
-		}
-	}
-	return ""
 }
 
 // describePlay turns a prompt's audio URL back into its text for the
