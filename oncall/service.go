@@ -188,3 +188,20 @@ func (s *Service) effective(field string, at time.Time) (time.Time, error) {
 	}
 	return at.UTC(), nil
 }
+
+// RunRefresh refreshes the snapshot (Refresh) at each tick, picking up
+// changes made by other instances and moving the precomputed window
+// along, until ctx is done. serve gives it a time.Ticker's channel. A
+// failed refresh is logged; the snapshot in use stays until the next.
+func (s *Service) RunRefresh(ctx context.Context, ticks <-chan time.Time) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticks:
+			if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("refresh schedules", zap.Error(err))
+			}
+		}
+	}
+}

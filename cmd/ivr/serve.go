@@ -134,7 +134,11 @@ func serve(ctx context.Context, args []string, env environ) error {
 		env.onListen(ln.Addr().String())
 	}
 
-	loops.run(func(ctx context.Context) { refreshLoop(ctx, svc, cfg.refreshInterval, log) })
+	if cfg.refreshInterval > 0 {
+		refresh := time.NewTicker(cfg.refreshInterval)
+		defer refresh.Stop()
+		loops.run(func(ctx context.Context) { svc.RunRefresh(ctx, refresh.C) })
+	}
 	loops.run(func(ctx context.Context) { db.RunRetention(ctx, store.Retention{Keep: cfg.recordingRetention}) })
 	return serveHTTP(ctx, ln, api, cfg.shutdownTimeout, log)
 }
@@ -312,26 +316,6 @@ func (l *loops) run(loop func(context.Context)) { l.wg.Go(func() { loop(l.ctx) }
 func (l *loops) stop() {
 	l.cancel()
 	l.wg.Wait()
-}
-
-// refreshLoop reloads the schedule every interval, picking up changes made
-// by other instances and moving the precomputed window along.
-func refreshLoop(ctx context.Context, svc *oncall.Service, every time.Duration, log *zap.Logger) {
-	if every <= 0 {
-		return
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := svc.Refresh(ctx); err != nil && ctx.Err() == nil {
-				log.Error("refresh schedules", zap.Error(err))
-			}
-		}
-	}
 }
 
 // serviceNumbers are the service's own numbers, which no engineer may give
