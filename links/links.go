@@ -11,7 +11,9 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -77,4 +79,22 @@ func (s *Signer) mac(purpose, subject, exp string) string {
 	m.Write([]byte{0})
 	m.Write([]byte(exp))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
+}
+
+// ParseKey reads a link key given as the hex or base64 (standard or URL
+// alphabet, padded or not) of at least KeySize bytes, spaces around it
+// ignored; nil when s is empty. The error names IVR_LINK_KEY, where the
+// service takes the key from.
+func ParseKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	for _, decode := range []func(string) ([]byte, error){hex.DecodeString, base64.StdEncoding.DecodeString,
+		base64.RawStdEncoding.DecodeString, base64.URLEncoding.DecodeString, base64.RawURLEncoding.DecodeString} {
+		if b, err := decode(s); err == nil && len(b) >= KeySize {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("IVR_LINK_KEY is not the hex or base64 of at least %d random bytes (make one with `openssl rand -hex 32`)", KeySize)
 }

@@ -3,6 +3,7 @@ package links
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -38,5 +39,28 @@ func TestLinks(t *testing.T) {
 	}
 	if _, err := New(make([]byte, 16)); err == nil {
 		t.Error("a 16-byte key was taken")
+	}
+}
+
+// The key is read from its hex or base64 forms; a short or garbled one is
+// refused with an error naming where it comes from.
+func TestParseKey(t *testing.T) {
+	hexKey := strings.Repeat("ab", 32)
+	for in, wantLen := range map[string]int{
+		"":     0,
+		hexKey: 32,
+		"q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=": 32,
+		"q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s":  32,
+		" " + hexKey + "\n":                            32,
+	} {
+		got, err := ParseKey(in)
+		if err != nil || len(got) != wantLen {
+			t.Errorf("ParseKey(%q) = %d bytes, %v; want %d", in, len(got), err, wantLen)
+		}
+	}
+	for _, in := range []string{strings.Repeat("ab", 16), "not a key at all", "q6urq6ur"} {
+		if _, err := ParseKey(in); err == nil || !strings.Contains(err.Error(), "IVR_LINK_KEY") {
+			t.Errorf("ParseKey(%q): %v, want an error naming IVR_LINK_KEY", in, err)
+		}
 	}
 }

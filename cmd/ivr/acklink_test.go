@@ -77,24 +77,3 @@ func TestPageLinkAcknowledged(t *testing.T) {
 	}
 	r.fake.Phone(phone).ExpectNothing()
 }
-
-func TestParseLinkKey(t *testing.T) {
-	hexKey := strings.Repeat("ab", 32)
-	for in, wantLen := range map[string]int{
-		"":     0,
-		hexKey: 32,
-		"q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=": 32,
-		"q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s":  32,
-		" " + hexKey + "\n":                            32,
-	} {
-		got, err := parseLinkKey(in)
-		if err != nil || len(got) != wantLen {
-			t.Errorf("parseLinkKey(%q) = %d bytes, %v; want %d", in, len(got), err, wantLen)
-		}
-	}
-	for _, in := range []string{strings.Repeat("ab", 16), "not a key at all", "q6urq6ur"} {
-		if _, err := parseLinkKey(in); err == nil || !strings.Contains(err.Error(), "IVR_LINK_KEY") {
-			t.Errorf("parseLinkKey(%q): %v, want an error naming IVR_LINK_KEY", in, err)
-		}
-	}
-}

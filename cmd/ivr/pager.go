@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -109,51 +107,14 @@ func (c *pagerConfig) rules(lines []ivr.Line) (pager.Rules, error) {
 		}
 		r.LastResort = n
 	}
-	w, err := parseWakingHours(c.wakingHours)
+	w, err := pager.ParseWakingHours(c.wakingHours)
 	if err != nil {
 		return r, fmt.Errorf("--pager-waking-hours: %w", err)
 	}
-	if c.textOnly != "none" && c.textOnly != "" {
-		r.Quiet = map[oncall.Priority]pager.WakingHours{}
-		for _, s := range strings.Split(c.textOnly, ",") {
-			p, err := oncall.ParsePriority(s)
-			if err != nil {
-				return r, fmt.Errorf("--pager-text-only-at-night: %q is not a priority (critical, urgent, normal, low) or none", s)
-			}
-			if p == oncall.Critical || p == oncall.Urgent {
-				return r, fmt.Errorf("--pager-text-only-at-night: %s pages must be able to wake an engineer", p)
-			}
-			r.Quiet[p] = w
-		}
+	if r.Quiet, err = pager.ParseQuiet(c.textOnly, w); err != nil {
+		return r, fmt.Errorf("--pager-text-only-at-night: %w", err)
 	}
 	return r, nil
-}
-
-// parseWakingHours reads "08:00-22:00".
-func parseWakingHours(s string) (pager.WakingHours, error) {
-	from, to, ok := strings.Cut(s, "-")
-	if !ok {
-		return pager.WakingHours{}, fmt.Errorf("%q is not a range of hours such as 08:00-22:00", s)
-	}
-	clock := func(v string) (time.Duration, error) {
-		t, err := time.Parse("15:04", strings.TrimSpace(v))
-		if err != nil {
-			return 0, fmt.Errorf("%q is not a time of day such as 08:00", v)
-		}
-		return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
-	}
-	a, err := clock(from)
-	if err != nil {
-		return pager.WakingHours{}, err
-	}
-	b, err := clock(to)
-	if err != nil {
-		return pager.WakingHours{}, err
-	}
-	if a == b {
-		return pager.WakingHours{}, fmt.Errorf("%q is empty: the start and the end are the same", s)
-	}
-	return pager.WakingHours{Start: a, End: b}, nil
 }
 
 // senders fills the caller id and the texting number from the lines when
@@ -217,7 +178,7 @@ func checkSenders(ctx context.Context, rest webhooks.SenderLister, c pagerConfig
 	var unchecked *webhooks.SendersUncheckedError
 	if errors.As(err, &unchecked) {
 		log.Warn("could not check with Twilio the numbers calls and texts leave from; serving anyway: Twilio refuses calls (21210) and texts (21606) from numbers that are not the account's",
-			zap.Strings("unchecked", unchecked.Settings), zap.Error(unchecked.Err))
+			zap.Strings(keyUnchecked, unchecked.Settings), zap.Error(unchecked.Err))
 		return nil
 	}
 	return err
@@ -254,7 +215,7 @@ func newPager(c pagerConfig, tw webhooks.Settings, rest webhooks.Client, db *sto
 		if l.Number == callerID {
 			log.Info("page calls come from a support line: an engineer who calls it back reaches the line, not their pages; "+
 				"give the pager a Twilio number of its own (IVR_PAGER_CALLER_ID) whose Voice URL is "+webhooks.PagerVoicePath,
-				zap.String("caller_id", callerID))
+				zap.String(keyCallerID, callerID))
 		}
 	}
 	if clock == nil && c.clockSpeed > 1 {
@@ -263,7 +224,7 @@ func newPager(c pagerConfig, tw webhooks.Settings, rest webhooks.Client, db *sto
 			start = c.clockStart
 		}
 		clock = fastClock{start: start, k: c.clockSpeed}
-		log.Warn("IVR_TEST_CLOCK_SPEED is set: the pager's clock runs fast; for tests only", zap.Float64("speed", c.clockSpeed))
+		log.Warn("IVR_TEST_CLOCK_SPEED is set: the pager's clock runs fast; for tests only", zap.Float64(keySpeed, c.clockSpeed))
 	}
 	now := time.Now
 	if clock != nil {
@@ -290,7 +251,7 @@ func newPager(c pagerConfig, tw webhooks.Settings, rest webhooks.Client, db *sto
 // that links outlive restarts and every instance accepts them), and has
 // page texts carry them.
 func (c *pagerConfig) ackLinks(ctx context.Context, db *store.DB, publicURL string) (ackpage.Links, error) {
-	key, err := parseLinkKey(c.linkKey)
+	key, err := links.ParseKey(c.linkKey)
 	if err == nil && key == nil {
 		key, err = db.Secret(ctx, "link-key", links.KeySize)
 	}
@@ -305,22 +266,6 @@ func (c *pagerConfig) ackLinks(ctx context.Context, db *store.DB, publicURL stri
 	c.ackLink = l.URL
 	c.linkSigner = signer
 	return l, nil
-}
-
-// parseLinkKey reads IVR_LINK_KEY, the hex or base64 of at least
-// links.KeySize bytes; nil when it is not set.
-func parseLinkKey(s string) ([]byte, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return nil, nil
-	}
-	for _, decode := range []func(string) ([]byte, error){hex.DecodeString, base64.StdEncoding.DecodeString,
-		base64.RawStdEncoding.DecodeString, base64.URLEncoding.DecodeString, base64.RawURLEncoding.DecodeString} {
-		if b, err := decode(s); err == nil && len(b) >= links.KeySize {
-			return b, nil
-		}
-	}
-	return nil, fmt.Errorf("IVR_LINK_KEY is not the hex or base64 of at least %d random bytes (make one with `openssl rand -hex 32`)", links.KeySize)
 }
 
 // mountHooks adds the ticket system's webhook and the acknowledgement
