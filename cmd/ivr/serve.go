@@ -59,7 +59,7 @@ func serve(ctx context.Context, args []string, env environ) error {
 	if cfg.twilio.PublicURL == "" {
 		cfg.twilio.PublicURL = "http://" + ln.Addr().String()
 		log.Warn("IVR_PUBLIC_URL is not set: Twilio webhooks are checked against the listening address, which only suits local tests",
-			zap.String("public_url", cfg.twilio.PublicURL))
+			zap.String(keyPublicURL, cfg.twilio.PublicURL))
 	}
 
 	db, err := openStore(ctx, cfg.db, log)
@@ -125,11 +125,11 @@ func serve(ctx context.Context, args []string, env environ) error {
 	if n, err := tel.pages.TakeOver(ctx, db); err != nil {
 		return err
 	} else if n > 0 {
-		log.Info("page requests recorded before the pager were taken over", zap.Int("count", n))
+		log.Info("page requests recorded before the pager were taken over", zap.Int(keyCount, n))
 	}
 	loops.run(func(ctx context.Context) { _ = tel.pages.Run(ctx) })
 
-	log.Info("serving", zap.String("addr", ln.Addr().String()), zap.String("db", redact(cfg.db)), zap.String("backend", db.Backend()))
+	log.Info("serving", zap.String(keyAddr, ln.Addr().String()), zap.String(keyDB, redact(cfg.db)), zap.String(keyBackend, db.Backend()))
 	if env.onListen != nil {
 		env.onListen(ln.Addr().String())
 	}

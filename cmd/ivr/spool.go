@@ -56,9 +56,9 @@ func openSpool(dir, db, addr string, env environ, log *zap.Logger) (*spool.Spool
 		return nil, fmt.Errorf("--spool-dir: %w", err)
 	}
 	if n := sp.Pending(); n > 0 {
-		log.Warn("the Fallback spool holds calls the store did not take yet; replaying them", zap.String("dir", dir), zap.Int("records", n))
+		log.Warn("the Fallback spool holds calls the store did not take yet; replaying them", zap.String(keyDir, dir), zap.Int(keyRecords, n))
 	} else {
-		log.Info("Fallback spool", zap.String("dir", dir))
+		log.Info("Fallback spool", zap.String(keyDir, dir))
 	}
 	return sp, nil
 }

@@ -38,7 +38,7 @@ func (c *pagerConfig) pauseHook(log *zap.Logger) func(context.Context, pager.Pha
 	if c.pauseAt == "" {
 		return nil
 	}
-	log.Warn("IVR_TEST_PAUSE_AT is set: the pager stops for good at that phase; for tests only", zap.String("phase", c.pauseAt))
+	log.Warn("IVR_TEST_PAUSE_AT is set: the pager stops for good at that phase; for tests only", zap.String(keyPhase, c.pauseAt))
 	var once sync.Once
 	return func(ctx context.Context, phase pager.Phase, pageID, attemptID int64) {
 		if string(phase) != c.pauseAt {
@@ -49,7 +49,7 @@ func (c *pagerConfig) pauseHook(log *zap.Logger) func(context.Context, pager.Pha
 		if !paused {
 			return
 		}
-		log.Warn(pauseMarker, zap.String("phase", string(phase)), zap.Int64("page_id", pageID), zap.Int64("attempt_id", attemptID))
+		log.Warn(pauseMarker, zap.String(keyPhase, string(phase)), zap.Int64(keyPageID, pageID), zap.Int64(keyAttemptID, attemptID))
 		<-ctx.Done()
 	}
 }
