@@ -22,6 +22,30 @@ func callsTo(fake *faketwilio.Server, phone string) int {
 	return n
 }
 
+// holdWithTicket dials the Washington line, keeps English and keys the
+// critical ticket 1001: the caller is put on hold while engineers are rung.
+func (r *pagerRig) holdWithTicket() *faketwilio.CallHandle {
+	r.t.Helper()
+	in := r.fake.Phone(clientPhone).Dial(washingtonLine)
+	in.Answer()
+	in.Silence()
+	if hold := in.Press("1001#"); hold.First("Enqueue") == nil {
+		r.t.Fatalf("the critical ticket: %s, want the caller on hold", hold)
+	}
+	return in
+}
+
+// talk has the engineer's leg answer and accept, and checks that the
+// caller and the engineer are talking.
+func talk(t *testing.T, in, leg *faketwilio.CallHandle) {
+	t.Helper()
+	leg.Answer()
+	leg.Press("1")
+	if !in.ConnectedTo(leg) {
+		t.Fatal("the caller and the engineer are not talking")
+	}
+}
+
 // TestEngineerLegPlacedOffTheWebhookPath: Twilio's Calls API hangs when
 // the caller's ticket makes the service ring an engineer. The caller's
 // webhooks answer at once all the same (the leg is written into the
@@ -89,18 +113,9 @@ func TestEngineerBeingPagedIsNotRungForACaller(t *testing.T) {
 	r.raise("critical", "payments API down")
 	page := r.fake.Phone(paged).ExpectCall() // ringing, not answered yet
 
-	in := r.fake.Phone(clientPhone).Dial(washingtonLine)
-	in.Answer()
-	in.Silence()
-	if hold := in.Press("1001#"); hold.First("Enqueue") == nil {
-		t.Fatalf("the critical ticket: %s, want the caller on hold", hold)
-	}
+	in := r.holdWithTicket()
 	leg := r.fake.Phone(next).ExpectCall()
-	leg.Answer()
-	leg.Press("1")
-	if !in.ConnectedTo(leg) {
-		t.Fatal("the caller and the next engineer are not talking")
-	}
+	talk(t, in, leg)
 	if n := callsTo(r.fake, paged); n != 1 {
 		t.Errorf("Twilio was asked for %d calls to the engineer being paged, want 1 (the page)", n)
 	}
@@ -119,16 +134,9 @@ func TestEngineerLegRefusedRingsTheNext(t *testing.T) {
 	_, next := r.onCall("L1", "secondary")
 	r.fake.Inject(faketwilio.Fault{Endpoint: "Calls.create", Status: 400, Code: 21217, Message: "Phone number is not a valid phone number"})
 
-	in := r.fake.Phone(clientPhone).Dial(washingtonLine)
-	in.Answer()
-	in.Silence()
-	in.Press("1001#")
+	in := r.holdWithTicket()
 	leg := r.fake.Phone(next).ExpectCall()
-	leg.Answer()
-	leg.Press("1")
-	if !in.ConnectedTo(leg) {
-		t.Fatal("the caller and the next engineer are not talking")
-	}
+	talk(t, in, leg)
 	if n := callsTo(r.fake, first); n != 0 {
 		t.Errorf("Twilio placed %d calls to the refused number, want none", n)
 	}
@@ -149,12 +157,7 @@ func TestEngineerLegInDoubtRungOnce(t *testing.T) {
 			_, first := r.onCall("L1", "primary")
 			r.fake.Inject(faketwilio.Fault{Endpoint: "Calls.create", Status: 500, Committed: committed})
 
-			in := r.fake.Phone(clientPhone).Dial(washingtonLine)
-			in.Answer()
-			in.Silence()
-			if hold := in.Press("1001#"); hold.First("Enqueue") == nil {
-				t.Fatalf("the critical ticket: %s, want the caller on hold", hold)
-			}
+			in := r.holdWithTicket()
 			if !committed {
 				if n := callsTo(r.fake, first); n != 0 {
 					t.Fatalf("%d calls to the engineer before the retry", n)
@@ -162,11 +165,7 @@ func TestEngineerLegInDoubtRungOnce(t *testing.T) {
 				r.advanceUntil(time.Second, 8*time.Second, "the engineer rung on a second try", func() bool { return callsTo(r.fake, first) == 1 })
 			}
 			leg := r.fake.Phone(first).ExpectCall()
-			leg.Answer()
-			leg.Press("1")
-			if !in.ConnectedTo(leg) {
-				t.Fatal("the caller and the engineer are not talking")
-			}
+			talk(t, in, leg)
 			// Time for the look-up at Twilio and any retry it would plan.
 			for range 8 {
 				r.clock.Advance(time.Second)

@@ -11,62 +11,19 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/supportdesk/ivr/faketwilio"
+	"github.com/supportdesk/ivr/ivr/ivrtest"
 )
 
 // testClock is the pager's clock in end-to-end tests: it stands still
 // until the test moves it, and then fires every timer that has come due,
 // so a page's 7½-minute waits pass at once.
-type testClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	waiters []clockWaiter
-}
+type testClock = ivrtest.Clock
 
-type clockWaiter struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newTestClock() *testClock { return &testClock{now: time.Now()} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	if d <= 0 {
-		ch <- c.now
-		return ch
-	}
-	c.waiters = append(c.waiters, clockWaiter{at: c.now.Add(d), ch: ch})
-	return ch
-}
-
-// Advance moves the clock on by d and fires the timers due by then.
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.waiters[:0]
-	for _, w := range c.waiters {
-		if w.at.After(c.now) {
-			kept = append(kept, w)
-			continue
-		}
-		w.ch <- c.now
-	}
-	c.waiters = kept
-}
+func newTestClock() *testClock { return ivrtest.NewClock(time.Now()) }
 
 // pagerRig is the real `ivr serve` (demo team, SQLite) in this process,
 // talking to a fake Twilio that plays every engineer's phone, with the
