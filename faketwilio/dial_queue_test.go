@@ -82,3 +82,22 @@ func TestDialQueueThatDoesNotExistFails(t *testing.T) {
 	a.expectHit(t, "/dialed", map[string]string{"DialCallStatus": "failed"})
 	agent.Hangup()
 }
+
+// The caller hangs up while bridged: the engineer's <Dial> ends, and a
+// document with nothing after it (or a <Hangup/>) ends the engineer's
+// call, completed, with its status callback, as Twilio ends a call whose
+// document is over.
+func TestDialQueueDiallerEndsWhenTheCallerHangsUp(t *testing.T) {
+	a, s, agent := queueRig(t, `<Response><Dial timeout="20"><Queue url="/connect">q-wait</Queue></Dial><Hangup/></Response>`)
+	caller := s.Phone(customerPhone).Dial("")
+	caller.Answer()
+	a.expectHit(t, "/voice", nil)
+	a.expectHit(t, "/connect", nil)
+	if !caller.ConnectedTo(agent) {
+		t.Fatal("not bridged")
+	}
+	caller.Hangup()
+	if st := agent.Status(); st != "completed" {
+		t.Fatalf("the engineer's call is %s after the caller hung up; want completed", st)
+	}
+}

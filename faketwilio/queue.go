@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"go.uber.org/zap"
 )
 
 // Queues: <Enqueue> puts a call in a named queue, where it executes the
@@ -232,10 +234,32 @@ func (s *Server) endBridge(c *call) error {
 		return nil
 	}
 	if other == b.dialer {
-		_, err := s.run(other, b.dialDoc.rest(b.dialVerb))
-		return err
+		doc, err := s.run(other, b.dialDoc.rest(b.dialVerb))
+		if err != nil {
+			return err
+		}
+		return s.endIfOver(other, doc)
 	}
 	return s.bridgedCallerGoesOn(other)
+}
+
+// endIfOver ends call c, completed, when doc (what it runs now) hangs up
+// or has nothing left to run, as Twilio ends a call whose document is over:
+// the dialler of a <Dial><Queue> whose caller hung up, say.
+func (s *Server) endIfOver(c *call, doc *TwiML) error {
+	if v := doc.blocking(); v != nil && v.Name != "Hangup" && v.Name != "Reject" {
+		return nil
+	}
+	s.mu.Lock()
+	if c.status != "in-progress" {
+		s.mu.Unlock()
+		return nil
+	}
+	c.status, c.ended, c.updated = "completed", s.now(), s.now()
+	s.notifyLocked()
+	s.mu.Unlock()
+	s.log.Info("call ended: its document is over", zap.String(keyCallSid, c.sid))
+	return s.statusEvent(c, "completed")
 }
 
 // bridgedCallerGoesOn posts the <Enqueue> action of a caller whose bridge

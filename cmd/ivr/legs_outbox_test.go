@@ -181,3 +181,27 @@ func TestEngineerLegInDoubtRungOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestPageWaitsWhileTheEngineerTalks: one voice call per engineer the
+// other way round. A critical page raised while its engineer talks with
+// a caller texts them at once and does not ring through the call; when the
+// caller hangs up, the engineer's phone rings with the page.
+func TestPageWaitsWhileTheEngineerTalks(t *testing.T) {
+	r := startVoicemailRig(t)
+	_, anna := r.onCall("L1", "primary")
+	in := r.holdWithTicket()
+	leg := r.fake.Phone(anna).ExpectCall()
+	talk(t, in, leg)
+
+	r.raise("critical", "mail server rejects all mail")
+	r.fake.Phone(anna).ExpectSMS() // at once, while she talks
+	if n := callsTo(r.fake, anna); n != 1 {
+		t.Fatalf("Twilio was asked for %d calls to the engineer while she talks, want 1 (the caller's)", n)
+	}
+	in.Hangup() // her leg's <Dial> ends, and so does her call
+	page := r.fake.Phone(anna).ExpectCall()
+	if doc := page.Answer(); !plays(doc, "page_press_ack") {
+		t.Fatalf("the page call once the line is free: %s", doc)
+	}
+	page.Press("1")
+}
