@@ -130,3 +130,22 @@ func (db *DB) OnVoiceCall(ctx context.Context, engineerID int64) (bool, error) {
 	}
 	return n > 0, nil
 }
+
+// DeleteLegsBefore deletes the engineer legs that ended before before
+// (their call's state goes with the same retention); a page's attempts
+// stay with their page. It returns how many it deleted.
+func (db *DB) DeleteLegsBefore(ctx context.Context, before time.Time) (int, error) {
+	var n int64
+	err := db.update(ctx, func(t *tx) error {
+		res, err := t.exec(ctx, "DELETE FROM page_attempts WHERE call_id IS NOT NULL AND status = 'done' AND updated_at < ?", micros(before))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delete legs ended before %s: %w", before.Format(time.RFC3339), err)
+	}
+	return int(n), nil
+}

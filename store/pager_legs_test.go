@@ -104,6 +104,33 @@ func TestLegs(t *testing.T) {
 	})
 }
 
+// Ended legs older than the retention are deleted; younger ones, legs
+// still open and pages' attempts are kept.
+func TestDeleteLegsBefore(t *testing.T) {
+	const call = "CA00000000000000000000000000000001"
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		setClock(db, t0)
+		old := addLeg(t, db, legAttempt(call, call+"-leg1", "+12025550121"))
+		if ok, err := db.EndAttempt(t.Context(), old.ID, pager.Completed, "", pager.Intended); err != nil || !ok {
+			t.Fatalf("end: %v %v", ok, err)
+		}
+		open := addLeg(t, db, legAttempt(call, call+"-leg2", "+12025550122"))
+		_, page := mustPage(t, db, "p1", time.Time{}, voiceAttempt("v", "+12025550123"))
+		endAttempt(t, db, page[0], pager.NoAnswer)
+		n, err := db.DeleteLegsBefore(t.Context(), t0.Add(time.Hour))
+		if err != nil || n != 1 {
+			t.Fatalf("DeleteLegsBefore = %d, %v; want the one ended leg", n, err)
+		}
+		if _, err := db.Leg(t.Context(), call, old.Key); !errs.Is(err, errs.NotFound) {
+			t.Errorf("the ended leg: %v, want deleted", err)
+		}
+		mustLeg(t, db, call, open.Key)
+		if got := mustPageAttempts(t, db, page[0].PageID); len(got) != 1 {
+			t.Errorf("the page's attempts: %d, want kept", len(got))
+		}
+	})
+}
+
 func mustLeg(t *testing.T, db *store.DB, callID, legID string) pager.Attempt {
 	t.Helper()
 	a, err := db.Leg(t.Context(), callID, legID)

@@ -25,8 +25,8 @@ type Retention struct {
 }
 
 // RunRetention deletes, at once and then every RetentionPeriod until ctx
-// is done, the voicemails and call states older than r.Keep by the store's
-// clock (Now). A failed deletion is logged and tried again at the next
+// is done, the voicemails, call states and ended engineer legs older than
+// r.Keep by the store's clock (Now). A failed deletion is logged and tried again at the next
 // period.
 func (db *DB) RunRetention(ctx context.Context, r Retention) {
 	tick := r.Tick
@@ -57,5 +57,10 @@ func (db *DB) deleteExpired(ctx context.Context, keep time.Duration) {
 		db.log.Error("delete old call states", zap.Error(err))
 	} else if n > 0 {
 		db.log.Info("old call states deleted", zap.Int(logCount, n))
+	}
+	if n, err := db.DeleteLegsBefore(ctx, before); err != nil && ctx.Err() == nil {
+		db.log.Error("delete old engineer legs", zap.Error(err))
+	} else if n > 0 {
+		db.log.Info("old engineer legs deleted from the outbox", zap.Int(logCount, n))
 	}
 }

@@ -154,7 +154,7 @@ func parseServeConfig(args []string, env environ) (serveConfig, error) {
 	fs.BoolVar(&cfg.demo, "demo", false, "seed the demo team into an empty store")
 	fs.DurationVar(&cfg.refreshInterval, "refresh", 15*time.Second, "how often to reload schedules changed by other instances")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to let requests finish on shutdown")
-	fs.DurationVar(&cfg.recordingRetention, "recording-retention", 30*24*time.Hour, "how long voicemails and call states are kept")
+	fs.DurationVar(&cfg.recordingRetention, "recording-retention", 30*24*time.Hour, "how long voicemails, call states and their ended engineer legs are kept")
 	fs.StringVar(&cfg.spoolDir, "spool-dir", env.getenv("IVR_SPOOL_DIR"), "local directory keeping what the Fallback URL learns while the store is down, this host's only (env IVR_SPOOL_DIR; default <SQLite file>.spool, or $XDG_STATE_HOME/ivr/spool-<addr> with PostgreSQL)")
 	cfg.flow.register(fs, env)
 	cfg.pager.register(fs, env)
