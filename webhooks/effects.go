@@ -365,22 +365,11 @@ func (c legChannel) Find(ctx context.Context, a pager.Attempt) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, r := range recs {
-		if r.SID == "" || r.Created.Before(a.ClaimedAt.Add(-clockSlack)) {
-			continue
-		}
-		other, err := c.d.cfg.Legs.AttemptByProviderID(ctx, r.SID)
-		switch {
-		case errs.Is(err, errs.NotFound):
-		case err != nil:
-			return "", err
-		case other.ID != a.ID:
-			continue
-		}
-		c.d.legPlaced(ctx, a.CallID, a.Key, r.SID)
-		return r.SID, nil
+	sid, err := match(ctx, a, recs, anyRecord, c.d.cfg.Legs.AttemptByProviderID)
+	if sid != "" {
+		c.d.legPlaced(ctx, a.CallID, a.Key, sid)
 	}
-	return "", nil
+	return sid, err
 }
 
 // Poll asks Twilio how a leg whose status callback never came ended.

@@ -182,7 +182,7 @@ func (c voiceChannel) Find(ctx context.Context, a pager.Attempt) (string, error)
 	if err != nil {
 		return "", err
 	}
-	return c.pg.match(ctx, a, recs, func(ProviderRecord) bool { return true })
+	return match(ctx, a, recs, anyRecord, c.pg.cfg.Pages.AttemptByProviderID)
 }
 
 // Poll asks Twilio how a page call whose completed callback never came
@@ -212,7 +212,7 @@ func (c smsChannel) Find(ctx context.Context, a pager.Attempt) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return c.pg.match(ctx, a, recs, func(r ProviderRecord) bool { return r.Body == a.Body })
+	return match(ctx, a, recs, func(r ProviderRecord) bool { return r.Body == a.Body }, c.pg.cfg.Pages.AttemptByProviderID)
 }
 
 // clockSlack allows for the provider's clock and its whole-second dates
@@ -222,35 +222,27 @@ const clockSlack = 2 * time.Second
 
 // match finds, among the provider's latest records, one made for attempt
 // a: created after its claim, matching same, and not the provider id of
-// any other attempt.
-func (pg *Pager) match(ctx context.Context, a pager.Attempt, recs []ProviderRecord, same func(ProviderRecord) bool) (string, error) {
+// any other attempt (owner looks up which attempt owns a provider id).
+func match(ctx context.Context, a pager.Attempt, recs []ProviderRecord, same func(ProviderRecord) bool,
+	owner func(ctx context.Context, providerID string) (pager.Attempt, error)) (string, error) {
 	for _, r := range recs {
 		if r.SID == "" || r.Created.Before(a.ClaimedAt.Add(-clockSlack)) || !same(r) {
 			continue
 		}
-		other, err := pg.attemptBySID(ctx, r.SID)
-		if err != nil {
+		other, err := owner(ctx, r.SID)
+		switch {
+		case errs.Is(err, errs.NotFound):
+		case err != nil:
 			return "", err
+		case other.ID != a.ID:
+			continue
 		}
-		if other == 0 || other == a.ID {
-			return r.SID, nil
-		}
+		return r.SID, nil
 	}
 	return "", nil
 }
 
-// attemptBySID returns the id of the attempt that owns provider id sid, 0
-// for none.
-func (pg *Pager) attemptBySID(ctx context.Context, sid string) (int64, error) {
-	a, err := pg.cfg.Pages.AttemptByProviderID(ctx, sid)
-	switch {
-	case errs.Is(err, errs.NotFound):
-		return 0, nil
-	case err != nil:
-		return 0, err
-	}
-	return a.ID, nil
-}
+func anyRecord(ProviderRecord) bool { return true }
 
 // attemptOf reads the {attempt} of a request.
 func (pg *Pager) attemptOf(ctx context.Context, r *http.Request) (pager.Attempt, error) {
