@@ -53,8 +53,9 @@ type Roster interface {
 
 // OtherCalls knows which engineers are taken by the service's other calls.
 type OtherCalls interface {
-	// Busy reports whether engineer engineerID is on another call of the
-	// service now: screening it or talking to its caller. The ring plan
+	// Busy reports whether engineer engineerID's phone has another call of
+	// the service in flight now: ringing, screening or talking on another
+	// caller's leg, or a page call (serve: pager.Engine.Busy). The ring plan
 	// skips such an engineer; an error rings them all the same.
 	Busy(ctx context.Context, engineerID int64) (bool, error)
 }

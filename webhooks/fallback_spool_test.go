@@ -179,7 +179,7 @@ func newSpoolEnvBudget(t *testing.T, budget time.Duration) *spoolEnv {
 	se.spool.reopen()
 	t.Cleanup(func() { _ = se.spool.get().Close() })
 	flow, err := ivr.New(ivr.DefaultConfig(), ivr.Deps{Tickets: e.deps, Roster: e.deps, Pages: e.deps,
-		Preferences: e.deps, Calls: e.deps, OtherCalls: webhooks.OtherCalls(e.states)})
+		Preferences: e.deps, Calls: e.deps})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -247,7 +247,7 @@ func (e *env) closeTwilio() {
 func (e *env) newDriver(r *mux.Router, token string) *webhooks.Driver {
 	e.t.Helper()
 	flow, err := ivr.New(ivr.DefaultConfig(), ivr.Deps{Tickets: e.deps, Roster: e.deps, Pages: e.deps,
-		Preferences: e.deps, Calls: e.deps, OtherCalls: webhooks.OtherCalls(e.states)})
+		Preferences: e.deps, Calls: e.deps})
 	if err != nil {
 		e.t.Fatal(err)
 	}

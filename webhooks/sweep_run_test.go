@@ -32,7 +32,7 @@ func TestRunSweepFinishesCallsOnItsOwn(t *testing.T) {
 	// A second instance over the same store, whose timers the test fires.
 	timers := make(chan sweepTimer, 16)
 	flow, err := ivr.New(ivr.DefaultConfig(), ivr.Deps{Tickets: e.deps, Roster: e.deps, Pages: e.deps,
-		Preferences: e.deps, Calls: e.deps, OtherCalls: webhooks.OtherCalls(e.states)})
+		Preferences: e.deps, Calls: e.deps})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -205,3 +205,32 @@ func TestPageWaitsWhileTheEngineerTalks(t *testing.T) {
 	}
 	page.Press("1")
 }
+
+// TestEngineerTalkingIsNotRungForTheNextCaller: the first caller talks
+// with the L1 engineer; the next caller's ring plan passes over her (her
+// phone has a call in flight in the outbox) and rings the secondary, and
+// she is asked for no second call.
+func TestEngineerTalkingIsNotRungForTheNextCaller(t *testing.T) {
+	r := startVoicemailRig(t)
+	_, anna := r.onCall("L1", "primary")
+	_, next := r.onCall("L1", "secondary")
+	first := r.holdWithTicket()
+	leg := r.fake.Phone(anna).ExpectCall()
+	talk(t, first, leg)
+
+	second := r.fake.Phone("+12025550177").Dial(washingtonLine)
+	second.Answer()
+	second.Silence()
+	if hold := second.Press("1001#"); hold.First("Enqueue") == nil {
+		t.Fatalf("the second caller's ticket: %s, want them on hold", hold)
+	}
+	other := r.fake.Phone(next).ExpectCall()
+	if n := callsTo(r.fake, anna); n != 1 {
+		t.Errorf("Twilio was asked for %d calls to the engineer talking, want 1", n)
+	}
+	talk(t, second, other)
+	other.Hangup()
+	second.Hangup()
+	leg.Hangup()
+	first.Hangup()
+}
