@@ -26,7 +26,13 @@ func callsTo(fake *faketwilio.Server, phone string) int {
 // critical ticket 1001: the caller is put on hold while engineers are rung.
 func (r *pagerRig) holdWithTicket() *faketwilio.CallHandle {
 	r.t.Helper()
-	in := r.fake.Phone(clientPhone).Dial(washingtonLine)
+	return r.holdWithTicketFrom(clientPhone)
+}
+
+// holdWithTicketFrom is holdWithTicket from another phone.
+func (r *pagerRig) holdWithTicketFrom(phone string) *faketwilio.CallHandle {
+	r.t.Helper()
+	in := r.fake.Phone(phone).Dial(washingtonLine)
 	in.Answer()
 	in.Silence()
 	if hold := in.Press("1001#"); hold.First("Enqueue") == nil {
@@ -218,12 +224,7 @@ func TestEngineerTalkingIsNotRungForTheNextCaller(t *testing.T) {
 	leg := r.fake.Phone(anna).ExpectCall()
 	talk(t, first, leg)
 
-	second := r.fake.Phone("+12025550177").Dial(washingtonLine)
-	second.Answer()
-	second.Silence()
-	if hold := second.Press("1001#"); hold.First("Enqueue") == nil {
-		t.Fatalf("the second caller's ticket: %s, want them on hold", hold)
-	}
+	second := r.holdWithTicketFrom("+12025550177")
 	other := r.fake.Phone(next).ExpectCall()
 	if n := callsTo(r.fake, anna); n != 1 {
 		t.Errorf("Twilio was asked for %d calls to the engineer talking, want 1", n)
