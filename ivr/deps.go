@@ -19,6 +19,9 @@ type Ticket struct {
 	Subject  string
 	Priority oncall.Priority
 	Level    oncall.Level // the level the ticket is escalated to; 0 means L1
+	// Closed: the ticket system counts the ticket as done (resolved,
+	// rejected…); the flow tells the caller and opens a new one.
+	Closed bool
 }
 
 // NewTicket is a ticket the flow opens for a caller who has none.
@@ -27,6 +30,9 @@ type NewTicket struct {
 	Language    oncall.Language
 	Priority    oncall.Priority
 	Line        string // E.164 of the line called
+	// Follows is the closed ticket the caller keyed before this one was
+	// opened, "" if none: a ticket system may link the two.
+	Follows string
 }
 
 // Tickets is the company's ticket system.
@@ -118,13 +124,17 @@ type CallRecord struct {
 	// LanguageFrom is "line" (the line's default), "remembered" or "chosen".
 	LanguageFrom string `json:"language_from"`
 	TicketID     string `json:"ticket_id,omitempty"`
-	// TicketFrom is "caller" (keyed in and found) or "opened" by the flow.
-	TicketFrom string          `json:"ticket_from,omitempty"`
-	Priority   oncall.Priority `json:"priority,omitempty"`
-	Level      oncall.Level    `json:"level,omitempty"`
-	StartedAt  time.Time       `json:"started_at"`
-	EndedAt    time.Time       `json:"ended_at"`
-	Duration   time.Duration   `json:"duration"`
+	// TicketFrom is "caller" (keyed in and found), "unverified" (keyed
+	// in while the ticket system did not answer) or "opened" by the flow.
+	TicketFrom string `json:"ticket_from,omitempty"`
+	// ClosedTicket is the closed ticket the caller keyed, when the flow
+	// opened TicketID in its place.
+	ClosedTicket string          `json:"closed_ticket,omitempty"`
+	Priority     oncall.Priority `json:"priority,omitempty"`
+	Level        oncall.Level    `json:"level,omitempty"`
+	StartedAt    time.Time       `json:"started_at"`
+	EndedAt      time.Time       `json:"ended_at"`
+	Duration     time.Duration   `json:"duration"`
 	// Who answered, when Outcome is connected.
 	EngineerID    int64     `json:"engineer_id,omitempty"`
 	EngineerName  string    `json:"engineer_name,omitempty"`

@@ -27,6 +27,7 @@ const (
 	retryUnknownRU    = "caller: gather(11#,10s) ru[ticket_unknown ticket_retry]"
 	priorityMenuRU    = "caller: gather(1,10s) ru[priority_menu]"
 	ringAnna          = "ring CA1-leg1 e11 +79990000011 cid=+74996383867 25s"
+	unverifiedRU      = ringAnna + " | caller: hold ru[ticket_unverified searching hold_offer_message]"
 	ringAnnaFound     = ringAnna + " | caller: hold ru[word_ticket d:12345 pause word_priority priority_critical searching hold_offer_message]"
 	nothingHeardRU    = "caller: gather(11#,10s) ru[nothing_heard ticket_enter]"
 )
@@ -356,25 +357,47 @@ func TestTicketEntry(t *testing.T) {
 				"caller: hold en[word_ticket d:12345 pause word_priority priority_critical searching hold_offer_message]"},
 		},
 	}, {
-		name:  "ticket system down: said so, priority menu, no ticket opened",
+		name:  "ticket system down: said so, the keyed id kept unverified, routed at L1 normal",
 		setup: ticketsDown(errors.New("connection refused")),
 		turns: []ex{lang,
-			{15, ivr.Digits{Digits: "12345"}, "caller: gather(1,10s) ru[ticket_unavailable priority_menu]"},
-			{20, ivr.Digits{Digits: "2"}, ringAnna + " | caller: hold ru[priority_set_urgent searching hold_offer_message]"},
+			{15, ivr.Digits{Digits: "12345"}, unverifiedRU},
 		},
 		check: func(t *testing.T, e *env, st ivr.State) {
-			if st.TicketID != "" || !st.TicketsDown || st.Priority != oncall.Urgent {
+			if st.TicketID != "12345" || st.TicketFrom != "unverified" || !st.TicketsDown ||
+				st.Priority != oncall.Normal || st.Level != oncall.L1 {
 				t.Errorf("state %+v", st)
+			}
+			if len(e.tickets.Opened()) != 0 {
+				t.Errorf("tickets opened %v: a caller with a ticket must not get a second one", e.tickets.Opened())
 			}
 			if !logged(e, zapcore.WarnLevel, "ticket system unavailable") {
 				t.Error("not logged")
 			}
 		},
 	}, {
+		name: "a closed ticket: said so, a new one opened after it",
+		setup: func(e *env) {
+			e.tickets.TicketFn = func(ctx context.Context, id string) (ivr.Ticket, error) {
+				return ivr.Ticket{ID: id, Priority: oncall.Critical, Level: oncall.L2, Closed: true}, nil
+			}
+		},
+		turns: []ex{lang,
+			{15, ivr.Digits{Digits: "12345"}, "caller: gather(1,10s) ru[ticket_closed ticket_new priority_menu]"},
+			{20, ivr.Digits{Digits: "2"}, ringAnnaOpened(oncall.Urgent)},
+		},
+		check: func(t *testing.T, e *env, st ivr.State) {
+			if st.TicketID != ivrtest.OpenedID || st.TicketFrom != "opened" || st.ClosedTicket != "12345" {
+				t.Errorf("state %+v", st)
+			}
+			if o := e.tickets.Opened(); len(o) != 1 || o[0].Follows != "12345" {
+				t.Errorf("tickets opened %+v, want one that follows the closed 12345", o)
+			}
+		},
+	}, {
 		name:  "ticket system answers Unavailable",
 		setup: ticketsDown(errs.E(errs.Unavailable, "", "maintenance")),
 		turns: []ex{lang,
-			{15, ivr.Digits{Digits: "12345"}, "caller: gather(1,10s) ru[ticket_unavailable priority_menu]"},
+			{15, ivr.Digits{Digits: "12345"}, unverifiedRU},
 		},
 	}, {
 		name: "an answer that comes after the budget counts as none",
@@ -386,7 +409,7 @@ func TestTicketEntry(t *testing.T) {
 			}
 		},
 		turns: []ex{lang,
-			{15, ivr.Digits{Digits: "12345"}, "caller: gather(1,10s) ru[ticket_unavailable priority_menu]"},
+			{15, ivr.Digits{Digits: "12345"}, unverifiedRU},
 		},
 	}, {
 		name: "ticket system too slow: past the budget counts as down",
@@ -397,7 +420,7 @@ func TestTicketEntry(t *testing.T) {
 			}
 		},
 		turns: []ex{lang,
-			{15, ivr.Digits{Digits: "12345"}, "caller: gather(1,10s) ru[ticket_unavailable priority_menu]"},
+			{15, ivr.Digits{Digits: "12345"}, unverifiedRU},
 		},
 		check: func(t *testing.T, e *env, st ivr.State) {
 			if !logged(e, zapcore.WarnLevel, "ticket system unavailable") {

@@ -193,7 +193,7 @@ func (t *turn) record() CallRecord {
 	st := t.st
 	r := CallRecord{
 		CallID: st.CallID, Line: st.Line, Caller: st.Caller, Language: st.Lang, LanguageFrom: st.LangFrom,
-		TicketID: st.TicketID, TicketFrom: st.TicketFrom, Priority: st.Priority, Level: st.Level,
+		TicketID: st.TicketID, TicketFrom: st.TicketFrom, ClosedTicket: st.ClosedTicket, Priority: st.Priority, Level: st.Level,
 		StartedAt: st.StartedAt, EndedAt: st.EndedAt, Duration: st.EndedAt.Sub(st.StartedAt),
 		Rang:         append([]int64(nil), st.Tried...),
 		VoicemailURL: st.VoicemailURL, VoicemailSeconds: st.VoicemailSeconds,

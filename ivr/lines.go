@@ -57,6 +57,11 @@ type Config struct {
 	TicketLookupBudget time.Duration
 	// LookupBudget bounds each call to Preferences and Roster.
 	LookupBudget time.Duration
+	// UnverifiedPriority and UnverifiedLevel route a call whose ticket id
+	// could not be looked up (the ticket system down or too slow): the
+	// caller keeps the id they keyed, unverified, rather than a new ticket.
+	UnverifiedPriority oncall.Priority
+	UnverifiedLevel    oncall.Level
 }
 
 // DefaultConfig returns the configuration of the company's two lines.
@@ -82,6 +87,8 @@ func DefaultConfig() Config {
 		RecordingGrace:     time.Minute,
 		TicketLookupBudget: 3 * time.Second,
 		LookupBudget:       2 * time.Second,
+		UnverifiedPriority: oncall.Normal,
+		UnverifiedLevel:    oncall.L1,
 	}
 }
 
@@ -132,6 +139,12 @@ func (c Config) Validate() error {
 		if d.v <= 0 {
 			return errs.InvalidField(d.name, "must be positive")
 		}
+	}
+	if !c.UnverifiedPriority.Valid() {
+		return errs.InvalidField("unverified_priority", "%q is not a priority (critical, urgent, normal or low)", c.UnverifiedPriority)
+	}
+	if !c.UnverifiedLevel.Valid() {
+		return errs.InvalidField("unverified_level", "%d is not a support level (L1, L2 or L3)", int(c.UnverifiedLevel))
 	}
 	if c.VoicemailMaxLength > maxVoicemail {
 		return errs.InvalidField("voicemail_max_length", "at most %v (Twilio's longest recording)", maxVoicemail)

@@ -97,13 +97,23 @@ func (t *turn) ticketKeyed(keys string) {
 	case errs.Is(err, errs.NotFound):
 		t.ticketFailed(pTicketUnknown, "unknown "+id)
 	default:
-		st := t.st
-		st.TicketsDown = true
-		t.log.Warn("ticket system unavailable; going on without a ticket",
+		t.log.Warn("ticket system unavailable; going on with the ticket id as keyed, unverified",
 			zap.String(keyTicket, id), zap.Error(err))
-		t.note("ticket", "lookup of "+id+" failed: ticket system unavailable")
-		t.askPriority(t.prompts(pTicketUnavailable))
+		t.ticketUnverified(id)
 	}
+}
+
+// ticketUnverified keeps id, which the ticket system could not look up, as
+// the call's ticket (its note is owed to it like any other), routed at the
+// configured priority and level: a caller with a ticket does not get a
+// second one because the ticket system was down.
+func (t *turn) ticketUnverified(id string) {
+	st := t.st
+	st.TicketsDown = true
+	st.TicketID, st.TicketFrom = id, "unverified"
+	st.Priority, st.Level = t.f.cfg.UnverifiedPriority, t.f.cfg.UnverifiedLevel
+	t.note("ticket", fmt.Sprintf("%s kept unverified: ticket system unavailable; %s, %s", id, st.Priority, st.Level))
+	t.route(t.prompts(pTicketUnverified))
 }
 
 func (t *turn) validTicketID(id string) bool {
@@ -143,6 +153,15 @@ func (t *turn) ticketFailed(prompt, detail string) {
 // ticket system says wins over anything the caller could claim.
 func (t *turn) ticketFound(keyed string, tk Ticket) {
 	st := t.st
+	if tk.Closed {
+		st.ClosedTicket = keyed
+		if tk.ID != "" {
+			st.ClosedTicket = tk.ID
+		}
+		t.note("ticket", st.ClosedTicket+" is closed; opening a new one")
+		t.askPriority(t.prompts(pTicketClosed, pTicketNew))
+		return
+	}
 	st.TicketID, st.TicketFrom = tk.ID, "caller"
 	if st.TicketID == "" {
 		st.TicketID = keyed
@@ -228,7 +247,7 @@ func (t *turn) openTicket() []Prompt {
 		caller = st.Caller
 	}
 	tk, err := t.f.tickets.OpenTicket(ctx, NewTicket{CallerPhone: caller, Language: st.Lang,
-		Priority: st.Priority, Line: st.Line})
+		Priority: st.Priority, Line: st.Line, Follows: st.ClosedTicket})
 	if err == nil && tk.ID == "" {
 		err = fmt.Errorf("the ticket system returned a ticket without an id")
 	}

@@ -15,6 +15,7 @@ import (
 // noteText holds the sentences of a note in one language.
 type noteText struct {
 	call, from, withheld, time, language, ticketCaller, ticketOpened, noTicket, priority, level string
+	ticketUnverified, followsClosed                                                             string
 	langName                                                                                    map[oncall.Language]string
 	langFrom                                                                                    map[string]string
 	connected, voicemail, noMessage, abandoned, hungUp, paged                                   string
@@ -26,7 +27,9 @@ var noteTexts = map[oncall.Language]noteText{
 		call: "Phone call to the %s line (%s) %s.", from: "from %s", withheld: "from a withheld number",
 		time: "Time: %s – %s UTC (%s).", language: "Language: %s, %s.",
 		ticketCaller: "Ticket: %s, given by the caller", ticketOpened: "Ticket: %s, opened during this call",
-		noTicket: "Ticket: none", priority: "priority %s", level: "level %s",
+		ticketUnverified: "Ticket: %s, given by the caller and not verified (the ticket system did not answer)",
+		followsClosed:    "in place of the closed ticket %s",
+		noTicket:         "Ticket: none", priority: "priority %s", level: "level %s",
 		langName: map[oncall.Language]string{oncall.English: "English", oncall.Russian: "Russian"},
 		langFrom: map[string]string{langFromLine: "the line's language",
 			langFromRemembered: "remembered from an earlier call", langFromChosen: "chosen by the caller"},
@@ -42,7 +45,9 @@ var noteTexts = map[oncall.Language]noteText{
 		call: "Звонок на линию %s (%s) %s.", from: "с номера %s", withheld: "со скрытого номера",
 		time: "Время: %s – %s UTC (%s).", language: "Язык: %s, %s.",
 		ticketCaller: "Заявка: %s, названа клиентом", ticketOpened: "Заявка: %s, открыта во время звонка",
-		noTicket: "Заявка: нет", priority: "приоритет %s", level: "уровень %s",
+		ticketUnverified: "Заявка: %s, названа клиентом, не проверена (система заявок не ответила)",
+		followsClosed:    "вместо закрытой заявки %s",
+		noTicket:         "Заявка: нет", priority: "приоритет %s", level: "уровень %s",
 		langName: map[oncall.Language]string{oncall.English: "английский", oncall.Russian: "русский"},
 		langFrom: map[string]string{langFromLine: "язык линии",
 			langFromRemembered: "запомнен с прошлого звонка", langFromChosen: "выбран клиентом"},
@@ -93,8 +98,13 @@ func summary(cfg Config, r CallRecord) string {
 		ticket = append(ticket, tx.noTicket)
 	case r.TicketFrom == "caller":
 		ticket = append(ticket, fmt.Sprintf(tx.ticketCaller, r.TicketID))
+	case r.TicketFrom == "unverified":
+		ticket = append(ticket, fmt.Sprintf(tx.ticketUnverified, r.TicketID))
 	default:
 		ticket = append(ticket, fmt.Sprintf(tx.ticketOpened, r.TicketID))
+	}
+	if r.ClosedTicket != "" && r.TicketID != "" {
+		ticket = append(ticket, fmt.Sprintf(tx.followsClosed, r.ClosedTicket))
 	}
 	if r.Priority.Valid() {
 		ticket = append(ticket, fmt.Sprintf(tx.priority,

@@ -50,6 +50,27 @@ func TestSummary(t *testing.T) {
 			"The caller hung up while waiting for an engineer.\n" +
 			"The on-call engineer has been paged.",
 	}, {
+		name: "unverified ticket, English",
+		r: ivr.CallRecord{Line: washington, Caller: client, Language: oncall.English, LanguageFrom: "line",
+			TicketID: "77", TicketFrom: "unverified", Priority: oncall.Normal, Level: oncall.L1,
+			StartedAt: t0, EndedAt: at(50), Duration: 50 * time.Second, Outcome: ivr.OutcomeAbandoned, Paged: true},
+		want: "Phone call to the Washington line (+12025952118) from +79161234567.\n" +
+			"Time: 2026-03-02 10:00:00 – 10:00:50 UTC (50 s).\n" +
+			"Language: English, the line's language.\n" +
+			"Ticket: 77, given by the caller and not verified (the ticket system did not answer); priority normal, level L1.\n" +
+			"The caller hung up while waiting for an engineer.\n" +
+			"The on-call engineer has been paged.",
+	}, {
+		name: "a new ticket in place of a closed one, Russian",
+		r: ivr.CallRecord{Line: moscow, Caller: client, Language: oncall.Russian, LanguageFrom: "line",
+			TicketID: "90210", TicketFrom: "opened", ClosedTicket: "77", Priority: oncall.Urgent, Level: oncall.L1,
+			StartedAt: t0, EndedAt: at(7), Duration: 7 * time.Second, Outcome: ivr.OutcomeHungUp},
+		want: "Звонок на линию Москва (+74996383867) с номера +79161234567.\n" +
+			"Время: 2026-03-02 10:00:00 – 10:00:07 UTC (7 с).\n" +
+			"Язык: русский, язык линии.\n" +
+			"Заявка: 90210, открыта во время звонка; вместо закрытой заявки 77; приоритет срочный, уровень L1.\n" +
+			"Клиент завершил звонок до соединения с инженером.",
+	}, {
 		name: "hung up in the menus, Russian",
 		r: ivr.CallRecord{Line: moscow, Caller: client, Language: oncall.Russian, LanguageFrom: "line",
 			StartedAt: t0, EndedAt: at(7), Duration: 7 * time.Second, Outcome: ivr.OutcomeHungUp},

@@ -64,9 +64,15 @@ var flowPrompts = []PromptText{
 	{"ticket_new",
 		"Давайте откроем для вас новую заявку.",
 		"We will open a new ticket for you."},
-	{"ticket_unavailable",
-		"Система заявок сейчас не отвечает, поэтому продолжим без номера заявки.",
-		"Our ticket system is not responding right now, so we will continue without a ticket number."},
+	// The ticket system did not answer: the caller keeps the number keyed,
+	// unverified, and is put through at once.
+	{"ticket_unverified",
+		"Система заявок сейчас не отвечает, поэтому продолжим с введённым вами номером заявки.",
+		"Our ticket system is not responding right now, so we will continue with the ticket number you entered."},
+	// A closed ticket: a new one is opened (ticket_new, the priority menu).
+	{"ticket_closed",
+		"Эта заявка уже закрыта.",
+		"That ticket is already closed."},
 	// Readback: word_ticket, the digits, pause, word_priority, the
 	// priority's name. A new ticket: ticket_opened, the digits, pause.
 	{"word_ticket", "Заявка номер", "Ticket"},
@@ -333,34 +339,35 @@ const PromptPause = "pause"
 // Prompt names the flow uses besides the digits, the priority names and the
 // lines' own prompts.
 const (
-	pLanguageOffer     = "language_offer"
-	pTicketEnter       = "ticket_enter"
-	pTicketInvalid     = "ticket_invalid"
-	pTicketUnknown     = "ticket_unknown"
-	pTicketRetry       = "ticket_retry"
-	pTicketNew         = "ticket_new"
-	pNothingHeard      = "nothing_heard"
-	pTicketUnavailable = "ticket_unavailable"
-	pWordTicket        = "word_ticket"
-	pWordPriority      = "word_priority"
-	pTicketOpened      = "ticket_opened"
-	pPriorityMenu      = "priority_menu"
-	pPriorityInvalid   = "priority_invalid"
-	pSearching         = "searching"
-	pHoldProgress      = "hold_progress"
-	pHoldOffer         = "hold_offer_message"
-	pConnecting        = "connecting"
-	pNobodyAvailable   = "nobody_available"
-	pLeaveMessage      = "leave_message"
-	pMessageRecorded   = "message_recorded"
-	pRespondWithin     = "respond_within"
-	pGoodbye           = "goodbye"
-	pScreenAccept      = "screen_accept"
-	pScreenConnecting  = "screen_connecting"
-	pScreenNoAccept    = "screen_no_accept"
-	pScreenCallerGone  = "screen_caller_gone"
-	pScreenWithdrawn   = "screen_withdrawn"
-	pScreenTechnical   = "screen_technical_problem"
+	pLanguageOffer    = "language_offer"
+	pTicketEnter      = "ticket_enter"
+	pTicketInvalid    = "ticket_invalid"
+	pTicketUnknown    = "ticket_unknown"
+	pTicketRetry      = "ticket_retry"
+	pTicketNew        = "ticket_new"
+	pNothingHeard     = "nothing_heard"
+	pTicketUnverified = "ticket_unverified"
+	pTicketClosed     = "ticket_closed"
+	pWordTicket       = "word_ticket"
+	pWordPriority     = "word_priority"
+	pTicketOpened     = "ticket_opened"
+	pPriorityMenu     = "priority_menu"
+	pPriorityInvalid  = "priority_invalid"
+	pSearching        = "searching"
+	pHoldProgress     = "hold_progress"
+	pHoldOffer        = "hold_offer_message"
+	pConnecting       = "connecting"
+	pNobodyAvailable  = "nobody_available"
+	pLeaveMessage     = "leave_message"
+	pMessageRecorded  = "message_recorded"
+	pRespondWithin    = "respond_within"
+	pGoodbye          = "goodbye"
+	pScreenAccept     = "screen_accept"
+	pScreenConnecting = "screen_connecting"
+	pScreenNoAccept   = "screen_no_accept"
+	pScreenCallerGone = "screen_caller_gone"
+	pScreenWithdrawn  = "screen_withdrawn"
+	pScreenTechnical  = "screen_technical_problem"
 )
 
 var catalogueIndex = func() map[string]PromptText {

@@ -44,11 +44,15 @@ type State struct {
 	Tries int `json:"tries,omitempty"`
 
 	TicketID string `json:"ticket,omitempty"`
-	// TicketFrom is "caller" (keyed in and found) or "opened" (by the flow).
-	TicketFrom  string          `json:"ticket_from,omitempty"`
-	TicketsDown bool            `json:"tickets_down,omitempty"` // the ticket system failed during this call
-	Priority    oncall.Priority `json:"priority,omitempty"`
-	Level       oncall.Level    `json:"level,omitempty"`
+	// TicketFrom is "caller" (keyed in and found), "unverified" (keyed in
+	// while the ticket system did not answer) or "opened" (by the flow).
+	TicketFrom string `json:"ticket_from,omitempty"`
+	// ClosedTicket is a closed ticket the caller keyed; the ticket opened
+	// for the call follows it.
+	ClosedTicket string          `json:"closed_ticket,omitempty"`
+	TicketsDown  bool            `json:"tickets_down,omitempty"` // the ticket system failed during this call
+	Priority     oncall.Priority `json:"priority,omitempty"`
+	Level        oncall.Level    `json:"level,omitempty"`
 
 	RoutedAt   time.Time `json:"routed_at,omitzero"`   // routing started
 	ProgressAt time.Time `json:"progress_at,omitzero"` // last message to the caller on hold
