@@ -43,7 +43,7 @@ const (
 )
 
 // errNotInstalled means RT's Debian packages are missing.
-var errNotInstalled = errors.New("request Tracker 5 not found: install Debian's request-tracker5, " +
+var errNotInstalled = errors.New("no Request Tracker 5 here: install Debian's request-tracker5, " +
 	"rt5-db-sqlite and rt5-standalone (preseed request-tracker5/dbconfig-install false), " +
 	"or set " + EnvRequire + "=require in CI to fail instead of skipping")
 

@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -110,6 +111,30 @@ type txn struct {
 	NewValue string `json:"NewValue"`
 	Created  string `json:"Created"`
 	Creator  ref    `json:"Creator"`
+}
+
+// recorder is a testing.TB whose Fatalf records the failure and ends the
+// goroutine, as t.Fatalf would.
+type recorder struct {
+	testing.TB
+	msg string
+}
+
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// fatal runs act with a recorder and returns its failure, "" if none.
+func fatal(t *testing.T, act func(testing.TB)) string {
+	r := &recorder{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		act(r)
+	}()
+	<-done
+	return r.msg
 }
 
 func queueID(t *testing.T, rt *rttest.RT, name string) string {
@@ -217,6 +242,20 @@ func TestRT(t *testing.T) {
 			t.Errorf("PUT Queue L3, Priority 70 = %q, want %q", messages, want)
 		}
 		rt.SetTicket(t, id, map[string]any{"Queue": "L2", "Priority": 90})
+	})
+
+	t.Run("helpers fail on what RT refused", func(t *testing.T) {
+		for name, act := range map[string]func(tb testing.TB){
+			"queue":  func(tb testing.TB) { rt.SetTicket(tb, id, map[string]any{"Queue": "NoSuch"}) },
+			"status": func(tb testing.TB) { rt.SetTicket(tb, id, map[string]any{"Status": "bogus"}) },
+			"merge":  func(tb testing.TB) { rt.Merge(tb, id, 999999) },
+		} {
+			if msg := fatal(t, act); msg == "" {
+				t.Errorf("%s: the helper did not fail", name)
+			} else {
+				t.Logf("%s: %s", name, msg)
+			}
+		}
 	})
 
 	t.Run("history", func(t *testing.T) {
