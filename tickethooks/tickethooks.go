@@ -195,29 +195,64 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, 0)
 		return
 	}
-	log := h.log.With(zap.String(keyEvent, ev.EventID), zap.String(keyTicket, ev.TicketID), zap.String(keyPriority, string(ev.Priority)))
+	out, err := h.Deliver(r.Context(), ev)
+	switch {
+	case err != nil:
+		h.fail(w, r, requestField(err), 0)
+	case !out.Paged:
+		writeJSON(w, http.StatusAccepted, result{Reason: out.Reason})
+	case out.Created:
+		writeJSON(w, http.StatusCreated, result{Paged: true, PageID: out.Page.ID, Status: out.Page.Status})
+	default:
+		writeJSON(w, http.StatusOK, result{Paged: true, PageID: out.Page.ID, Status: out.Page.Status})
+	}
+}
+
+// Event is a ticket opened or escalated, from the webhook or from a
+// watcher of a ticket system (tickets/rt).
+type Event struct {
+	// ID is the ticket system's own id of the event; the page's key is
+	// "ticket:<ID>", so the same event delivered twice, by any path,
+	// pages once.
+	ID       string
+	TicketID string
+	Priority oncall.Priority
+	Level    oncall.Level
+	Kind     string // "opened" or "escalated"
+	Subject  string // one line; cut to the page's summary length
+	At       time.Time
+}
+
+// Outcome is what delivering an event did.
+type Outcome struct {
+	Paged   bool       // the event's priority pages
+	Created bool       // this delivery raised the page (else an earlier one did)
+	Page    pager.Page // when Paged
+	Reason  string     // why it did not page
+}
+
+// Deliver raises the page of ev when its priority pages, once per event
+// id. Errors are the pager's (Invalid naming a pager.Request field).
+func (h *Handler) Deliver(ctx context.Context, ev Event) (Outcome, error) {
+	log := h.log.With(zap.String(keyEvent, ev.ID), zap.String(keyTicket, ev.TicketID), zap.String(keyPriority, string(ev.Priority)))
 	if !h.paging[ev.Priority] {
 		log.Info("ticket event does not page")
-		writeJSON(w, http.StatusAccepted, result{Reason: fmt.Sprintf("%s tickets do not page: the paging priorities are %s (%s)",
-			ev.Priority, h.names, PrioritiesSetting)})
-		return
+		return Outcome{Reason: fmt.Sprintf("%s tickets do not page: the paging priorities are %s (%s)",
+			ev.Priority, h.names, PrioritiesSetting)}, nil
 	}
-	p, created, err := h.pages.Raise(r.Context(), pager.Request{
-		Key: keyPrefix + ev.EventID, Source: pager.FromTickets, TicketID: ev.TicketID, Priority: ev.Priority,
-		Level: ev.Level, Summary: ev.Subject, RaisedAt: ev.At,
+	p, created, err := h.pages.Raise(ctx, pager.Request{
+		Key: keyPrefix + ev.ID, Source: pager.FromTickets, TicketID: ev.TicketID, Priority: ev.Priority,
+		Level: ev.Level, Summary: summary(ev.Subject), RaisedAt: ev.At,
 	})
 	if err != nil {
-		h.fail(w, r, requestField(err), 0)
-		return
+		return Outcome{}, err
 	}
-	status := http.StatusOK
 	if created {
-		status = http.StatusCreated
-		log.Info("ticket event paged", zap.Int64(keyPage, p.ID), zap.String(keyEventName, ev.Event))
+		log.Info("ticket event paged", zap.Int64(keyPage, p.ID), zap.String(keyEventName, ev.Kind))
 	} else {
 		log.Info("ticket event delivered again; its page stands", zap.Int64(keyPage, p.ID))
 	}
-	writeJSON(w, status, result{Paged: true, PageID: p.ID, Status: p.Status})
+	return Outcome{Paged: true, Created: created, Page: p}, nil
 }
 
 // verify checks header against body: the signature must be genuine and
@@ -269,83 +304,73 @@ func (h *Handler) verify(header string, body []byte) error {
 	return nil
 }
 
-// event is a ticket system's event, read and checked.
-type event struct {
-	EventID, TicketID string
-	Priority          oncall.Priority
-	Level             oncall.Level
-	Event             string
-	Subject           string
-	At                time.Time
-}
-
 // fields are the body's fields, in the order they are checked.
 var fields = []string{"event_id", "ticket_id", "priority", "level", "event", "subject", "at"}
 
 // parse reads body as a ticket event, naming the first field at fault.
-func (h *Handler) parse(body []byte) (event, error) {
+func (h *Handler) parse(body []byte) (Event, error) {
 	var raw map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&raw); err != nil || raw == nil {
-		return event{}, errs.InvalidField("", "the body is not a JSON object with the fields %s", strings.Join(fields, ", "))
+		return Event{}, errs.InvalidField("", "the body is not a JSON object with the fields %s", strings.Join(fields, ", "))
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return event{}, errs.InvalidField("", "the body holds more than one JSON value")
+		return Event{}, errs.InvalidField("", "the body holds more than one JSON value")
 	}
 	for _, k := range slices.Sorted(maps.Keys(raw)) {
 		if !slices.Contains(fields, k) {
-			return event{}, errs.InvalidField(k, "is not a field of a ticket event (%s)", strings.Join(fields, ", "))
+			return Event{}, errs.InvalidField(k, "is not a field of a ticket event (%s)", strings.Join(fields, ", "))
 		}
 	}
-	var ev event
+	var ev Event
 	var err error
-	if ev.EventID, err = id(raw, "event_id", maxEventID); err != nil {
-		return event{}, err
+	if ev.ID, err = id(raw, "event_id", maxEventID); err != nil {
+		return Event{}, err
 	}
 	if ev.TicketID, err = id(raw, "ticket_id", 64); err != nil {
-		return event{}, err
+		return Event{}, err
 	}
 	prio, err := str(raw, "priority")
 	switch {
 	case err != nil:
-		return event{}, err
+		return Event{}, err
 	case prio == "":
-		return event{}, errs.InvalidField("priority", "is required (critical, urgent, normal or low)")
+		return Event{}, errs.InvalidField("priority", "is required (critical, urgent, normal or low)")
 	}
 	if ev.Priority, err = oncall.ParsePriority(prio); err != nil {
-		return event{}, err
+		return Event{}, err
 	}
 	ev.Level = oncall.L1
 	if lvl, err := str(raw, "level"); err != nil {
-		return event{}, err
+		return Event{}, err
 	} else if lvl != "" {
 		if ev.Level, err = oncall.ParseLevel(lvl); err != nil {
-			return event{}, errs.InvalidField("level", "%q is not a support level (L1, L2 or L3)", lvl)
+			return Event{}, errs.InvalidField("level", "%q is not a support level (L1, L2 or L3)", lvl)
 		}
 	}
-	if ev.Event, err = str(raw, "event"); err != nil {
-		return event{}, err
+	if ev.Kind, err = str(raw, "event"); err != nil {
+		return Event{}, err
 	}
-	if ev.Event != "opened" && ev.Event != "escalated" {
-		return event{}, errs.InvalidField("event", "%q is not an event (opened or escalated)", ev.Event)
+	if ev.Kind != "opened" && ev.Kind != "escalated" {
+		return Event{}, errs.InvalidField("event", "%q is not an event (opened or escalated)", ev.Kind)
 	}
 	subject, err := str(raw, "subject")
 	if err != nil {
-		return event{}, err
+		return Event{}, err
 	}
-	ev.Subject = summary(subject)
+	ev.Subject = subject
 	at, err := str(raw, "at")
 	switch {
 	case err != nil:
-		return event{}, err
+		return Event{}, err
 	case at == "":
-		return event{}, errs.InvalidField("at", "is required: the event's own time, in RFC 3339 such as 2026-12-01T03:04:05Z")
+		return Event{}, errs.InvalidField("at", "is required: the event's own time, in RFC 3339 such as 2026-12-01T03:04:05Z")
 	}
 	if ev.At, err = time.Parse(time.RFC3339Nano, at); err != nil {
-		return event{}, errs.InvalidField("at", "%q is not a time in RFC 3339 such as 2026-12-01T03:04:05Z", at)
+		return Event{}, errs.InvalidField("at", "%q is not a time in RFC 3339 such as 2026-12-01T03:04:05Z", at)
 	}
 	if ahead := ev.At.Sub(h.now()); ahead > Tolerance {
-		return event{}, errs.InvalidField("at", "%s is %s ahead of the server's clock: the page's deadline counts from it", at, ahead.Round(time.Second))
+		return Event{}, errs.InvalidField("at", "%s is %s ahead of the server's clock: the page's deadline counts from it", at, ahead.Round(time.Second))
 	}
 	return ev, nil
 }
