@@ -39,7 +39,8 @@ func (r *RT) Phone() string {
 // "/ticket/7") and returns the status. A string body is sent as
 // text/plain; charset=utf-8, any other non-nil body as JSON. When out is not
 // nil it receives the JSON body of any answer that has one. A transport
-// error or an undecodable body fails tb.
+// error or an undecodable body fails tb. Like every helper it sends with
+// tb.Context(), so it cannot be used from tb's Cleanup.
 func (r *RT) Do(tb testing.TB, method, path string, body, out any) int {
 	tb.Helper()
 	var rd io.Reader
