@@ -1,10 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"testing"
 
 	"github.com/supportdesk/ivr/internal/pgtest"
+	"github.com/supportdesk/ivr/internal/rttest"
 )
 
 // crashBinDir holds the ivr binary the crash tests build and kill; removed
@@ -15,6 +17,10 @@ var crashBinDir string
 // removes the binary they built and the tests' state directory.
 func TestMain(m *testing.M) {
 	code := pgtest.Main(m)
+	if err := rttest.Shutdown(); err != nil {
+		fmt.Fprintf(os.Stderr, "rttest: %v\n", err)
+		code = max(code, 1)
+	}
 	if crashBinDir != "" {
 		_ = os.RemoveAll(crashBinDir)
 	}

@@ -270,16 +270,19 @@ func (c *pagerConfig) ackLinks(ctx context.Context, db *store.DB, publicURL stri
 
 // mountHooks adds the ticket system's webhook and the acknowledgement
 // links' page to r.
-func (c *pagerConfig) mountHooks(r *mux.Router, acks ackpage.Links, pages *pager.Engine, svc *oncall.Service, clock pager.Clock, log *zap.Logger) error {
+// It returns the ticket-event path, which a watcher of the ticket system
+// (RT) delivers to as well; watched says there is one.
+func (c *pagerConfig) mountHooks(r *mux.Router, acks ackpage.Links, pages *pager.Engine, svc *oncall.Service, clock pager.Clock,
+	watched bool, log *zap.Logger) (*tickethooks.Handler, error) {
 	prios, err := tickethooks.ParsePriorities(c.ticketPriorities)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tickets, err := tickethooks.New(tickethooks.Config{Secret: c.ticketSecret, Priorities: prios, Pages: pages, Log: log})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if c.ticketSecret == "" {
+	if c.ticketSecret == "" && !watched {
 		log.Warn("IVR_TICKETS_WEBHOOK_SECRET is not set: POST /webhooks/tickets answers 503 and ticket events page nobody")
 	}
 	now := time.Now
@@ -288,9 +291,9 @@ func (c *pagerConfig) mountHooks(r *mux.Router, acks ackpage.Links, pages *pager
 	}
 	page, err := ackpage.New(ackpage.Config{Links: acks, Pages: pages, Engineers: svc, Now: now, Log: log})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r.Handle(tickethooks.Path, tickets).Methods(http.MethodPost)
 	r.PathPrefix(ackpage.PathPrefix).Handler(page)
-	return nil
+	return tickets, nil
 }

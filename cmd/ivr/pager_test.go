@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -44,6 +45,13 @@ func startPagerRig(t *testing.T) *pagerRig {
 // SMSWebhookURL set to the service's).
 func startPagerRigWith(t *testing.T, opts faketwilio.Options) *pagerRig {
 	t.Helper()
+	return startPagerRigEnv(t, opts, nil)
+}
+
+// startPagerRigEnv is startPagerRigWith with more environment variables
+// for serve.
+func startPagerRigEnv(t *testing.T, opts faketwilio.Options, extra map[string]string) *pagerRig {
+	t.Helper()
 	// The service's address must be known before the fake starts (the fake
 	// posts engineers' texts to it), and the fake's before the service
 	// does (it is Twilio's API URL): the service's port is picked first.
@@ -56,9 +64,11 @@ func startPagerRigWith(t *testing.T, opts faketwilio.Options) *pagerRig {
 	opts.SMSWebhookURL = "http://" + addr + "/webhooks/twilio/sms"
 	fake := faketwilio.Start(t, opts)
 	clock := newTestClock()
-	env, _, errOut := testEnv(map[string]string{"IVR_DB": filepath.Join(t.TempDir(), "ivr.db"), "IVR_ADMIN_TOKEN": testAdminToken,
+	vars := map[string]string{"IVR_DB": filepath.Join(t.TempDir(), "ivr.db"), "IVR_ADMIN_TOKEN": testAdminToken,
 		"IVR_TWILIO_API_URL": fake.URL(), "TWILIO_ACCOUNT_SID": fake.AccountSID(), "TWILIO_AUTH_TOKEN": fake.AuthToken(),
-		"IVR_PAGER_TEXT_ONLY_AT_NIGHT": "none"})
+		"IVR_PAGER_TEXT_ONLY_AT_NIGHT": "none"}
+	maps.Copy(vars, extra)
+	env, _, errOut := testEnv(vars)
 	env.clock = clock
 	base := startWithEnv(t, env, errOut, "--demo", "--addr", addr)
 	return &pagerRig{t: t, base: base, fake: fake, clock: clock}

@@ -19,10 +19,12 @@ import (
 	"github.com/supportdesk/ivr/access"
 	"github.com/supportdesk/ivr/admin"
 	"github.com/supportdesk/ivr/demo"
+	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/oncall"
 	"github.com/supportdesk/ivr/pager"
 	"github.com/supportdesk/ivr/sounds"
 	"github.com/supportdesk/ivr/store"
+	"github.com/supportdesk/ivr/tickets/rt"
 	"github.com/supportdesk/ivr/webhooks"
 )
 
@@ -113,8 +115,17 @@ func serve(ctx context.Context, args []string, env environ) error {
 	api := admin.New(admin.Config{OnCall: svc, Tokens: db, Audit: db, Ready: db.Ready, Registry: reg, Log: log,
 		Tickets: db, Calls: db, Recordings: db, Pages: tel.pages, OptOuts: db})
 	tel.mount(api)
-	if err := cfg.pager.mountHooks(api.Router(), acks, tel.pages, svc, env.clock, log); err != nil {
+	rtClient, watched := tel.tickets.(*rt.Client)
+	watched = watched && cfg.flow.rt.watchEvery > 0
+	events, err := cfg.pager.mountHooks(api.Router(), acks, tel.pages, svc, env.clock, watched, log)
+	if err != nil {
 		return err
+	}
+	var rtWatcher *rt.Watcher
+	if rtClient != nil {
+		if rtWatcher, err = cfg.flow.rt.watcher(rtClient, events, db, log); err != nil {
+			return err
+		}
 	}
 	registerDriverMetrics(reg, tel.driver)
 	registerSpoolMetrics(reg, sp)
@@ -128,6 +139,7 @@ func serve(ctx context.Context, args []string, env environ) error {
 		log.Info("page requests recorded before the pager were taken over", zap.Int(keyCount, n))
 	}
 	loops.run(func(ctx context.Context) { _ = tel.pages.Run(ctx) })
+	loops.run(runWatcher(rtWatcher))
 
 	log.Info("serving", zap.String(keyAddr, ln.Addr().String()), zap.String(keyDB, redact(cfg.db)), zap.String(keyBackend, db.Backend()))
 	if env.onListen != nil {
@@ -216,6 +228,7 @@ type telephony struct {
 	driver     *webhooks.Driver
 	pages      *pager.Engine
 	pagerHooks *webhooks.Pager
+	tickets    ivr.Tickets // the call flow's ticket system
 }
 
 // newTelephony builds the call flow, the pager and the Twilio driver over
@@ -265,7 +278,7 @@ func newTelephony(ctx context.Context, cfg serveConfig, db *store.DB, sp webhook
 		return nil, fmt.Errorf("twilio webhooks: %w", err)
 	}
 	eng.SetLegs(driver.LegChannel()) // engineer legs go through the pager's outbox
-	return &telephony{driver: driver, pages: eng, pagerHooks: hooks}, nil
+	return &telephony{driver: driver, pages: eng, pagerHooks: hooks, tickets: tix}, nil
 }
 
 // mount adds the Twilio webhooks and the prompt audio to the server's

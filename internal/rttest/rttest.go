@@ -113,17 +113,23 @@ func Start(tb testing.TB) *RT {
 // started with a parent-death signal), but its temporary directory stays.
 func Main(m *testing.M) int {
 	code := m.Run()
-	if srv != nil {
-		err := srv.stop()
-		err = errors.Join(err, os.RemoveAll(srv.dir))
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "rttest: %v\n", err)
-			if code == 0 {
-				code = 1
-			}
+	if err := Shutdown(); err != nil {
+		fmt.Fprintf(os.Stderr, "rttest: %v\n", err)
+		if code == 0 {
+			code = 1
 		}
 	}
 	return code
+}
+
+// Shutdown stops RT if it was started and removes its files: Main's
+// ending, for a TestMain that runs the tests through another helper's
+// Main (pgtest.Main).
+func Shutdown() error {
+	if srv == nil {
+		return nil
+	}
+	return errors.Join(srv.stop(), os.RemoveAll(srv.dir))
 }
 
 // Stop stops rt-server (SIGTERM, as RT wants: SIGINT as root chowns its
