@@ -68,6 +68,8 @@ func TestOnlyCommandsReadTheEnvironment(t *testing.T) {
 		"internal/pgtest/pgtest.go:URL":       "IVR_TEST_POSTGRES=require: CI fails instead of skipping",
 		"faketwilio/serve.go:SkipWithoutSpec": "IVR_TEST_SPEC=require: CI fails instead of skipping",
 		"faketwilio/spec.go:DefaultSpecPath":  "IVR_TWILIO_SPEC: where tests find Twilio's description",
+		"internal/rttest/rttest.go:Start":     "IVR_TEST_RT=require: CI fails instead of skipping",
+		"internal/rttest/rttest.go:create":    "the test RT's own processes inherit the environment (PATH, Perl's), plus its site config",
 	}
 	root := filepath.Join("..", "..")
 	fset := token.NewFileSet()
