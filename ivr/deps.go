@@ -2,6 +2,7 @@ package ivr
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/supportdesk/ivr/oncall"
@@ -35,6 +36,12 @@ type NewTicket struct {
 	Follows string
 }
 
+// ErrNotDelivered marks a ticket system's error after which the request
+// certainly did not reach it (no connection could be made): a note that
+// failed so is tried again until it goes through, with no risk of a
+// duplicate.
+var ErrNotDelivered = errors.New("the request did not reach the ticket system")
+
 // Tickets is the company's ticket system.
 type Tickets interface {
 	// Ticket returns the ticket with the given id (digits as keyed);
@@ -44,9 +51,11 @@ type Tickets interface {
 	// OpenTicket opens a ticket and returns it with its id.
 	OpenTicket(ctx context.Context, t NewTicket) (Ticket, error)
 	// AddNote appends a note, visible to the client, to ticket id. A note
-	// that failed is tried again, five times at most, so a ticket system
-	// that failed after taking it may get it twice; errs.NotFound or
-	// errs.Invalid means it is refused and is not tried again.
+	// that failed is tried again, five times at most when it may have
+	// reached the ticket system, so one that failed after taking it may get
+	// it twice; without limit when the error wraps ErrNotDelivered.
+	// errs.NotFound or errs.Invalid means it is refused and is not tried
+	// again.
 	AddNote(ctx context.Context, id string, note string) error
 }
 

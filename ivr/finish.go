@@ -2,6 +2,7 @@ package ivr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.uber.org/zap"
@@ -94,15 +95,20 @@ func (t *turn) finish(o Outcome) {
 	}
 	t.note("end", string(o))
 	st.Owed.Record = !t.saveRecord()
-	st.Owed.Note = st.TicketID != "" && !t.addNote()
+	if st.TicketID != "" {
+		st.Owed.Note = !t.addNote()
+	}
 	if st.Owed.Any() {
 		st.Owed.failed(t.at)
 	}
 }
 
-// noteMaxTries is how many rounds a ticket note is tried in before it is
-// given up (a timed-out note may have been taken: each retry risks a
-// duplicate). Pages and call records are never given up.
+// noteMaxTries is how many tries of a ticket note that may have reached
+// the ticket system (a timeout, a 5xx: it may have been taken, and each
+// retry risks a duplicate) are made before it is given up. Tries that
+// certainly did not reach it (ErrNotDelivered: RT down) do not count: such
+// a note is tried until it goes through. Pages and call records are never
+// given up.
 const noteMaxTries = 5
 
 // settle retries what a finished call still owes: the page first, then the
@@ -121,7 +127,7 @@ func (t *turn) settle() {
 	}
 	if st.Owed.Note {
 		st.Owed.Note = !t.addNote()
-		if st.Owed.Note && st.Owed.Tries+1 >= noteMaxTries {
+		if st.Owed.Note && st.Owed.NoteRisks >= noteMaxTries {
 			t.log.Error("giving up adding the call's note to the ticket", zap.String(keyTicket, st.TicketID),
 				zap.Int("tries", noteMaxTries))
 			st.Owed.Note = false
@@ -146,7 +152,8 @@ func (t *turn) saveRecord() bool {
 }
 
 // addNote adds the call's summary to its ticket; false (logged) if it
-// could not.
+// could not, counting the try in Owed.NoteRisks unless it certainly did
+// not reach the ticket system.
 func (t *turn) addNote() bool {
 	st := t.st
 	rec := t.record()
@@ -159,6 +166,9 @@ func (t *turn) addNote() bool {
 		t.log.Error("the ticket system refused the call's note; not retried", zap.String(keyTicket, st.TicketID), zap.Error(err))
 		return true
 	case err != nil:
+		if !errors.Is(err, ErrNotDelivered) {
+			st.Owed.NoteRisks++
+		}
 		t.log.Warn("could not add the call's note to the ticket; retried", zap.String(keyTicket, st.TicketID), zap.Error(err))
 		return false
 	}

@@ -3,6 +3,7 @@ package ivr_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"go.uber.org/zap/zapcore"
@@ -116,5 +117,30 @@ func TestOwedNoteGivenUp(t *testing.T) {
 	c.send(20, ivr.HungUp{})
 	if c.st.Owed.Any() || !logged(e, zapcore.ErrorLevel, "refused the call's note") {
 		t.Fatalf("owed %+v after the ticket system refused the note; want nothing owed, and said so", c.st.Owed)
+	}
+}
+
+// A ticket system that cannot be reached (RT down for hours): the note
+// never reached it, so retrying risks no duplicate and it is never given
+// up; it goes through once the ticket system is back.
+func TestOwedNoteKeptWhileUnreachable(t *testing.T) {
+	e := newEnv(t)
+	attempts := 0
+	e.tickets.AddNoteFn = func(ctx context.Context, id, note string) error {
+		attempts++
+		if attempts <= 3*ivr.NoteMaxTries {
+			return fmt.Errorf("dial tcp 127.0.0.1:9: connection refused: %w", ivr.ErrNotDelivered)
+		}
+		return nil
+	}
+	c, _ := e.start(ivr.CallStarted{Caller: client})
+	c.send(5, ivr.Digits{})
+	c.send(15, ivr.Digits{Digits: "12345"})
+	c.send(20, ivr.HungUp{})
+	for c.st.Owed.Any() {
+		c.send(c.st.Owed.NextAt.Sub(t0).Seconds(), ivr.Tick{})
+	}
+	if attempts != 3*ivr.NoteMaxTries+1 || logged(e, zapcore.ErrorLevel, "giving up adding the call's note") {
+		t.Fatalf("%d attempts; want the note tried until it went through (%d), never given up", attempts, 3*ivr.NoteMaxTries+1)
 	}
 }

@@ -85,11 +85,14 @@ type State struct {
 // Owed lists what a finished call still has to write, and when to try
 // again: after 1, 2, 4 … minutes, at most every 30.
 type Owed struct {
-	Page   bool      `json:"page,omitempty"`   // the page request
-	Record bool      `json:"record,omitempty"` // the call record (again, once the page went through)
-	Note   bool      `json:"note,omitempty"`   // the note on the ticket
-	Tries  int       `json:"tries,omitempty"`  // rounds that failed so far
-	NextAt time.Time `json:"next_at,omitzero"` // the next round, not before
+	Page   bool `json:"page,omitempty"`   // the page request
+	Record bool `json:"record,omitempty"` // the call record (again, once the page went through)
+	Note   bool `json:"note,omitempty"`   // the note on the ticket
+	Tries  int  `json:"tries,omitempty"`  // rounds that failed so far
+	// NoteRisks counts the note's failed tries that may have reached the
+	// ticket system (see noteMaxTries).
+	NoteRisks int       `json:"note_risks,omitempty"`
+	NextAt    time.Time `json:"next_at,omitzero"` // the next round, not before
 }
 
 // Any reports whether anything is owed.

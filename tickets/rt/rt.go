@@ -28,8 +28,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -427,7 +429,13 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (int,
 		req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	}
 	res, err := c.http.Do(req)
-	if err != nil {
+	var op *net.OpError
+	switch {
+	case errors.As(err, &op) && op.Op == "dial":
+		// No connection: RT never saw the request, so retrying a note
+		// cannot make a duplicate.
+		return 0, unavailable(fmt.Errorf("%w: %w", ivr.ErrNotDelivered, err))
+	case err != nil:
 		return 0, unavailable(err) // a *url.Error names the method and URL
 	}
 	defer func() { _ = res.Body.Close() }() // read path: ReadAll's error is the one that counts
@@ -438,7 +446,8 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (int,
 	case len(data) > maxResponseBytes:
 		return 0, unavailable(fmt.Errorf("%s: the answer is larger than %d bytes", what, maxResponseBytes))
 	case res.StatusCode == http.StatusUnauthorized:
-		return 0, unavailable(fmt.Errorf("%s: RT refused the credentials (401): check the RT token, or user and password", what))
+		// Refused before anything was done: not delivered either.
+		return 0, unavailable(fmt.Errorf("%s: RT refused the credentials (401): check the RT token, or user and password: %w", what, ivr.ErrNotDelivered))
 	case res.StatusCode < 200 || res.StatusCode > 299 || out == nil:
 		return res.StatusCode, nil
 	}

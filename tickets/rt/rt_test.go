@@ -214,8 +214,8 @@ func TestRTStopped(t *testing.T) {
 	if _, err := c.Ticket(t.Context(), id); !errs.Is(err, errs.Unavailable) {
 		t.Errorf("look-up with RT down: %v, want unavailable", err)
 	}
-	if err := c.AddNote(t.Context(), id, "a note"); !errs.Is(err, errs.Unavailable) {
-		t.Errorf("note with RT down: %v, want unavailable", err)
+	if err := c.AddNote(t.Context(), id, "a note"); !errs.Is(err, errs.Unavailable) || !errors.Is(err, ivr.ErrNotDelivered) {
+		t.Errorf("note with RT down: %v, want unavailable and not delivered (so tried until RT is back)", err)
 	}
 	site.Restart(t)
 	if got, err := c.Ticket(t.Context(), id); err != nil || got.Priority != oncall.Critical {
