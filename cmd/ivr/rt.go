@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/oncall"
 	"github.com/supportdesk/ivr/tickets/rt"
@@ -133,4 +134,30 @@ func runWatcher(w *rt.Watcher) func(context.Context) {
 			w.Run(ctx)
 		}
 	}
+}
+
+// registerWatcherMetrics exports the RT watcher's counts: a watcher that
+// stopped succeeding (RT unreachable, its token revoked) means tickets
+// opened in RT page nobody, which an alert on the last look's age catches.
+func registerWatcherMetrics(reg prometheus.Registerer, w *rt.Watcher) {
+	counter := func(name, help string, read func(rt.WatchStats) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(read(w.Stats())) })
+	}
+	reg.MustRegister(
+		counter("ivr_rt_watch_looks_total", "Looks at RT's changed tickets that succeeded.",
+			func(s rt.WatchStats) int64 { return s.Looks }),
+		counter("ivr_rt_watch_failures_total", "Looks at RT's changed tickets that failed (RT down or refusing, the store failing).",
+			func(s rt.WatchStats) int64 { return s.Failures }),
+		counter("ivr_rt_watch_events_total", "Ticket openings and escalations read from RT and delivered to the ticket-event path.",
+			func(s rt.WatchStats) int64 { return s.Events }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ivr_rt_watch_last_success_timestamp_seconds",
+			Help: "When the last successful look at RT ended, in Unix seconds; 0 before the first."},
+			func() float64 {
+				if at := w.Stats().LastLook; !at.IsZero() {
+					return float64(at.Unix())
+				}
+				return 0
+			}),
+	)
 }

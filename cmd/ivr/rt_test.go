@@ -3,6 +3,7 @@ package main
 import (
 	"maps"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -137,51 +138,109 @@ func TestCallWithRTTicket(t *testing.T) {
 	site.Resolve(t, id) // closed: the other tests' watchers leave it alone
 }
 
-// TestRTTicketOpenedPages: with serve watching RT, a critical ticket a
-// person opens in RT's L3 queue raises one page at L3, for that ticket.
-func TestRTTicketOpenedPages(t *testing.T) {
-	site := rttest.Start(t)
-	r := startRTRig(t, site, nil)
-	id := site.CreateTicket(t, "L3", site.Unique("payments fail"), 95, nil)
-	var pages []apiPage
-	waitFor(t, 20*time.Second, "a page for the RT ticket", func() bool {
-		var out struct {
-			Pages []struct {
-				apiPage
-				TicketID string `json:"ticket_id"`
-				Level    string `json:"level"`
-				Priority string `json:"priority"`
-			} `json:"pages"`
-		}
-		get(t, r.base+"/api/v1/pages", testAdminToken, &out)
-		pages = pages[:0]
-		for _, p := range out.Pages {
-			if p.TicketID == strconv.Itoa(id) {
-				if p.Level != "L3" || p.Priority != "critical" {
-					t.Fatalf("page %+v, want critical at L3", p)
-				}
-				pages = append(pages, p.apiPage)
-			}
-		}
-		return len(pages) > 0
-	})
-	if len(pages) != 1 {
-		t.Fatalf("pages for ticket %d: %+v, want one", id, pages)
+// ticketPage is a page as the API lists it, with what it says of its
+// ticket.
+type ticketPage struct {
+	apiPage
+	TicketID string `json:"ticket_id"`
+	Level    string `json:"level"`
+	Priority string `json:"priority"`
+}
+
+// ticketPages returns the pages of RT ticket id.
+func (r *pagerRig) ticketPages(id int) []ticketPage {
+	r.t.Helper()
+	var out struct {
+		Pages []ticketPage `json:"pages"`
 	}
-	// The L3 engineer on call takes the page call and presses 1; the RT
-	// ticket gets the outcome as a comment.
-	name, phone := r.onCall("L3", "primary")
+	get(r.t, r.base+"/api/v1/pages", testAdminToken, &out)
+	var pages []ticketPage
+	for _, p := range out.Pages {
+		if p.TicketID == strconv.Itoa(id) {
+			pages = append(pages, p)
+		}
+	}
+	return pages
+}
+
+// acknowledge has the engineer on call at level take the page call and
+// press 1, and waits for the acknowledgement's comment on RT ticket id.
+func (r *pagerRig) acknowledge(site *rttest.RT, id int, level string) {
+	r.t.Helper()
+	name, phone := r.onCall(level, "primary")
 	call := r.fake.Phone(phone).ExpectCall()
 	call.Answer()
 	call.Press("1")
 	call.Hangup()
-	waitFor(t, 10*time.Second, "the acknowledgement on the RT ticket", func() bool {
-		for _, c := range rtComments(t, site, id) {
+	waitFor(r.t, 10*time.Second, "the acknowledgement on the RT ticket", func() bool {
+		for _, c := range rtComments(r.t, site, id) {
 			if strings.Contains(c, name+" acknowledged the page") {
 				return true
 			}
 		}
 		return false
+	})
+}
+
+// watchLooks waits until serve's RT watcher has looked n more times than
+// it had when called, so that what it reads is known to be read.
+func (r *pagerRig) watchLooks(n int) {
+	r.t.Helper()
+	looks := func() int {
+		for _, line := range strings.Split(r.metrics(), "\n") {
+			if v, ok := strings.CutPrefix(line, "ivr_rt_watch_looks_total "); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				return int(f)
+			}
+		}
+		return 0
+	}
+	from := looks()
+	waitFor(r.t, 20*time.Second, "the RT watcher's looks", func() bool { return looks() >= from+n })
+}
+
+// TestRTTicketOpenedPages: with serve watching RT, a critical ticket a
+// person opens in RT's L3 queue raises one page at L3, for that ticket,
+// and its acknowledgement is a comment on the ticket.
+func TestRTTicketOpenedPages(t *testing.T) {
+	site := rttest.Start(t)
+	r := startRTRig(t, site, map[string]string{"IVR_RT_WATCH_EVERY": "100ms"})
+	id := site.CreateTicket(t, "L3", site.Unique("payments fail"), 95, nil)
+	waitFor(t, 20*time.Second, "a page for the RT ticket", func() bool { return len(r.ticketPages(id)) > 0 })
+	r.watchLooks(2)
+	if p := r.ticketPages(id); len(p) != 1 || p[0].Level != "L3" || p[0].Priority != "critical" {
+		t.Fatalf("pages for ticket %d: %+v, want one, critical at L3", id, p)
+	}
+	r.acknowledge(site, id, "L3")
+	site.Resolve(t, id)
+}
+
+// TestRTWatcherAcrossRestart: a critical ticket pages once; serve stops;
+// meanwhile the ticket is moved up to L3; serve starts again on the same
+// store and pages the escalation once, and the opening not again.
+func TestRTWatcherAcrossRestart(t *testing.T) {
+	site := rttest.Start(t)
+	vars := map[string]string{"IVR_DB": filepath.Join(t.TempDir(), "ivr.db"), "IVR_RT_WATCH_EVERY": "100ms"}
+	id := site.CreateTicket(t, "L2", site.Unique("checkout broken"), 90, nil)
+	t.Run("first serve", func(t *testing.T) {
+		r := startRTRig(t, site, vars)
+		waitFor(t, 20*time.Second, "the opening's page", func() bool { return len(r.ticketPages(id)) > 0 })
+		r.acknowledge(site, id, "L2")
+	}) // serve stops here
+	site.SetTicket(t, id, map[string]any{"Queue": "L3"})
+	t.Run("second serve", func(t *testing.T) {
+		r := startRTRig(t, site, vars)
+		waitFor(t, 20*time.Second, "the escalation's page", func() bool { return len(r.ticketPages(id)) > 1 })
+		r.watchLooks(2)
+		p := r.ticketPages(id)
+		levels := map[string]int{}
+		for _, pg := range p {
+			levels[pg.Level]++
+		}
+		if len(p) != 2 || levels["L2"] != 1 || levels["L3"] != 1 {
+			t.Fatalf("pages for ticket %d after the restart: %+v; want the opening's at L2 and the escalation's at L3, once each", id, p)
+		}
+		r.acknowledge(site, id, "L3")
 	})
 	site.Resolve(t, id)
 }

@@ -126,6 +126,9 @@ func serve(ctx context.Context, args []string, env environ) error {
 		if rtWatcher, err = cfg.flow.rt.watcher(rtClient, events, db, log); err != nil {
 			return err
 		}
+		if rtWatcher != nil {
+			registerWatcherMetrics(reg, rtWatcher)
+		}
 	}
 	registerDriverMetrics(reg, tel.driver)
 	registerSpoolMetrics(reg, sp)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -87,6 +88,26 @@ type Watcher struct {
 	// delivered remembers the events delivered by this process, so that
 	// the overlap does not ask the pager again every few seconds.
 	delivered map[string]time.Time
+
+	looks, failures, events atomic.Int64
+	lastOK                  atomic.Int64 // unix seconds of the last look that succeeded
+}
+
+// WatchStats are a Watcher's counts since it started.
+type WatchStats struct {
+	Looks    int64     // looks that succeeded
+	Failures int64     // looks that failed (RT down, refused, the store failing)
+	Events   int64     // openings and escalations delivered (paging or not)
+	LastLook time.Time // when the last successful look ended; zero before one
+}
+
+// Stats returns the watcher's counts; safe for concurrent use.
+func (w *Watcher) Stats() WatchStats {
+	st := WatchStats{Looks: w.looks.Load(), Failures: w.failures.Load(), Events: w.events.Load()}
+	if s := w.lastOK.Load(); s > 0 {
+		st.LastLook = time.Unix(s, 0)
+	}
+	return st
 }
 
 // NewWatcher returns a Watcher; an error names what is missing.
@@ -140,6 +161,16 @@ func (w *Watcher) Run(ctx context.Context) {
 // Look reads once the tickets changed since the cursor (less the overlap),
 // delivers their events, and moves the cursor to the newest change read.
 func (w *Watcher) Look(ctx context.Context) error {
+	if err := w.look(ctx); err != nil {
+		w.failures.Add(1)
+		return err
+	}
+	w.looks.Add(1)
+	w.lastOK.Store(w.cfg.Now().Unix())
+	return nil
+}
+
+func (w *Watcher) look(ctx context.Context) error {
 	cursor, ok, err := w.cfg.Cursors.WatchCursor(ctx, CursorName)
 	if err != nil {
 		return err
@@ -278,6 +309,7 @@ func (w *Watcher) ticketEvents(ctx context.Context, t changed, from time.Time) e
 			return fmt.Errorf("deliver %s: %w", id, err)
 		}
 		log.Info("RT ticket event delivered", zap.String(keyEvent, id), zap.String(keyFrom, kind))
+		w.events.Add(1)
 		w.delivered[id] = s.txn.Created
 	}
 	return nil
