@@ -31,6 +31,9 @@ Usage:
   ivr fake-twilio [--addr 127.0.0.1:8089]                   a fake Twilio REST API on loopback
   ivr token create --role admin|engineer --name NAME [--engineer ID]
                                                             issue an API token (printed once)
+  ivr rt seed --rt-url URL --rt-user root [--rt-queues L1=L1,L2=L2,L3=L3]
+                                                            create the level queues and the demo tickets in
+                                                            Request Tracker (password in IVR_RT_PASSWORD)
 
 Environment (flags win): IVR_ADDR, IVR_DB (an SQLite file, or a postgres:// URL),
 IVR_ADMIN_TOKEN (an admin bearer token accepted from start), IVR_LOG_LEVEL,
@@ -90,6 +93,12 @@ func run(ctx context.Context, args []string, env environ) error {
 			return errUsage
 		}
 		return tokenCreate(ctx, args[2:], env)
+	case "rt":
+		if len(args) < 2 || args[1] != "seed" {
+			_, _ = fmt.Fprint(env.stderr, "usage: ivr rt seed --rt-url URL --rt-user root (password in IVR_RT_PASSWORD) [--rt-queues …]\n")
+			return errUsage
+		}
+		return rtSeed(ctx, args[2:], env)
 	case "help", "-h", "--help":
 		_, _ = fmt.Fprint(env.stdout, usage)
 		return nil
