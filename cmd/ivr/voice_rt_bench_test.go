@@ -43,7 +43,9 @@ import (
 //     inside that status callback).
 //
 // Sub-benchmarks, in this order, so that the second can state its ratios
-// to the first of the same run:
+// to the first of the same go test run (with -count n, "builtin" runs n
+// times, then "rt" n times: the ratios are to builtin's last run; with
+// -bench 'VoiceCallRT/rt' alone, there are none):
 //
 //   - "builtin": IVR_TICKETS=builtin, the caller keys demo ticket 1001
 //     (critical, L1);

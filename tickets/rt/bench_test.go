@@ -34,8 +34,10 @@ import (
 //     loads the ticket, renders its JSON.
 //
 // Each reports p50-ms and p99-ms of one op; "rt" also p50_ratio and
-// p99_ratio, its figures over the builtin's of the same run ("builtin"
-// runs first; without it, e.g. -bench 'TicketLookup/rt', no ratios).
+// p99_ratio, its figures over the builtin's of the same go test run.
+// "builtin" runs first (with -count n, n times, then "rt" n times: the
+// ratios are to its last run); without it, e.g. -bench
+// 'TicketLookup/rt', there are no ratios.
 //
 // The test site sets RT's $BcryptCost to 4, which makes a request cost
 // about 20 to 30 ms here; a stock RT (cost 12) spends about 215 ms more on
