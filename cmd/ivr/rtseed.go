@@ -198,8 +198,8 @@ func (s *seedSite) ensureQueues(ctx context.Context, out io.Writer) error {
 		if q.newOne {
 			what = "L1, new tickets (--rt-new-queue)"
 		}
-		switch {
-		case status == http.StatusOK:
+		switch status {
+		case http.StatusOK:
 			if err := json.Unmarshal(data, &got); err != nil || got.ID == "" {
 				return fmt.Errorf("queue %q: RT's answer is not a queue (check --rt-url): %s", q.name, answerText(status, data))
 			}
@@ -208,7 +208,7 @@ func (s *seedSite) ensureQueues(ctx context.Context, out io.Writer) error {
 			}
 			s.names[got.ID.String()] = q.name
 			_, _ = fmt.Fprintf(out, "  %-12s %s: existed (id %s)\n", q.name, what, got.ID)
-		case status == http.StatusNotFound:
+		case http.StatusNotFound:
 			id, err := s.createQueue(ctx, q)
 			if err != nil {
 				return err
