@@ -6,11 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/supportdesk/ivr/faketwilio"
+	"github.com/supportdesk/ivr/internal/latency"
 	"github.com/supportdesk/ivr/internal/pgtest"
 	"github.com/supportdesk/ivr/oncall"
 	"github.com/supportdesk/ivr/pager"
@@ -236,30 +235,17 @@ func BenchmarkPageToTwilio(b *testing.B) {
 				page = append(page, a.at.Sub(t0))
 				acknowledgeByVoice(a.h)
 			}
-			p50, p99 := percentile(page, 0.50), percentile(page, 0.99)
-			g50, i50 := percentile(get, 0.50), percentile(insert, 0.50)
-			b.ReportMetric(ms(p50), "p50-ms")
-			b.ReportMetric(ms(p99), "p99-ms")
-			b.ReportMetric(ms(g50), "oncall-p50-ms")
+			p50, p99 := latency.Quantile(page, 0.50), latency.Quantile(page, 0.99)
+			g50, i50 := latency.Quantile(get, 0.50), latency.Quantile(insert, 0.50)
+			b.ReportMetric(latency.Millis(p50), "p50-ms")
+			b.ReportMetric(latency.Millis(p99), "p99-ms")
+			b.ReportMetric(latency.Millis(g50), "oncall-p50-ms")
 			b.ReportMetric(float64(p50)/float64(g50), "p50-x-oncall")
-			b.ReportMetric(ms(i50), "insert-p50-ms")
+			b.ReportMetric(latency.Millis(i50), "insert-p50-ms")
 			b.ReportMetric(float64(p50)/float64(i50), "p50-x-insert")
 		})
 	}
 }
-
-// percentile returns the q-quantile of ds (nearest rank); ds is sorted in
-// place.
-func percentile(ds []time.Duration, q float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	slices.Sort(ds)
-	i := int(math.Ceil(q*float64(len(ds)))) - 1
-	return ds[max(0, min(i, len(ds)-1))]
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // baselineStore opens and migrates a fresh store on dsn, outside the
 // service, for the benchmarks' baselines; it closes when tb ends.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/supportdesk/ivr/faketwilio"
+	"github.com/supportdesk/ivr/internal/latency"
 	"github.com/supportdesk/ivr/internal/pgtest"
 )
 
@@ -302,11 +303,11 @@ func BenchmarkVoiceCallConcurrent(b *testing.B) {
 			v.checkCalls(b, b.N, benchCaller(0), (b.N+voiceClients-1)/voiceClients)
 			bare := (bareBefore + bareAfter) / 2
 			b.ReportMetric(rate, "calls/s")
-			b.ReportMetric(ms(percentile(lat, 0.50)), "p50-ms")
-			b.ReportMetric(ms(percentile(lat, 0.99)), "p99-ms")
+			b.ReportMetric(latency.Millis(latency.Quantile(lat, 0.50)), "p50-ms")
+			b.ReportMetric(latency.Millis(latency.Quantile(lat, 0.99)), "p99-ms")
 			b.ReportMetric(bare, "bare-calls/s")
-			b.ReportMetric(ms(percentile(bareLat, 0.50)), "bare-p50-ms")
-			b.ReportMetric(ms(percentile(bareLat, 0.99)), "bare-p99-ms")
+			b.ReportMetric(latency.Millis(latency.Quantile(bareLat, 0.50)), "bare-p50-ms")
+			b.ReportMetric(latency.Millis(latency.Quantile(bareLat, 0.99)), "bare-p99-ms")
 			b.ReportMetric(rate/bare, "throughput_ratio")
 		})
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/supportdesk/ivr/faketwilio"
+	"github.com/supportdesk/ivr/internal/latency"
 	"github.com/supportdesk/ivr/internal/rttest"
 )
 
@@ -99,7 +100,7 @@ func BenchmarkVoiceCallRT(b *testing.B) {
 			b.ReportMetric(float64(call)/float64(baseline.call), "call_ratio")
 			b.ReportMetric(float64(p50)/float64(baseline.p50), "hold_p50_ratio")
 			b.ReportMetric(float64(p99)/float64(baseline.p99), "hold_p99_ratio")
-			b.ReportMetric(ms(p50-baseline.p50), "hold_p50_added_ms")
+			b.ReportMetric(latency.Millis(p50-baseline.p50), "hold_p50_added_ms")
 			b.ReportMetric(float64(hangup)/float64(baseline.hangup), "hangup_p50_ratio")
 		}
 	})
@@ -175,12 +176,12 @@ func (v *voiceRTRig) calls(b *testing.B) (perOp, p50, p99, hangupP50 time.Durati
 	if len(hold) != b.N || len(hangup) != b.N {
 		b.Fatalf("timed %d hold webhooks and %d hang-ups for %d calls", len(hold), len(hangup), b.N)
 	}
-	p50, p99 = percentile(hold, 0.50), percentile(hold, 0.99)
-	b.ReportMetric(ms(p50), "hold-p50-ms")
-	b.ReportMetric(ms(p99), "hold-p99-ms")
-	hangupP50 = percentile(hangup, 0.50)
-	b.ReportMetric(ms(hangupP50), "hangup-p50-ms")
-	b.ReportMetric(ms(percentile(hangup, 0.99)), "hangup-p99-ms")
+	p50, p99 = latency.Quantile(hold, 0.50), latency.Quantile(hold, 0.99)
+	b.ReportMetric(latency.Millis(p50), "hold-p50-ms")
+	b.ReportMetric(latency.Millis(p99), "hold-p99-ms")
+	hangupP50 = latency.Quantile(hangup, 0.50)
+	b.ReportMetric(latency.Millis(hangupP50), "hangup-p50-ms")
+	b.ReportMetric(latency.Millis(latency.Quantile(hangup, 0.99)), "hangup-p99-ms")
 	return took / time.Duration(b.N), p50, p99, hangupP50
 }
 

@@ -2,15 +2,14 @@ package rt_test
 
 import (
 	"context"
-	"math"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/supportdesk/ivr/internal/latency"
 	"github.com/supportdesk/ivr/internal/rttest"
 	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/oncall"
@@ -96,9 +95,9 @@ func benchLookups(b *testing.B, ts ivr.Tickets, id string) (p50, p99 time.Durati
 		check(t, err)
 	}
 	b.StopTimer()
-	p50, p99 = percentile(lat, 0.50), percentile(lat, 0.99)
-	b.ReportMetric(ms(p50), "p50-ms")
-	b.ReportMetric(ms(p99), "p99-ms")
+	p50, p99 = latency.Quantile(lat, 0.50), latency.Quantile(lat, 0.99)
+	b.ReportMetric(latency.Millis(p50), "p50-ms")
+	b.ReportMetric(latency.Millis(p99), "p99-ms")
 	return p50, p99
 }
 
@@ -117,15 +116,3 @@ func openStore(b *testing.B) *store.DB {
 	}
 	return db
 }
-
-// percentile is the q-quantile of ds (nearest rank); it sorts ds.
-func percentile(ds []time.Duration, q float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	slices.Sort(ds)
-	i := int(math.Ceil(q*float64(len(ds)))) - 1
-	return ds[max(0, min(i, len(ds)-1))]
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
