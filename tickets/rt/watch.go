@@ -89,6 +89,8 @@ type Watcher struct {
 	// the overlap does not ask the pager again every few seconds.
 	delivered map[string]time.Time
 
+	zoneChecked bool // the API user's time zone was found to be UTC
+
 	looks, failures, events atomic.Int64
 	lastOK                  atomic.Int64 // unix seconds of the last look that succeeded
 }
@@ -171,6 +173,12 @@ func (w *Watcher) Look(ctx context.Context) error {
 }
 
 func (w *Watcher) look(ctx context.Context) error {
+	if !w.zoneChecked {
+		if err := w.checkZone(ctx); err != nil {
+			return err
+		}
+		w.zoneChecked = true
+	}
 	cursor, ok, err := w.cfg.Cursors.WatchCursor(ctx, CursorName)
 	if err != nil {
 		return err
@@ -195,6 +203,49 @@ func (w *Watcher) look(ctx context.Context) error {
 	w.forget(from)
 	if !ok || newest.After(cursor) {
 		return w.cfg.Cursors.SetWatchCursor(ctx, CursorName, newest)
+	}
+	return nil
+}
+
+// checkZone makes sure that TicketSQL reads the dates the watcher writes
+// as UTC, that is, that the API user's time zone is UTC: RT reads a date
+// in that zone and ignores any zone written after it, so a user west of
+// UTC would make every look start hours late and miss what changed
+// meanwhile. It searches for the ticket updated last at its own
+// LastUpdated, written as UTC, with >= and with <=: both find it only if
+// RT reads the date as UTC. An RT with no ticket yet passes.
+func (w *Watcher) checkZone(ctx context.Context) error {
+	var last struct {
+		Items []changed `json:"items"`
+	}
+	path := "/tickets?query=" + url.QueryEscape("id > 0") + "&fields=LastUpdated&orderby=LastUpdated&order=DESC&per_page=1"
+	status, err := w.cfg.Client.do(ctx, http.MethodGet, path, nil, &last)
+	switch {
+	case err != nil:
+		return err
+	case status != http.StatusOK:
+		return unavailable(fmt.Errorf("search the last ticket updated: status %d", status))
+	case len(last.Items) == 0:
+		return nil
+	}
+	t := last.Items[0]
+	at := t.LastUpdated.UTC().Format(time.DateTime)
+	for _, op := range []string{">=", "<="} {
+		var res struct {
+			Items []changed `json:"items"`
+		}
+		q := fmt.Sprintf("id = %s AND LastUpdated %s '%s'", t.ID, op, at)
+		status, err := w.cfg.Client.do(ctx, http.MethodGet, "/tickets?query="+url.QueryEscape(q), nil, &res)
+		switch {
+		case err != nil:
+			return err
+		case status != http.StatusOK:
+			return unavailable(fmt.Errorf("search ticket %s by its LastUpdated: status %d", t.ID, status))
+		case len(res.Items) == 0:
+			return fmt.Errorf("RT reads the dates of the service's searches in another time zone than UTC: "+
+				"set the time zone of RT user %q to UTC (RT: Admin → Users → %s → Timezone), "+
+				"else tickets changed while the watcher looks would be missed", w.cfg.User, w.cfg.User)
+		}
 	}
 	return nil
 }

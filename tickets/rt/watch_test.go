@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -216,5 +217,26 @@ func TestWatcherCatchesUpAfterRTDown(t *testing.T) {
 	}
 	if p := pg.of(id); len(p) != 1 || p[0].Level != oncall.L3 {
 		t.Errorf("pages %+v, want one at L3", p)
+	}
+}
+
+// TestWatcherRefusesAnotherZone: RT reads the watcher's dates in its API
+// user's time zone; with a user in New York every look would start five
+// hours late, with one in Moscow three hours early. The watcher finds out
+// and refuses to look, saying what to set, rather than miss changes.
+func TestWatcherRefusesAnotherZone(t *testing.T) {
+	site := rttest.Start(t)
+	id := site.CreateTicket(t, "L1", site.Unique("zone"), 0, nil)
+	site.Resolve(t, id)
+	for _, zone := range []string{"America/New_York", "Europe/Moscow"} {
+		site.Do(t, http.MethodPut, "/user/"+rttest.APIUser, map[string]any{"Timezone": zone}, nil)
+		err := watcher(t, site, &pages{}, &cursors{}).Look(t.Context())
+		site.Do(t, http.MethodPut, "/user/"+rttest.APIUser, map[string]any{"Timezone": "UTC"}, nil)
+		if err == nil || !strings.Contains(err.Error(), "time zone of RT user \"ivr\" to UTC") {
+			t.Errorf("API user in %s: look %v, want a refusal naming the setting", zone, err)
+		}
+	}
+	if err := watcher(t, site, &pages{}, &cursors{}).Look(t.Context()); err != nil {
+		t.Errorf("API user in UTC again: %v", err)
 	}
 }
