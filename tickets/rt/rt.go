@@ -287,7 +287,7 @@ func (c *Client) queueName(ctx context.Context, id string) (string, error) {
 // OpenTicket opens a ticket for a caller who has none, in Config.NewQueue,
 // with the subject tickets.CallSubject gives and the caller's priority.
 // Its requestor is the RT user whose phone is the caller's number, when
-// exactly one is; otherwise it has none (RT's autoreply then mails
+// exactly one is and RT lets the service search users; otherwise it has none (RT's autoreply then mails
 // nobody), and the number is in the subject. A ticket that follows a
 // closed one refers to it. errs.Unavailable wrapping the cause on any
 // failure.
@@ -296,11 +296,10 @@ func (c *Client) OpenTicket(ctx context.Context, nt ivr.NewTicket) (ivr.Ticket, 
 		// RT stores a priority label sent on create as text: send the number.
 		"Priority": c.thresholds.Number(nt.Priority)}
 	if nt.CallerPhone != "" {
-		user, err := c.userByPhone(ctx, nt.CallerPhone)
-		if err != nil {
-			return ivr.Ticket{}, err
-		}
-		if user != "" {
+		// Best effort: a search RT refuses (the API user may not see
+		// users) leaves the ticket without a requestor, not the caller
+		// without a ticket.
+		if user, err := c.userByPhone(ctx, nt.CallerPhone); err == nil && user != "" {
 			body["Requestor"] = user
 		}
 	}
