@@ -137,6 +137,7 @@ func (s *Server) routes() {
 	r.HandleFunc("/healthz", s.handleHealth).Methods(http.MethodGet)
 	r.HandleFunc("/readyz", s.handleReady).Methods(http.MethodGet)
 	r.Handle("/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})).Methods(http.MethodGet)
+	r.HandleFunc(OpenAPIPath, s.handleOpenAPI).Methods(http.MethodGet)
 
 	// Routes are registered on the root router with their full path: a
 	// gorilla/mux subrouter answers 404 instead of 405 for a wrong method.
