@@ -80,8 +80,10 @@ func (t *turn) hungUp() {
 	}
 }
 
-// finish ends the call: pages if nobody took it, saves the record and adds
-// the summary to the ticket. It runs once per call: the phase is then done.
+// finish ends the call: pages if nobody took it and saves the record; the
+// summary for the ticket is owed at once and written on the next Tick
+// (Result.Settle), off the request that ended the call, since a ticket
+// system may take a while. It runs once per call: the phase is then done.
 // A write that fails is owed (State.Owed) and retried by settle.
 func (t *turn) finish(o Outcome) {
 	st := t.st
@@ -95,12 +97,16 @@ func (t *turn) finish(o Outcome) {
 	}
 	t.note("end", string(o))
 	st.Owed.Record = !t.saveRecord()
-	if st.TicketID != "" {
-		st.Owed.Note = !t.addNote()
-	}
-	if st.Owed.Any() {
+	if st.Owed.Page || st.Owed.Record {
 		st.Owed.failed(t.at)
 	}
+	if st.TicketID != "" {
+		st.Owed.Note = true
+		if !st.Owed.Page && !st.Owed.Record {
+			st.Owed.NextAt = t.at // due now, unless the store is failing: then with the rest
+		}
+	}
+	t.res.Settle = st.Owed.Due(t.at)
 }
 
 // noteMaxTries is how many tries of a ticket note that may have reached

@@ -160,6 +160,15 @@ func (c *call) try(sec float64, ev ivr.Event) (ivr.Result, error) {
 	}
 	c.st = st
 	c.check(res, before)
+	if res.Settle {
+		// As a driver does once the request is answered: the Tick on
+		// which the finished call writes its ticket note.
+		st, _, err := c.e.flow.Handle(context.Background(), roundTrip(c.e.t, c.st), ivr.Tick{At: at(sec)})
+		if err != nil {
+			c.e.t.Fatalf("the settling Tick after %T at %gs: %v", ev, sec, err)
+		}
+		c.st = st
+	}
 	return res, nil
 }
 

@@ -144,3 +144,25 @@ func TestOwedNoteKeptWhileUnreachable(t *testing.T) {
 		t.Fatalf("%d attempts; want the note tried until it went through (%d), never given up", attempts, 3*ivr.NoteMaxTries+1)
 	}
 }
+
+// The ticket note is not written by the request that ends the call (a
+// ticket system may be slow, and a caller leaving a voicemail waits for
+// "goodbye"): that result asks for a Tick (Settle), on which it is.
+func TestNoteWrittenOffTheEndingRequest(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	c, _ := e.start(ivr.CallStarted{Caller: client})
+	c.send(5, ivr.Digits{})
+	c.send(15, ivr.Digits{Digits: "12345"})
+	st, res, err := e.flow.Handle(ctx, c.st, ivr.HungUp{At: at(20)})
+	if err != nil || !res.Done || !res.Settle {
+		t.Fatalf("hang-up: done %v, settle %v, %v; want done, asking for a settling Tick", res.Done, res.Settle, err)
+	}
+	if n := e.tickets.Notes("12345"); len(n) != 0 {
+		t.Fatalf("the ending request wrote the note: %q", n)
+	}
+	st, _, err = e.flow.Handle(ctx, st, ivr.Tick{At: at(20)})
+	if err != nil || len(e.tickets.Notes("12345")) != 1 || st.Owed.Any() {
+		t.Errorf("after the Tick: notes %q, owed %+v, %v; want the note written, nothing owed", e.tickets.Notes("12345"), st.Owed, err)
+	}
+}

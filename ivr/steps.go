@@ -130,7 +130,8 @@ type Result struct {
 	Legs []LegStep
 	// Actions are carried out in order, before the steps.
 	Actions []Action
-	// Done is true once the call is finished: it has been saved and noted;
+	// Done is true once the call is finished: it has been saved (its
+	// ticket note follows on the Tick that Settle asks for);
 	// the driver may keep the final state to answer stragglers. After
 	// that, HungUp and LegEnded change nothing, LegAnswered and LegDigits
 	// of one of the call's legs get Hangup for that leg, and any other
@@ -139,4 +140,9 @@ type Result struct {
 	// WakeAt, when set, is the time of the flow's next deadline: deliver a
 	// Tick at or soon after it if no other event comes first.
 	WakeAt time.Time
+	// Settle: the finished call has writes due now that the flow leaves
+	// out of the request that ended it (the ticket note: a ticket system is
+	// slower than the store, and a caller may be waiting for "goodbye").
+	// Deliver a Tick as soon as this request is answered.
+	Settle bool
 }

@@ -179,6 +179,13 @@ func (s *session) handle(ctx context.Context, ev ivr.Event) error {
 		return fmt.Errorf("flow: %w", err)
 	}
 	s.state = st
+	if res.Settle {
+		// As serve does once the request is answered: the Tick on which the
+		// finished call writes its ticket note.
+		if s.state, _, err = s.flow.Handle(ctx, s.state, ivr.Tick{At: s.opts.Now()}); err != nil {
+			return fmt.Errorf("flow: %w", err)
+		}
+	}
 	if _, hung := ev.(ivr.HungUp); hung && !res.Done {
 		s.printf("   (caller hung up)\n")
 	}

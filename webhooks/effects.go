@@ -70,6 +70,11 @@ func (d *Driver) carryOut(ctx context.Context, callID string, src source, legID 
 	if res.Caller != nil && src != fromCaller && src != fromWait {
 		d.pushCaller(callID, out)
 	}
+	if res.Settle {
+		// The finished call's ticket note, after this request is answered:
+		// queued behind the call's other effects, never inside a webhook.
+		d.effects.do(callID, func(ctx context.Context) { d.settle(ctx, callID) })
+	}
 	return follow
 }
 
