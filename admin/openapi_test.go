@@ -59,6 +59,7 @@ func TestOpenAPI(t *testing.T) {
 		v.exercise(db)
 		v.auth()
 		v.coverage()
+		v.unrouted()
 	})
 }
 
@@ -313,6 +314,9 @@ func (v *specCheck) exercise(db *store.DB) {
 	v.eng = tok.Secret
 	v.do(exchange{method: "POST", path: "/api/v1/engineers", token: a, body: `{"name":"Carol","level":"L1","shoe_size":9}`, status: bad, refused: true})
 	v.do(exchange{method: "POST", path: "/api/v1/engineers", token: a, body: engineer("Carol", "+1202555"), status: bad})
+	v.do(exchange{method: "POST", path: "/api/v1/engineers", token: a, body: map[string]any{"name": "Dan", "level": "L3", "languages": []string{}, "time_zone": "UTC",
+		"contacts": []map[string]any{{"phone": "+12025550104", "sms": true}}}, status: bad, refused: true})
+	v.do(exchange{method: "PUT", path: "/api/v1/engineers/" + alice + "/contacts", token: v.eng, body: map[string]any{"contacts": []any{}}, status: bad, refused: true})
 	v.do(exchange{method: "GET", path: "/api/v1/engineers", token: v.eng, status: ok})
 	v.do(exchange{method: "GET", path: "/api/v1/engineers/" + alice, token: v.eng, status: ok})
 	v.do(exchange{method: "GET", path: "/api/v1/engineers/abc", token: v.eng, status: bad, refused: true})
@@ -390,6 +394,8 @@ func (v *specCheck) exercise(db *store.DB) {
 	v.do(exchange{method: "GET", path: "/api/v1/policies/soon", token: v.eng, status: bad, refused: true})
 	policy := map[string]any{"steps": []map[string]any{{"level": "L1", "channels": []string{"sms", "voice"}, "delay": "15m"}}}
 	v.do(exchange{method: "PUT", path: "/api/v1/policies/low", token: a, body: policy, status: ok})
+	v.do(exchange{method: "PUT", path: "/api/v1/policies/normal", token: a, body: map[string]any{"steps": []any{}}, status: bad, refused: true})
+	v.do(exchange{method: "PUT", path: "/api/v1/policies/urgent", token: a, body: map[string]any{}, status: bad, refused: true})
 	v.do(exchange{method: "PUT", path: "/api/v1/policies/low", token: a,
 		body: map[string]any{"steps": []map[string]any{{"level": "L1", "channels": []string{"voice"}, "delay": "soon"}}}, status: bad})
 
@@ -441,6 +447,8 @@ func (v *specCheck) exercise(db *store.DB) {
 	v.do(exchange{method: "GET", path: "/api/v1/recordings/RECA01", token: v.eng, status: ok})
 	v.do(exchange{method: "GET", path: "/api/v1/recordings/RECA01", token: v.eng, header: map[string]string{"Range": "bytes=0-3"}, status: http.StatusPartialContent})
 	v.do(exchange{method: "GET", path: "/api/v1/recordings/RE404", token: v.eng, status: notFound})
+	v.do(exchange{method: "GET", path: "/api/v1/recordings/RECA01", token: v.eng, header: map[string]string{"Range": "bytes=100000-"}, status: http.StatusRequestedRangeNotSatisfiable})
+	v.do(exchange{method: "GET", path: "/api/v1/recordings/RECA01", token: v.eng, header: map[string]string{"If-Modified-Since": "Sat, 01 Jan 2050 00:00:00 GMT"}, status: http.StatusNotModified})
 	v.do(exchange{method: "GET", path: "/api/v1/recordings/RE.wav", token: v.eng, status: bad, refused: true})
 
 	// Pages.
@@ -487,6 +495,28 @@ func (v *specCheck) auth() {
 		if v.role(op) == "admin" {
 			x.token, x.status = v.eng, http.StatusForbidden
 			v.do(x)
+		}
+	}
+}
+
+// unrouted checks the answers the document describes only in words: a
+// method a path does not allow (405) and an unknown path (404), both in the
+// Error shape.
+func (v *specCheck) unrouted() {
+	schema := v.doc.Components.Schemas["Error"].Value
+	for _, x := range []exchange{
+		{method: "PATCH", path: "/api/v1/engineers", status: http.StatusMethodNotAllowed},
+		{method: "DELETE", path: "/api/v1/oncall", status: http.StatusMethodNotAllowed},
+		{method: "GET", path: "/api/v1/nothing", status: http.StatusNotFound},
+	} {
+		res := v.s.do(x.method, x.path, v.s.admin, nil)
+		var body any
+		if res.status != x.status || json.Unmarshal(res.body, &body) != nil {
+			v.t.Errorf("%s %s: %d %s, want %d and a JSON error", x.method, x.path, res.status, res.body, x.status)
+			continue
+		}
+		if err := schema.VisitJSON(body); err != nil {
+			v.t.Errorf("%s %s: the %d answer is not the Error shape: %v", x.method, x.path, res.status, err)
 		}
 	}
 }
