@@ -42,8 +42,8 @@ import (
 //  5. the caller hangs up: the call's record goes into the call log; its
 //     note onto the ticket follows off that status callback, on the Tick
 //     the driver gives once it has answered (with RT, a comment: one more
-//     REST request, about 95 ms on the test site, counted in ns/op but not
-//     in the hang-up's own time).
+//     REST request, about 95 ms on the test site, written while the next
+//     call runs: not waited for, and not in the hang-up's own time).
 //
 // Sub-benchmarks, in this order, so that the second can state its ratios
 // to the first of the same go test run (with -count n, "builtin" runs n
