@@ -75,7 +75,8 @@ import (
 // The test site sets RT's $BcryptCost to 4: a request to it costs about
 // 20 to 30 ms here. A stock RT (cost 12) spends about 215 ms more on
 // every request (internal/rttest's "Speed"), so with it step 3 takes
-// about 0.2 s longer than measured here, and step 5 too (the comment).
+// about 0.2 s longer than measured here; the comment after step 5 too, in
+// the background.
 //
 //	go test -run '^$' -bench 'BenchmarkVoiceCallRT' -benchtime 100x -count 3 ./cmd/ivr/
 func BenchmarkVoiceCallRT(b *testing.B) {
