@@ -150,9 +150,9 @@ func newSpecCheck(t *testing.T, s *apiServer, doc *openapi3.T) *specCheck {
 	return &specCheck{t: t, s: s, doc: doc, router: router, seen: map[string]map[int]bool{}, ok: map[string]exchange{}}
 }
 
-// formats gives the document's string formats their meaning: Go's
+// specFormats gives the document's string formats their meaning: Go's
 // time.Time writes RFC 3339 with fractions.
-var formats = map[string]openapi3.StringFormatValidator{
+var specFormats = map[string]openapi3.StringFormatValidator{
 	"date-time": openapi3.NewCallbackValidator(func(v string) error {
 		_, err := time.Parse(time.RFC3339Nano, v)
 		return err
@@ -177,7 +177,7 @@ func specOptions() *openapi3filter.Options {
 			}
 			return nil
 		},
-		SchemaValidationOptions: []openapi3.SchemaValidationOption{openapi3.WithStringFormatValidators(formats)},
+		SchemaValidationOptions: []openapi3.SchemaValidationOption{openapi3.WithStringFormatValidators(specFormats)},
 	}
 }
 
