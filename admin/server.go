@@ -21,6 +21,7 @@ import (
 
 	"github.com/supportdesk/ivr/access"
 	"github.com/supportdesk/ivr/audit"
+	"github.com/supportdesk/ivr/calendar"
 	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/oncall"
 	"github.com/supportdesk/ivr/tickets"
@@ -68,6 +69,11 @@ type Config struct {
 	// OptOuts, if set, shows on an engineer which of their numbers opted
 	// out of texts (GET /api/v1/engineers/{id}: sms_opted_out).
 	OptOuts SMSOptOuts
+	// CalendarFeeds, if set, serves /api/v1/calendar-feeds; the feeds'
+	// subscription URLs start with PublicURL (without one, the address a
+	// request came to).
+	CalendarFeeds calendar.Store
+	PublicURL     string
 }
 
 // Server serves the admin API.
@@ -87,6 +93,9 @@ type Server struct {
 	recordings Recordings
 	pages      Pages
 	optOuts    SMSOptOuts
+
+	calendarFeeds calendar.Store
+	publicURL     string
 }
 
 // New returns a Server with its routes registered.
@@ -109,6 +118,9 @@ func New(cfg Config) *Server {
 		recordings: cfg.Recordings,
 		pages:      cfg.Pages,
 		optOuts:    cfg.OptOuts,
+
+		calendarFeeds: cfg.CalendarFeeds,
+		publicURL:     cfg.PublicURL,
 	}
 	s.tokens = newTokenCache(cfg.Tokens, cfg.TokenCacheTTL, cfg.OnCall.Now)
 	s.routes()
@@ -178,6 +190,12 @@ func (s *Server) routes() {
 	write(http.MethodDelete, "/tokens/{id}", s.revokeToken)
 
 	write(http.MethodGet, "/audit", s.listAudit)
+
+	if s.calendarFeeds != nil { // engineers manage their own feeds; the handlers check whose
+		r.Handle(api+"/calendar-feeds", s.authenticate(access.Engineer, s.listCalendarFeeds)).Methods(http.MethodGet)
+		r.Handle(api+"/calendar-feeds", s.authenticate(access.Engineer, s.createCalendarFeed)).Methods(http.MethodPost)
+		r.Handle(api+"/calendar-feeds/{id}", s.authenticate(access.Engineer, s.revokeCalendarFeed)).Methods(http.MethodDelete)
+	}
 
 	if s.tickets != nil {
 		read("/tickets", s.listTickets)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/supportdesk/ivr/access"
 	"github.com/supportdesk/ivr/admin"
+	"github.com/supportdesk/ivr/calendar"
 	"github.com/supportdesk/ivr/demo"
 	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/oncall"
@@ -113,8 +114,11 @@ func serve(ctx context.Context, args []string, env environ) error {
 		return err
 	}
 	api := admin.New(admin.Config{OnCall: svc, Tokens: db, Audit: db, Ready: db.Ready, Registry: reg, Log: log,
-		Tickets: db, Calls: db, Recordings: db, Pages: tel.pages, OptOuts: db})
+		Tickets: db, Calls: db, Recordings: db, Pages: tel.pages, OptOuts: db,
+		CalendarFeeds: db, PublicURL: cfg.twilio.PublicURL})
 	tel.mount(api)
+	api.Router().PathPrefix("/calendar/").Handler(&calendar.Handler{Feeds: db, Schedule: svc,
+		Host: calendar.HostOf(cfg.twilio.PublicURL), Log: log.Named("calendar")})
 	rtClient, watched := tel.tickets.(*rt.Client)
 	watched = watched && cfg.flow.rt.watchEvery > 0
 	events, err := cfg.pager.mountHooks(api.Router(), acks, tel.pages, svc, env.clock, watched, log)
