@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strconv"
@@ -39,6 +40,11 @@ import (
 func TestOpenAPI(t *testing.T) {
 	db := storetest.OpenSQLite(t)
 	s := startAPI(t, db, mustTime(t, "2026-06-01T12:00:00Z"))
+	// The traffic goes to a server with every optional part set, as serve
+	// configures it, over the same store, schedule and admin token.
+	full := httptest.NewServer(admin.New(fullConfig(t, s)))
+	t.Cleanup(full.Close)
+	s.url, s.client = full.URL, full.Client()
 
 	res := s.do("GET", admin.OpenAPIPath, "", nil)
 	if res.status != http.StatusOK || res.header.Get("Content-Type") != "application/json" || res.header.Get("Cache-Control") == "" {
@@ -67,20 +73,34 @@ func TestOpenAPI(t *testing.T) {
 // pattern ({id:[0-9]+}), which OpenAPI writes as {id}.
 var gorillaVar = regexp.MustCompile(`\{([^}:]+)(:[^}]*)?\}`)
 
-// checkRoutes compares the router's routes with the document's operations,
-// both ways.
-func checkRoutes(t *testing.T, s *apiServer, doc *openapi3.T) {
-	pages, err := pager.New(pager.Config{Store: s.db, Roster: pagerRoster{s.svc}, Policies: s.svc, Log: zaptest.NewLogger(t)})
+// specPublicURL is the public URL the test's feeds' subscription URLs start
+// with.
+const specPublicURL = "https://ivr.example.com"
+
+// fullConfig is the admin API over s's store and schedule with every
+// optional part set, as serve configures it, so that each route it can
+// register is registered.
+func fullConfig(t *testing.T, s *apiServer) admin.Config {
+	t.Helper()
+	log := zaptest.NewLogger(t)
+	pages, err := pager.New(pager.Config{Store: s.db, Roster: pagerRoster{s.svc}, Policies: s.svc, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := admin.New(admin.Config{
+	return admin.Config{
 		OnCall: s.svc, Tokens: s.db, Audit: s.db, Ready: s.db.Ready,
-		Registry: prometheus.NewRegistry(), Log: zaptest.NewLogger(t),
+		Registry: prometheus.NewRegistry(), Log: log, TokenCacheTTL: time.Minute,
 		Tickets: s.db, Calls: s.db, Recordings: s.db, Pages: pages, OptOuts: s.db,
-	})
+		CalendarFeeds: s.db, PublicURL: specPublicURL,
+	}
+}
+
+// checkRoutes compares the router's routes with the document's operations,
+// both ways.
+func checkRoutes(t *testing.T, s *apiServer, doc *openapi3.T) {
+	api := admin.New(fullConfig(t, s))
 	registered := map[string]bool{}
-	err = api.Router().Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+	err := api.Router().Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
 		tpl, err := route.GetPathTemplate()
 		if err != nil {
 			return err
@@ -267,6 +287,25 @@ func (v *specCheck) do(x exchange) []byte {
 	return body
 }
 
+// feedID sends x, a calendar feed's creation, checks the subscription URL
+// it answers, and returns the new feed's id.
+func (v *specCheck) feedID(x exchange) string {
+	v.t.Helper()
+	var out struct {
+		Feed struct {
+			ID int64 `json:"id"`
+		} `json:"feed"`
+		URL string `json:"url"`
+	}
+	if err := json.Unmarshal(v.do(x), &out); err != nil {
+		v.t.Fatalf("%s %s: %v", x.method, x.path, err)
+	}
+	if !strings.HasPrefix(out.URL, specPublicURL+"/calendar/") || !strings.HasSuffix(out.URL, ".ics") {
+		v.t.Errorf("%s %s: subscription URL %q, want %s/calendar/<token>.ics", x.method, x.path, out.URL, specPublicURL)
+	}
+	return strconv.FormatInt(out.Feed.ID, 10)
+}
+
 // id sends x and returns the "id" of the object it answers.
 func (v *specCheck) id(x exchange) string {
 	v.t.Helper()
@@ -418,6 +457,51 @@ func (v *specCheck) exercise(db *store.DB) {
 	v.do(exchange{method: "GET", path: "/api/v1/audit?entity=engineer&limit=10", token: a, status: ok})
 	v.do(exchange{method: "GET", path: "/api/v1/audit?limit=0", token: a, status: bad, refused: true})
 
+	// Calendar feeds: an admin makes any feed, an engineer only their own;
+	// an engineer lists and revokes only their own.
+	const feeds = "/api/v1/calendar-feeds"
+	levelFeed := v.feedID(exchange{method: "POST", path: feeds, token: a, body: map[string]any{"kind": "level", "level": "L2"}, status: created})
+	v.feedID(exchange{method: "POST", path: feeds, token: a, body: map[string]any{"kind": "engineer", "engineer_id": mustID(t, bob)}, status: created})
+	v.do(exchange{method: "POST", path: feeds, token: a, body: map[string]any{"kind": "level"}, status: bad})
+	v.do(exchange{method: "POST", path: feeds, token: a, body: map[string]any{"level": "L1"}, status: bad})
+	v.do(exchange{method: "POST", path: feeds, token: a, body: map[string]any{"kind": "engineer", "engineer_id": 999}, status: bad})
+	v.do(exchange{method: "POST", path: feeds, token: a, body: `{"kind":"level","level":"L1","token":"x"}`, status: bad, refused: true})
+	v.do(exchange{method: "POST", path: feeds, token: a, body: `{"kind":"engineer","engineer_id":"bob"}`, status: bad, refused: true})
+	own := v.feedID(exchange{method: "POST", path: feeds, token: v.eng, body: map[string]any{}, status: created})
+	v.do(exchange{method: "POST", path: feeds, token: v.eng, body: map[string]any{"kind": "engineer", "engineer_id": mustID(t, bob)}, status: forbidden})
+	v.do(exchange{method: "POST", path: feeds, token: v.eng, body: map[string]any{"kind": "level", "level": "L1"}, status: forbidden})
+	var list struct {
+		Feeds []struct {
+			ID         int64 `json:"id"`
+			EngineerID int64 `json:"engineer_id"`
+		} `json:"feeds"`
+	}
+	if err := json.Unmarshal(v.do(exchange{method: "GET", path: feeds, token: v.eng, status: ok}), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Feeds) != 1 || strconv.FormatInt(list.Feeds[0].ID, 10) != own || list.Feeds[0].EngineerID != aliceID {
+		t.Errorf("an engineer's feeds: %+v, want only their own, %s", list.Feeds, own)
+	}
+	v.do(exchange{method: "DELETE", path: feeds + "/" + levelFeed, token: v.eng, status: forbidden})
+	v.do(exchange{method: "DELETE", path: feeds + "/" + own, token: v.eng, status: noContent})
+	v.do(exchange{method: "DELETE", path: feeds + "/" + own, token: v.eng, status: conflict})
+	v.do(exchange{method: "DELETE", path: feeds + "/" + levelFeed, token: a, status: noContent})
+	v.do(exchange{method: "DELETE", path: feeds + "/999", token: a, status: notFound})
+	v.do(exchange{method: "DELETE", path: feeds + "/x", token: a, status: bad, refused: true})
+	var all struct {
+		Feeds []struct {
+			ID        int64      `json:"id"`
+			RevokedAt *time.Time `json:"revoked_at"`
+		} `json:"feeds"`
+	}
+	listed := v.do(exchange{method: "GET", path: feeds, token: a, status: ok})
+	if err := json.Unmarshal(listed, &all); err != nil {
+		t.Fatal(err)
+	}
+	if len(all.Feeds) != 3 || strconv.FormatInt(all.Feeds[0].ID, 10) != levelFeed || all.Feeds[0].RevokedAt == nil || all.Feeds[1].RevokedAt != nil {
+		t.Errorf("an admin's feeds after revoking the level feed and Alice's: %s; want all three, those two with revoked_at", listed)
+	}
+
 	// Built-in tickets.
 	ticket := v.id(exchange{method: "POST", path: "/api/v1/tickets", token: a,
 		body: map[string]any{"subject": "Mail is down", "priority": "urgent", "caller_phone": "+12025550150", "language": "en"}, status: created})
@@ -481,7 +565,9 @@ func (v *specCheck) exercise(db *store.DB) {
 
 // auth replays each operation's first success without a token (401, which
 // the document refuses too) and, for admin operations, with an engineer
-// token (403).
+// token (403). Operations of x-role engineer take any token and decide in
+// the handler what an engineer may do (their own contacts, pages addressed
+// to them, their own calendar feeds): exercise sends those 403s itself.
 func (v *specCheck) auth() {
 	for _, op := range slices.Sorted(maps.Keys(v.ok)) {
 		x := v.ok[op]
