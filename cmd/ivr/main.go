@@ -1,7 +1,8 @@
 // Command ivr is the support line's one binary: `serve` runs the service,
 // `migrate` applies database migrations, `token create` issues an API token,
-// `simulate` phones the call flow from a terminal, `fake-twilio` stands in
-// for Twilio's REST API on loopback.
+// `simulate` phones the call flow from a terminal, `oncall` reads the schedule
+// from a running service, `fake-twilio` stands in for Twilio's REST API on
+// loopback.
 // This package only wires the others together.
 package main
 
@@ -34,6 +35,10 @@ Usage:
   ivr rt seed --rt-url URL --rt-user root [--rt-queues L1=L1,L2=L2,L3=L3]
                                                             create the level queues and the demo tickets in
                                                             Request Tracker (password in IVR_RT_PASSWORD)
+  ivr oncall now [--level L2] | shifts [--level L1 --from … --to …] | gaps [--days 14]
+                                                            the schedule from a running service (--server,
+                                                            IVR_SERVER; token in IVR_TOKEN only, never a flag:
+                                                            flags show in ps); gaps exits 1 when there is one
 
 Environment (flags win): IVR_ADDR, IVR_DB (an SQLite file, or a postgres:// URL),
 IVR_ADMIN_TOKEN (an admin bearer token accepted from start), IVR_LOG_LEVEL,
@@ -46,10 +51,11 @@ func main() {
 	defer stop()
 	env := environ{getenv: os.Getenv, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 	if err := run(ctx, os.Args[1:], env); err != nil {
-		if !errors.Is(err, errUsage) {
+		var st exitStatus
+		if !errors.Is(err, errUsage) && !errors.As(err, &st) {
 			fmt.Fprintln(os.Stderr, "ivr:", err)
 		}
-		os.Exit(2)
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -99,6 +105,8 @@ func run(ctx context.Context, args []string, env environ) error {
 			return errUsage
 		}
 		return rtSeed(ctx, args[2:], env)
+	case "oncall":
+		return oncallCmd(ctx, args[1:], env)
 	case "help", "-h", "--help":
 		_, _ = fmt.Fprint(env.stdout, usage)
 		return nil
