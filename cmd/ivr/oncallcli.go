@@ -17,6 +17,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/supportdesk/ivr/oncall"
 )
 
 const oncallUsage = `usage:
@@ -257,8 +259,6 @@ func length(d time.Duration) string {
 
 // openEnded reports whether t is the schedule's "no end" (year 2262, the last
 // instant it represents), shown as such instead of a date.
-func openEnded(t time.Time) bool { return t.Year() >= 2200 }
-
 type apiEngineer struct {
 	ID     int64    `json:"id"`
 	Name   string   `json:"name"`
@@ -357,16 +357,11 @@ func oncallShifts(ctx context.Context, args []string, env environ) error {
 		q.Set(p.name, t.Format(time.RFC3339))
 	}
 	var ans struct {
-		From   time.Time `json:"from"`
-		To     time.Time `json:"to"`
-		Shifts []struct {
-			Level        string    `json:"level"`
-			Layer        string    `json:"layer"`
-			EngineerName string    `json:"engineer_name"`
-			Start        time.Time `json:"start"`
-			End          time.Time `json:"end"`
-			RotationID   int64     `json:"rotation_id"`
-			OverrideID   int64     `json:"override_id"`
+		From   time.Time  `json:"from"`
+		To     time.Time  `json:"to"`
+		Shifts []struct { // the API's shift: the domain's, with the engineer's name
+			oncall.Shift
+			EngineerName string `json:"engineer_name"`
 		} `json:"shifts"`
 	}
 	body, err := c.get(ctx, "/api/v1/shifts", q, &ans)
@@ -385,7 +380,7 @@ func oncallShifts(ctx context.Context, args []string, env environ) error {
 	_, _ = fmt.Fprintln(w, "LEVEL\tLAYER\tENGINEER\tFROM\tUNTIL\tBY")
 	for _, s := range ans.Shifts {
 		until, by := "further notice", fmt.Sprintf("rotation %d", s.RotationID)
-		if !openEnded(s.End) {
+		if !s.OpenEnded() {
 			until = c.when(s.End)
 		}
 		if s.OverrideID != 0 {
@@ -421,20 +416,10 @@ func oncallGaps(ctx context.Context, args []string, env environ) error {
 		q.Set("level", *f.level)
 	}
 	var ans struct {
-		From time.Time `json:"from"`
-		To   time.Time `json:"to"`
-		Gaps []struct {
-			Level string    `json:"level"`
-			Start time.Time `json:"start"`
-			End   time.Time `json:"end"`
-		} `json:"gaps"`
-		Overlaps []struct {
-			Level       string    `json:"level"`
-			Layer       string    `json:"layer"`
-			Start       time.Time `json:"start"`
-			End         time.Time `json:"end"`
-			RotationIDs []int64   `json:"rotation_ids"`
-		} `json:"overlaps"`
+		From     time.Time        `json:"from"`
+		To       time.Time        `json:"to"`
+		Gaps     []oncall.Gap     `json:"gaps"` // as the API encodes them
+		Overlaps []oncall.Overlap `json:"overlaps"`
 	}
 	body, err := c.get(ctx, "/api/v1/gaps", q, &ans)
 	if err != nil {

@@ -66,26 +66,44 @@ func (c *rtConfig) setWatchEvery(v string) error {
 	return nil
 }
 
+// rtQueue is a queue of --rt-queues and the level it stands for.
+type rtQueue struct {
+	name  string
+	level oncall.Level
+}
+
 // client returns the RT client of the settings; errors name the flag.
 func (c rtConfig) client(timeout time.Duration) (*rt.Client, error) {
-	cfg := rt.Config{URL: c.url, Token: c.token, Timeout: timeout, NewQueue: strings.TrimSpace(c.newQueue),
-		Queues: map[string]oncall.Level{}}
 	if c.url == "" {
 		return nil, fmt.Errorf("--tickets rt: set --rt-url (IVR_RT_URL) to RT's web address")
 	}
 	if c.envErr != nil {
 		return nil, fmt.Errorf("IVR_RT_WATCH_EVERY: %w", c.envErr)
 	}
+	cfg, _, err := c.parse(timeout)
+	if err != nil {
+		return nil, err
+	}
+	return newRTClient(cfg)
+}
+
+// parse reads the settings into the client's configuration, and the
+// queues of --rt-queues in the order given; errors name the flag.
+func (c rtConfig) parse(timeout time.Duration) (rt.Config, []rtQueue, error) {
+	cfg := rt.Config{URL: c.url, Token: c.token, Timeout: timeout, NewQueue: strings.TrimSpace(c.newQueue),
+		Queues: map[string]oncall.Level{}}
 	if c.token == "" {
 		cfg.User, cfg.Password = c.user, c.password
 	}
+	var queues []rtQueue
 	for _, part := range strings.Split(c.queues, ",") {
 		queue, level, ok := strings.Cut(part, "=")
 		l, err := oncall.ParseLevel(strings.TrimSpace(level))
 		if !ok || strings.TrimSpace(queue) == "" || err != nil {
-			return nil, fmt.Errorf("--rt-queues: %q is not queue=level such as L2=L2", part)
+			return cfg, nil, fmt.Errorf("--rt-queues: %q is not queue=level such as L2=L2", part)
 		}
 		cfg.Queues[strings.TrimSpace(queue)] = l
+		queues = append(queues, rtQueue{name: strings.TrimSpace(queue), level: l})
 	}
 	nums := strings.Split(c.priorities, ",")
 	var n [3]int
@@ -97,7 +115,7 @@ func (c rtConfig) client(timeout time.Duration) (*rt.Client, error) {
 			n[i], err = strconv.Atoi(strings.TrimSpace(nums[i]))
 		}
 		if err != nil {
-			return nil, fmt.Errorf("--rt-priorities: %q is not three numbers, critical,urgent,normal, such as 90,70,30", c.priorities)
+			return cfg, nil, fmt.Errorf("--rt-priorities: %q is not three numbers, critical,urgent,normal, such as 90,70,30", c.priorities)
 		}
 	}
 	cfg.Thresholds = rt.Thresholds{Critical: n[0], Urgent: n[1], Normal: n[2]}
@@ -106,6 +124,11 @@ func (c rtConfig) client(timeout time.Duration) (*rt.Client, error) {
 			cfg.Inactive = append(cfg.Inactive, s)
 		}
 	}
+	return cfg, queues, nil
+}
+
+// newRTClient is rt.New with its errors naming the flags.
+func newRTClient(cfg rt.Config) (*rt.Client, error) {
 	client, err := rt.New(cfg)
 	var e *errs.Error
 	if errors.As(err, &e) && e.Field != "" {

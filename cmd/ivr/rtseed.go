@@ -104,26 +104,23 @@ func newSeedSite(c rtConfig, timeout time.Duration) (*seedSite, error) {
 	}
 	// The service's own reading of the settings checks them all (URL,
 	// credentials, queues, priorities) and names the flag of a bad one.
-	if _, err := c.client(timeout); err != nil {
+	cfg, queues, err := c.parse(timeout)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := newRTClient(cfg); err != nil {
 		return nil, err
 	}
 	s := &seedSite{url: strings.TrimSuffix(strings.TrimSpace(c.url), "/"), token: c.token, user: c.user, password: c.password,
 		http: &http.Client{Timeout: timeout}, byLevel: map[oncall.Level]string{}, names: map[string]string{}}
 	s.base = s.url + "/REST/2.0"
-	// Both lists were checked by c.client above.
-	for _, part := range strings.Split(c.queues, ",") {
-		name, level, _ := strings.Cut(part, "=")
-		l, _ := oncall.ParseLevel(strings.TrimSpace(level))
-		s.addQueue(seedQueue{name: strings.TrimSpace(name), level: l})
+	for _, q := range queues {
+		s.addQueue(seedQueue{name: q.name, level: q.level})
 	}
 	if q := strings.TrimSpace(c.newQueue); q != "" && !s.hasQueue(q) {
 		s.addQueue(seedQueue{name: q, level: oncall.L1, newOne: true}) // a queue not in --rt-queues reads as L1
 	}
-	var n [3]int
-	for i, v := range strings.Split(c.priorities, ",") {
-		n[i], _ = strconv.Atoi(strings.TrimSpace(v))
-	}
-	s.thresholds = rt.Thresholds{Critical: n[0], Urgent: n[1], Normal: n[2]}
+	s.thresholds = cfg.Thresholds
 	return s, nil
 }
 

@@ -239,14 +239,24 @@ func (c *Client) Ticket(ctx context.Context, id string) (ivr.Ticket, error) {
 // a number (a label stored as text) maps to its name if it is one, else
 // to none, which the flow routes as normal.
 func (c *Client) flowTicket(id, subject, priority, queue, status string) ivr.Ticket {
-	t := ivr.Ticket{ID: id, Subject: subject, Level: c.level(queue),
-		Closed: slices.Contains(c.inactive, strings.ToLower(status))}
-	if n, err := strconv.Atoi(strings.TrimSpace(priority)); err == nil {
-		t.Priority = c.thresholds.Priority(n)
-	} else if p, err := oncall.ParsePriority(priority); err == nil {
-		t.Priority = p
+	return ivr.Ticket{ID: id, Subject: subject, Priority: c.priority(priority), Level: c.level(queue), Closed: c.closed(status)}
+}
+
+// priority reads RT's priority field: a number by the thresholds, a
+// label stored as text by its name, else none.
+func (c *Client) priority(field string) oncall.Priority {
+	if n, err := strconv.Atoi(strings.TrimSpace(field)); err == nil {
+		return c.thresholds.Priority(n)
 	}
-	return t
+	if p, err := oncall.ParsePriority(field); err == nil {
+		return p
+	}
+	return ""
+}
+
+// closed reports whether status is one read as closed.
+func (c *Client) closed(status string) bool {
+	return slices.Contains(c.inactive, strings.ToLower(status))
 }
 
 func (c *Client) level(queue string) oncall.Level {

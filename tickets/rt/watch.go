@@ -312,7 +312,7 @@ func (w *Watcher) ticketEvents(ctx context.Context, t changed, from time.Time) e
 	if err != nil {
 		return err
 	}
-	if closed := w.cfg.Client.flowTicket(t.ID, "", "", "", t.Status).Closed; closed {
+	if w.cfg.Client.closed(t.Status) {
 		return nil // nobody is paged about a closed ticket
 	}
 	// Walk back from the ticket as it is now: each Set undone gives the
@@ -354,7 +354,7 @@ func (w *Watcher) ticketEvents(ctx context.Context, t changed, from time.Time) e
 		if err != nil {
 			return err
 		}
-		ev := tickethooks.Event{ID: id, TicketID: t.ID, Priority: w.priority(s.after.priority), Level: w.cfg.Client.level(now),
+		ev := tickethooks.Event{ID: id, TicketID: t.ID, Priority: w.cfg.Client.priority(s.after.priority), Level: w.cfg.Client.level(now),
 			Kind: kind, Subject: t.Subject, At: s.txn.Created}
 		if _, err := w.cfg.Events.Deliver(ctx, ev); err != nil {
 			return fmt.Errorf("deliver %s: %w", id, err)
@@ -373,7 +373,7 @@ func (w *Watcher) event(ctx context.Context, x transaction, before, after state)
 	case x.Type == "Create":
 		return "opened", true
 	case x.Type == "Set" && x.Field == "Priority":
-		return "escalated", rank(w.priority(after.priority)) > rank(w.priority(before.priority))
+		return "escalated", raised(w.cfg.Client.priority(before.priority), w.cfg.Client.priority(after.priority))
 	case x.Type == "Set" && x.Field == "Queue":
 		b, err1 := w.cfg.Client.queueName(ctx, before.queue)
 		a, err2 := w.cfg.Client.queueName(ctx, after.queue)
@@ -385,23 +385,10 @@ func (w *Watcher) event(ctx context.Context, x transaction, before, after state)
 	return "", false
 }
 
-func (w *Watcher) priority(n string) oncall.Priority {
-	return w.cfg.Client.flowTicket("", "", n, "", "").Priority
-}
-
-// rank orders the priorities, low 0 to critical 3; none is -1.
-func rank(p oncall.Priority) int {
-	switch p {
-	case oncall.Critical:
-		return 3
-	case oncall.Urgent:
-		return 2
-	case oncall.Normal:
-		return 1
-	case oncall.Low:
-		return 0
-	}
-	return -1
+// raised reports whether after is a higher priority than before: a
+// shorter guaranteed response time (none is the lowest).
+func raised(before, after oncall.Priority) bool {
+	return after.Valid() && (!before.Valid() || after.ResponseTime() < before.ResponseTime())
 }
 
 // history returns ticket id's transactions, oldest first, through all
