@@ -164,8 +164,7 @@ func runWatcher(w *rt.Watcher) func(context.Context) {
 // opened in RT page nobody, which an alert on the last look's age catches.
 func registerWatcherMetrics(reg prometheus.Registerer, w *rt.Watcher) {
 	counter := func(name, help string, read func(rt.WatchStats) int64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
-			func() float64 { return float64(read(w.Stats())) })
+		return statsCounter(w.Stats, name, help, read)
 	}
 	reg.MustRegister(
 		counter("ivr_rt_watch_looks_total", "Looks at RT's changed tickets that succeeded.",

@@ -296,11 +296,17 @@ func (t *telephony) mount(api *admin.Server) {
 	api.Router().PathPrefix(sounds.MountPath).Handler(sounds.Handler())
 }
 
+// statsCounter is a Prometheus counter read, at each scrape, from one
+// field of an owner's Stats.
+func statsCounter[S any](stats func() S, name, help string, read func(S) int64) prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+		func() float64 { return float64(read(stats())) })
+}
+
 // registerDriverMetrics exports the Twilio driver's counts.
 func registerDriverMetrics(reg *prometheus.Registry, driver *webhooks.Driver) {
 	counter := func(name, help string, read func(webhooks.Stats) int64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
-			func() float64 { return float64(read(driver.Stats())) })
+		return statsCounter(driver.Stats, name, help, read)
 	}
 	reg.MustRegister(
 		counter("ivr_twilio_webhook_replays_total",
