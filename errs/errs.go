@@ -15,13 +15,14 @@ import (
 type Code string
 
 const (
-	Invalid      Code = "invalid"      // the request is malformed or breaks a rule
-	NotFound     Code = "not_found"    // the thing named does not exist
-	Conflict     Code = "conflict"     // the request clashes with existing state
-	Unauthorized Code = "unauthorized" // no valid credentials
-	Forbidden    Code = "forbidden"    // valid credentials, not allowed
-	Unavailable  Code = "unavailable"  // a dependency is down; try again later
-	Internal     Code = "internal"     // a bug or an unexpected failure
+	Invalid      Code = "invalid"           // the request is malformed or breaks a rule
+	NotFound     Code = "not_found"         // the thing named does not exist
+	Conflict     Code = "conflict"          // the request clashes with existing state
+	Unauthorized Code = "unauthorized"      // no valid credentials
+	Forbidden    Code = "forbidden"         // valid credentials, not allowed
+	Unavailable  Code = "unavailable"       // a dependency is down; try again later
+	TooMany      Code = "too_many_requests" // asked again too soon; the message says when to
+	Internal     Code = "internal"          // a bug or an unexpected failure
 )
 
 // Error is a failure a user can act on.
@@ -96,6 +97,8 @@ func HTTPStatus(c Code) int {
 		return http.StatusForbidden
 	case Unavailable:
 		return http.StatusServiceUnavailable
+	case TooMany:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
