@@ -79,9 +79,11 @@ func (t *turn) ringNext() bool {
 		case slices.Contains(st.Tried, eng.ID):
 			t.note("skip", fmt.Sprintf("%s: engineer %d already rung", where, eng.ID))
 			continue
-		case len(eng.Contacts) == 0 || eng.Contacts[0].Phone == "":
-			t.log.Warn("on-call engineer has no phone number", zap.Int64(keyEngineer, eng.ID))
-			t.note("skip", fmt.Sprintf("%s: engineer %d has no phone", where, eng.ID))
+		case len(eng.Reachable()) == 0 || eng.Reachable()[0].Phone == "":
+			// Unverified numbers are never rung: an engineer with only
+			// those is passed over as one with no number is.
+			t.log.Warn("on-call engineer has no verified phone number", zap.Int64(keyEngineer, eng.ID))
+			t.note("skip", fmt.Sprintf("%s: engineer %d has no verified phone", where, eng.ID))
 			continue
 		}
 		if t.busy(eng.ID) {
@@ -96,7 +98,7 @@ func (t *turn) ringNext() bool {
 			lang = eng.Languages[0]
 		}
 		st.Leg = Leg{ID: fmt.Sprintf("%s-leg%d", st.CallID, st.Legs), EngineerID: eng.ID, Name: eng.Name,
-			Phone: eng.Contacts[0].Phone, Lang: lang, Level: level, Layer: layer, RangAt: t.at}
+			Phone: eng.Reachable()[0].Phone, Lang: lang, Level: level, Layer: layer, RangAt: t.at}
 		t.action(Ring{LegID: st.Leg.ID, EngineerID: eng.ID, Phone: st.Leg.Phone, CallerID: st.Line,
 			Timeout: t.f.cfg.RingTime})
 		t.note("ring", fmt.Sprintf("%s %s engineer %d %s", st.Leg.ID, where, eng.ID, eng.Name))

@@ -1,6 +1,7 @@
 package oncall
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -29,6 +30,41 @@ func (l Language) Valid() bool { return l == Russian || l == English }
 type ContactMethod struct {
 	Phone string `json:"phone"` // E.164, e.g. +12025550142
 	SMS   bool   `json:"sms"`   // the number receives text messages
+	// Unverified says that no page or support call goes to the number yet:
+	// the engineer's own token (or session) added it, and nobody has
+	// confirmed the code sent to it (package verify). The zero value is a
+	// verified number, as every number an admin enters is and every
+	// number stored before verification existed was: a mistyped or
+	// hostile number an engineer adds for themselves receives nothing
+	// until its owner proves they hold it. JSON shows it as "verified".
+	Unverified bool `json:"-"`
+}
+
+// Verified reports whether pages and support calls go to the number.
+func (c ContactMethod) Verified() bool { return !c.Unverified }
+
+// contactJSON is a ContactMethod as JSON has it.
+type contactJSON struct {
+	Phone    string `json:"phone"`
+	SMS      bool   `json:"sms"`
+	Verified *bool  `json:"verified,omitempty"`
+}
+
+// MarshalJSON writes {"phone", "sms", "verified"}.
+func (c ContactMethod) MarshalJSON() ([]byte, error) {
+	v := c.Verified()
+	return json.Marshal(contactJSON{Phone: c.Phone, SMS: c.SMS, Verified: &v})
+}
+
+// UnmarshalJSON reads {"phone", "sms", "verified"}; a number without
+// "verified" (stored before verification existed) is verified.
+func (c *ContactMethod) UnmarshalJSON(b []byte) error {
+	var in contactJSON
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	*c = ContactMethod{Phone: in.Phone, SMS: in.SMS, Unverified: in.Verified != nil && !*in.Verified}
+	return nil
 }
 
 // Engineer is a person who takes support calls and pages.
@@ -145,10 +181,60 @@ func (e Engineer) Normalize() (Engineer, error) {
 				return e, errs.InvalidField(fmt.Sprintf("contacts[%d].phone", i), "%s is listed twice", p)
 			}
 		}
-		contacts = append(contacts, ContactMethod{Phone: p, SMS: c.SMS})
+		contacts = append(contacts, ContactMethod{Phone: p, SMS: c.SMS, Unverified: c.Unverified})
 	}
 	e.Contacts = contacts
 	return e, nil
+}
+
+// Reachable is the engineer's numbers that pages and support calls go to,
+// in their order: the verified ones. An engineer with none is reached as
+// one without numbers is (the pager skips them, the ring plan passes them
+// over).
+func (e Engineer) Reachable() []ContactMethod {
+	out := make([]ContactMethod, 0, len(e.Contacts))
+	for _, c := range e.Contacts {
+		if c.Verified() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Contact returns the engineer's contact method with phone (E.164); false
+// if they have none.
+func (e Engineer) Contact(phone string) (ContactMethod, bool) {
+	for _, c := range e.Contacts {
+		if c.Phone == phone {
+			return c, true
+		}
+	}
+	return ContactMethod{}, false
+}
+
+// trustContacts marks every contact method of e verified: numbers an admin
+// enters are trusted.
+func (e Engineer) trustContacts() Engineer {
+	cs := make([]ContactMethod, len(e.Contacts))
+	for i, c := range e.Contacts {
+		c.Unverified = false
+		cs[i] = c
+	}
+	e.Contacts = cs
+	return e
+}
+
+// keepVerified marks verified those contact methods of e whose number is
+// verified on before, and no other: what an engineer's own edit may keep.
+func (e Engineer) keepVerified(before Engineer) Engineer {
+	cs := make([]ContactMethod, len(e.Contacts))
+	for i, c := range e.Contacts {
+		old, ok := before.Contact(c.Phone)
+		c.Unverified = !ok || old.Unverified
+		cs[i] = c
+	}
+	e.Contacts = cs
+	return e
 }
 
 // notServiceNumber refuses a contact number that is one of the service's

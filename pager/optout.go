@@ -48,7 +48,7 @@ func targetOf(eng oncall.Engineer, optedOut map[string]time.Time) Target {
 	if t.SMSPhone == "" || len(optedOut) == 0 {
 		return t
 	}
-	for _, c := range eng.Contacts {
+	for _, c := range eng.Reachable() {
 		if _, out := optedOut[c.Phone]; c.SMS && !out {
 			t.SMSPhone = c.Phone
 			return t

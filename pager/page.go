@@ -111,17 +111,21 @@ type Target struct {
 	TimeZone    string `json:"time_zone,omitempty"` // IANA
 }
 
-// TargetOf is how the pager reaches engineer e: their first phone for
-// voice, their first SMS-capable phone for texts, their first language.
+// TargetOf is how the pager reaches engineer e: their first verified
+// phone for voice, their first verified SMS-capable phone for texts, their
+// first language. Unverified numbers are never paged: an engineer whose
+// numbers are all unverified is paged as one without numbers is (each
+// channel is skipped, and the page moves on to the next rung).
 func TargetOf(e oncall.Engineer) Target {
 	t := Target{EngineerID: e.ID, Name: oncall.PrintableName(e.Name, e.ID), Language: oncall.English, TimeZone: e.TimeZone}
 	if len(e.Languages) > 0 {
 		t.Language = e.Languages[0]
 	}
-	if len(e.Contacts) > 0 {
-		t.Phone = e.Contacts[0].Phone
+	reach := e.Reachable()
+	if len(reach) > 0 {
+		t.Phone = reach[0].Phone
 	}
-	for _, c := range e.Contacts {
+	for _, c := range reach {
 		if c.SMS {
 			t.SMSPhone = c.Phone
 			break
@@ -245,4 +249,5 @@ const (
 	ViaSMS   Via = "sms"   // texted the code back
 	ViaLink  Via = "link"  // the signed link in the text
 	ViaAPI   Via = "api"   // POST /api/v1/pages/{id}/ack
+	ViaWeb   Via = "web"   // the acknowledge button of the staff's web page
 )
