@@ -265,6 +265,11 @@ var pageCallPrompts = []PromptText{
 		"Разговор с клиентом окончен. До свидания.",
 		"The call with the client has ended. Goodbye."},
 	{"page_goodbye", "До свидания.", "Goodbye."},
+	// A call that carries the code confirming an engineer's number
+	// (package verify): page_intro, code_intro and the digits, code_again
+	// and the digits, page_goodbye.
+	{"code_intro", "Ваш код для подтверждения номера:", "Your code to confirm this number is"},
+	{"code_again", "Повторяю:", "Once more:"},
 	// An engineer calling the paging number: page_intro, the count of
 	// their open pages ("You have" "two" "open pages."), page_newest when
 	// there are several, and the newest page as a page call says it.

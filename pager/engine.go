@@ -109,6 +109,9 @@ type Config struct {
 	// be placed (its engineer's line busy, the provider failing) before
 	// it ends and the call rings the next engineer. Default 10 s.
 	LegPatience time.Duration
+	// Sealer opens the sealed bodies of the codes that confirm engineers'
+	// numbers (codes.go). Nil: such attempts fail.
+	Sealer *Sealer
 	// Observer learns what the engine does, for metrics. Default: none.
 	Observer Observer
 	// Hook, when set, is called at each Phase of the engine's work (a
@@ -374,6 +377,10 @@ func (e *Engine) AttemptEnded(ctx context.Context, id int64, o Outcome, detail s
 	if err != nil {
 		return Page{}, fmt.Errorf("attempt %d: %w", id, err)
 	}
+	if a.Purpose == PurposeCode {
+		e.endCode(ctx, e.log.With(zap.Int64(keyAttempt, a.ID)), a, o, detail)
+		return Page{}, nil
+	}
 	p, err := e.Handle(ctx, a.PageID, AttemptEnded{AttemptID: id, Outcome: o, Detail: detail})
 	if err != nil || o != Acked || p.AckedBy != a.EngineerID {
 		return p, err
@@ -402,9 +409,14 @@ func (e *Engine) Pages(ctx context.Context, f Filter) ([]Page, error) {
 	return e.cfg.Store.Pages(ctx, f)
 }
 
-// Attempt returns attempt id.
+// Attempt returns attempt id; a code's with its body open, for the
+// telephony that speaks it.
 func (e *Engine) Attempt(ctx context.Context, id int64) (Attempt, error) {
-	return e.cfg.Store.Attempt(ctx, id)
+	a, err := e.cfg.Store.Attempt(ctx, id)
+	if err != nil {
+		return a, err
+	}
+	return e.reveal(a)
 }
 
 // AttemptByProviderID returns the attempt the provider knows as

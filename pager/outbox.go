@@ -79,8 +79,14 @@ func (e *Engine) send(ctx context.Context, a Attempt) {
 	if a.Kind == KindVoice && a.Purpose == PurposePage && e.storm(ctx, log, a) {
 		return
 	}
+	open, err := e.reveal(a)
+	if err != nil {
+		log.Error("cannot open the message of a code", zap.Error(err))
+		e.end(ctx, log, a, Failed, "its message could not be opened")
+		return
+	}
 	sctx, cancel := context.WithTimeout(ctx, e.cfg.Lease/2)
-	id, err := ch.Send(sctx, a)
+	id, err := ch.Send(sctx, open)
 	cancel()
 	if err == nil {
 		if a.Purpose != PurposeLeg {
@@ -147,7 +153,12 @@ func (e *Engine) resolveDoubt(ctx context.Context, log *zap.Logger, a Attempt, c
 	if !ok {
 		return
 	}
-	id, err := ch.Find(ctx, a)
+	open, err := e.reveal(a)
+	if err != nil {
+		e.end(ctx, log, a, Failed, "its message could not be opened")
+		return
+	}
+	id, err := ch.Find(ctx, open)
 	switch {
 	case err != nil && !a.ClaimedAt.IsZero() && e.cfg.Clock.Now().Sub(a.ClaimedAt) > time.Duration(e.cfg.MaxTries)*e.cfg.Lease:
 		// The provider cannot even say what it has, for long: the
@@ -203,8 +214,12 @@ func backoff(base, limit time.Duration, tries int) time.Duration {
 }
 
 func (e *Engine) end(ctx context.Context, log *zap.Logger, a Attempt, o Outcome, detail string) {
-	if a.Purpose == PurposeLeg {
+	switch a.Purpose {
+	case PurposeLeg:
 		e.endLeg(ctx, log, a, o, detail)
+		return
+	case PurposeCode:
+		e.endCode(ctx, log, a, o, detail)
 		return
 	}
 	if _, err := e.Handle(ctx, a.PageID, AttemptEnded{AttemptID: a.ID, Outcome: o, Detail: detail}); err != nil {

@@ -25,6 +25,11 @@ func (pg *Pager) answer(ctx context.Context, r *http.Request, _ url.Values) (str
 	if err != nil {
 		return "", err
 	}
+	if a.Purpose == pager.PurposeCode {
+		// A call that carries the code confirming the engineer's number
+		// (package verify): the body is its digits, opened by the engine.
+		return pg.say(pager.CodeCallPrompts(langOr(a.Language), a.Body), &twiml.VoiceHangup{}), nil
+	}
 	return pg.ask(ctx, a, 1)
 }
 
