@@ -60,6 +60,9 @@ type Store interface {
 	// same level and layer; Invalid (field engineer_id) if the engineer does
 	// not exist or is deleted.
 	CreateOverride(ctx context.Context, actor string, o Override) (Override, error)
+	// CreateOverrides stores every one of os in one transaction, or none:
+	// CreateOverride's errors, the field prefixed overrides[i].
+	CreateOverrides(ctx context.Context, actor string, os []Override) ([]Override, error)
 	// DeleteOverride removes an override; NotFound if absent.
 	DeleteOverride(ctx context.Context, actor string, id int64) error
 

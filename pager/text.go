@@ -207,7 +207,7 @@ func AckNote(p *Page, by string, via Via) string {
 	at := p.AckedAt.UTC().Format("2006-01-02 15:04 UTC")
 	how := map[Via][2]string{
 		ViaVoice: {"по телефону", "by phone"}, ViaSMS: {"по SMS", "by text message"},
-		ViaLink: {"по ссылке", "by link"}, ViaAPI: {"в системе", "in the system"},
+		ViaLink: {"по ссылке", "by link"}, ViaAPI: {"в системе", "in the system"}, ViaWeb: {"на сайте дежурств", "on the on-call web page"},
 	}[via]
 	return fmt.Sprintf(pick(lang, "Дежурный инженер %s принял вызов %s (%s).", "On-call engineer %s acknowledged the page %s (%s)."),
 		by, pick(lang, how[0], how[1]), at)
