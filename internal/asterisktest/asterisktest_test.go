@@ -1,0 +1,395 @@
+package asterisktest_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/supportdesk/ivr/internal/asterisktest"
+)
+
+func TestMain(m *testing.M) { os.Exit(asterisktest.Main(m)) }
+
+// sippDir holds sip-tester's sample RTP (g711a.pcap), which the caller
+// scenario plays; sipp runs in it.
+const sippDir = "/usr/share/sip-tester"
+
+// event is the part of an ARI event the test reads.
+type event struct {
+	Type        string   `json:"type"`
+	Application string   `json:"application"`
+	Args        []string `json:"args"`
+	Channel     struct {
+		ID       string `json:"id"`
+		Name     string `json:"name"`
+		State    string `json:"state"`
+		Dialplan struct {
+			Context string `json:"context"`
+			Exten   string `json:"exten"`
+		} `json:"dialplan"`
+	} `json:"channel"`
+}
+
+// events connects to ARI's event websocket as application app, waits until
+// ARI lists the application, and returns the events as they come; the
+// connection closes when the test ends.
+func events(t *testing.T, ast *asterisktest.Asterisk, app string) <-chan event {
+	t.Helper()
+	header := http.Header{}
+	header.Set("Authorization", "Basic "+basicAuth(ast.User, ast.Password))
+	dialer := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+	conn, resp, err := dialer.DialContext(t.Context(), ast.EventsURL+"?"+url.Values{"app": {app}}.Encode(), header)
+	if err != nil {
+		t.Fatalf("events websocket: %v", err)
+	}
+	_ = resp.Body.Close()
+	t.Cleanup(func() { _ = conn.Close() })
+	ch := make(chan event, 64)
+	go func() {
+		defer close(ch)
+		for {
+			_, data, err := conn.ReadMessage()
+			if err != nil {
+				return
+			}
+			var e event
+			if err := json.Unmarshal(data, &e); err != nil {
+				t.Errorf("event %s: %v", data, err)
+				return
+			}
+			ch <- e
+		}
+	}()
+	// The application is registered once the websocket is established,
+	// which may be just after the upgrade's answer.
+	waitFor(t, 10*time.Second, "application "+app+" registered", func() bool {
+		return ast.ARI(t, http.MethodGet, "/applications/"+app, nil) == http.StatusOK
+	})
+	return ch
+}
+
+// next returns the next event of type typ (skipping others), failing the
+// test after 15 s.
+func next(t *testing.T, ch <-chan event, typ string) event {
+	t.Helper()
+	timeout := time.NewTimer(15 * time.Second)
+	defer timeout.Stop()
+	for {
+		select {
+		case e, ok := <-ch:
+			if !ok {
+				t.Fatalf("the events websocket closed before a %s", typ)
+			}
+			if e.Type == typ {
+				return e
+			}
+		case <-timeout.C:
+			t.Fatalf("no %s within 15 s", typ)
+		}
+	}
+}
+
+func basicAuth(user, password string) string {
+	return base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
+}
+
+// TestAsterisk is the smoke test of the rig: Asterisk starts, ARI says its
+// version, and a real SIP call from sipp to the Moscow line enters the
+// Stasis application with the line, is answered through ARI, sends RTP,
+// and is hung up through ARI, sipp seeing the BYE.
+func TestAsterisk(t *testing.T) {
+	began := time.Now()
+	ast := asterisktest.Start(t)
+	t.Logf("Asterisk %s started in %v from %s, ARI at %s, SIP on 127.0.0.1:%d",
+		ast.Version, time.Since(began).Round(time.Millisecond), ast.Prefix, ast.ARIURL, ast.SIPPort)
+
+	t.Run("version", func(t *testing.T) {
+		var info struct {
+			System struct {
+				Version string `json:"version"`
+			} `json:"system"`
+		}
+		if code := ast.ARI(t, http.MethodGet, "/asterisk/info", &info); code != http.StatusOK {
+			t.Fatalf("GET /asterisk/info = %d", code)
+		}
+		if ast.Cached() && info.System.Version != asterisktest.BuildVersion {
+			t.Errorf("version %q, want %s (the build of .ci/build-asterisk)", info.System.Version, asterisktest.BuildVersion)
+		}
+		if !strings.HasPrefix(info.System.Version, "22.") {
+			t.Errorf("version %q, want Asterisk 22", info.System.Version)
+		}
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, ast.ARIURL+"/asterisk/info", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth(ast.User, "wrong")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("a wrong password: %d, want 401", resp.StatusCode)
+		}
+	})
+
+	t.Run("hold music", func(t *testing.T) {
+		out, err := ast.CLI("moh show files")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out, "Class: default") || !strings.Contains(out, "/moh/hold") {
+			t.Errorf("moh show files:\n%s\nwant class default playing the project's hold music", out)
+		}
+	})
+
+	t.Run("sip call into Stasis", func(t *testing.T) {
+		ch := events(t, ast, asterisktest.Apps[0])
+		caller := dial(t, ast, "smoke-caller", asterisktest.Moscow)
+		start := next(t, ch, "StasisStart")
+		if start.Application != asterisktest.Apps[0] || strings.Join(start.Args, ",") != asterisktest.LineArg+","+asterisktest.Moscow {
+			t.Errorf("StasisStart of %s with args %q, want %s with [%s %s]", start.Application, start.Args, asterisktest.Apps[0], asterisktest.LineArg, asterisktest.Moscow)
+		}
+		if !strings.HasPrefix(start.Channel.Name, "PJSIP/smoke-caller-") || start.Channel.Dialplan.Exten != asterisktest.Moscow {
+			t.Errorf("channel %s at extension %s, want PJSIP/smoke-caller-… at %s", start.Channel.Name, start.Channel.Dialplan.Exten, asterisktest.Moscow)
+		}
+		id := start.Channel.ID
+		if code := ast.ARI(t, http.MethodPost, "/channels/"+id+"/answer", nil); code != http.StatusNoContent {
+			t.Fatalf("answer: %d", code)
+		}
+		// RTP from sipp reaches Asterisk: the channel's receive count rises.
+		rxcount := "/channels/" + id + "/variable?" + url.Values{"variable": {"CHANNEL(rtcp,rxcount,audio)"}}.Encode()
+		var got string
+		waitFor(t, 10*time.Second, "10 RTP packets from sipp", func() bool {
+			var v struct {
+				Value string `json:"value"`
+			}
+			ast.ARI(t, http.MethodGet, rxcount, &v)
+			got = v.Value
+			n, _ := strconv.Atoi(v.Value)
+			return n >= 10
+		})
+		t.Logf("Asterisk received %s RTP packets from sipp", got)
+		if code := ast.ARI(t, http.MethodDelete, "/channels/"+id, nil); code != http.StatusNoContent {
+			t.Fatalf("hang up: %d", code)
+		}
+		if end := next(t, ch, "StasisEnd"); end.Channel.ID != id {
+			t.Errorf("StasisEnd of %s, want %s", end.Channel.ID, id)
+		}
+		caller.wait(t)
+		noChannels(t, ast)
+	})
+
+	t.Run("next application when the first is not connected", func(t *testing.T) {
+		waitGone(t, ast, asterisktest.Apps[0])
+		ch := events(t, ast, asterisktest.Apps[1])
+		caller := dial(t, ast, "second-caller", strings.TrimPrefix(asterisktest.Washington, "+"))
+		start := next(t, ch, "StasisStart")
+		if start.Application != asterisktest.Apps[1] || strings.Join(start.Args, ",") != asterisktest.LineArg+","+asterisktest.Washington {
+			t.Errorf("StasisStart of %s with args %q, want %s with [%s %s]", start.Application, start.Args, asterisktest.Apps[1], asterisktest.LineArg, asterisktest.Washington)
+		}
+		ast.ARI(t, http.MethodPost, "/channels/"+start.Channel.ID+"/answer", nil)
+		ast.ARI(t, http.MethodDelete, "/channels/"+start.Channel.ID, nil)
+		caller.wait(t)
+		noChannels(t, ast)
+	})
+
+	t.Run("fallback when no application is connected", func(t *testing.T) {
+		for _, app := range asterisktest.Apps {
+			waitGone(t, ast, app)
+		}
+		// The emergency number: sipp's built-in answering scenario.
+		uas := sipp(t, ast, "fallback-engineer", "-sn", "uas")
+		ast.AddEndpoint(t, "fallback-engineer", uas.port)
+		if code := ast.ARI(t, http.MethodPost, "/asterisk/variable?"+url.Values{"variable": {"FALLBACK"}, "value": {"PJSIP/fallback-engineer"}}.Encode(), nil); code != http.StatusNoContent {
+			t.Fatalf("set FALLBACK: %d", code)
+		}
+		t.Cleanup(func() {
+			ast.ARI(t, http.MethodPost, "/asterisk/variable?variable=FALLBACK&value=", nil)
+		})
+		caller := dial(t, ast, "fallback-caller", asterisktest.Moscow)
+		// Both legs up: the caller's (PJSIP/fallback-caller-…) and the
+		// one Dial made to the fallback.
+		var channels []struct {
+			ID    string `json:"id"`
+			Name  string `json:"name"`
+			State string `json:"state"`
+		}
+		waitFor(t, 15*time.Second, "the caller bridged with the fallback", func() bool {
+			ast.ARI(t, http.MethodGet, "/channels", &channels)
+			up := 0
+			for _, c := range channels {
+				if c.State == "Up" && (strings.HasPrefix(c.Name, "PJSIP/fallback-caller-") || strings.HasPrefix(c.Name, "PJSIP/fallback-engineer-")) {
+					up++
+				}
+			}
+			return up == 2
+		})
+		for _, c := range channels {
+			if strings.HasPrefix(c.Name, "PJSIP/fallback-caller-") {
+				ast.ARI(t, http.MethodDelete, "/channels/"+c.ID, nil)
+			}
+		}
+		caller.wait(t)
+		uas.wait(t)
+		noChannels(t, ast)
+	})
+	t.Run("restart", func(t *testing.T) {
+		before := ast.ARI(t, http.MethodGet, "/endpoints/PJSIP/smoke-caller", nil)
+		stopped := time.Now()
+		ast.Restart(t)
+		t.Logf("restarted in %v", time.Since(stopped).Round(time.Millisecond))
+		var info struct {
+			Status struct {
+				StartupTime string `json:"startup_time"`
+			} `json:"status"`
+		}
+		if code := ast.ARI(t, http.MethodGet, "/asterisk/info", &info); code != http.StatusOK {
+			t.Fatalf("GET /asterisk/info after the restart: %d", code)
+		}
+		if started, err := time.Parse("2006-01-02T15:04:05.000-0700", info.Status.StartupTime); err != nil || started.Before(stopped.Add(-time.Second)) {
+			t.Errorf("startup time %q (%v), want after the restart at %v", info.Status.StartupTime, err, stopped)
+		}
+		if after := ast.ARI(t, http.MethodGet, "/endpoints/PJSIP/smoke-caller", nil); before != http.StatusOK || after != http.StatusOK {
+			t.Errorf("endpoint smoke-caller: %d before the restart, %d after, want 200 both", before, after)
+		}
+	})
+	t.Logf("whole cycle %v", time.Since(began).Round(time.Millisecond))
+}
+
+// ua is a running sipp.
+type ua struct {
+	port int // its SIP port on 127.0.0.1
+	cmd  *exec.Cmd
+	out  *bytes.Buffer
+	done chan error
+}
+
+// sipp starts sipp as the user agent name on a free port of 127.0.0.1,
+// with its media on another, towards Asterisk's SIP port, for one call,
+// bounded to 50 s; args choose the scenario. The test fails if it is still
+// running when the test ends.
+func sipp(t *testing.T, ast *asterisktest.Asterisk, name string, args ...string) *ua {
+	t.Helper()
+	bin, err := exec.LookPath("sipp")
+	if err != nil {
+		if os.Getenv(asterisktest.EnvRequire) == "require" {
+			t.Fatalf("%s=require but no sipp: install Debian's sip-tester", asterisktest.EnvRequire)
+		}
+		t.Skip("no sipp: install Debian's sip-tester")
+	}
+	sipPort, err := asterisktest.FreeUDPPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mediaPort, err := asterisktest.FreeUDPPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	args = append(args, "-key", "from_user", name,
+		"-i", "127.0.0.1", "-p", strconv.Itoa(sipPort), "-mi", "127.0.0.1", "-mp", strconv.Itoa(mediaPort),
+		"-m", "1", "-l", "1", "-timeout", "50s", "-timeout_error", "-nostdin",
+		"127.0.0.1:"+strconv.Itoa(ast.SIPPort))
+	u := &ua{port: sipPort, out: &bytes.Buffer{}, done: make(chan error, 1)}
+	u.cmd = exec.CommandContext(ctx, bin, args...) //nolint:gosec // G204: sipp with our own scenarios
+	u.cmd.Dir = sippDir
+	u.cmd.Stdout, u.cmd.Stderr = u.out, u.out
+	if err := u.cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	go func() {
+		u.done <- u.cmd.Wait()
+		cancel()
+	}()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("sipp %s's output:\n%s", name, lastLines(u.out.String(), 40))
+		}
+		cancel()
+	})
+	return u
+}
+
+// dial has the user agent name (given an endpoint) call number with the
+// caller scenario: answered, RTP sent, hung up by Asterisk.
+func dial(t *testing.T, ast *asterisktest.Asterisk, name, number string) *ua {
+	t.Helper()
+	scenario, err := filepath.Abs("testdata/caller.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := sipp(t, ast, name, "-sf", scenario, "-s", number)
+	ast.AddEndpoint(t, name, u.port)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("Asterisk's log:\n%s", ast.LogTail())
+		}
+	})
+	return u
+}
+
+// wait waits for sipp to end and fails the test unless it exited 0 (its
+// scenario ran to the end).
+func (u *ua) wait(t *testing.T) {
+	t.Helper()
+	if err := <-u.done; err != nil {
+		t.Errorf("sipp: %v, want exit status 0", err)
+	}
+}
+
+// waitFor polls cond every 50 ms until it holds, failing the test after
+// within.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(within)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			t.Fatalf("no %s within %v", what, within)
+		case <-tick.C:
+		}
+	}
+}
+
+// waitGone waits until ARI no longer lists app (its websocket closed).
+func waitGone(t *testing.T, ast *asterisktest.Asterisk, app string) {
+	t.Helper()
+	waitFor(t, 10*time.Second, "end of application "+app, func() bool {
+		return ast.ARI(t, http.MethodGet, "/applications/"+app, nil) == http.StatusNotFound
+	})
+}
+
+// noChannels checks that Asterisk has no channel left.
+func noChannels(t *testing.T, ast *asterisktest.Asterisk) {
+	t.Helper()
+	var channels []json.RawMessage
+	waitFor(t, 10*time.Second, "end of every channel", func() bool {
+		ast.ARI(t, http.MethodGet, "/channels", &channels)
+		return len(channels) == 0
+	})
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
