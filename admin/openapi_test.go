@@ -30,6 +30,7 @@ import (
 	"github.com/supportdesk/ivr/pager"
 	"github.com/supportdesk/ivr/store"
 	"github.com/supportdesk/ivr/store/storetest"
+	"github.com/supportdesk/ivr/verify"
 )
 
 // TestOpenAPI keeps admin/openapi.json true: it is a valid OpenAPI 3
@@ -42,7 +43,8 @@ func TestOpenAPI(t *testing.T) {
 	s := startAPI(t, db, mustTime(t, "2026-06-01T12:00:00Z"))
 	// The traffic goes to a server with every optional part set, as serve
 	// configures it, over the same store, schedule and admin token.
-	full := httptest.NewServer(admin.New(fullConfig(t, s)))
+	cfg, codes := fullConfig(t, s)
+	full := httptest.NewServer(admin.New(cfg))
 	t.Cleanup(full.Close)
 	s.url, s.client = full.URL, full.Client()
 
@@ -62,6 +64,7 @@ func TestOpenAPI(t *testing.T) {
 	t.Run("Routes", func(t *testing.T) { checkRoutes(t, s, doc) })
 	t.Run("Traffic", func(t *testing.T) {
 		v := newSpecCheck(t, s, doc)
+		v.codes = codes
 		v.exercise(db)
 		v.auth()
 		v.coverage()
@@ -79,11 +82,25 @@ const specPublicURL = "https://ivr.example.com"
 
 // fullConfig is the admin API over s's store and schedule with every
 // optional part set, as serve configures it, so that each route it can
-// register is registered.
-func fullConfig(t *testing.T, s *apiServer) admin.Config {
+// register is registered; the codes that confirm numbers go out through
+// the pager's outbox to the codeCatcher it returns.
+func fullConfig(t *testing.T, s *apiServer) (admin.Config, *codeCatcher) {
 	t.Helper()
 	log := zaptest.NewLogger(t)
-	pages, err := pager.New(pager.Config{Store: s.db, Roster: pagerRoster{s.svc}, Policies: s.svc, Log: log})
+	key := bytes.Repeat([]byte{7}, pager.SealKeySize)
+	sealer, err := pager.NewSealer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := &codeCatcher{}
+	pages, err := pager.New(pager.Config{Store: s.db, Roster: pagerRoster{s.svc}, Policies: s.svc, Log: log, Sealer: sealer,
+		Channels: map[pager.Kind]pager.Channel{pager.KindVoice: codes, pager.KindSMS: codes}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes.pages = pages
+	ver, err := verify.New(verify.Config{Store: s.db, Engineers: s.svc, Outbox: pages, Sealer: sealer, HashKey: key,
+		Texts: true, Calls: true, Now: s.svc.Now, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,14 +108,37 @@ func fullConfig(t *testing.T, s *apiServer) admin.Config {
 		OnCall: s.svc, Tokens: s.db, Audit: s.db, Ready: s.db.Ready,
 		Registry: prometheus.NewRegistry(), Log: log, TokenCacheTTL: time.Minute,
 		Tickets: s.db, Calls: s.db, Recordings: s.db, Pages: pages, OptOuts: s.db,
-		CalendarFeeds: s.db, PublicURL: specPublicURL,
-	}
+		CalendarFeeds: s.db, PublicURL: specPublicURL, Verification: ver,
+	}, codes
+}
+
+// codeCatcher is the pager's voice and text channel in the traffic test:
+// it keeps what the last attempt it was given says (a code's digits, for
+// a call).
+type codeCatcher struct {
+	pages *pager.Engine
+	last  string
+}
+
+func (c *codeCatcher) Send(_ context.Context, a pager.Attempt) (string, error) {
+	c.last = a.Body
+	return fmt.Sprintf("SM%d", a.ID), nil
+}
+
+func (c *codeCatcher) Find(context.Context, pager.Attempt) (string, error) { return "", nil }
+
+// code has the pager send what its outbox holds and returns the code the
+// last attempt carried.
+func (c *codeCatcher) code(ctx context.Context) string {
+	c.pages.RunOnce(ctx)
+	return c.last
 }
 
 // checkRoutes compares the router's routes with the document's operations,
 // both ways.
 func checkRoutes(t *testing.T, s *apiServer, doc *openapi3.T) {
-	api := admin.New(fullConfig(t, s))
+	cfg, _ := fullConfig(t, s)
+	api := admin.New(cfg)
 	registered := map[string]bool{}
 	err := api.Router().Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
 		tpl, err := route.GetPathTemplate()
@@ -160,6 +200,8 @@ type specCheck struct {
 	seen map[string]map[int]bool
 	ok   map[string]exchange
 	eng  string // an engineer token's secret
+	// codes catches the codes that confirm numbers.
+	codes *codeCatcher
 }
 
 func newSpecCheck(t *testing.T, s *apiServer, doc *openapi3.T) *specCheck {
@@ -371,6 +413,33 @@ func (v *specCheck) exercise(db *store.DB) {
 	v.do(exchange{method: "PUT", path: "/api/v1/engineers/999/contacts", token: a, body: contacts, status: notFound})
 	v.do(exchange{method: "PUT", path: "/api/v1/engineers/" + alice + "/contacts", token: a,
 		body: map[string]any{"contacts": []map[string]any{{"phone": "555"}}}, status: bad})
+
+	// The number Alice added for herself is confirmed with a code (by
+	// call: it takes no texts).
+	verification := "/api/v1/engineers/" + alice + "/contacts/verification"
+	toConfirm := map[string]any{"phone": "+12025550111"}
+	v.do(exchange{method: "POST", path: verification, token: v.eng, body: toConfirm, status: http.StatusAccepted})
+	code := v.codes.code(t.Context())
+	v.do(exchange{method: "POST", path: verification, token: v.eng, body: toConfirm, status: http.StatusTooManyRequests})
+	v.do(exchange{method: "POST", path: verification, token: v.eng, body: map[string]any{"phone": "555"}, status: bad})
+	v.do(exchange{method: "POST", path: verification, token: v.eng, body: map[string]any{}, status: bad, refused: true})
+	v.do(exchange{method: "POST", path: verification, token: v.eng, body: map[string]any{"phone": "+12025550199"}, status: notFound})
+	v.do(exchange{method: "POST", path: "/api/v1/engineers/" + bob + "/contacts/verification", token: v.eng,
+		body: map[string]any{"phone": "+12025550102"}, status: forbidden})
+	v.do(exchange{method: "POST", path: "/api/v1/engineers/" + bob + "/contacts/verification", token: a,
+		body: map[string]any{"phone": "+12025550102"}, status: conflict})
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	confirm := verification + "/confirm"
+	v.do(exchange{method: "POST", path: confirm, token: v.eng, body: map[string]any{"phone": "+12025550111", "code": wrong}, status: bad})
+	v.do(exchange{method: "POST", path: confirm, token: v.eng, body: map[string]any{"phone": "+12025550111"}, status: bad, refused: true})
+	v.do(exchange{method: "POST", path: confirm, token: v.eng, body: map[string]any{"phone": "+12025550199", "code": code}, status: notFound})
+	v.do(exchange{method: "POST", path: "/api/v1/engineers/" + bob + "/contacts/verification/confirm", token: v.eng,
+		body: map[string]any{"phone": "+12025550102", "code": code}, status: forbidden})
+	v.do(exchange{method: "POST", path: confirm, token: v.eng, body: map[string]any{"phone": "+12025550111", "code": code}, status: ok})
+	v.do(exchange{method: "POST", path: confirm, token: v.eng, body: map[string]any{"phone": "+12025550111", "code": code}, status: conflict})
 
 	// Rotations.
 	rotation := func(layer string) map[string]any {

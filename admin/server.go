@@ -74,6 +74,9 @@ type Config struct {
 	// request came to).
 	CalendarFeeds calendar.Store
 	PublicURL     string
+	// Verification, if set, serves /api/v1/engineers/{id}/contacts/
+	// verification: codes that confirm the numbers engineers add.
+	Verification Verification
 }
 
 // Server serves the admin API.
@@ -96,6 +99,7 @@ type Server struct {
 
 	calendarFeeds calendar.Store
 	publicURL     string
+	verification  Verification
 }
 
 // New returns a Server with its routes registered.
@@ -121,6 +125,7 @@ func New(cfg Config) *Server {
 
 		calendarFeeds: cfg.CalendarFeeds,
 		publicURL:     cfg.PublicURL,
+		verification:  cfg.Verification,
 	}
 	s.tokens = newTokenCache(cfg.Tokens, cfg.TokenCacheTTL, cfg.OnCall.Now)
 	s.routes()
@@ -166,6 +171,10 @@ func (s *Server) routes() {
 	write(http.MethodPut, "/engineers/{id}", s.updateEngineer)
 	write(http.MethodDelete, "/engineers/{id}", s.deleteEngineer)
 	r.Handle(api+"/engineers/{id}/contacts", s.authenticate(access.Engineer, s.updateContacts)).Methods(http.MethodPut)
+	if s.verification != nil { // an engineer for its own numbers; the handlers check whose
+		r.Handle(api+"/engineers/{id}/contacts/verification", s.authenticate(access.Engineer, s.sendContactCode)).Methods(http.MethodPost)
+		r.Handle(api+"/engineers/{id}/contacts/verification/confirm", s.authenticate(access.Engineer, s.confirmContactCode)).Methods(http.MethodPost)
+	}
 
 	read("/rotations", s.listRotations)
 	write(http.MethodPost, "/rotations", s.createRotation)

@@ -42,6 +42,10 @@ type pagerConfig struct {
 	// linkSigner signs under the same key the links Twilio plays a page's
 	// voicemail from (set by ackLinks).
 	linkSigner *links.Signer
+	// codeSealer and codeHashKey seal the messages and key the hashes of
+	// the codes that confirm engineers' numbers (set by codeKeys).
+	codeSealer  *pager.Sealer
+	codeHashKey []byte
 	// The ticket system's webhook: its shared secret and the priorities
 	// that page.
 	ticketSecret, ticketPriorities string
@@ -238,7 +242,7 @@ func newPager(c pagerConfig, tw webhooks.Settings, rest webhooks.Client, db *sto
 	}
 	eng, err := pager.New(pager.Config{Store: db, Channels: channels, Roster: pagerRoster{svc}, Policies: svc, OptOuts: db,
 		Rules: rules, Clock: clock, Log: log.Named("pager"), Hook: c.pauseHook(log), Lease: c.lease, Observer: metrics, StormGap: c.stormGap,
-		DoubtGrace: min(3*time.Second, c.lease/4)})
+		DoubtGrace: min(3*time.Second, c.lease/4), Sealer: c.codeSealer})
 	if err != nil {
 		return nil, nil, err
 	}

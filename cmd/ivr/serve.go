@@ -26,6 +26,7 @@ import (
 	"github.com/supportdesk/ivr/sounds"
 	"github.com/supportdesk/ivr/store"
 	"github.com/supportdesk/ivr/tickets/rt"
+	"github.com/supportdesk/ivr/verify"
 	"github.com/supportdesk/ivr/webhooks"
 )
 
@@ -106,6 +107,9 @@ func serve(ctx context.Context, args []string, env environ) error {
 	if err != nil {
 		return err
 	}
+	if err := cfg.pager.codeKeys(ctx, db); err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -115,7 +119,7 @@ func serve(ctx context.Context, args []string, env environ) error {
 	}
 	api := admin.New(admin.Config{OnCall: svc, Tokens: db, Audit: db, Ready: db.Ready, Registry: reg, Log: log,
 		Tickets: db, Calls: db, Recordings: db, Pages: tel.pages, OptOuts: db,
-		CalendarFeeds: db, PublicURL: cfg.twilio.PublicURL})
+		CalendarFeeds: db, PublicURL: cfg.twilio.PublicURL, Verification: tel.verify})
 	tel.mount(api)
 	api.Router().PathPrefix("/calendar/").Handler(&calendar.Handler{Feeds: db, Schedule: svc,
 		Host: calendar.HostOf(cfg.twilio.PublicURL), Log: log.Named("calendar")})
@@ -235,7 +239,8 @@ type telephony struct {
 	driver     *webhooks.Driver
 	pages      *pager.Engine
 	pagerHooks *webhooks.Pager
-	tickets    ivr.Tickets // the call flow's ticket system
+	tickets    ivr.Tickets     // the call flow's ticket system
+	verify     *verify.Service // codes that confirm engineers' numbers, through the pager
 }
 
 // newTelephony builds the call flow, the pager and the Twilio driver over
@@ -285,7 +290,11 @@ func newTelephony(ctx context.Context, cfg serveConfig, db *store.DB, sp webhook
 		return nil, fmt.Errorf("twilio webhooks: %w", err)
 	}
 	eng.SetLegs(driver.LegChannel()) // engineer legs go through the pager's outbox
-	return &telephony{driver: driver, pages: eng, pagerHooks: hooks, tickets: tix}, nil
+	ver, err := cfg.pager.verification(db, svc, eng, settings.Lines, clock, log)
+	if err != nil {
+		return nil, err
+	}
+	return &telephony{driver: driver, pages: eng, pagerHooks: hooks, tickets: tix, verify: ver}, nil
 }
 
 // mount adds the Twilio webhooks and the prompt audio to the server's
