@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -295,13 +296,57 @@ func (s *Server) saveContacts(w http.ResponseWriter, r *http.Request, c *request
 		}
 		sent = append(sent, oncall.ContactMethod{Phone: phone, SMS: r.PostForm.Get(fmt.Sprintf("contacts[%d].sms", i)) != ""})
 	}
-	if _, err := s.oncall.UpdateContacts(r.Context(), c.viewer.Actor(), e.ID, sent); err != nil {
+	update := s.oncall.UpdateContacts // the engineer's own numbers wait for a code
+	if c.viewer.Admin() {
+		update = s.oncall.UpdateContactsAsAdmin
+	}
+	if _, err := update(r.Context(), c.viewer.Actor(), e.ID, sent); err != nil {
 		// The rows are numbered as sent, so an error on contacts[i] sits
 		// next to the row the viewer filled; empty rows are skipped, so
 		// renumber the error onto the row it came from.
 		return s.formFailed(w, r, c, "contacts", contactsView{Engineer: e, Rows: contactRows(e.Contacts)}, renumber(err, r))
 	}
 	return redirectDone(w, r, fmt.Sprintf("/engineers/%d/contacts", e.ID), "saved")
+}
+
+// sendCode sends a code to one of the engineer's unverified numbers.
+func (s *Server) sendCode(w http.ResponseWriter, r *http.Request, c *request) error {
+	e, err := s.ownContacts(r, c)
+	if err != nil {
+		return err
+	}
+	phone := r.PostForm.Get("phone")
+	if err := s.verifier.Send(r.Context(), c.viewer.Actor(), e.ID, phone); err != nil {
+		return s.codeFailed(w, r, c, e, err)
+	}
+	return redirectDone(w, r, fmt.Sprintf("/engineers/%d/contacts", e.ID), "verify.sent:"+phone)
+}
+
+// confirmCode checks the code typed for a number.
+func (s *Server) confirmCode(w http.ResponseWriter, r *http.Request, c *request) error {
+	e, err := s.ownContacts(r, c)
+	if err != nil {
+		return err
+	}
+	phone := r.PostForm.Get("phone")
+	if err := s.verifier.Confirm(r.Context(), c.viewer.Actor(), e.ID, phone, r.PostForm.Get("code")); err != nil {
+		return s.codeFailed(w, r, c, e, err)
+	}
+	return redirectDone(w, r, fmt.Sprintf("/engineers/%d/contacts", e.ID), "verify.done:"+phone)
+}
+
+// codeFailed shows the contacts again with the error next to the number's
+// code field; a refusal that names no field (too soon, already verified)
+// goes there too.
+func (s *Server) codeFailed(w http.ResponseWriter, r *http.Request, c *request, e oncall.Engineer, err error) error {
+	var ee *errs.Error
+	if !errors.As(err, &ee) || ee.Code == errs.Internal || ee.Code == errs.Unavailable || ee.Code == errs.Forbidden {
+		return err
+	}
+	key := "code:" + r.PostForm.Get("phone")
+	status := errs.HTTPStatus(ee.Code)
+	return s.renderForm(w, r, status, c, "contacts", contactsView{Engineer: e, Rows: contactRows(e.Contacts)},
+		map[string]string{key: ee.Message}, nil)
 }
 
 // renumber maps an error on contacts[i] (i counting filled rows) onto the

@@ -112,7 +112,10 @@ func (v view) ErrPrefix(prefix string) string {
 func (v view) Fields(names ...string) []string { return names }
 
 // Unverified reports whether pages do not go to c yet.
-func (v view) Unverified(c oncall.ContactMethod) bool { return false }
+func (v view) Unverified(c oncall.ContactMethod) bool { return c.Unverified }
+
+// CanVerify reports whether the page can send codes.
+func (v view) CanVerify() bool { return v.verifies }
 
 // Flash is the message of the change just made, if any.
 func (v view) Flash() string {

@@ -67,6 +67,15 @@ type Overrides interface {
 	CreateOverrides(ctx context.Context, actor string, os []oncall.Override) ([]oncall.Override, error)
 }
 
+// Verifier confirms the numbers engineers add for themselves with a code
+// sent to them.
+type Verifier interface {
+	// Send sends a new code to phone, one of the engineer's numbers.
+	Send(ctx context.Context, actor string, engineerID int64, phone string) error
+	// Confirm marks phone verified when code is the one sent.
+	Confirm(ctx context.Context, actor string, engineerID int64, phone, code string) error
+}
+
 // Config is what a Server needs. Calls, Recordings and Pages may be nil:
 // their parts of the page are left out.
 type Config struct {
@@ -77,7 +86,9 @@ type Config struct {
 	Calls      CallLog
 	Recordings Recordings
 	Pages      Pages
-	Lines      []ivr.Line
+	// Verifier, if set, offers a code to confirm each unverified number.
+	Verifier Verifier
+	Lines    []ivr.Line
 	// SecureCookies marks the cookies Secure: set it whenever the page is
 	// served over https (serve does when the public URL is https).
 	SecureCookies bool
@@ -97,6 +108,7 @@ type Server struct {
 	calls      CallLog
 	recordings Recordings
 	pages      Pages
+	verifier   Verifier
 	lines      []ivr.Line
 	secure     bool
 	limiter    *signInLimiter
@@ -121,7 +133,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	return &Server{
 		oncall: cfg.OnCall, tokens: cfg.Tokens, sessions: cfg.Sessions, audit: cfg.Audit,
-		calls: cfg.Calls, recordings: cfg.Recordings, pages: cfg.Pages, lines: cfg.Lines,
+		calls: cfg.Calls, recordings: cfg.Recordings, pages: cfg.Pages, verifier: cfg.Verifier, lines: cfg.Lines,
 		secure: cfg.SecureCookies, limiter: newSignInLimiter(cfg.SignInBurst, cfg.SignInEvery),
 		log: cfg.Log.Named("web"), views: views,
 	}, nil
@@ -151,6 +163,10 @@ func (s *Server) Register(r *mux.Router) {
 	get("/engineers", s.engineers)
 	get("/engineers/{id:[0-9]+}/contacts", s.contacts)
 	post("/engineers/{id:[0-9]+}/contacts", s.saveContacts)
+	if s.verifier != nil {
+		post("/engineers/{id:[0-9]+}/contacts/code", s.sendCode)
+		post("/engineers/{id:[0-9]+}/contacts/confirm", s.confirmCode)
+	}
 	get("/rotations/{id:[0-9]+}", s.rotation)
 	post("/rotations/{id:[0-9]+}", s.saveRotation)
 	get("/audit", s.auditLog)
@@ -182,6 +198,7 @@ type request struct {
 	// or the engineer's), so the script does not replace it.
 	zoneChosen bool
 	flash      string
+	verifies   bool // codes can be sent to unverified numbers
 }
 
 // page wraps h: security headers, the viewer's session (else the sign-in
@@ -202,7 +219,7 @@ func (s *Server) page(h handler, post bool) http.Handler {
 			http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
-		c := &request{viewer: v, lang: language(r)}
+		c := &request{viewer: v, lang: language(r), verifies: s.verifier != nil}
 		c.zone, c.zoneChosen = s.zoneOf(r, v)
 		if s.remember(w, r, c) {
 			return

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 	"github.com/supportdesk/ivr/store"
 	"github.com/supportdesk/ivr/tickets/rt"
 	"github.com/supportdesk/ivr/verify"
+	"github.com/supportdesk/ivr/web"
 	"github.com/supportdesk/ivr/webhooks"
 )
 
@@ -123,6 +125,12 @@ func serve(ctx context.Context, args []string, env environ) error {
 	tel.mount(api)
 	api.Router().PathPrefix("/calendar/").Handler(&calendar.Handler{Feeds: db, Schedule: svc,
 		Host: calendar.HostOf(cfg.twilio.PublicURL), Log: log.Named("calendar")})
+	page, err := web.New(web.Config{OnCall: svc, Tokens: db, Sessions: db, Audit: db, Calls: db, Recordings: db, Pages: tel.pages,
+		Verifier: tel.verify, Lines: tel.lines, SecureCookies: strings.HasPrefix(cfg.twilio.PublicURL, "https://"), Log: log})
+	if err != nil {
+		return err
+	}
+	page.Register(api.Router())
 	rtClient, watched := tel.tickets.(*rt.Client)
 	watched = watched && cfg.flow.rt.watchEvery > 0
 	events, err := cfg.pager.mountHooks(api.Router(), acks, tel.pages, svc, env.clock, watched, log)
@@ -240,6 +248,7 @@ type telephony struct {
 	pages      *pager.Engine
 	pagerHooks *webhooks.Pager
 	tickets    ivr.Tickets     // the call flow's ticket system
+	lines      []ivr.Line      // the lines answered, as the flow has them
 	verify     *verify.Service // codes that confirm engineers' numbers, through the pager
 }
 
@@ -294,7 +303,7 @@ func newTelephony(ctx context.Context, cfg serveConfig, db *store.DB, sp webhook
 	if err != nil {
 		return nil, err
 	}
-	return &telephony{driver: driver, pages: eng, pagerHooks: hooks, tickets: tix, verify: ver}, nil
+	return &telephony{driver: driver, pages: eng, pagerHooks: hooks, tickets: tix, verify: ver, lines: settings.Lines}, nil
 }
 
 // mount adds the Twilio webhooks and the prompt audio to the server's
