@@ -108,7 +108,7 @@ func fullConfig(t *testing.T, s *apiServer) (admin.Config, *codeCatcher) {
 		OnCall: s.svc, Tokens: s.db, Audit: s.db, Ready: s.db.Ready,
 		Registry: prometheus.NewRegistry(), Log: log, TokenCacheTTL: time.Minute,
 		Tickets: s.db, Calls: s.db, Recordings: s.db, Pages: pages, OptOuts: s.db,
-		CalendarFeeds: s.db, PublicURL: specPublicURL, Verification: ver,
+		CalendarFeeds: s.db, PublicURL: specPublicURL, Team: s.db, Verification: ver,
 	}, codes
 }
 
@@ -623,6 +623,16 @@ func (v *specCheck) exercise(db *store.DB) {
 	v.do(exchange{method: "POST", path: "/api/v1/pages/" + page + "/resolve", token: a, status: ok})
 	v.do(exchange{method: "POST", path: "/api/v1/pages/999/resolve", token: a, status: notFound})
 	v.do(exchange{method: "POST", path: "/api/v1/pages/x/resolve", token: a, status: bad, refused: true})
+
+	// The team as YAML: the export imports as no change; a document that
+	// is not YAML breaks the description, one naming an unknown engineer
+	// only the rules.
+	yamlBody := map[string]string{"Content-Type": "application/yaml"}
+	doc := string(v.do(exchange{method: "GET", path: "/api/v1/team", token: a, status: ok}))
+	v.do(exchange{method: "POST", path: "/api/v1/team/import?dry_run=true", token: a, body: doc, header: yamlBody, status: ok})
+	v.do(exchange{method: "POST", path: "/api/v1/team/import", token: a, body: doc, header: yamlBody, status: ok})
+	v.do(exchange{method: "POST", path: "/api/v1/team/import", token: a, body: "engineers: [}", header: yamlBody, status: bad, refused: true})
+	v.do(exchange{method: "POST", path: "/api/v1/team/import", token: a, body: strings.Replace(doc, "- Bob B.", "- Robert", 1), header: yamlBody, status: bad})
 
 	// Deleting engineers: one in a rotation is refused.
 	carol := v.id(exchange{method: "POST", path: "/api/v1/engineers", token: a, body: engineer("Carol", "+12025550103"), status: created})

@@ -24,6 +24,7 @@ import (
 	"github.com/supportdesk/ivr/calendar"
 	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/oncall"
+	"github.com/supportdesk/ivr/team"
 	"github.com/supportdesk/ivr/tickets"
 )
 
@@ -74,6 +75,9 @@ type Config struct {
 	// request came to).
 	CalendarFeeds calendar.Store
 	PublicURL     string
+	// Team, if set, serves the whole team as one YAML document:
+	// GET /api/v1/team and POST /api/v1/team/import.
+	Team team.Store
 	// Verification, if set, serves /api/v1/engineers/{id}/contacts/
 	// verification: codes that confirm the numbers engineers add.
 	Verification Verification
@@ -100,6 +104,7 @@ type Server struct {
 	calendarFeeds calendar.Store
 	publicURL     string
 	verification  Verification
+	team          team.Store
 }
 
 // New returns a Server with its routes registered.
@@ -126,6 +131,7 @@ func New(cfg Config) *Server {
 		calendarFeeds: cfg.CalendarFeeds,
 		publicURL:     cfg.PublicURL,
 		verification:  cfg.Verification,
+		team:          cfg.Team,
 	}
 	s.tokens = newTokenCache(cfg.Tokens, cfg.TokenCacheTTL, cfg.OnCall.Now)
 	s.routes()
@@ -204,6 +210,11 @@ func (s *Server) routes() {
 		r.Handle(api+"/calendar-feeds", s.authenticate(access.Engineer, s.listCalendarFeeds)).Methods(http.MethodGet)
 		r.Handle(api+"/calendar-feeds", s.authenticate(access.Engineer, s.createCalendarFeed)).Methods(http.MethodPost)
 		r.Handle(api+"/calendar-feeds/{id}", s.authenticate(access.Engineer, s.revokeCalendarFeed)).Methods(http.MethodDelete)
+	}
+
+	if s.team != nil {
+		write(http.MethodGet, "/team", s.exportTeam)
+		write(http.MethodPost, "/team/import", s.importTeam)
 	}
 
 	if s.tickets != nil {
