@@ -208,6 +208,8 @@ func containsWord(list, w string) bool {
 	return false
 }
 
+// engineerByPhone is the engineer one of whose verified numbers is phone;
+// false for none.
 func (pg *Pager) engineerByPhone(ctx context.Context, phone string) (oncall.Engineer, bool, error) {
 	if pg.cfg.Engineers == nil {
 		return oncall.Engineer{}, false, nil
@@ -217,7 +219,10 @@ func (pg *Pager) engineerByPhone(ctx context.Context, phone string) (oncall.Engi
 		return oncall.Engineer{}, false, fmt.Errorf("look up who texted: %w", err)
 	}
 	for _, e := range all {
-		for _, c := range e.Contacts {
+		// Only a verified number speaks for its engineer: one the engineer
+		// added but never confirmed may be a stranger's (a typo), who must
+		// not hear or acknowledge their pages.
+		for _, c := range e.Reachable() {
 			if c.Phone == phone {
 				return e, true, nil
 			}

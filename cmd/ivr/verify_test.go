@@ -130,8 +130,8 @@ var (
 )
 
 // TestOwnNumberVerifiedBySMS: an engineer adds a mobile for themselves; it
-// shows unverified and their next page rings the number an admin gave
-// instead. They ask for a code, which comes to the mobile by text; a wrong
+// shows unverified, does not count as theirs on the paging number, and
+// their next page rings the number an admin gave instead. They ask for a code, which comes to the mobile by text; a wrong
 // code counts down, the right one verifies it, and the next page rings the
 // mobile. An admin's number is verified at once.
 func TestOwnNumberVerifiedBySMS(t *testing.T) {
@@ -145,6 +145,13 @@ func TestOwnNumberVerifiedBySMS(t *testing.T) {
 	if c := contactOf(eng, ownMobile); c.Phone == "" || c.Verified {
 		t.Fatalf("the engineer's own number shows %+v, want it unverified", eng.Contacts)
 	}
+	// Until it is confirmed it may be a stranger's: it does not speak for
+	// the engineer on the paging number.
+	who := r.dialPager(ownMobile)
+	if doc := who.Answer(); !plays(doc, "page_not_engineer") || !doc.HangsUp() {
+		t.Errorf("the unverified number calling the pager: %s, want engineers only", doc)
+	}
+	who.Hangup()
 
 	p := r.raise("critical", "disk full on the mail server")
 	r.ackCall(admins)
