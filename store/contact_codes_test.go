@@ -76,6 +76,16 @@ func TestContactCodes(t *testing.T) {
 			}
 			equal(t, "OpenCode", open, second)
 
+			// A code for the engineer's other number counts for them too.
+			const other = "+79161234567"
+			c4, a4 := codeFor(e, other, "h4", t0.Add(2*time.Minute))
+			if _, err := db.SendCode(ctx, c4, a4, t0.Add(-time.Hour), func(recent []verify.Code) error { seen = recent; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if len(seen) != 2 || seen[0].ID != second.ID || seen[1].ID != first.ID {
+				t.Fatalf("check of a code to the engineer's other number saw %+v, want the engineer's two codes", seen)
+			}
+
 			// A refused send stores nothing.
 			c3, a3 := codeFor(e, phone, "h3", t0.Add(3*time.Minute))
 			refusal := errs.E(errs.TooMany, "phone", "too soon")

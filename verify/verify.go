@@ -56,9 +56,10 @@ const (
 // Store keeps codes. Every method is one durable transaction.
 type Store interface {
 	// SendCode holds engineer c.EngineerID for the transaction (NotFound
-	// if absent or deleted), reads the codes sent to c.Phone (by any
-	// engineer) since since, newest first, and calls check with them: its
-	// error refuses, and is returned as it is. Else it closes the open
+	// if absent or deleted), reads the codes sent since since to c.Phone
+	// (for any engineer) or for the engineer (to any number), newest
+	// first, and calls check with them: its error refuses, and is
+	// returned as it is. Else it closes the open
 	// codes of the engineer's number as Replaced, stores c (ID set) and
 	// attempt a, owned by c, in the pager's outbox, and announces it to
 	// the pager's other instances. It returns c as stored.
@@ -117,6 +118,11 @@ type Config struct {
 	// PerHour is how many codes one number may be sent in an hour.
 	// Default 5.
 	PerHour int
+	// EngineerPerHour is how many codes may be sent for one engineer, to
+	// all their numbers together, in an hour: an engineer's token cannot
+	// add numbers without end and have each called (the classic toll
+	// fraud of verification calls to revenue-sharing numbers). Default 10.
+	EngineerPerHour int
 }
 
 // Service sends and confirms codes.
@@ -161,6 +167,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.PerHour <= 0 {
 		cfg.PerHour = 5
 	}
+	if cfg.EngineerPerHour <= 0 {
+		cfg.EngineerPerHour = 10
+	}
 	return &Service{cfg: cfg, log: cfg.Log.Named("verify")}, nil
 }
 
@@ -179,7 +188,8 @@ const CodeDigits = 6
 // written in international form; NotFound for an unknown engineer or a
 // number not theirs; Conflict for a number verified already; TooMany
 // when the number was sent a code less than ResendGap ago or PerHour in
-// the last hour (the message says when to ask again); Unavailable when
+// the last hour, or the engineer's numbers EngineerPerHour (the message
+// says when to ask again); Unavailable when
 // the pager can neither text nor call.
 func (s *Service) Send(ctx context.Context, actor string, engineerID int64, phone string) error {
 	e, c, err := s.contact(ctx, engineerID, phone)
@@ -214,7 +224,7 @@ func (s *Service) Send(ctx context.Context, actor string, engineerID int64, phon
 		Language: lang, Body: sealed}
 	stored, err := s.cfg.Store.SendCode(ctx, Code{EngineerID: e.ID, Phone: c.Phone, Hash: s.hash(e.ID, c.Phone, code), Kind: kind,
 		SentAt: now, ExpiresAt: now.Add(s.cfg.TTL)}, a, now.Add(-time.Hour), func(recent []Code) error {
-		return s.allowed(recent, now)
+		return s.allowed(e.ID, c.Phone, recent, now)
 	})
 	if err != nil {
 		return err
@@ -225,10 +235,25 @@ func (s *Service) Send(ctx context.Context, actor string, engineerID int64, phon
 	return nil
 }
 
-// allowed refuses a code to a number sent one less than ResendGap ago or
-// PerHour in the last hour (recent: the codes sent to it in the last
-// hour, newest first).
-func (s *Service) allowed(recent []Code, now time.Time) error {
+// allowed refuses a code to phone of engineer id when the number was
+// sent one less than ResendGap ago or PerHour in the last hour, or the
+// engineer's numbers EngineerPerHour (all: the codes of the last hour to
+// the number or for the engineer, newest first).
+func (s *Service) allowed(id int64, phone string, all []Code, now time.Time) error {
+	var recent, engineer []Code
+	for _, c := range all {
+		if c.Phone == phone {
+			recent = append(recent, c)
+		}
+		if c.EngineerID == id {
+			engineer = append(engineer, c)
+		}
+	}
+	if len(engineer) >= s.cfg.EngineerPerHour {
+		oldest := engineer[s.cfg.EngineerPerHour-1]
+		return errs.E(errs.TooMany, "phone", "%d codes were sent to this engineer's numbers in the last hour; ask for another in %s",
+			len(engineer), roundUp(oldest.SentAt.Add(time.Hour).Sub(now)))
+	}
 	if len(recent) > 0 {
 		if wait := recent[0].SentAt.Add(s.cfg.ResendGap).Sub(now); wait > 0 {
 			return errs.E(errs.TooMany, "phone", "a code was sent to this number %s ago; ask for another in %s",

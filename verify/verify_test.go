@@ -297,6 +297,18 @@ func TestSendConfirm(t *testing.T) {
 		r.send(t, annsNew)
 	})
 
+	t.Run("EngineerLimited", func(t *testing.T) {
+		r := newRig(t, verify.Config{Texts: true, Calls: true, EngineerPerHour: 3})
+		r.send(t, annsNew)
+		r.clock.add(time.Minute)
+		r.send(t, annsDesk)
+		r.clock.add(time.Minute)
+		r.send(t, annsNew)
+		r.clock.add(time.Minute)
+		wantErr(t, r.svc.Send(t.Context(), annActor, r.ann.ID, annsDesk), errs.TooMany, "phone",
+			"3 codes were sent to this engineer's numbers in the last hour; ask for another in 57m0s")
+	})
+
 	t.Run("ErrNotFound", func(t *testing.T) {
 		r := newRig(t, verify.Config{Texts: true, Calls: true})
 		wantErr(t, r.svc.Send(t.Context(), annActor, 999, annsNew), errs.NotFound, "", "")

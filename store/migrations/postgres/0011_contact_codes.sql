@@ -27,9 +27,10 @@ CREATE TABLE contact_codes (
 );
 
 -- The open code of an engineer's number (OpenCode), and the codes a
--- number was sent lately (the resend limits).
+-- number, or an engineer's numbers, were sent lately (the resend limits).
 CREATE INDEX contact_codes_open ON contact_codes (engineer_id, phone) WHERE closed_at IS NULL;
 CREATE INDEX contact_codes_by_phone ON contact_codes (phone, sent_at);
+CREATE INDEX contact_codes_by_engineer ON contact_codes (engineer_id, sent_at);
 
 ALTER TABLE page_attempts
     ADD COLUMN code_id BIGINT CONSTRAINT page_attempts_code_id_fkey REFERENCES contact_codes (id), -- a code's attempt
