@@ -45,8 +45,28 @@ func (c *comparison) engineers() error {
 	names := map[string]int{} // name → index in the document
 	seen := map[int64]int{}   // id → index in the document
 	placeholder := int64(0)
+	// An engineer without an id is the stored one of the same name, when
+	// the file lists that one by no id: a file kept without ids imports
+	// the same way twice.
+	claimed := map[int64]bool{}
+	for _, d := range c.doc.Engineers {
+		claimed[d.Engineer.ID] = true
+	}
+	byName := map[string]int64{}
+	for _, e := range c.st.Engineers {
+		if !claimed[e.ID] {
+			if _, twice := byName[e.Name]; twice {
+				byName[e.Name] = 0 // two of that name: neither is meant
+			} else {
+				byName[e.Name] = e.ID
+			}
+		}
+	}
 	for i, d := range c.doc.Engineers {
 		e := d.Engineer
+		if id := byName[e.Name]; e.ID == 0 && id > 0 {
+			e.ID = id
+		}
 		nameNode := d.node.find("name")
 		if j, dup := names[e.Name]; dup {
 			return nameNode.fail("%q is also the name of engineers[%d] (line %d): names must be unique in the file, since rotations and overrides name engineers by name",
@@ -113,11 +133,43 @@ func (c *comparison) rotations() error {
 		live[vs[0].ID] = vs
 		liveIDs = append(liveIDs, vs[0].ID)
 	}
+	// A rotation without an id is the stored one in force of the same
+	// name, level and layer that the file lists by no id.
+	claimed := map[int64]bool{}
+	for _, d := range c.doc.Rotations {
+		claimed[d.ID] = true
+	}
+	type key struct {
+		name  string
+		level oncall.Level
+		layer oncall.Layer
+	}
+	byName := map[key]int64{}
+	for _, id := range liveIDs {
+		if claimed[id] {
+			continue
+		}
+		r := live[id][0]
+		k := key{r.Name, r.Level, r.Layer}
+		if _, twice := byName[k]; twice {
+			byName[k] = 0
+		} else {
+			byName[k] = id
+		}
+	}
 	seen := map[int64]int{}
 	for i, d := range c.doc.Rotations {
 		want, err := c.versions(d)
 		if err != nil {
 			return err
+		}
+		if v := d.Versions[0].Rotation; d.ID == 0 {
+			if id := byName[key{v.Name, v.Level, v.Layer}]; id > 0 {
+				d.ID = id
+				for j := range want {
+					want[j].ID = id
+				}
+			}
 		}
 		if d.ID == 0 {
 			if err := c.newRotation(d, want); err != nil {
@@ -355,6 +407,13 @@ func (c *comparison) overrides() error {
 	for _, o := range c.st.Overrides {
 		stored[o.ID] = o
 	}
+	// An override without an id is a stored one to come or in progress
+	// with the same level, layer, engineer and times that the file lists
+	// by no id.
+	claimed := map[int64]bool{}
+	for _, d := range c.doc.Overrides {
+		claimed[d.Override.ID] = true
+	}
 	seen := map[int64]int{}
 	var final []planned
 	for i, d := range c.doc.Overrides {
@@ -364,6 +423,16 @@ func (c *comparison) overrides() error {
 			return err
 		}
 		o.EngineerID = id
+		if o.ID == 0 {
+			for _, s := range c.st.Overrides {
+				if !claimed[s.ID] && s.End.After(c.now) && s.Level == o.Level && s.Layer == o.Layer &&
+					s.EngineerID == o.EngineerID && s.Start.Equal(o.Start) && s.End.Equal(o.End) {
+					o.ID = s.ID
+					claimed[s.ID] = true
+					break
+				}
+			}
+		}
 		if o.ID == 0 {
 			if !o.End.After(c.now) {
 				return d.node.find("end").fail("%s is in the past; an override covers time to come", o.End.Format(time.RFC3339))

@@ -29,9 +29,12 @@ override that has not started is deleted. An override that has started can
 neither change nor go. A policy left out goes back to its default.
 
 Rotations and overrides name engineers by name, so names are unique here. An
-entry without an id is new. Times are RFC 3339 with their offset. A changed
-rotation takes effect now, unless its effective_from is later; later versions
-are listed under next_versions.`
+entry without an id is new, unless the service has one this file lists by no
+id with the same name (an engineer; a rotation, of the same level and layer)
+or the same level, layer, engineer and times (an override): a file kept
+without ids imports the same way twice. Times are RFC 3339 with their offset.
+A changed rotation takes effect now, unless its effective_from is later; later
+versions are listed under next_versions.`
 
 // Export writes st as the team document, with comments for a reviewer:
 // engineers by id, the rotations' versions in force at now or later, the

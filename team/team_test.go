@@ -2,6 +2,7 @@ package team
 
 import (
 	"errors"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -268,6 +269,19 @@ func TestCompareChanges(t *testing.T) {
 		before, after := p.Audit()
 		if len(before) != 2 || before[0].Value == nil || after[1].Value == nil || before[1].Entity != "rotation" {
 			t.Errorf("audit before %+v after %+v: want each change's before and after", before, after)
+		}
+	})
+
+	t.Run("WithoutIDs", func(t *testing.T) {
+		// A file kept without ids (in a repository, applied on every
+		// merge) matches the stored team by names and times.
+		d := regexp.MustCompile(`(?m)^  - id: \d+\n    `).ReplaceAllString(doc, "  - ")
+		if regexp.MustCompile(`(?m)^ +(- )?id:`).MatchString(d) {
+			t.Fatalf("ids left:\n%s", d)
+		}
+		p, err := plan(t, d, st)
+		if err != nil || !p.Empty() {
+			t.Fatalf("the export without ids: %v, changes %+v; want none", err, p.Changes())
 		}
 	})
 
