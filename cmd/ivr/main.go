@@ -1,7 +1,8 @@
 // Command ivr is the support line's one binary: `serve` runs the service,
 // `migrate` applies database migrations, `token create` issues an API token,
 // `simulate` phones the call flow from a terminal, `oncall` reads the schedule
-// from a running service, `fake-twilio` stands in for Twilio's REST API on
+// from a running service, `schedule` exports and imports the team as YAML
+// through it, `fake-twilio` stands in for Twilio's REST API on
 // loopback.
 // This package only wires the others together.
 package main
@@ -39,6 +40,9 @@ Usage:
                                                             the schedule from a running service (--server,
                                                             IVR_SERVER; token in IVR_TOKEN only, never a flag:
                                                             flags show in ps); gaps exits 1 when there is one
+  ivr schedule export > team.yaml | import [--dry-run] team.yaml
+                                                            the whole team as one YAML document, from and to a
+                                                            running service (admin token in IVR_TOKEN)
 
 Environment (flags win): IVR_ADDR, IVR_DB (an SQLite file, or a postgres:// URL),
 IVR_ADMIN_TOKEN (an admin bearer token accepted from start), IVR_LOG_LEVEL,
@@ -107,6 +111,8 @@ func run(ctx context.Context, args []string, env environ) error {
 		return rtSeed(ctx, args[2:], env)
 	case "oncall":
 		return oncallCmd(ctx, args[1:], env)
+	case "schedule":
+		return scheduleCmd(ctx, args[1:], env)
 	case "help", "-h", "--help":
 		_, _ = fmt.Fprint(env.stdout, usage)
 		return nil

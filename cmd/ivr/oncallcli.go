@@ -86,6 +86,12 @@ type oncallClient struct {
 	out    io.Writer
 	// fields maps the API's error field names to this command's flags.
 	fields map[string]string
+	// need names the token a refused (403) request needs; default an
+	// engineer or admin token.
+	need string
+	// invalid, when set, words a 400 whose field is no flag (the field of
+	// a file the command sent, say).
+	invalid func(field, msg string) error
 }
 
 type oncallFlags struct {
@@ -96,20 +102,26 @@ type oncallFlags struct {
 	level  *string
 }
 
-func newOncallFlags(name string, env environ) oncallFlags {
-	fs := flag.NewFlagSet("ivr oncall "+name, flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+// serverFlag adds --server to fs: the service's base URL, default
+// IVR_SERVER, else http://127.0.0.1:8080.
+func serverFlag(fs *flag.FlagSet, env environ) *string {
 	server := env.getenv("IVR_SERVER")
 	if server == "" {
 		server = "http://127.0.0.1:8080"
 	}
+	return fs.String("server", server, "the service's base URL (env IVR_SERVER)")
+}
+
+func newOncallFlags(name string, env environ) oncallFlags {
+	fs := flag.NewFlagSet("ivr oncall "+name, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
 	fs.Usage = func() {
 		_, _ = fmt.Fprint(env.stderr, oncallUsage, "\nFlags of ivr oncall "+name+":\n")
 		fs.PrintDefaults()
 	}
 	return oncallFlags{
 		fs:     fs,
-		server: fs.String("server", server, "the service's base URL (env IVR_SERVER)"),
+		server: serverFlag(fs, env),
 		tz:     fs.String("tz", "", "show times in this IANA zone (default the local zone)"),
 		asJSON: fs.Bool("json", false, "print the API's JSON answer as is"),
 		level:  fs.String("level", "", "one level, L1, L2 or L3 (default every level)"),
@@ -121,22 +133,32 @@ func (f oncallFlags) client(env environ, fields map[string]string) (*oncallClien
 	if f.fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (see ivr oncall -h)", f.fs.Arg(0))
 	}
-	u, err := url.Parse(strings.TrimRight(*f.server, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("--server: %q is not a URL such as http://127.0.0.1:8080", *f.server)
+	c, err := newAPIClient(env, *f.server, fields)
+	if err != nil {
+		return nil, err
 	}
-	loc := time.Local
 	if *f.tz != "" {
-		if loc, err = time.LoadLocation(*f.tz); err != nil {
+		if c.loc, err = time.LoadLocation(*f.tz); err != nil {
 			return nil, fmt.Errorf("--tz: %q is not a known IANA time zone such as Europe/Moscow, America/New_York or UTC", *f.tz)
 		}
+	}
+	fields["level"] = "--level"
+	c.asJSON = *f.asJSON
+	return c, nil
+}
+
+// newAPIClient checks --server and the token, which every command that
+// talks to a running service needs.
+func newAPIClient(env environ, server string, fields map[string]string) (*oncallClient, error) {
+	u, err := url.Parse(strings.TrimRight(server, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--server: %q is not a URL such as http://127.0.0.1:8080", server)
 	}
 	token := env.getenv("IVR_TOKEN")
 	if token == "" {
 		return nil, errors.New("IVR_TOKEN is not set: export an API token in it (create one with `ivr token create` or POST /api/v1/tokens); it is never taken as a flag")
 	}
-	fields["level"] = "--level"
-	return &oncallClient{server: u.String(), token: token, loc: loc, asJSON: *f.asJSON, out: env.stdout, fields: fields}, nil
+	return &oncallClient{server: u.String(), token: token, loc: time.Local, out: env.stdout, fields: fields}, nil
 }
 
 // parseFlagTime reads a TIME flag: RFC 3339, or a date meaning midnight in loc.
@@ -163,18 +185,34 @@ type apiError struct {
 // (for --json). Errors say what to do, and name flags rather than the API's
 // fields.
 func (c *oncallClient) get(ctx context.Context, path string, query url.Values, out any) ([]byte, error) {
+	body, err := c.send(ctx, http.MethodGet, path, query, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return nil, fmt.Errorf("the answer of %s is not the API's JSON (is --server an ivr service?): %w", c.server+path, err)
+	}
+	return body, nil
+}
+
+// send makes one request of the API (a body of contentType, if any) and
+// returns the body of its 200 answer.
+func (c *oncallClient) send(ctx context.Context, method, path string, query url.Values, contentType string, body io.Reader) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	target := c.server + path
 	if q := query.Encode(); q != "" {
 		target += "?" + q
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
 		return nil, fmt.Errorf("--server: %w", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		var ue *url.Error
@@ -184,17 +222,14 @@ func (c *oncallClient) get(ctx context.Context, path string, query url.Values, o
 		return nil, fmt.Errorf("cannot reach the service at %s (--server or IVR_SERVER): is `ivr serve` running there? %w", c.server, err)
 	}
 	defer func() { _ = res.Body.Close() }()
-	body, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	answer, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
 	if err != nil {
 		return nil, fmt.Errorf("reading the answer of %s: %w", target, err)
 	}
 	if res.StatusCode != http.StatusOK {
-		return nil, c.statusError(res.StatusCode, path, body)
+		return nil, c.statusError(res.StatusCode, path, answer)
 	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return nil, fmt.Errorf("the answer of %s is not the API's JSON (is --server an ivr service?): %w", target, err)
-	}
-	return body, nil
+	return answer, nil
 }
 
 func (c *oncallClient) statusError(status int, path string, body []byte) error {
@@ -207,12 +242,21 @@ func (c *oncallClient) statusError(status int, path string, body []byte) error {
 	case status == http.StatusUnauthorized:
 		return errors.New("IVR_TOKEN was refused: create a token with `ivr token create` or POST /api/v1/tokens, and export it in IVR_TOKEN")
 	case status == http.StatusForbidden:
-		return fmt.Errorf("IVR_TOKEN may not read %s (%s): use an engineer or admin token", path, msg)
+		need := c.need
+		if need == "" {
+			need = "an engineer or admin token"
+		}
+		return fmt.Errorf("IVR_TOKEN may not use %s (%s): use %s", path, msg, need)
 	case status == http.StatusNotFound:
 		return fmt.Errorf("%s has no %s (%s): is --server (or IVR_SERVER) the ivr service's base URL?", c.server, path, msg)
+	case status == http.StatusBadRequest && c.invalid != nil && e.Error.Field == "":
+		return c.invalid("", msg)
 	case status == http.StatusBadRequest && e.Error.Field != "":
 		if flagName, ok := c.fields[e.Error.Field]; ok {
 			return fmt.Errorf("%s: %s", flagName, msg)
+		}
+		if c.invalid != nil {
+			return c.invalid(e.Error.Field, msg)
 		}
 		return fmt.Errorf("the service refused the request (%s): %s", e.Error.Field, msg)
 	case status == http.StatusServiceUnavailable:

@@ -120,7 +120,7 @@ func serve(ctx context.Context, args []string, env environ) error {
 		return err
 	}
 	api := admin.New(admin.Config{OnCall: svc, Tokens: db, Audit: db, Ready: db.Ready, Registry: reg, Log: log,
-		Tickets: db, Calls: db, Recordings: db, Pages: tel.pages, OptOuts: db,
+		Tickets: db, Calls: db, Recordings: db, Pages: tel.pages, OptOuts: db, Team: db,
 		CalendarFeeds: db, PublicURL: cfg.twilio.PublicURL, Verification: tel.verify})
 	tel.mount(api)
 	api.Router().PathPrefix("/calendar/").Handler(&calendar.Handler{Feeds: db, Schedule: svc,
