@@ -29,7 +29,7 @@ type callRow struct {
 func callRowOf(c ivr.CallRecord) callRow {
 	row := callRow{CallRecord: c}
 	if c.VoicemailURL != "" {
-		row.Voicemail = path.Base(c.VoicemailURL)
+		row.Voicemail = path.Base(c.VoicemailURL) // the API's /api/v1/recordings/{id}
 	}
 	return row
 }

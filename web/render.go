@@ -132,6 +132,23 @@ func (v view) Flash() string {
 	return translate(v.lang, key)
 }
 
+// Enum names one of the domain's codes (a priority, a status, an
+// outcome) in the page's language; a code without words shows as it is.
+func (v view) Enum(code any) string {
+	c := fmt.Sprint(code)
+	if c == "" {
+		return ""
+	}
+	if _, ok := words["enum."+c]; ok {
+		return v.T("enum." + c)
+	}
+	return c
+}
+
+// VoicemailPath is where the page plays the recording a call record or
+// a page names by its URL (the API's /api/v1/recordings/{id}).
+func (v view) VoicemailPath(recordingURL string) string { return "/voicemail/" + path.Base(recordingURL) }
+
 // LanguageName names a language in the page's language.
 func (v view) LanguageName(l oncall.Language) string { return v.T("lang." + string(l)) }
 
