@@ -164,7 +164,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, secret string) e
 // would drop the session on a link followed from a page's text message),
 // Secure when the page is served over https. maxAge < 0 deletes it.
 func (s *Server) cookie(name, value string, maxAge time.Duration) *http.Cookie {
-	c := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode}
+	c := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode} //nolint:gosec // G124: Secure follows the public URL's scheme; plain http is for loopback demos and tests
 	if maxAge < 0 {
 		c.MaxAge = -1
 	} else {

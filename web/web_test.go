@@ -190,7 +190,9 @@ func TestSwapShifts(t *testing.T) {
 	}
 	shift := func(v string) (eng int64, start time.Time) {
 		var lvl, layer, st, end int64
-		fmt.Sscanf(strings.ReplaceAll(v, "|", " "), "%d %d %d %d %d", &lvl, &layer, &eng, &st, &end)
+		if n, err := fmt.Sscanf(strings.ReplaceAll(v, "|", " "), "%d %d %d %d %d", &lvl, &layer, &eng, &st, &end); n != 5 {
+			t.Fatalf("shift value %q: %v", v, err)
+		}
 		return eng, time.Unix(st, 0)
 	}
 	first, second := choices[1][1], choices[2][1]

@@ -110,7 +110,7 @@ func (b *browser) shot(name string, width int64) {
 		dirs = append(dirs, d)
 	}
 	for _, d := range dirs {
-		if err := os.WriteFile(filepath.Join(d, name+".png"), png, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(d, name+".png"), png, 0o600); err != nil {
 			b.t.Fatal(err)
 		}
 	}
