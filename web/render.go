@@ -147,7 +147,9 @@ func (v view) Enum(code any) string {
 
 // VoicemailPath is where the page plays the recording a call record or
 // a page names by its URL (the API's /api/v1/recordings/{id}).
-func (v view) VoicemailPath(recordingURL string) string { return "/voicemail/" + path.Base(recordingURL) }
+func (v view) VoicemailPath(recordingURL string) string {
+	return "/voicemail/" + path.Base(recordingURL)
+}
 
 // LanguageName names a language in the page's language.
 func (v view) LanguageName(l oncall.Language) string { return v.T("lang." + string(l)) }
