@@ -122,6 +122,9 @@ func contacts(e oncall.Engineer) string {
 		if c.SMS {
 			s[i] += " (sms)"
 		}
+		if c.Unverified {
+			s[i] += " (unverified)"
+		}
 	}
 	return strings.Join(s, ", ")
 }

@@ -211,7 +211,7 @@ func decodeEngineer(n node) (DocEngineer, error) {
 			return out, err
 		}
 		for _, it := range items {
-			cf, err := it.mapping("phone", "sms")
+			cf, err := it.mapping("phone", "sms", "verified")
 			if err != nil {
 				return out, err
 			}
@@ -227,6 +227,16 @@ func decodeEngineer(n node) (DocEngineer, error) {
 				if c.SMS, err = s.bool(); err != nil {
 					return out, err
 				}
+			}
+			// Numbers an admin's file gives are trusted, as the API's
+			// admin edits are, unless it says verified: false (a number
+			// the engineer added and has not confirmed, kept so).
+			if v, ok := cf.get("verified"); ok {
+				verified, err := v.bool()
+				if err != nil {
+					return out, err
+				}
+				c.Unverified = !verified
 			}
 			e.Contacts = append(e.Contacts, c)
 		}

@@ -67,6 +67,9 @@ func Export(st State, now time.Time, source string) ([]byte, error) {
 		contacts := seqNode()
 		for _, c := range e.Contacts {
 			cn := flowMap("phone", str(c.Phone), "sms", boolean(c.SMS))
+			if c.Unverified {
+				cn.Content = append(cn.Content, str("verified"), boolean(false))
+			}
 			contacts.Content = append(contacts.Content, cn)
 		}
 		langs := flowSeq()
@@ -78,7 +81,8 @@ func Export(st State, now time.Time, source string) ([]byte, error) {
 			"languages", langs, "time_zone", str(e.TimeZone), "contacts", contacts))
 	}
 	addMember(root, "engineers", engineers,
-		"id: the engineer's (leave it out for a new one); level: L1, L2 or L3; languages: ru, en;\ntime_zone: IANA, such as Europe/Moscow; contacts: phones in international form, sms: receives texts.")
+		"id: the engineer's (leave it out for a new one); level: L1, L2 or L3; languages: ru, en;\ntime_zone: IANA, such as Europe/Moscow; contacts: phones in international form, sms: receives texts;\n"+
+			"verified: false marks a number its engineer added and has not confirmed with the code sent to it\n(no page goes to it); without it, a number is trusted, as an admin's are.")
 
 	rotations := seqNode()
 	for _, versions := range liveRotations(st.Rotations, now) {

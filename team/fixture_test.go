@@ -19,7 +19,7 @@ func fixture() (State, time.Time) {
 	anna := oncall.Engineer{ID: 1, Name: "Anna Smirnova", Level: oncall.L1, Languages: []oncall.Language{oncall.Russian, oncall.English},
 		TimeZone: "Europe/Moscow", Contacts: []oncall.ContactMethod{{Phone: "+12025550101", SMS: true}}, CreatedAt: created}
 	james := oncall.Engineer{ID: 2, Name: "James Miller", Level: oncall.L1, Languages: []oncall.Language{oncall.English},
-		TimeZone: "America/New_York", Contacts: []oncall.ContactMethod{{Phone: "+12025550104"}}, CreatedAt: created}
+		TimeZone: "America/New_York", Contacts: []oncall.ContactMethod{{Phone: "+12025550104"}, {Phone: "+12025550105", SMS: true, Unverified: true}}, CreatedAt: created}
 	olga := oncall.Engineer{ID: 4, Name: "Olga Petrova", Level: oncall.L2, Languages: []oncall.Language{oncall.Russian},
 		TimeZone: "Europe/Moscow", Contacts: []oncall.ContactMethod{{Phone: "+79161234567", SMS: true}}, CreatedAt: created}
 	day := oncall.Rotation{ID: 1, Name: "L1 Moscow day", Level: oncall.L1, Layer: oncall.Primary, TimeZone: "Europe/Moscow",

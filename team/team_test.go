@@ -203,10 +203,21 @@ func TestCompareChanges(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkChanges(t, p.Changes(), change{"engineer", "2", Update, "contacts: +12025550104 → +12025550199 (sms)"})
+		checkChanges(t, p.Changes(), change{"engineer", "2", Update,
+			"contacts: +12025550104, +12025550105 (sms) (unverified) → +12025550199 (sms), +12025550105 (sms) (unverified)"})
 		if p.Engineers[0].After.CreatedAt != st.Engineers[1].CreatedAt {
 			t.Errorf("an update loses the engineer's creation time")
 		}
+	})
+
+	t.Run("TrustANumber", func(t *testing.T) {
+		// The export marks the number James added and has not confirmed;
+		// an admin who takes the mark out trusts it.
+		p, err := plan(t, edit(t, doc, `{phone: "+12025550105", sms: true, verified: false}`, `{phone: "+12025550105", sms: true}`), st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkChanges(t, p.Changes(), change{"engineer", "2", Update, "+12025550105 (sms) (unverified) → +12025550104, +12025550105 (sms)"})
 	})
 
 	t.Run("NewEngineerInRotation", func(t *testing.T) {
