@@ -291,7 +291,7 @@ func (m *machine) sendFrom(c int) bool {
 		case oncall.Voice:
 			switch {
 			case t.Phone == "":
-				m.log("skipped", "voice: %s has no phone number", t.Name)
+				m.log("skipped", "voice: %s has no verified phone number", t.Name)
 				continue
 			case m.quiet(t):
 				m.log("skipped", "voice: outside %s's waking hours for %s pages; text only", t.Name, p.Priority)
@@ -308,7 +308,7 @@ func (m *machine) sendFrom(c int) bool {
 				// text stands for this channel.
 				return true
 			case t.SMSPhone == "":
-				m.log("skipped", "sms: %s has no number that takes texts", t.Name)
+				m.log("skipped", "sms: %s has no verified number that takes texts", t.Name)
 				continue
 			case m.textsOff(t):
 				m.log("skipped", "sms: %s opted out of texts", t.Name)
