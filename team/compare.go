@@ -502,12 +502,15 @@ func (c *comparison) overlaps(final []planned) error {
 		}
 		return a.o.Start.Compare(b.o.Start)
 	})
-	for i := 1; i < len(final); i++ {
-		for j := i - 1; j >= 0; j-- {
-			a, b := final[j], final[i]
-			if !a.o.Overlaps(b.o) {
-				continue
-			}
+	// Sorted so, an override overlaps one before it exactly when it starts
+	// before the latest end so far of its level and layer.
+	latest := -1 // index in final of the latest-ending override of the current level and layer
+	for i := range final {
+		if latest >= 0 && (final[latest].o.Level != final[i].o.Level || final[latest].o.Layer != final[i].o.Layer) {
+			latest = -1
+		}
+		if latest >= 0 && final[latest].o.Overlaps(final[i].o) && max(final[latest].doc, final[i].doc) >= 0 {
+			a, b := final[latest], final[i]
 			if a.doc > b.doc {
 				a, b = b, a
 			}
@@ -517,6 +520,9 @@ func (c *comparison) overlaps(final []planned) error {
 			}
 			return c.doc.Overrides[b.doc].node.find("start").fail("overlaps %s: both put someone on call at %s %s from %s to %s",
 				other, a.o.Level, a.o.Layer, a.o.Start.Format(time.RFC3339), a.o.End.Format(time.RFC3339))
+		}
+		if latest < 0 || final[i].o.End.After(final[latest].o.End) {
+			latest = i
 		}
 	}
 	return nil

@@ -106,6 +106,12 @@ func Decode(data []byte) (*Document, error) {
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, errs.InvalidField("", "line %d: the file holds more than one YAML document", extra.Line)
 	}
+	if a := findAlias(&root); a != nil {
+		// An alias repeats what its anchor holds wherever it stands, so a
+		// few lines can stand for an enormous team; a reviewer should see
+		// every value where it applies anyway.
+		return nil, errs.InvalidField("", "line %d: aliases (*%s) are not read in a team document: write the value out", a.Line, a.Value)
+	}
 	top := node{n: &root}
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		top = top.child("", root.Content[0])
@@ -157,6 +163,19 @@ func Decode(data []byte) (*Document, error) {
 		}
 	}
 	return doc, nil
+}
+
+// findAlias returns the first alias in n, or nil.
+func findAlias(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.AliasNode {
+		return n
+	}
+	for _, c := range n.Content {
+		if a := findAlias(c); a != nil {
+			return a
+		}
+	}
+	return nil
 }
 
 // keyNode is the key of member key of mapping m.

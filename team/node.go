@@ -25,12 +25,7 @@ func (n node) fail(format string, args ...any) error {
 	return errs.InvalidField(n.path, "line %d: %s", n.line(), fmt.Sprintf(format, args...))
 }
 
-func (n node) child(path string, v *yaml.Node) node {
-	for v.Kind == yaml.AliasNode && v.Alias != nil {
-		v = v.Alias
-	}
-	return node{n: v, path: path}
-}
+func (n node) child(path string, v *yaml.Node) node { return node{n: v, path: path} }
 
 func (n node) sub(key string) string {
 	if n.path == "" {

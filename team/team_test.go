@@ -138,6 +138,9 @@ func TestDecodeErrors(t *testing.T) {
 			"", "name: James: Miller", "not valid YAML: line "},
 		{"MissingSection", func(d string) string { return strings.Replace(d, "overrides:", "overridez:", 1) },
 			"overridez", "overridez:", `"overridez" is not a known field`},
+		{"Alias", func(d string) string {
+			return edit(t, d, "    languages: [en]\n", "    languages: &langs [en]\n    time_zone: *langs\n")
+		}, "", "time_zone: *langs", "aliases (*langs) are not read"},
 		{"UnknownEngineerID", func(d string) string { return edit(t, d, "  - id: 4\n", "  - id: 9\n") },
 			"engineers[2].id", "id: 9", "there is no engineer 9"},
 		{"EndedRotation", func(d string) string {
