@@ -55,9 +55,16 @@ func events(t *testing.T, ast *asterisktest.Asterisk, app string) <-chan event {
 		t.Fatalf("events websocket: %v", err)
 	}
 	_ = resp.Body.Close()
-	t.Cleanup(func() { _ = conn.Close() })
 	ch := make(chan event, 64)
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	t.Cleanup(func() {
+		close(done)
+		_ = conn.Close()
+		<-stopped
+	})
 	go func() {
+		defer close(stopped)
 		defer close(ch)
 		for {
 			_, data, err := conn.ReadMessage()
@@ -66,10 +73,13 @@ func events(t *testing.T, ast *asterisktest.Asterisk, app string) <-chan event {
 			}
 			var e event
 			if err := json.Unmarshal(data, &e); err != nil {
-				t.Errorf("event %s: %v", data, err)
+				e = event{Type: "undecodable: " + string(data)}
+			}
+			select {
+			case ch <- e:
+			case <-done:
 				return
 			}
-			ch <- e
 		}
 	}()
 	// The application is registered once the websocket is established,
