@@ -192,10 +192,9 @@ func (p Plan) rotationChange(c RotationChange) Change {
 		}
 		before := c.Before[len(c.Before)-1].EffectiveTo
 		if !sameEnd(before, c.End) {
-			switch {
-			case c.End == nil:
+			if c.End == nil {
 				parts = append(parts, "no longer ends")
-			default:
+			} else {
 				parts = append(parts, "ends at "+c.End.UTC().Format(time.RFC3339))
 			}
 		}

@@ -175,7 +175,7 @@ func versionNode(v oncall.Rotation, name func(int64) string, now time.Time, firs
 	default:
 		from.LineComment = fmt.Sprintf("# version %d", v.Version)
 	}
-	shift := flowMap()
+	var shift *yaml.Node
 	if v.ShiftLength.Days > 0 {
 		shift = flowMap("days", integer(int64(v.ShiftLength.Days)))
 	} else {
