@@ -17,6 +17,7 @@ import (
 	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/oncall"
 	"github.com/supportdesk/ivr/pager"
+	"github.com/supportdesk/ivr/store"
 	"github.com/supportdesk/ivr/store/storetest"
 	"github.com/supportdesk/ivr/verify"
 )
@@ -76,6 +77,10 @@ type rig struct {
 	clock  *clock
 	logs   *observer.ObservedLogs
 	ann    oncall.Engineer
+	// restart is a new engine over the same store and key, as an
+	// instance started after a crash has, sending to the same phone.
+	restart func() *pager.Engine
+	db      *store.DB
 }
 
 type roster struct{ svc *oncall.Service }
@@ -124,7 +129,15 @@ func newRig(t *testing.T, cfg verify.Config) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &rig{svc: svc, oncall: on, pages: pages, phone: ph, clock: clk, logs: logs, ann: ann}
+	restart := func() *pager.Engine {
+		again, err := pager.New(pager.Config{Store: db, Roster: roster{on}, Policies: on, Clock: clk, Log: log, Sealer: sealer,
+			Channels: map[pager.Kind]pager.Channel{pager.KindVoice: ph, pager.KindSMS: ph}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return again
+	}
+	return &rig{svc: svc, oncall: on, pages: pages, phone: ph, clock: clk, logs: logs, ann: ann, restart: restart, db: db}
 }
 
 // send asks for a code to phone and returns what reached it.
@@ -199,6 +212,19 @@ func TestSendConfirm(t *testing.T) {
 			t.Fatalf("code went as %s %q; want a text in Russian", a.Kind, a.Body)
 		}
 		code := codeIn(t, a.Body)
+		// The store holds the code's hash and its message sealed, never the
+		// code itself.
+		open, err := r.db.OpenCode(t.Context(), r.ann.ID, annsNew)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, err := r.db.Attempt(t.Context(), a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(open.Hash, code) || strings.Contains(stored.Body, code) || stored.Body == "" {
+			t.Fatalf("the store keeps the code %s in clear: hash %q, message %q", code, open.Hash, stored.Body)
+		}
 		if err := r.svc.Confirm(t.Context(), annActor, r.ann.ID, annsNew, code); err != nil {
 			t.Fatal(err)
 		}
@@ -212,6 +238,23 @@ func TestSendConfirm(t *testing.T) {
 		wantErr(t, r.svc.Confirm(t.Context(), annActor, r.ann.ID, annsNew, code), errs.Conflict, "phone", "verified already")
 		wantErr(t, r.svc.Send(t.Context(), annActor, r.ann.ID, annsNew), errs.Conflict, "phone", "verified already")
 		r.noCodeLogged(t, code)
+	})
+
+	t.Run("SurvivesACrash", func(t *testing.T) {
+		// The code is in the outbox once Send returns; the instance that
+		// wrote it stops before sending it, and the next one sends it.
+		r := newRig(t, verify.Config{Texts: true, Calls: true})
+		if err := r.svc.Send(t.Context(), annActor, r.ann.ID, annsNew); err != nil {
+			t.Fatal(err)
+		}
+		r.restart().RunOnce(t.Context())
+		a := r.phone.last(t)
+		if a.To != annsNew {
+			t.Fatalf("after the restart the code went to %s", a.To)
+		}
+		if err := r.svc.Confirm(t.Context(), annActor, r.ann.ID, annsNew, codeIn(t, a.Body)); err != nil {
+			t.Fatal(err)
+		}
 	})
 
 	t.Run("ByVoiceWithoutTexts", func(t *testing.T) {
