@@ -32,7 +32,9 @@
 // Test user agents (sipp) get endpoints with AddEndpoint: matched by the
 // user of their From header, no authentication, ulaw and alaw, RFC 4733
 // DTMF, calls from them entering LinesContext, calls to them (PJSIP/<name>)
-// sent to 127.0.0.1:<their port>.
+// sent to 127.0.0.1:<their port>. StartUA runs sipp with any scenario;
+// Call runs CallerScenario (a caller answered, sending RTP, hung up by
+// the far end) with an endpoint of its own.
 //
 // Sounds: none are installed; SoundsDir is where Asterisk looks for
 // "sound:<name>" (8 kHz mono WAV files and the like). The default hold

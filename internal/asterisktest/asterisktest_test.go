@@ -1,15 +1,11 @@
 package asterisktest_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,10 +17,6 @@ import (
 )
 
 func TestMain(m *testing.M) { os.Exit(asterisktest.Main(m)) }
-
-// sippDir holds sip-tester's sample RTP (g711a.pcap), which the caller
-// scenario plays; sipp runs in it.
-const sippDir = "/usr/share/sip-tester"
 
 // event is the part of an ARI event the test reads.
 type event struct {
@@ -167,7 +159,7 @@ func TestAsterisk(t *testing.T) {
 
 	t.Run("sip call into Stasis", func(t *testing.T) {
 		ch := events(t, ast, asterisktest.Apps[0])
-		caller := dial(t, ast, "smoke-caller", asterisktest.Moscow)
+		caller := ast.Call(t, "smoke-caller", asterisktest.Moscow)
 		start := next(t, ch, "StasisStart")
 		if start.Application != asterisktest.Apps[0] || strings.Join(start.Args, ",") != asterisktest.LineArg+","+asterisktest.Moscow {
 			t.Errorf("StasisStart of %s with args %q, want %s with [%s %s]", start.Application, start.Args, asterisktest.Apps[0], asterisktest.LineArg, asterisktest.Moscow)
@@ -198,21 +190,21 @@ func TestAsterisk(t *testing.T) {
 		if end := next(t, ch, "StasisEnd"); end.Channel.ID != id {
 			t.Errorf("StasisEnd of %s, want %s", end.Channel.ID, id)
 		}
-		caller.wait(t)
+		waitUA(t, caller)
 		noChannels(t, ast)
 	})
 
 	t.Run("next application when the first is not connected", func(t *testing.T) {
 		waitGone(t, ast, asterisktest.Apps[0])
 		ch := events(t, ast, asterisktest.Apps[1])
-		caller := dial(t, ast, "second-caller", strings.TrimPrefix(asterisktest.Washington, "+"))
+		caller := ast.Call(t, "second-caller", strings.TrimPrefix(asterisktest.Washington, "+"))
 		start := next(t, ch, "StasisStart")
 		if start.Application != asterisktest.Apps[1] || strings.Join(start.Args, ",") != asterisktest.LineArg+","+asterisktest.Washington {
 			t.Errorf("StasisStart of %s with args %q, want %s with [%s %s]", start.Application, start.Args, asterisktest.Apps[1], asterisktest.LineArg, asterisktest.Washington)
 		}
 		ast.ARI(t, http.MethodPost, "/channels/"+start.Channel.ID+"/answer", nil)
 		ast.ARI(t, http.MethodDelete, "/channels/"+start.Channel.ID, nil)
-		caller.wait(t)
+		waitUA(t, caller)
 		noChannels(t, ast)
 	})
 
@@ -221,15 +213,15 @@ func TestAsterisk(t *testing.T) {
 			waitGone(t, ast, app)
 		}
 		// The emergency number: sipp's built-in answering scenario.
-		uas := sipp(t, ast, "fallback-engineer", "-sn", "uas")
-		ast.AddEndpoint(t, "fallback-engineer", uas.port)
+		uas := ast.StartUA(t, "fallback-engineer", "-sn", "uas")
+		ast.AddEndpoint(t, "fallback-engineer", uas.Port)
 		if code := ast.ARI(t, http.MethodPost, "/asterisk/variable?"+url.Values{"variable": {"FALLBACK"}, "value": {"PJSIP/fallback-engineer"}}.Encode(), nil); code != http.StatusNoContent {
 			t.Fatalf("set FALLBACK: %d", code)
 		}
 		t.Cleanup(func() {
 			ast.ARI(t, http.MethodPost, "/asterisk/variable?variable=FALLBACK&value=", nil)
 		})
-		caller := dial(t, ast, "fallback-caller", asterisktest.Moscow)
+		caller := ast.Call(t, "fallback-caller", asterisktest.Moscow)
 		// Both legs up: the caller's (PJSIP/fallback-caller-…) and the
 		// one Dial made to the fallback.
 		var channels []struct {
@@ -252,8 +244,8 @@ func TestAsterisk(t *testing.T) {
 				ast.ARI(t, http.MethodDelete, "/channels/"+c.ID, nil)
 			}
 		}
-		caller.wait(t)
-		uas.wait(t)
+		waitUA(t, caller)
+		waitUA(t, uas)
 		noChannels(t, ast)
 	})
 	t.Run("restart", func(t *testing.T) {
@@ -279,85 +271,12 @@ func TestAsterisk(t *testing.T) {
 	t.Logf("whole cycle %v", time.Since(began).Round(time.Millisecond))
 }
 
-// ua is a running sipp.
-type ua struct {
-	port int // its SIP port on 127.0.0.1
-	cmd  *exec.Cmd
-	out  *bytes.Buffer
-	done chan error
-}
-
-// sipp starts sipp as the user agent name on a free port of 127.0.0.1,
-// with its media on another, towards Asterisk's SIP port, for one call,
-// bounded to 50 s; args choose the scenario. The test fails if it is still
-// running when the test ends.
-func sipp(t *testing.T, ast *asterisktest.Asterisk, name string, args ...string) *ua {
+// waitUA waits for a user agent's scenario to end and fails the test
+// unless it ran to the end.
+func waitUA(t *testing.T, u *asterisktest.UA) {
 	t.Helper()
-	bin, err := exec.LookPath("sipp")
-	if err != nil {
-		if os.Getenv(asterisktest.EnvRequire) == "require" {
-			t.Fatalf("%s=require but no sipp: install Debian's sip-tester", asterisktest.EnvRequire)
-		}
-		t.Skip("no sipp: install Debian's sip-tester")
-	}
-	sipPort, err := asterisktest.FreeUDPPort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mediaPort, err := asterisktest.FreeUDPPort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	args = append(args, "-key", "from_user", name,
-		"-i", "127.0.0.1", "-p", strconv.Itoa(sipPort), "-mi", "127.0.0.1", "-mp", strconv.Itoa(mediaPort),
-		"-m", "1", "-l", "1", "-timeout", "50s", "-timeout_error", "-nostdin",
-		"127.0.0.1:"+strconv.Itoa(ast.SIPPort))
-	u := &ua{port: sipPort, out: &bytes.Buffer{}, done: make(chan error, 1)}
-	u.cmd = exec.CommandContext(ctx, bin, args...) //nolint:gosec // G204: sipp with our own scenarios
-	u.cmd.Dir = sippDir
-	u.cmd.Stdout, u.cmd.Stderr = u.out, u.out
-	if err := u.cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	go func() {
-		u.done <- u.cmd.Wait()
-		cancel()
-	}()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("sipp %s's output:\n%s", name, lastLines(u.out.String(), 40))
-		}
-		cancel()
-	})
-	return u
-}
-
-// dial has the user agent name (given an endpoint) call number with the
-// caller scenario: answered, RTP sent, hung up by Asterisk.
-func dial(t *testing.T, ast *asterisktest.Asterisk, name, number string) *ua {
-	t.Helper()
-	scenario, err := filepath.Abs("testdata/caller.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := sipp(t, ast, name, "-sf", scenario, "-s", number)
-	ast.AddEndpoint(t, name, u.port)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("Asterisk's log:\n%s", ast.LogTail())
-		}
-	})
-	return u
-}
-
-// wait waits for sipp to end and fails the test unless it exited 0 (its
-// scenario ran to the end).
-func (u *ua) wait(t *testing.T) {
-	t.Helper()
-	if err := <-u.done; err != nil {
-		t.Errorf("sipp: %v, want exit status 0", err)
+	if err := u.Wait(); err != nil {
+		t.Errorf("%v, want exit status 0", err)
 	}
 }
 
@@ -394,12 +313,4 @@ func noChannels(t *testing.T, ast *asterisktest.Asterisk) {
 		ast.ARI(t, http.MethodGet, "/channels", &channels)
 		return len(channels) == 0
 	})
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
