@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -156,6 +157,53 @@ func TestApplyTeam(t *testing.T) {
 			}
 			if _, err := db.ApplyTeam(ctx, actor, team.Plan{At: t0}); err != nil || len(auditLog(t, db)) != logged+1 {
 				t.Errorf("an empty plan: %v, and it wrote to the audit log", err)
+			}
+		})
+	})
+
+	t.Run("Rotations", func(t *testing.T) {
+		storetest.Backends(t, func(t *testing.T, db *store.DB) {
+			ctx := t.Context()
+			setClock(db, t0)
+			ann, bob := mustEngineer(t, db, "Ann"), mustEngineer(t, db, "Bob")
+			week := 7 * 24 * time.Hour
+			kept := mustRotation(t, db, newRotation(t0.Add(-week), ann.ID, bob.ID))
+			next := newRotation(t0.Add(week), bob.ID, ann.ID)
+			next.ID = kept.ID
+			if _, err := db.UpdateRotation(ctx, actor, next); err != nil {
+				t.Fatal(err)
+			}
+			later := newRotation(t0.Add(4*week), ann.ID)
+			later.Name = "later"
+			notStarted := mustRotation(t, db, later)
+			now := newRotation(t0.Add(-week), bob.ID)
+			now.Name, now.Layer = "ends", oncall.Secondary
+			ending := mustRotation(t, db, now)
+
+			// The version to come changes hands; the rotation that has not
+			// started and the one in force are left out.
+			p := teamPlan(t, db, func(d string) string {
+				d = replace(t, d, "        participants:\n          - Bob\n          - Ann\n", "        participants:\n          - Bob\n")
+				i, j := strings.Index(d, "  # later (rotation"), strings.Index(d, "# Overrides that end")
+				return d[:i] + d[j:]
+			})
+			if _, err := db.ApplyTeam(ctx, actor, p); err != nil {
+				t.Fatalf("ApplyTeam: %v", err)
+			}
+			versions, err := db.Rotation(ctx, kept.ID)
+			if err != nil || len(versions) != 2 || !slices.Equal(versions[1].Participants, []int64{bob.ID}) ||
+				!versions[1].EffectiveFrom.Equal(t0.Add(week)) || versions[0].EffectiveTo == nil || !versions[0].EffectiveTo.Equal(t0.Add(week)) {
+				t.Errorf("the changed rotation: %v %+v; want version 1 kept and version 2 from a week on with Bob alone", err, versions)
+			}
+			if _, err := db.Rotation(ctx, notStarted.ID); !errs.Is(err, errs.NotFound) {
+				t.Errorf("the rotation that had not started: %v, want it gone", err)
+			}
+			versions, err = db.Rotation(ctx, ending.ID)
+			if err != nil || len(versions) != 1 || versions[0].EffectiveTo == nil || !versions[0].EffectiveTo.Equal(t0) {
+				t.Errorf("the rotation in force that was left out: %v %+v; want it ended now, its history kept", err, versions)
+			}
+			if again := teamPlan(t, db, func(d string) string { return d }); !again.Empty() {
+				t.Errorf("after the import, its export plans %+v", again.Changes())
 			}
 		})
 	})
