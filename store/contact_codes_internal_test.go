@@ -13,6 +13,7 @@ import (
 // TestMigrationVerifiesStoredNumbers: every number stored before
 // migration 11 was trusted, and stays so: it is verified afterwards, on
 // both back ends, in its order, and an engineer with no number keeps none.
+// The outbox it rebuilds (SQLite) never hands out an id used before.
 func TestMigrationVerifiesStoredNumbers(t *testing.T) {
 	for backend, dsn := range map[string]func(t *testing.T) string{
 		SQLite:   func(t *testing.T) string { return filepath.Join(t.TempDir(), "ivr.db") },
@@ -49,8 +50,38 @@ func TestMigrationVerifiesStoredNumbers(t *testing.T) {
 				}
 				ids = append(ids, id)
 			}
+			// An attempt whose id was the last one used, then deleted.
+			exec := func(q string, args ...any) {
+				t.Helper()
+				if _, err := db.writer.ExecContext(ctx, db.dialect.rebind(q), args...); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			exec(`INSERT INTO pages (key, status, priority, created_at, updated_at, state) VALUES ('p', 'open', 'low', 0, 0, '{}')`)
+			var page, last int64
+			if err := db.writer.QueryRowContext(ctx, "SELECT id FROM pages WHERE key = 'p'").Scan(&page); err != nil {
+				t.Fatal(err)
+			}
+			for _, key := range []string{"a", "b"} {
+				exec(`INSERT INTO page_attempts (page_id, key, kind, purpose, rung, to_number, status, created_at, updated_at)
+					VALUES (?, ?, 'sms', 'page', 0, '+12025550142', 'done', 0, 0)`, page, key)
+			}
+			if err := db.writer.QueryRowContext(ctx, "SELECT MAX(id) FROM page_attempts").Scan(&last); err != nil {
+				t.Fatal(err)
+			}
+			exec("DELETE FROM page_attempts WHERE id = ?", last)
+
 			if err := db.Migrate(ctx); err != nil {
 				t.Fatal(err)
+			}
+
+			var next int64
+			if err := db.writer.QueryRowContext(ctx, db.dialect.rebind(`INSERT INTO page_attempts (page_id, key, kind, purpose, rung, to_number, status, created_at, updated_at)
+				VALUES (?, 'c', 'sms', 'page', 0, '+12025550142', 'done', 0, 0) RETURNING id`), page).Scan(&next); err != nil {
+				t.Fatal(err)
+			}
+			if next <= last {
+				t.Errorf("an attempt after the migration got id %d; %d was used (and deleted) before it", next, last)
 			}
 			raw := func(id int64) []map[string]any {
 				var text string

@@ -70,6 +70,11 @@ CREATE TABLE page_attempts_0011 (
 
 INSERT INTO page_attempts_0011 (id, page_id, key, kind, purpose, rung, engineer_id, to_number, language, body, status, provider_id, outcome, detail, tries, not_before, claimed_by, claimed_at, lease_until, created_at, updated_at, call_id, from_number, ring_ms)
     SELECT id, page_id, key, kind, purpose, rung, engineer_id, to_number, language, body, status, provider_id, outcome, detail, tries, not_before, claimed_by, claimed_at, lease_until, created_at, updated_at, call_id, from_number, ring_ms FROM page_attempts;
+-- The new table goes on counting ids where the old one stopped, so that
+-- an id in a callback URL never names two attempts, even when the latest
+-- rows were deleted.
+DELETE FROM sqlite_sequence WHERE name = 'page_attempts_0011';
+INSERT INTO sqlite_sequence (name, seq) SELECT 'page_attempts_0011', seq FROM sqlite_sequence WHERE name = 'page_attempts';
 DROP TABLE page_attempts;
 ALTER TABLE page_attempts_0011 RENAME TO page_attempts;
 -- The indexes of 0004 and 0007, as they were.
