@@ -136,6 +136,10 @@ func scheduleImport(ctx context.Context, args []string, env environ) error {
 		return fmt.Errorf("unexpected argument %q: import reads one file", rest[1])
 	}
 	file := rest[0]
+	label := file // how messages name the document
+	if file == "-" {
+		label = "stdin"
+	}
 	c, err := newAPIClient(env, *server, map[string]string{"dry_run": "--dry-run"})
 	if err != nil {
 		return err
@@ -143,9 +147,9 @@ func scheduleImport(ctx context.Context, args []string, env environ) error {
 	c.need = "an admin token"
 	c.invalid = func(field, msg string) error {
 		if field == "" {
-			return fmt.Errorf("%s: %s", file, msg)
+			return fmt.Errorf("%s: %s", label, msg)
 		}
-		return fmt.Errorf("%s: %s: %s", file, field, msg)
+		return fmt.Errorf("%s: %s: %s", label, field, msg)
 	}
 	var doc []byte
 	if file == "-" {
@@ -175,12 +179,12 @@ func scheduleImport(ctx context.Context, args []string, env environ) error {
 	n := len(ans.Changes)
 	switch {
 	case n == 0:
-		_, _ = fmt.Fprintf(w, "No change: the service already matches %s.\n", file)
+		_, _ = fmt.Fprintf(w, "No change: the service already matches %s.\n", label)
 		return w.Flush()
 	case ans.DryRun:
-		_, _ = fmt.Fprintf(w, "Dry run: %s would make %d change(s); nothing is applied.\n\n", file, n)
+		_, _ = fmt.Fprintf(w, "Dry run: %s would make %d change(s); nothing is applied.\n\n", label, n)
 	default:
-		_, _ = fmt.Fprintf(w, "Applied %d change(s) from %s in one transaction, with one audit entry (entity team).\n\n", n, file)
+		_, _ = fmt.Fprintf(w, "Applied %d change(s) from %s in one transaction, with one audit entry (entity team).\n\n", n, label)
 	}
 	_, _ = fmt.Fprintln(w, "ACTION\tENTITY\tID\tNAME\tCHANGE")
 	for _, ch := range ans.Changes {

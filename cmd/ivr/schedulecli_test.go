@@ -86,6 +86,12 @@ func TestScheduleRoundTrip(t *testing.T) {
 			t.Errorf("%v:\n%s", args, out)
 		}
 	}
+	// - reads the document from stdin.
+	env, out, _ := testEnv(map[string]string{"IVR_SERVER": base, "IVR_TOKEN": testAdminToken})
+	env.stdin = strings.NewReader(doc)
+	if err := run(context.Background(), []string{"schedule", "import", "--dry-run", "-"}, env); err != nil || !strings.Contains(out.String(), "No change: the service already matches stdin.") {
+		t.Errorf("import - from stdin: %v:\n%s", err, out)
+	}
 	if n := auditEntries(t, base); n != logged {
 		t.Errorf("the round trip wrote %d audit entries, want none", n-logged)
 	}
