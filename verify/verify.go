@@ -90,6 +90,12 @@ type Engineers interface {
 // implements it).
 type Outbox interface{ Wake() }
 
+// OptOuts says which numbers opted out of texts (they texted STOP): Twilio
+// refuses them texts, so their codes go by call. The store implements it.
+type OptOuts interface {
+	SMSOptOuts(ctx context.Context) (map[string]time.Time, error)
+}
+
 // Config is what a Service needs; zero values get the defaults described.
 type Config struct {
 	Store     Store     // required
@@ -103,11 +109,14 @@ type Config struct {
 	// give the codes away by trying the million of them. Required.
 	HashKey []byte
 	// Texts and Calls say which of the pager's channels exist: a code
-	// goes by text to a number that takes texts when Texts, else by call
-	// when Calls; with neither, Send is Unavailable.
+	// goes by text to a number that takes texts (and has not opted out of
+	// them) when Texts, else by call when Calls; with neither, Send is
+	// Unavailable.
 	Texts, Calls bool
-	Now          func() time.Time // default time.Now
-	Log          *zap.Logger      // default none
+	// OptOuts, if set, says which numbers opted out of texts.
+	OptOuts OptOuts
+	Now     func() time.Time // default time.Now
+	Log     *zap.Logger      // default none
 	// TTL is how long a code is valid. Default 10 minutes.
 	TTL time.Duration
 	// MaxTries is how many wrong codes void a code. Default 5.
@@ -179,9 +188,10 @@ const CodeDigits = 6
 // Send sends a new code to number phone of engineer engineerID, which
 // must be on the engineer and not verified yet; a code sent to it before
 // stops counting. By text when the number takes texts (and the pager
-// texts), else by a call that reads it twice, in the engineer's first
-// language. It returns once the code is in the pager's outbox: it leaves
-// off the request, and a crash does not lose it.
+// texts, and the number has not opted out of texts), else by a call that
+// reads it twice, in the engineer's first language. It returns once the
+// code is in the pager's outbox: it leaves off the request, and a crash
+// does not lose it.
 //
 // Who may call: an admin for any engineer, an engineer for themselves
 // (the transports check). Errors: Invalid (field phone) for a number not
@@ -189,8 +199,8 @@ const CodeDigits = 6
 // number not theirs; Conflict for a number verified already; TooMany
 // when the number was sent a code less than ResendGap ago or PerHour in
 // the last hour, or the engineer's numbers EngineerPerHour (the message
-// says when to ask again); Unavailable when
-// the pager can neither text nor call.
+// says when to ask again); Unavailable when the pager can neither text
+// nor call the number.
 func (s *Service) Send(ctx context.Context, actor string, engineerID int64, phone string) error {
 	e, c, err := s.contact(ctx, engineerID, phone)
 	if err != nil {
@@ -198,10 +208,10 @@ func (s *Service) Send(ctx context.Context, actor string, engineerID int64, phon
 	}
 	kind := pager.KindVoice
 	switch {
-	case c.SMS && s.cfg.Texts:
+	case c.SMS && s.cfg.Texts && !s.optedOut(ctx, c.Phone):
 		kind = pager.KindSMS
 	case !s.cfg.Calls:
-		return errs.E(errs.Unavailable, "", "the pager can neither text nor call %s: it has no texting number or caller id", c.Phone)
+		return errs.E(errs.Unavailable, "", "the pager can neither text nor call %s: it has no texting number or caller id, or the number opted out of texts", c.Phone)
 	}
 	code, err := newCode()
 	if err != nil {
@@ -328,6 +338,22 @@ func (s *Service) Confirm(ctx context.Context, actor string, engineerID int64, p
 	}
 	s.log.Info("number verified", zap.Int64(keyEngineer, e.ID), zap.Int64(keyCode, open.ID), zap.String(keyActor, actor))
 	return nil
+}
+
+// optedOut reports whether phone opted out of texts; not when that cannot
+// be told (a text Twilio refuses ends its attempt, and a new code may be
+// asked for).
+func (s *Service) optedOut(ctx context.Context, phone string) bool {
+	if s.cfg.OptOuts == nil {
+		return false
+	}
+	out, err := s.cfg.OptOuts.SMSOptOuts(ctx)
+	if err != nil {
+		s.log.Warn("could not read which numbers opted out of texts; texting the code", zap.Error(err))
+		return false
+	}
+	_, ok := out[phone]
+	return ok
 }
 
 // contact returns engineer engineerID and their contact method phone,

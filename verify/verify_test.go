@@ -125,6 +125,7 @@ func newRig(t *testing.T, cfg verify.Config) *rig {
 		t.Fatal(err)
 	}
 	cfg.Store, cfg.Engineers, cfg.Outbox, cfg.Sealer, cfg.HashKey, cfg.Now, cfg.Log = db, on, pages, sealer, key, clk.Now, log
+	cfg.OptOuts = db
 	svc, err := verify.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -271,6 +272,16 @@ func TestSendConfirm(t *testing.T) {
 			t.Fatal(err)
 		}
 		r.noCodeLogged(t, a.Body)
+	})
+
+	t.Run("ByVoiceAfterSTOP", func(t *testing.T) {
+		r := newRig(t, verify.Config{Texts: true, Calls: true})
+		if err := r.db.SetSMSOptOut(t.Context(), annsNew, true, t0); err != nil {
+			t.Fatal(err)
+		}
+		if a := r.send(t, annsNew); a.Kind != pager.KindVoice {
+			t.Fatalf("code to a number that texted STOP went as %s; want a call", a.Kind)
+		}
 	})
 
 	t.Run("ByVoiceWhenThePagerCannotText", func(t *testing.T) {

@@ -39,7 +39,7 @@ func (c *pagerConfig) verification(db *store.DB, svc *oncall.Service, eng *pager
 		now = clock.Now
 	}
 	v, err := verify.New(verify.Config{Store: db, Engineers: svc, Outbox: eng, Sealer: c.codeSealer, HashKey: c.codeHashKey,
-		Texts: smsFrom != "", Calls: callerID != "", Now: now, Log: log})
+		Texts: smsFrom != "", Calls: callerID != "", OptOuts: db, Now: now, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("number verification: %w", err)
 	}
