@@ -163,6 +163,16 @@ func (c *comparison) rotations() error {
 		if err != nil {
 			return err
 		}
+		// Versions the file lists that a later one of it has replaced by
+		// now are history (a file exported before a version to come took
+		// effect): the comparison starts at the one in force.
+		m := 0
+		for j, v := range want {
+			if (j == 0 && v.EffectiveFrom.IsZero()) || (!v.EffectiveFrom.IsZero() && !v.EffectiveFrom.After(c.now)) {
+				m = j
+			}
+		}
+		want, d.Versions = want[m:], d.Versions[m:]
 		if v := d.Versions[0].Rotation; d.ID == 0 {
 			if id := byName[key{v.Name, v.Level, v.Layer}]; id > 0 {
 				d.ID = id
@@ -170,6 +180,13 @@ func (c *comparison) rotations() error {
 					want[j].ID = id
 				}
 			}
+		}
+		if m > 0 && !slices.ContainsFunc(stored[d.ID], func(s oncall.Rotation) bool {
+			return s.EffectiveFrom.Equal(want[0].EffectiveFrom) && sameSpec(s, want[0])
+		}) {
+			// Not a version to come that has taken effect since: an edit
+			// that would rewrite the past.
+			return d.Versions[0].fromNode.fail("%s is in the past; a version to come takes effect later than now", want[0].EffectiveFrom.Format(time.RFC3339))
 		}
 		if d.ID == 0 {
 			if err := c.newRotation(d, want); err != nil {
@@ -186,6 +203,9 @@ func (c *comparison) rotations() error {
 		if !ok {
 			if all := stored[d.ID]; len(all) > 0 {
 				end := all[len(all)-1].EffectiveTo
+				if d.End != nil && end != nil && d.End.Equal(*end) {
+					continue // ended as the file says, since it was written: history
+				}
 				return idNode.fail("rotation %d ended at %s; leave the id out to start a new rotation", d.ID, end.Format(time.RFC3339))
 			}
 			return idNode.fail("there is no rotation %d; leave the id out for a new rotation", d.ID)

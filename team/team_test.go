@@ -89,8 +89,14 @@ func TestRoundTrip(t *testing.T) {
 	later := now.Add(8 * 24 * time.Hour)
 	d, _ := Decode([]byte(doc))
 	p, err = Compare(d, st, later)
-	if err == nil && len(p.Rotations) > 0 {
-		t.Errorf("a week later, the file changes rotations: %+v", p.Changes())
+	if err != nil || len(p.Rotations) > 0 {
+		t.Errorf("a week later, the file: %v, changes %+v; want no rotation changed", err, p.Changes())
+	}
+	// Once everything in the file is history (rotation 2 ended as it
+	// says, the overrides over), it still agrees.
+	p, err = Compare(d, st, now.Add(300*24*time.Hour))
+	if err != nil || !p.Empty() {
+		t.Errorf("300 days later, the file: %v, changes %+v; want none", err, p.Changes())
 	}
 }
 
