@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/supportdesk/ivr/internal/pgtest"
 )
 
 // runSchedule runs `ivr schedule args…` in-process against server with
@@ -263,4 +265,31 @@ func schedulePost(t *testing.T, url, token string, body, out any) int {
 		t.Fatalf("decode %s: %v", url, err)
 	}
 	return res.StatusCode
+}
+
+// TestScheduleImportPostgres: with serve on PostgreSQL, two instances, a
+// file imported through one is what the other exports, and importing it
+// through the other changes nothing.
+func TestScheduleImportPostgres(t *testing.T) {
+	dsn := pgtest.URL(t)
+	a := startServe(t, dsn, "--demo", "--spool-dir", t.TempDir())
+	b := startServe(t, dsn, "--spool-dir", t.TempDir())
+	dir := t.TempDir()
+	_, doc := exportTeam(t, a, dir)
+	name := regexp.MustCompile(`(?m)^    name: (.+)$`).FindStringSubmatch(doc)[1]
+	edited := strings.Replace(doc, "overrides: []\n", "overrides:\n  - level: L3\n    layer: secondary\n    engineer: "+name+"\n    start: 2031-05-01T00:00:00Z\n    end: 2031-05-02T00:00:00Z\n", 1)
+	path := filepath.Join(dir, "edited.yaml")
+	if err := os.WriteFile(path, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, msg := runSchedule(t, b, testAdminToken, "import", path); code != 0 || !strings.Contains(out, "Applied 1 change(s)") {
+		t.Fatalf("import through the second instance: exit %d %s:\n%s", code, msg, out)
+	}
+	if code, out, msg := runSchedule(t, a, testAdminToken, "import", "--dry-run", path); code != 0 || !strings.Contains(out, "No change") {
+		t.Errorf("the same file through the first instance: exit %d %s:\n%s", code, msg, out)
+	}
+	_, fromA := exportTeam(t, a, t.TempDir())
+	if !strings.Contains(fromA, "start: 2031-05-01T") {
+		t.Errorf("the first instance does not export the override imported through the second:\n%s", fromA)
+	}
 }
