@@ -3,7 +3,7 @@
 // `simulate` phones the call flow from a terminal, `oncall` reads the schedule
 // from a running service, `schedule` exports and imports the team as YAML
 // through it, `fake-twilio` stands in for Twilio's REST API on
-// loopback.
+// loopback, `asterisk sounds` installs the prompt audio for Asterisk.
 // This package only wires the others together.
 package main
 
@@ -43,6 +43,8 @@ Usage:
   ivr schedule export > team.yaml | import [--dry-run] team.yaml
                                                             the whole team as one YAML document, from and to a
                                                             running service (admin token in IVR_TOKEN)
+  ivr asterisk sounds --dir DIR [--check]                   install the prompt audio where Asterisk plays it
+                                                            (DIR/<lang>/<name>.wav); --check exits 1 if DIR differs
 
 Environment (flags win): IVR_ADDR, IVR_DB (an SQLite file, or a postgres:// URL),
 IVR_ADMIN_TOKEN (an admin bearer token accepted from start), IVR_LOG_LEVEL,
@@ -113,6 +115,8 @@ func run(ctx context.Context, args []string, env environ) error {
 		return oncallCmd(ctx, args[1:], env)
 	case "schedule":
 		return scheduleCmd(ctx, args[1:], env)
+	case "asterisk":
+		return asteriskCmd(ctx, args[1:], env)
 	case "help", "-h", "--help":
 		_, _ = fmt.Fprint(env.stdout, usage)
 		return nil
