@@ -65,11 +65,16 @@ func TestTwilioSettings(t *testing.T) {
 // reach through a helper package.
 func TestOnlyCommandsReadTheEnvironment(t *testing.T) {
 	testHooks := map[string]string{ // file: function, why it may
-		"internal/pgtest/pgtest.go:URL":       "IVR_TEST_POSTGRES=require: CI fails instead of skipping",
-		"faketwilio/serve.go:SkipWithoutSpec": "IVR_TEST_SPEC=require: CI fails instead of skipping",
-		"faketwilio/spec.go:DefaultSpecPath":  "IVR_TWILIO_SPEC: where tests find Twilio's description",
-		"internal/rttest/rttest.go:Start":     "IVR_TEST_RT=require: CI fails instead of skipping",
-		"internal/rttest/rttest.go:create":    "the test RT's own processes inherit the environment (PATH, Perl's), plus its site config",
+		"internal/pgtest/pgtest.go:URL":                      "IVR_TEST_POSTGRES=require: CI fails instead of skipping",
+		"faketwilio/serve.go:SkipWithoutSpec":                "IVR_TEST_SPEC=require: CI fails instead of skipping",
+		"faketwilio/spec.go:DefaultSpecPath":                 "IVR_TWILIO_SPEC: where tests find Twilio's description",
+		"internal/rttest/rttest.go:Start":                    "IVR_TEST_RT=require: CI fails instead of skipping",
+		"internal/rttest/rttest.go:create":                   "the test RT's own processes inherit the environment (PATH, Perl's), plus its site config",
+		"internal/browsertest/browsertest.go:Start":          "IVR_CHROMIUM names the browser; IVR_TEST_BROWSER=require: CI fails instead of skipping",
+		"internal/asterisktest/asterisktest.go:Start":        "IVR_TEST_ASTERISK=require: CI fails instead of skipping",
+		"internal/asterisktest/asterisktest.go:find":         "IVR_ASTERISK_PREFIX: any Asterisk install instead of the cached build",
+		"internal/asterisktest/asterisktest.go:cachedPrefix": "IVR_CACHE and HOME: where .ci/build-asterisk keeps its build",
+		"internal/asterisktest/sipp.go:startUA":              "IVR_TEST_ASTERISK=require: a missing sipp fails instead of skipping",
 	}
 	root := filepath.Join("..", "..")
 	fset := token.NewFileSet()
