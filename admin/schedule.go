@@ -13,13 +13,15 @@ type engineerSummary struct {
 	Name      string            `json:"name"`
 	Level     oncall.Level      `json:"level"`
 	Languages []oncall.Language `json:"languages"`
-	Phones    []string          `json:"phones"`
+	Phones    []string          `json:"phones"` // the numbers pages and calls go to: verified ones only
 }
 
 func summarize(e oncall.Engineer) *engineerSummary {
-	phones := make([]string, len(e.Contacts))
-	for i, c := range e.Contacts {
-		phones[i] = c.Phone
+	phones := make([]string, 0, len(e.Contacts))
+	for _, c := range e.Contacts {
+		if !c.Unverified { // an unverified number is rung by nobody: not a way to reach them
+			phones = append(phones, c.Phone)
+		}
 	}
 	return &engineerSummary{ID: e.ID, Name: e.Name, Level: e.Level, Languages: e.Languages, Phones: phones}
 }
