@@ -67,6 +67,9 @@ func (s *Server) importTeam(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := doc.CheckEngineers(s.oncall.CheckContacts); err != nil {
+		return err // a number of the service's own: a page would call the IVR
+	}
 	ctx := r.Context()
 	st, err := s.teamState(ctx)
 	if err != nil {

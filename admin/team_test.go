@@ -27,7 +27,8 @@ func startTeamAPI(t *testing.T, db *store.DB, now time.Time) *apiServer {
 	clock := &testClock{now: now}
 	log := zaptest.NewLogger(t)
 	db.Now = clock.Now
-	svc := oncall.NewService(db, log, oncall.ServiceOptions{Now: clock.Now, History: 400 * 24 * time.Hour})
+	svc := oncall.NewService(db, log, oncall.ServiceOptions{Now: clock.Now, History: 400 * 24 * time.Hour,
+		ServiceNumbers: map[string]string{testLine: "the Washington line"}})
 	if err := svc.Refresh(ctx); err != nil {
 		t.Fatalf("refresh: %v", err)
 	}
@@ -173,4 +174,27 @@ func (s *apiServer) teamEngineerToken(id int64) string {
 		s.t.Fatal(err)
 	}
 	return secret
+}
+
+// An import that gives an engineer one of the service's own numbers is
+// refused as the API's edits are (a page would call the IVR), naming the
+// line and the field; nothing is applied.
+func TestTeamImportRefusesServiceNumber(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	s := startTeamAPI(t, db, mustTime(t, "2026-06-01T12:00:00Z"))
+	s.engineer("Alice", "L1", "+12025550101")
+	doc := s.exportTeam()
+	bad := strings.Replace(doc, "+12025550101", testLine, 1)
+	if bad == doc {
+		t.Fatalf("no number to replace in:\n%s", doc)
+	}
+	logged := s.auditCount()
+	_, res := s.importTeam(bad, false, http.StatusBadRequest)
+	body := res.wantError(t, http.StatusBadRequest, "invalid", "engineers[0].contacts[0].phone")
+	if !strings.Contains(body.Error.Message, "line ") || !strings.Contains(body.Error.Message, "a number of this service") {
+		t.Errorf("message %q, want the line and why", body.Error.Message)
+	}
+	if s.auditCount() != logged {
+		t.Errorf("the refused import wrote to the audit log")
+	}
 }

@@ -37,6 +37,12 @@ func (s *Service) CreateEngineer(ctx context.Context, actor string, e Engineer) 
 	return out, nil
 }
 
+// CheckContacts refuses a normalised engineer one of whose numbers is the
+// service's own (a line, the pager's caller id), as CreateEngineer and
+// UpdateEngineer do: for edits that reach the store another way (a team
+// import). Invalid naming contacts[i].phone.
+func (s *Service) CheckContacts(e Engineer) error { return e.notServiceNumber(s.opts.ServiceNumbers) }
+
 // UpdateEngineer replaces engineer e.ID; its numbers, entered by an
 // admin, are verified. Admins only (an engineer changes its own contact
 // methods with UpdateContacts). Invalid, NotFound.

@@ -27,6 +27,18 @@ type Document struct {
 	root, overrides node
 }
 
+// CheckEngineers runs check on every engineer of d (normalised), and
+// returns the first error with the engineer's line and field path, as
+// Decode's own.
+func (d *Document) CheckEngineers(check func(oncall.Engineer) error) error {
+	for _, e := range d.Engineers {
+		if err := check(e.Engineer); err != nil {
+			return e.node.at(err)
+		}
+	}
+	return nil
+}
+
 // DocEngineer is one engineer of a document; ID 0 for a new one.
 type DocEngineer struct {
 	Engineer oncall.Engineer
