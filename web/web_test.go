@@ -288,3 +288,33 @@ func TestLanguage(t *testing.T) {
 		}
 	}
 }
+
+// An engineer's session is refused every admin form even when the form is
+// posted by hand with a valid CSRF token, and nothing is written.
+func TestEngineerPostsNoAdminForm(t *testing.T) {
+	s := newSite(t)
+	engineers, _ := s.svc.Engineers(t.Context())
+	_, secret := s.token("engineer", engineers[0].ID)
+	v := newVisitor(t, s.instance().URL)
+	if code := v.signIn(secret); code != http.StatusSeeOther {
+		t.Fatalf("sign in: %d", code)
+	}
+	v.get("/") // the session's CSRF token
+	logged, _ := s.db.AuditLog(t.Context(), audit.Filter{})
+	start := time.Now().Add(time.Hour).UTC()
+	for path, form := range map[string]url.Values{
+		"/overrides": {"engineer_id": {fmt.Sprint(engineers[0].ID)}, "level": {"L1"}, "layer": {"1"},
+			"start": {start.Format("2006-01-02T15:04")}, "end": {start.Add(time.Hour).Format("2006-01-02T15:04")}},
+		"/overrides/1/delete": {},
+		"/swap":               {"first": {"x"}, "second": {"y"}},
+		"/rotations/1":        {"name": {"mine now"}},
+		fmt.Sprintf("/engineers/%d/contacts", engineers[1].ID): {"contacts[0].phone": {"+12025550177"}},
+	} {
+		if code, body, _ := v.post(path, form); code != http.StatusForbidden || !strings.Contains(strings.ToLower(body), "only") {
+			t.Errorf("POST %s as an engineer: %d, want 403", path, code)
+		}
+	}
+	if after, _ := s.db.AuditLog(t.Context(), audit.Filter{}); len(after) != len(logged) {
+		t.Errorf("the refused forms wrote %d audit entries", len(after)-len(logged))
+	}
+}
