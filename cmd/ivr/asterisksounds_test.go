@@ -60,7 +60,7 @@ func TestAsteriskSounds(t *testing.T) {
 		t.Errorf("--check after the install: %v, output:\n%s", err, out)
 	}
 
-	if err := os.WriteFile(filepath.Join(dir, "ru", "goodbye.wav"), []byte("truncated"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "ru", "goodbye.wav"), []byte("truncated"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	out, err = ivrSounds("--check")
