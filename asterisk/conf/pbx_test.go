@@ -1,0 +1,467 @@
+package conf_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/supportdesk/ivr/internal/asterisktest"
+	"github.com/supportdesk/ivr/internal/loopback"
+	"github.com/supportdesk/ivr/sounds"
+)
+
+// samples are the files of this folder the sample PBX runs on.
+var samples = []string{"http.conf", "ari.conf", "pjsip.conf", "extensions.conf", "rtp.conf", "modules.conf", "musiconhold.conf", "voicemail.conf"}
+
+// pbx is an Asterisk running on the samples, in a temporary folder, on
+// loopback ports.
+type pbx struct {
+	binary, dir     string
+	httpPort        int
+	sipPort         int
+	carrierPort     int // where the sample's carrier is: nothing listens
+	ariPassword     string
+	softphoneSecret string
+	sounds          string // where the prompts are installed
+	exited          chan struct{}
+}
+
+// sampleRTPPorts is the size of the RTP range the test gives the sample.
+const sampleRTPPorts = 200
+
+// startSamples starts an Asterisk of the install prefix (the one
+// internal/asterisktest found) on the sample configuration, with only
+// these changes: every address on 127.0.0.1, free ports, the carrier
+// at 127.0.0.1 (on a port nothing listens on), passwords of the test's
+// own, and the prompts installed by sounds.Install into a folder of the
+// test's. Each change must find its placeholder in the sample, so that a
+// sample edited out of shape fails here instead of binding 5060.
+func startSamples(t *testing.T, prefix string) *pbx {
+	t.Helper()
+	p := &pbx{binary: filepath.Join(prefix, "sbin", "asterisk"), dir: t.TempDir(), exited: make(chan struct{})}
+	modules, err := filepath.Glob(filepath.Join(prefix, "lib*", "asterisk", "modules", "app_stasis.so"))
+	if err != nil || len(modules) == 0 {
+		modules, _ = filepath.Glob(filepath.Join(prefix, "lib", "*", "asterisk", "modules", "app_stasis.so"))
+	}
+	if len(modules) == 0 {
+		t.Fatalf("no asterisk modules under %s", prefix)
+	}
+	if p.httpPort, err = loopback.FreePort(); err != nil {
+		t.Fatal(err)
+	}
+	if p.sipPort, err = asterisktest.FreeUDPPort(); err != nil {
+		t.Fatal(err)
+	}
+	if p.carrierPort, err = asterisktest.FreeUDPPort(); err != nil {
+		t.Fatal(err)
+	}
+	rtpStart, err := asterisktest.FreeUDPPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtpStart = min(rtpStart&^1, 65534-sampleRTPPorts)
+	p.ariPassword, p.softphoneSecret = secret(t), secret(t)
+
+	for _, d := range []string{"etc", "run", "log", "spool", "lib", "data", "cache"} {
+		if err := os.MkdirAll(filepath.Join(p.dir, d), 0o750); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if data := filepath.Join(prefix, "var", "lib", "asterisk"); isDir(data) {
+		entries, err := os.ReadDir(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if err := os.Symlink(filepath.Join(data, e.Name()), filepath.Join(p.dir, "data", e.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	p.sounds = filepath.Join(p.dir, "ivr-sounds")
+	if _, err := sounds.Install(p.sounds); err != nil {
+		t.Fatal(err)
+	}
+
+	carrier := fmt.Sprintf("127.0.0.1:%d", p.carrierPort)
+	edits := map[string][][2]string{
+		"http.conf": {{"bindport = 8088", "bindport = " + strconv.Itoa(p.httpPort)}},
+		"ari.conf":  {{"password = CHANGE-ME-ari-password", "password = " + p.ariPassword}},
+		"pjsip.conf": {
+			{"bind = 0.0.0.0:5060", fmt.Sprintf("bind = 127.0.0.1:%d", p.sipPort)},
+			{"sip.carrier.example", carrier},
+			{"match = 192.0.2.10", "match = 127.0.0.1"},
+			{"password = CHANGE-ME-softphone-password", "password = " + p.softphoneSecret},
+		},
+		"rtp.conf":         {{"rtpstart = 10000", "rtpstart = " + strconv.Itoa(rtpStart)}, {"rtpend = 20000", "rtpend = " + strconv.Itoa(rtpStart+sampleRTPPorts)}},
+		"extensions.conf":  {{"IVR_SOUNDS = /var/lib/asterisk/sounds/ivr", "IVR_SOUNDS = " + p.sounds}},
+		"musiconhold.conf": {{"directory = /var/lib/asterisk/sounds/ivr", "directory = " + p.sounds}},
+	}
+	for _, name := range samples {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(b)
+		for _, e := range edits[name] {
+			if !strings.Contains(text, e[0]) {
+				t.Fatalf("%s: no %q to replace for the test: keep the sample's placeholder (or change the test with it)", name, e[0])
+			}
+			text = strings.ReplaceAll(text, e[0], e[1])
+		}
+		if err := os.WriteFile(filepath.Join(p.dir, "etc", name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := func(sub string) string { return filepath.Join(p.dir, sub) }
+	asteriskConf := strings.Join([]string{
+		"[directories]",
+		"astetcdir => " + d("etc"), "astmoddir => " + filepath.Dir(modules[0]),
+		"astvarlibdir => " + d("lib"), "astdbdir => " + d("lib"), "astkeydir => " + d("lib"),
+		"astdatadir => " + d("data"), "astagidir => " + d("lib"), "astspooldir => " + d("spool"),
+		"astrundir => " + d("run"), "astlogdir => " + d("log"), "astcachedir => " + d("cache"),
+		"astsbindir => " + filepath.Dir(p.binary),
+		"[options]", "verbose = 3", "nocolor = yes", "hideconnect = yes", "",
+	}, "\n")
+	logger := "[general]\n[logfiles]\nmessages.log => notice,warning,error,verbose(3)\n"
+	for name, text := range map[string]string{"asterisk.conf": asteriskConf, "logger.conf": logger} {
+		if err := os.WriteFile(d("etc/"+name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	out, err := os.Create(d("log/stdout.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(p.binary, "-f", "-n", "-C", p.conf()) //nolint:gosec // G204: the test's Asterisk on the test's configuration
+	cmd.Dir, cmd.Stdout, cmd.Stderr, cmd.SysProcAttr = p.dir, out, out, procAttr()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", p.binary, err)
+	}
+	go func() {
+		_ = cmd.Wait()
+		_ = out.Close()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-p.exited
+		}
+		if t.Failed() {
+			t.Logf("the sample Asterisk's log (the end):\n%s", p.logTail())
+		}
+	})
+	waitFor(t, 60*time.Second, "the sample Asterisk's ARI", func() bool {
+		select {
+		case <-p.exited:
+			t.Fatalf("the sample Asterisk exited:\n%s", p.logTail())
+		default:
+		}
+		code, err := p.ari(http.MethodGet, "/asterisk/info", nil)
+		return err == nil && code == http.StatusOK
+	})
+	p.cli(t, "core waitfullybooted")
+	return p
+}
+
+func (p *pbx) conf() string { return filepath.Join(p.dir, "etc", "asterisk.conf") }
+
+// cli runs an Asterisk CLI command on the sample Asterisk.
+func (p *pbx) cli(t *testing.T, command string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, p.binary, "-C", p.conf(), "-rx", command).CombinedOutput() //nolint:gosec // G204: the test's Asterisk
+	if err != nil {
+		t.Fatalf("asterisk -rx %q: %v\n%s", command, err, out)
+	}
+	return string(out)
+}
+
+// ari sends a request to the sample's ARI (path after /ari) as the
+// sample's user ivr and decodes a 2xx JSON answer into out.
+func (p *pbx) ari(method, path string, out any) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, p.ariURL()+path, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.SetBasicAuth("ivr", p.ariPassword)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, err
+	}
+	if out != nil && resp.StatusCode/100 == 2 && len(body) > 0 {
+		if err := json.Unmarshal(body, out); err != nil {
+			return resp.StatusCode, fmt.Errorf("decode %s: %w", body, err)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+func (p *pbx) mustARI(t *testing.T, method, path string, out any) int {
+	t.Helper()
+	code, err := p.ari(method, path, out)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return code
+}
+
+func (p *pbx) ariURL() string { return "http://127.0.0.1:" + strconv.Itoa(p.httpPort) + "/ari" }
+
+func (p *pbx) log() string {
+	b, _ := os.ReadFile(filepath.Join(p.dir, "log", "messages.log"))
+	return string(b)
+}
+
+func (p *pbx) logTail() string {
+	var b []byte
+	for _, f := range []string{"stdout.log", "messages.log"} {
+		data, _ := os.ReadFile(filepath.Join(p.dir, "log", f))
+		if len(data) > 12000 {
+			data = data[len(data)-12000:]
+		}
+		b = append(b, "--- "+f+"\n"...)
+		b = append(b, data...)
+	}
+	return string(b)
+}
+
+// event is the part of an ARI event the tests read.
+type event struct {
+	Type        string   `json:"type"`
+	Application string   `json:"application"`
+	Args        []string `json:"args"`
+	Channel     struct {
+		ID       string `json:"id"`
+		Name     string `json:"name"`
+		Dialplan struct {
+			Context string `json:"context"`
+			Exten   string `json:"exten"`
+		} `json:"dialplan"`
+	} `json:"channel"`
+	Playback struct {
+		ID       string `json:"id"`
+		MediaURI string `json:"media_uri"`
+		State    string `json:"state"`
+	} `json:"playback"`
+}
+
+// events connects to an events websocket (ws://…/ari/events) as
+// application app, with the Origin the ARI library sends by default, and
+// returns the events as they come, once ARI lists the application; the
+// connection closes when the test ends.
+func events(t *testing.T, eventsURL, user, password, app string, registered func() bool) <-chan event {
+	t.Helper()
+	header := http.Header{}
+	header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+password)))
+	header.Set("Origin", "http://localhost/") // ari/v5's default ARI_WSORIGIN
+	dialer := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+	conn, resp, err := dialer.DialContext(t.Context(), eventsURL+"?"+url.Values{"app": {app}}.Encode(), header)
+	if err != nil {
+		t.Fatalf("events websocket of %s: %v", app, err)
+	}
+	_ = resp.Body.Close()
+	ch := make(chan event, 64)
+	done, stopped := make(chan struct{}), make(chan struct{})
+	t.Cleanup(func() {
+		close(done)
+		_ = conn.Close()
+		<-stopped
+	})
+	go func() {
+		defer close(stopped)
+		defer close(ch)
+		for {
+			_, data, err := conn.ReadMessage()
+			if err != nil {
+				return
+			}
+			var e event
+			if err := json.Unmarshal(data, &e); err != nil {
+				e = event{Type: "undecodable: " + string(data)}
+			}
+			select {
+			case ch <- e:
+			case <-done:
+				return
+			}
+		}
+	}()
+	waitFor(t, 10*time.Second, "application "+app+" registered", registered)
+	return ch
+}
+
+// next returns the next event of type typ, skipping others, failing the
+// test after 15 s.
+func next(t *testing.T, ch <-chan event, typ string) event {
+	t.Helper()
+	timeout := time.NewTimer(15 * time.Second)
+	defer timeout.Stop()
+	for {
+		select {
+		case e, ok := <-ch:
+			if !ok {
+				t.Fatalf("the events websocket closed before a %s", typ)
+			}
+			if e.Type == typ {
+				return e
+			}
+		case <-timeout.C:
+			t.Fatalf("no %s within 15 s", typ)
+		}
+	}
+}
+
+// ua is a sipp user agent.
+type ua struct {
+	name string
+	out  lockedBuffer
+	done chan struct{}
+	err  error // set before done is closed
+}
+
+// sipp runs sipp with scenario (a file of testdata/) towards the sample
+// Asterisk, on free loopback ports, for one call bounded to 60 s; sip-tester's
+// g711a.pcap is linked beside the scenario. [from_user] is from.
+func (p *pbx) sipp(t *testing.T, scenario, from string, args ...string) *ua {
+	t.Helper()
+	bin, err := exec.LookPath("sipp")
+	if err != nil {
+		if os.Getenv(asterisktest.EnvRequire) == "require" {
+			t.Fatalf("%s=require but no sipp: install Debian's sip-tester", asterisktest.EnvRequire)
+		}
+		t.Skip("no sipp: install Debian's sip-tester")
+	}
+	dir := t.TempDir()
+	b, err := os.ReadFile(filepath.Join("testdata", scenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, scenario), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/usr/share/sip-tester/g711a.pcap", filepath.Join(dir, "g711a.pcap")); err != nil {
+		t.Fatal(err)
+	}
+	port, err := asterisktest.FreeUDPPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	media, err := asterisktest.FreeUDPPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &ua{name: from + " (" + scenario + ")", done: make(chan struct{})}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	args = append([]string{"-sf", filepath.Join(dir, scenario), "-key", "from_user", from}, args...)
+	args = append(args, "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-mi", "127.0.0.1", "-mp", strconv.Itoa(media),
+		"-m", "1", "-l", "1", "-timeout", "55s", "-timeout_error", "-nostdin", "127.0.0.1:"+strconv.Itoa(p.sipPort))
+	cmd := exec.CommandContext(ctx, bin, args...) //nolint:gosec // G204: sipp with the test's scenario
+	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, &u.out, &u.out
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("sipp: %v", err)
+	}
+	go func() {
+		u.err = cmd.Wait()
+		cancel()
+		close(u.done)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-u.done
+		if t.Failed() {
+			t.Logf("sipp %s's output:\n%s", u.name, u.out.String())
+		}
+	})
+	return u
+}
+
+// wait waits for sipp to end and fails the test unless its scenario ran to
+// the end.
+func (u *ua) wait(t *testing.T) {
+	t.Helper()
+	<-u.done
+	if u.err != nil {
+		t.Errorf("sipp %s: %v, want exit status 0", u.name, u.err)
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitFor polls cond every 50 ms until it holds, failing the test after
+// within.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(within)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			t.Fatalf("no %s within %v", what, within)
+		case <-tick.C:
+		}
+	}
+}
+
+func secret(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
