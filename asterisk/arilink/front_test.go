@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +24,10 @@ import (
 // Link's own defences.
 type front struct {
 	URL string // http://127.0.0.1:<port>/ari
+
+	// Hang makes REST requests wait, unanswered, until their client
+	// gives up.
+	Hang atomic.Bool
 
 	mu    sync.Mutex
 	conns map[*frontConn]struct{}
@@ -113,7 +118,13 @@ func startFront(t *testing.T, ast *asterisktest.Asterisk, port int) *front {
 		}
 	})
 	rest := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(target) }}
-	mux.Handle("/ari/", http.StripPrefix("/ari", rest))
+	mux.Handle("/ari/", http.StripPrefix("/ari", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f.Hang.Load() {
+			<-r.Context().Done()
+			return
+		}
+		rest.ServeHTTP(w, r)
+	})))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	f.wg.Go(func() { _ = srv.Serve(ln) })
 	t.Cleanup(func() {

@@ -290,6 +290,11 @@ func (l *Link) pair(ctx context.Context, s *session, held **door) error {
 		return ctx.Err()
 	case <-s.done:
 		return s.err
+	case d := <-l.doors:
+		// Its GET /asterisk/info failed: it left that websocket (without
+		// closing it) and dials again.
+		*held = d
+		return errors.New("the ARI library gave up its first websocket")
 	}
 	return nil
 }

@@ -176,7 +176,7 @@ func (e *events) all() []ari.Event {
 func TestRelay(t *testing.T) {
 	ast := asterisktest.Start(t)
 	f := startFront(t, ast, 0)
-	link := run(t, ast, arilink.Config{URL: f.URL})
+	link := run(t, ast, arilink.Config{URL: f.URL, RequestTimeout: 500 * time.Millisecond})
 	first := link.connected(t)
 	if first.Seq != 1 || !first.Lost.IsZero() || first.Client == nil {
 		t.Fatalf("first connection %+v, want Seq 1, no Lost, a client", first)
@@ -198,16 +198,29 @@ func TestRelay(t *testing.T) {
 		`{"application":"` + app + `"}`,
 		`{not json`,
 	}
+	dropped := len(bad)
+	// And every type of Asterisk 22's events.json, the library's unknown
+	// ones dropped too (but ApplicationReplaced, which would tell the
+	// Link that another websocket took the application).
+	injected := bad
+	for _, typ := range specEvents(t) {
+		if typ != "ApplicationReplaced" {
+			injected = append(injected, `{"type":"`+typ+`",`+ts+`}`)
+		}
+		if !arilink.Known(typ) {
+			dropped++
+		}
+	}
 	// A known event after them: once it is seen, they were dealt with.
 	marker := `{"type":"ChannelUserevent",` + ts + `,"eventname":"arilink-marker","userevent":{}}`
 	before := link.Dropped()
-	f.Inject(t, append(bad, marker)...)
+	f.Inject(t, append(injected, marker)...)
 	seen.wait(t, "the marker event", func(e ari.Event) bool {
 		u, ok := e.(*ari.ChannelUserevent)
 		return ok && u.Eventname == "arilink-marker"
 	})
-	if got := link.Dropped() - before; got != int64(len(bad)) {
-		t.Errorf("%d messages dropped, want %d", got, len(bad))
+	if got := link.Dropped() - before; got != int64(dropped) {
+		t.Errorf("%d messages dropped, want %d", got, dropped)
 	}
 	if err := link.Ready(); err != nil {
 		t.Errorf("Ready after the injected messages: %v", err)
@@ -235,6 +248,9 @@ func TestRelay(t *testing.T) {
 	if err := caller.Wait(); err != nil {
 		t.Error(err)
 	}
+	if got := link.Dropped() - before; got != int64(dropped) {
+		t.Errorf("%d messages dropped after the call, want the %d injected: the library could not decode one of Asterisk's", got, dropped)
+	}
 	for _, e := range seen.all() {
 		if e == nil || !arilink.Known(e.GetType()) {
 			t.Errorf("a subscriber received %#v", e)
@@ -244,6 +260,16 @@ func TestRelay(t *testing.T) {
 	case c := <-link.connects:
 		t.Fatalf("a reconnection (%d) while messages were injected", c.Seq)
 	default:
+	}
+
+	// A REST request Asterisk does not answer fails after RequestTimeout
+	// (the library's own HTTP client would wait for ever).
+	f.Hang.Store(true)
+	asked := time.Now()
+	_, err := first.Client.Channel().List(nil)
+	f.Hang.Store(false)
+	if took := time.Since(asked); err == nil || took > 5*time.Second {
+		t.Errorf("a request left unanswered: %v after %v, want an error after the request timeout (500 ms)", err, took)
 	}
 
 	// The websocket cut: the Link reconnects, OnConnect says when it was lost.
@@ -266,7 +292,9 @@ func TestRelay(t *testing.T) {
 // again (Asterisk forgot it).
 func TestAsteriskRestart(t *testing.T) {
 	ast := asterisktest.Start(t)
-	link := run(t, ast, arilink.Config{URL: ast.ARIURL})
+	// Pinged often: Asterisk answers, and a missing answer would show as
+	// a reconnection.
+	link := run(t, ast, arilink.Config{URL: ast.ARIURL, PingInterval: 100 * time.Millisecond})
 	first := link.connected(t)
 	seen := subscribe(t, first.Client)
 
