@@ -1,0 +1,184 @@
+package asterisk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v5"
+	"go.uber.org/zap"
+)
+
+// Events are the event types the driver acts on: what an application's
+// eventFilter must let through (arilink sets it).
+var Events = []string{
+	ari.Events.StasisStart, ari.Events.StasisEnd, ari.Events.ChannelDestroyed,
+	ari.Events.ChannelDtmfReceived, ari.Events.PlaybackStarted, ari.Events.PlaybackFinished,
+	ari.Events.RecordingFinished, ari.Events.RecordingFailed, ari.Events.ChannelEnteredBridge,
+}
+
+// Driver answers the calls that enter its Stasis application.
+type Driver struct {
+	cfg Config
+	log *zap.Logger
+
+	mu     sync.Mutex
+	routes map[string]*call // channel, playback, recording and bridge ids → their call
+	wg     sync.WaitGroup   // the calls' goroutines
+}
+
+// New returns a Driver, or errs.Invalid naming the setting that cannot
+// work.
+func New(cfg Config) (*Driver, error) {
+	cfg.defaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Driver{cfg: cfg, log: cfg.Log.Named("asterisk"), routes: map[string]*call{}}, nil
+}
+
+func (d *Driver) now() time.Time { return d.cfg.Now().UTC() }
+
+// Run subscribes to the application's events and serves its calls until
+// ctx ends; it returns once every call's goroutine has (calls still in
+// Stasis then are left as they are, their state in the store).
+func (d *Driver) Run(ctx context.Context) error {
+	sub := d.cfg.Client.Bus().Subscribe(ari.AppKey(d.cfg.App), ari.Events.All)
+	defer func() {
+		sub.Cancel()
+		for range sub.Events() { // Cancel closed it: drain what was left
+		}
+		d.wg.Wait()
+	}()
+	d.log.Info("serving the Stasis application", zap.String("app", d.cfg.App))
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-sub.Events():
+			if !ok {
+				return fmt.Errorf("the ARI client's event bus closed")
+			}
+			if e != nil {
+				d.route(ctx, e)
+			}
+		}
+	}
+}
+
+// route hands event e to the call it concerns, or starts a call for a
+// caller's channel entering the application. It never blocks: the bus
+// drops events for a subscriber that does not keep up.
+func (d *Driver) route(ctx context.Context, e ari.Event) {
+	if s, ok := e.(*ari.StasisStart); ok {
+		if c := d.callOf(s.Channel.ID); c != nil {
+			c.deliver(e) // an engineer leg this driver originated
+			return
+		}
+		d.started(ctx, s)
+		return
+	}
+	var seen *call
+	for _, k := range e.Keys() {
+		if c := d.callOf(k.ID); c != nil && c != seen {
+			c.deliver(e)
+			seen = c
+		}
+	}
+}
+
+func (d *Driver) callOf(id string) *call {
+	if id == "" {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.routes[id]
+}
+
+// bind routes the events of id (a channel, playback, recording or bridge
+// the call is about to create) to c: before the request, so that no event
+// of it is missed.
+func (d *Driver) bind(id string, c *call) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.routes[id] = c
+}
+
+func (d *Driver) unbind(ids ...string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, id := range ids {
+		delete(d.routes, id)
+	}
+}
+
+// started handles a channel entering the application that no call knows:
+// a caller (arguments "line,<number>"), or an engineer leg of a call this
+// process no longer serves, which is hung up.
+func (d *Driver) started(ctx context.Context, s *ari.StasisStart) {
+	log := d.log.With(zap.String(keyChannel, s.Channel.ID), zap.Strings(keyArgs, s.Args))
+	if len(s.Args) > 0 && s.Args[0] == ArgLeg {
+		log.Warn("an engineer leg of no call served here entered the application; hanging it up")
+		d.wg.Go(func() {
+			if err := d.request(context.WithoutCancel(ctx), "hang up a stray leg", func() error {
+				return d.cfg.Client.Channel().Hangup(ari.NewKey(ari.ChannelKey, s.Channel.ID), "normal")
+			}); err != nil {
+				log.Warn("could not hang up the stray leg", zap.Error(err))
+			}
+		})
+		return
+	}
+	line := d.lineOf(s)
+	c := newCall(d, s.Channel.ID, line, s.Channel.Caller.Number)
+	d.bind(c.id, c)
+	d.wg.Go(func() { c.run(ctx) })
+}
+
+// lineOf is the line a caller's channel dialled: its Stasis argument, else
+// the extension it is at.
+func (d *Driver) lineOf(s *ari.StasisStart) string {
+	if len(s.Args) >= 2 && s.Args[0] == ArgLine {
+		return s.Args[1]
+	}
+	exten := s.Channel.Dialplan.Exten
+	for _, l := range d.cfg.Lines {
+		if exten == l.Number || "+"+exten == l.Number {
+			return l.Number
+		}
+	}
+	d.log.Warn("a channel entered the application without a line argument; answered as the default line",
+		zap.String(keyChannel, s.Channel.ID), zap.Strings(keyArgs, s.Args))
+	return exten
+}
+
+// request runs one ARI request, bounded by RequestTimeout. ari/v5's
+// native client takes no context and sets no timeout of its own (its
+// RequestTimeout is declared but unused in v5.3.1), so the request runs
+// aside and is given up on at the deadline; it ends when the library's
+// HTTP client returns.
+func (d *Driver) request(ctx context.Context, what string, fn func() error) error {
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.RequestTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%s: no answer from ARI: %w", what, ctx.Err())
+	}
+}
+
+// notFound reports whether err is ARI's 404: the channel, playback or
+// bridge is gone already. (ari/v5's native errors have Code.)
+func notFound(err error) bool {
+	var coded interface{ Code() int }
+	return errors.As(err, &coded) && coded.Code() == http.StatusNotFound
+}

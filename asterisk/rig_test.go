@@ -1,0 +1,424 @@
+package asterisk_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v5"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/supportdesk/ivr/asterisk"
+	"github.com/supportdesk/ivr/asterisk/arilink"
+	"github.com/supportdesk/ivr/demo"
+	"github.com/supportdesk/ivr/internal/asterisktest"
+	"github.com/supportdesk/ivr/ivr"
+	"github.com/supportdesk/ivr/oncall"
+	"github.com/supportdesk/ivr/sounds"
+	"github.com/supportdesk/ivr/store"
+	"github.com/supportdesk/ivr/store/storetest"
+	"github.com/supportdesk/ivr/tickets"
+)
+
+func TestMain(m *testing.M) { os.Exit(asterisktest.Main(m)) }
+
+// app is the Stasis application the driver serves: the first the test
+// dialplan tries.
+var app = asterisktest.Apps[0]
+
+// rig is one test's service: a real store with the demo team and
+// tickets, the call flow built over it as serve builds it, and the driver
+// on the test binary's Asterisk.
+type rig struct {
+	ast    *asterisktest.Asterisk
+	db     *store.DB
+	svc    *oncall.Service
+	flow   *ivr.Flow
+	log    *zap.Logger
+	client ari.Client
+	events *recorder
+}
+
+// roster answers the flow's on-call questions from the schedule, as
+// cmd/ivr's does.
+type roster struct{ svc *oncall.Service }
+
+func (r roster) OnCall(_ context.Context, level oncall.Level, layer oncall.Layer, at time.Time) (oncall.Engineer, bool, error) {
+	a, ok := r.svc.OnCall(level, layer, at)
+	return a.Engineer, ok, nil
+}
+
+// newRig seeds a new store and builds the flow; the driver starts with
+// serve.
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	ast := asterisktest.Start(t)
+	log := zaptest.NewLogger(t)
+	db := storetest.OpenSQLite(t)
+	svc := oncall.NewService(db, log.Named("oncall"), oncall.ServiceOptions{})
+	ctx := t.Context()
+	if err := demo.SeedAll(ctx, svc, db, log); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	flow, err := ivr.New(ivr.DefaultConfig(), ivr.Deps{Tickets: tickets.NewBuiltin(db), Roster: roster{svc},
+		Pages: db, Preferences: db, Calls: db, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &rig{ast: ast, db: db, svc: svc, flow: flow, log: log}
+}
+
+// onCall is the primary engineer on call at level now, and the number
+// the flow rings.
+func (r *rig) onCall(t *testing.T, level oncall.Level) (oncall.Engineer, string) {
+	t.Helper()
+	a, ok := r.svc.OnCall(level, oncall.Primary, time.Now())
+	if !ok || len(a.Engineer.Contacts) == 0 {
+		t.Fatalf("nobody with a number on call at %s", level)
+	}
+	return a.Engineer, a.Engineer.Contacts[0].Phone
+}
+
+// serve connects to ARI as the application through arilink (the relay
+// that keeps events the library cannot decode from it) and runs the
+// driver until the test ends; endpoints maps engineers' numbers to the
+// test's user agents.
+func (r *rig) serve(t *testing.T, endpoints map[string]string) {
+	t.Helper()
+	connected := make(chan ari.Client, 1)
+	link, err := arilink.New(arilink.Config{URL: r.ast.ARIURL, WebsocketURL: r.ast.EventsURL,
+		Username: r.ast.User, Password: r.ast.Password, Application: app, Log: r.log,
+		OnConnect: func(_ context.Context, c arilink.Connection) {
+			select {
+			case connected <- c.Client:
+			default:
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	linkCtx, stopLink := context.WithCancel(context.Background())
+	linked := make(chan error, 1)
+	go func() { linked <- link.Run(linkCtx) }()
+	t.Cleanup(func() {
+		stopLink()
+		if err := <-linked; err != nil {
+			t.Errorf("arilink Run: %v", err)
+		}
+	})
+	select {
+	case r.client = <-connected:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("arilink did not connect within 15 s: %v", link.Ready())
+	}
+	r.events = record(t, r.client)
+	d, err := asterisk.New(asterisk.Config{Client: r.client, App: app, Flow: r.flow, States: r.db,
+		SoundsDir: installSounds(t, r.ast), Endpoints: endpoints, Log: r.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(func() { // before the link's: the driver stops using the client first
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+}
+
+var (
+	soundsOnce sync.Once
+	soundsDir  string
+	soundsErr  error
+)
+
+// installSounds writes the prompt catalogue, both languages, as
+// <dir>/<lang>/<name>.wav into a folder of Asterisk's, once per test
+// binary, and returns the folder.
+func installSounds(t *testing.T, ast *asterisktest.Asterisk) string {
+	t.Helper()
+	soundsOnce.Do(func() {
+		dir := filepath.Join(ast.SoundsDir, "ivr")
+		for _, p := range ivr.Catalogue() {
+			for _, lang := range []oncall.Language{oncall.English, oncall.Russian} {
+				data, ok := sounds.Bytes(string(lang), p.Name)
+				if !ok {
+					soundsErr = fmt.Errorf("no %s audio for prompt %s", lang, p.Name)
+					return
+				}
+				if err := os.MkdirAll(filepath.Join(dir, string(lang)), 0o750); err != nil {
+					soundsErr = err
+					return
+				}
+				if err := os.WriteFile(filepath.Join(dir, string(lang), p.Name+".wav"), data, 0o600); err != nil {
+					soundsErr = err
+					return
+				}
+			}
+		}
+		soundsDir = dir
+	})
+	if soundsErr != nil {
+		t.Fatal(soundsErr)
+	}
+	return soundsDir
+}
+
+// scenario writes testdata/<name> into a folder of the test with a
+// key press in place of its <!--keys--> for each of keys, sip-tester's
+// audio linked beside it, and returns its path.
+func scenario(t *testing.T, name, keys string) string {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var b strings.Builder
+	for i, k := range keys {
+		file := fmt.Sprintf("key%d.pcap", i)
+		writeKey(t, filepath.Join(dir, file), k, i)
+		fmt.Fprintf(&b, "<nop><action><exec play_pcap_audio=%q/></action></nop>\n  <pause milliseconds=\"400\"/>\n  ", file)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, bytes.Replace(text, []byte("<!--keys-->"), []byte(b.String()), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pcaps, _ := filepath.Glob("/usr/share/sip-tester/*.pcap")
+	for _, p := range pcaps {
+		if err := os.Symlink(p, filepath.Join(dir, filepath.Base(p))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
+}
+
+// writeKey writes the n-th key press of a call, key, as a pcap of RFC 4733
+// events: sip-tester's dtmf_2833_<key>.pcap with its RTP sequence numbers
+// and timestamp moved past those of the presses before it. sipp sends the
+// packets as they are, and the files share one stream whose numbers follow
+// the digits' order (1…9, *, #, 0): Asterisk takes a press that repeats an
+// earlier one's timestamp for a repeat of the same event, and drops one
+// whose numbers are older than the last.
+func writeKey(t *testing.T, path string, key rune, n int) {
+	t.Helper()
+	name := map[rune]string{'#': "pound", '*': "star"}[key]
+	if name == "" {
+		name = string(key)
+	}
+	data, err := os.ReadFile("/usr/share/sip-tester/dtmf_2833_" + name + ".pcap")
+	if err != nil {
+		t.Fatalf("the key %c: %v (install Debian's sip-tester)", key, err)
+	}
+	out := slices.Clone(data)
+	const globalHeader, recordHeader, rtpAt = 24, 16, 14 + 20 + 8 // Ethernet, IPv4, UDP
+	for off, i := globalHeader, 0; off+recordHeader <= len(out); i++ {
+		size := int(binary.LittleEndian.Uint32(out[off+8:]))
+		rtp := out[off+recordHeader+rtpAt : off+recordHeader+size]
+		binary.BigEndian.PutUint16(rtp[2:], uint16(20000+n*20+i))
+		binary.BigEndian.PutUint32(rtp[4:], uint32(200000+n*8000))
+		off += recordHeader + size
+	}
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// caller starts a caller user agent name dialling number with scenario
+// file (its keys written in); its endpoint matches it by name.
+func (r *rig) caller(t *testing.T, name, number, file, keys string) *asterisktest.UA {
+	t.Helper()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("Asterisk's log (the end):\n%s", r.ast.LogTail())
+		}
+	})
+	port, err := asterisktest.FreeUDPPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.ast.AddEndpoint(t, name, port) // calls from it are matched by its From user
+	return r.ast.StartUA(t, name, "-sf", scenario(t, file, keys), "-s", number)
+}
+
+// engineer starts an engineer's user agent name with scenario file and
+// gives it an endpoint; it returns the dial string.
+func (r *rig) engineer(t *testing.T, name, file string, args ...string) (*asterisktest.UA, string) {
+	t.Helper()
+	ua := r.ast.StartUA(t, name, append([]string{"-sf", scenario(t, file, "")}, args...)...)
+	r.ast.AddEndpoint(t, name, ua.Port)
+	return ua, "PJSIP/" + name
+}
+
+// recorder keeps the events the test looks at, from the driver's own
+// client (a second websocket would take the application over).
+type recorder struct {
+	mu     sync.Mutex
+	events []ari.Event
+}
+
+func record(t *testing.T, client ari.Client) *recorder {
+	r := &recorder{}
+	sub := client.Bus().Subscribe(ari.AppKey(app), ari.Events.StasisStart, ari.Events.PlaybackStarted, ari.Events.ChannelEnteredBridge)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for e := range sub.Events() {
+			r.mu.Lock()
+			r.events = append(r.events, e)
+			r.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		sub.Cancel()
+		<-stopped
+	})
+	return r
+}
+
+// channel waits for the StasisStart of a channel whose name starts with
+// PJSIP/<endpoint>- and returns its id.
+func (r *recorder) channel(t *testing.T, endpoint string) string {
+	t.Helper()
+	var id string
+	waitFor(t, 15*time.Second, "a channel of "+endpoint+" in Stasis", func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, e := range r.events {
+			if s, ok := e.(*ari.StasisStart); ok && strings.HasPrefix(s.Channel.Name, "PJSIP/"+endpoint+"-") {
+				id = s.Channel.ID
+				return true
+			}
+		}
+		return false
+	})
+	return id
+}
+
+// played is what the driver played to channel id, as "<lang>/<name>".
+func (r *recorder) played(id string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, e := range r.events {
+		if p, ok := e.(*ari.PlaybackStarted); ok && p.Playback.TargetURI == "channel:"+id {
+			uri := strings.TrimPrefix(p.Playback.MediaURI, "sound:")
+			out = append(out, filepath.Base(filepath.Dir(uri))+"/"+filepath.Base(uri))
+		}
+	}
+	return out
+}
+
+// rxcount is how many RTP packets Asterisk received on channel id.
+func (r *rig) rxcount(t *testing.T, id string) int {
+	t.Helper()
+	var v struct {
+		Value string `json:"value"`
+	}
+	r.ast.ARI(t, http.MethodGet, "/channels/"+id+"/variable?"+url.Values{"variable": {"CHANNEL(rtcp,rxcount,audio)"}}.Encode(), &v)
+	n, _ := strconv.Atoi(v.Value)
+	return n
+}
+
+// bridgeOf waits for a bridge holding exactly the channels ids.
+func (r *rig) bridgeOf(t *testing.T, within time.Duration, ids ...string) string {
+	t.Helper()
+	var found string
+	waitFor(t, within, fmt.Sprintf("a bridge of %v", ids), func() bool {
+		var bridges []struct {
+			ID         string   `json:"id"`
+			BridgeType string   `json:"bridge_type"`
+			Channels   []string `json:"channels"`
+		}
+		r.ast.ARI(t, http.MethodGet, "/bridges", &bridges)
+		for _, b := range bridges {
+			if len(b.Channels) == len(ids) && containsAll(b.Channels, ids) {
+				found = b.ID
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+func containsAll(have, want []string) bool {
+	for _, w := range want {
+		found := false
+		for _, h := range have {
+			found = found || h == w
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// nothingLeft checks that Asterisk has no channel and no bridge left.
+func (r *rig) nothingLeft(t *testing.T) {
+	t.Helper()
+	for _, what := range []string{"channels", "bridges"} {
+		var left []json.RawMessage
+		waitFor(t, 10*time.Second, "no "+what+" left in Asterisk", func() bool {
+			r.ast.ARI(t, http.MethodGet, "/"+what, &left)
+			return len(left) == 0
+		})
+	}
+}
+
+// callRecord waits for the call record of call id.
+func (r *rig) callRecord(t *testing.T, id string) ivr.CallRecord {
+	t.Helper()
+	var rec ivr.CallRecord
+	waitFor(t, 15*time.Second, "the record of call "+id, func() bool {
+		var err error
+		rec, err = r.db.Call(t.Context(), id)
+		return err == nil
+	})
+	return rec
+}
+
+// waitFor polls cond every 50 ms until it holds, failing the test after
+// within.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(within)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			t.Fatalf("no %s within %v", what, within)
+		case <-tick.C:
+		}
+	}
+}
+
+// waitUA waits for a user agent's scenario to end and fails the test
+// unless it ran to the end.
+func waitUA(t *testing.T, u *asterisktest.UA) {
+	t.Helper()
+	if err := u.Wait(); err != nil {
+		t.Errorf("%v, want exit status 0; its output:\n%s", err, u.Output())
+	}
+}
