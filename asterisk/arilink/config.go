@@ -71,8 +71,10 @@ type Config struct {
 	// 10 s.
 	PingInterval time.Duration
 	// MinBackoff and MaxBackoff bound the wait between attempts to
-	// connect, doubled from MinBackoff after each failure up to
-	// MaxBackoff. Default: 100 ms and 5 s.
+	// connect: doubled from MinBackoff after each failure (or connection
+	// that lasted less than MaxBackoff) up to MaxBackoff; a connection
+	// that lasted longer is followed by an attempt at once. Default:
+	// 100 ms and 5 s.
 	MinBackoff, MaxBackoff time.Duration
 	// QueueSize is how many events of a connection are held while
 	// OnConnect runs or the library is slow to read; more gives the

@@ -29,6 +29,7 @@ type front struct {
 	// gives up.
 	Hang atomic.Bool
 
+	srv   *http.Server
 	mu    sync.Mutex
 	conns map[*frontConn]struct{}
 	seen  chan struct{} // a websocket was relayed
@@ -125,14 +126,20 @@ func startFront(t *testing.T, ast *asterisktest.Asterisk, port int) *front {
 		}
 		rest.ServeHTTP(w, r)
 	})))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	f.wg.Go(func() { _ = srv.Serve(ln) })
+	f.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	f.wg.Go(func() { _ = f.srv.Serve(ln) })
 	t.Cleanup(func() {
-		_ = srv.Close()
-		f.Cut()
+		f.Stop()
 		f.wg.Wait()
 	})
 	return f
+}
+
+// Stop closes the front and its websockets: Asterisk is gone from its
+// address.
+func (f *front) Stop() {
+	_ = f.srv.Close()
+	f.Cut()
 }
 
 // Inject sends data to every websocket relayed now, after waiting (up to

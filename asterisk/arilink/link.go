@@ -253,16 +253,26 @@ func (l *Link) loop(ctx context.Context) (*session, *door) {
 			}
 			continue
 		}
-		backoff = l.cfg.MinBackoff
-		lost := l.setUp()
-		l.log.Info("connected to Asterisk's ARI", zap.Int(keySeq, lost.Seq))
+		c := l.setUp()
+		l.log.Info("connected to Asterisk's ARI", zap.Int(keySeq, c.Seq))
 		if l.cfg.OnConnect != nil {
-			l.cfg.OnConnect(ctx, lost)
+			l.cfg.OnConnect(ctx, c)
 		}
 		close(s.release)
+		upAt := time.Now()
 		if ended := l.serve(ctx, s, &held); !ended {
 			return s, held
 		}
+		if time.Since(upAt) >= l.cfg.MaxBackoff {
+			backoff = l.cfg.MinBackoff // a connection that lasted: again at once
+			continue
+		}
+		// One that ended at once waits, as after a failure, so that an
+		// Asterisk that accepts and drops is not dialled in a loop.
+		if !l.wait(ctx, backoff, &held) {
+			return nil, held
+		}
+		backoff = min(2*backoff, l.cfg.MaxBackoff)
 	}
 }
 

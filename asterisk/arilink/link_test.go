@@ -374,13 +374,20 @@ func TestAsteriskDownAtStart(t *testing.T) {
 	}
 	t.Logf("%v after the start: %v", time.Since(began).Round(time.Millisecond), err)
 
-	startFront(t, ast, port) // Asterisk "comes up" at the URL
+	f := startFront(t, ast, port) // Asterisk "comes up" at the URL
 	if c := link.connected(t); c.Seq != 1 {
 		t.Errorf("first connection: Seq %d", c.Seq)
 	}
 	if _, err := link.Client(); err != nil {
 		t.Errorf("Client() once connected: %v", err)
 	}
+
+	// Gone again: Ready says so, and the Link still ends cleanly (run's
+	// cleanup) while the library waits to reconnect.
+	f.Stop()
+	waitFor(t, 10*time.Second, "Ready saying not connected", func() bool {
+		return errors.Is(link.Ready(), arilink.ErrNotConnected)
+	})
 }
 
 // TestApplicationReplaced: another websocket taking the application
