@@ -37,7 +37,8 @@
 //     does not take the application back (two instances would take it
 //     from each other for ever).
 //
-// Its client is never given to native.Connect, which writes a field the
-// reconnecting goroutine reads; the library's environment variables
-// (ARI_URL …) are read only through Config.WithEnv.
+// Its client is never made by native.Connect, which writes a field the
+// reconnecting goroutine reads; its Connected method races the same way
+// (use Ready). The library's environment variables (ARI_URL …) are read
+// only through Config.WithEnv.
 package arilink

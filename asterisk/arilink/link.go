@@ -210,7 +210,11 @@ func (l *Link) loop(ctx context.Context) (*session, *door) {
 	var held *door
 	retry := func(err error) bool {
 		l.setDown(err)
-		l.log.Debug("could not connect to Asterisk; trying again", zap.Error(err), zap.Duration(keyBackoff, backoff))
+		log := l.log.Debug
+		if backoff == l.cfg.MinBackoff { // the first failure of a streak
+			log = l.log.Warn
+		}
+		log("could not connect to Asterisk; trying again", zap.Error(err), zap.Duration(keyBackoff, backoff))
 		ok := l.wait(ctx, backoff, &held)
 		backoff = min(2*backoff, l.cfg.MaxBackoff)
 		return ok
