@@ -52,7 +52,12 @@ func BenchmarkEventLatency(b *testing.B) {
 				ctx, cancel := context.WithCancel(context.Background())
 				done := make(chan error, 1)
 				go func() { done <- link.Run(ctx) }()
-				b.Cleanup(func() { cancel(); <-done })
+				b.Cleanup(func() {
+					cancel()
+					if err := <-done; err != nil {
+						b.Error(err)
+					}
+				})
 				client = <-connected
 			}
 			sub := client.Bus().Subscribe(nil, ari.Events.ChannelUserevent)

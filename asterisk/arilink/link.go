@@ -124,11 +124,11 @@ func (l *Link) Ready() error {
 	case l.up:
 		return nil
 	case !l.ran:
-		return fmt.Errorf("Asterisk at %s: %w: not started", l.cfg.URL, ErrNotConnected)
+		return fmt.Errorf("Asterisk at %s: %w: not started", l.cfg.URL, ErrNotConnected) //nolint:staticcheck // ST1005: a name, in what /readyz shows
 	case l.lastErr != nil:
-		return fmt.Errorf("Asterisk at %s %w since %s: %v", l.cfg.URL, ErrNotConnected, l.since.UTC().Format(time.RFC3339), l.lastErr)
+		return fmt.Errorf("Asterisk at %s %w since %s: %v", l.cfg.URL, ErrNotConnected, l.since.UTC().Format(time.RFC3339), l.lastErr) //nolint:staticcheck // ST1005: a name, in what /readyz shows
 	default:
-		return fmt.Errorf("Asterisk at %s %w since %s", l.cfg.URL, ErrNotConnected, l.since.UTC().Format(time.RFC3339))
+		return fmt.Errorf("Asterisk at %s %w since %s", l.cfg.URL, ErrNotConnected, l.since.UTC().Format(time.RFC3339)) //nolint:staticcheck // ST1005: a name, in what /readyz shows
 	}
 }
 
@@ -143,7 +143,7 @@ func (l *Link) Client() (ari.Client, error) {
 	if c == nil {
 		err := l.Ready()
 		if err == nil {
-			err = fmt.Errorf("Asterisk at %s: %w yet", l.cfg.URL, ErrNotConnected)
+			err = fmt.Errorf("Asterisk at %s: %w yet", l.cfg.URL, ErrNotConnected) //nolint:staticcheck // ST1005: a name, in what /readyz shows
 		}
 		return nil, err
 	}

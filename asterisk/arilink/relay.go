@@ -339,7 +339,7 @@ func (s *session) readUp() {
 	for {
 		kind, data, err := s.up.ReadMessage()
 		if err != nil {
-			s.end(fmt.Errorf("Asterisk's events websocket: %w", err))
+			s.end(fmt.Errorf("reading Asterisk's events: %w", err))
 			return
 		}
 		_ = s.up.SetReadDeadline(time.Now().Add(wait))
