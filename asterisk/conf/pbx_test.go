@@ -56,7 +56,7 @@ const sampleRTPPorts = 200
 // sample edited out of shape fails here instead of binding 5060.
 func startSamples(t *testing.T, prefix string) *pbx {
 	t.Helper()
-	p := &pbx{binary: filepath.Join(prefix, "sbin", "asterisk"), dir: t.TempDir(), exited: make(chan struct{})}
+	p := &pbx{binary: filepath.Join(prefix, "sbin", "asterisk"), dir: t.TempDir()}
 	modules, err := filepath.Glob(filepath.Join(prefix, "lib*", "asterisk", "modules", "app_stasis.so"))
 	if err != nil || len(modules) == 0 {
 		modules, _ = filepath.Glob(filepath.Join(prefix, "lib", "*", "asterisk", "modules", "app_stasis.so"))
@@ -148,27 +148,38 @@ func startSamples(t *testing.T, prefix string) *pbx {
 		}
 	}
 
-	out, err := os.Create(d("log/stdout.log"))
+	p.start(t)
+	return p
+}
+
+// start starts Asterisk on p's configuration (p.dir/etc/asterisk.conf) and
+// waits until ARI answers and Asterisk is fully booted; it is stopped when
+// the test ends.
+func (p *pbx) start(t *testing.T) {
+	t.Helper()
+	p.exited = make(chan struct{})
+	out, err := os.Create(filepath.Join(p.dir, "log", "stdout.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(p.binary, "-f", "-n", "-C", p.conf()) //nolint:gosec // G204: the test's Asterisk on the test's configuration
 	cmd.Dir, cmd.Stdout, cmd.Stderr, cmd.SysProcAttr = p.dir, out, out, procAttr()
+	exited := p.exited
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", p.binary, err)
 	}
 	go func() {
 		_ = cmd.Wait()
 		_ = out.Close()
-		close(p.exited)
+		close(exited)
 	}()
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-p.exited:
+		case <-exited:
 		case <-time.After(20 * time.Second):
 			_ = cmd.Process.Kill()
-			<-p.exited
+			<-exited
 		}
 		if t.Failed() {
 			t.Logf("the sample Asterisk's log (the end):\n%s", p.logTail())
@@ -176,7 +187,7 @@ func startSamples(t *testing.T, prefix string) *pbx {
 	})
 	waitFor(t, 60*time.Second, "the sample Asterisk's ARI", func() bool {
 		select {
-		case <-p.exited:
+		case <-exited:
 			t.Fatalf("the sample Asterisk exited:\n%s", p.logTail())
 		default:
 		}
@@ -184,7 +195,6 @@ func startSamples(t *testing.T, prefix string) *pbx {
 		return err == nil && code == http.StatusOK
 	})
 	p.cli(t, "core waitfullybooted")
-	return p
 }
 
 func (p *pbx) conf() string { return filepath.Join(p.dir, "etc", "asterisk.conf") }
