@@ -46,7 +46,13 @@ func run(t *testing.T, ast *asterisktest.Asterisk, cfg arilink.Config) *running 
 		cfg.MinBackoff, cfg.MaxBackoff = 20*time.Millisecond, 200*time.Millisecond
 	}
 	cfg.Log = zaptest.NewLogger(t)
-	cfg.OnConnect = func(_ context.Context, c arilink.Connection) { r.connects <- c }
+	hook := cfg.OnConnect
+	cfg.OnConnect = func(ctx context.Context, c arilink.Connection) {
+		if hook != nil {
+			hook(ctx, c)
+		}
+		r.connects <- c
+	}
 	link, err := arilink.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -426,4 +432,71 @@ func TestApplicationReplaced(t *testing.T) {
 
 func basic(user, password string) string {
 	return base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
+}
+
+// TestOnConnectHoldsEvents: events of a new connection wait for OnConnect
+// to return, so that a subscription made in it misses none; more than
+// QueueSize of them give the connection up (and the Link reconnects).
+func TestOnConnectHoldsEvents(t *testing.T) {
+	ast := asterisktest.Start(t)
+	f := startFront(t, ast, 0)
+	inHook := make(chan arilink.Connection)
+	proceed := make(chan struct{})
+	link := run(t, ast, arilink.Config{URL: f.URL, QueueSize: 8, OnConnect: func(ctx context.Context, c arilink.Connection) {
+		if c.Seq > 2 {
+			return
+		}
+		inHook <- c
+		select {
+		case <-proceed:
+		case <-ctx.Done():
+		}
+	}})
+	var c arilink.Connection
+	select {
+	case c = <-inHook:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("OnConnect not called within 20 s; Ready: %v", link.Ready())
+	}
+	ts := `"timestamp":"2026-12-01T12:00:00.000+0000","application":"` + app + `"`
+	marker := func(name string) string {
+		return `{"type":"ChannelUserevent",` + ts + `,"eventname":"` + name + `","userevent":{}}`
+	}
+	f.Inject(t, marker("held-1"), marker("held-2"))
+	// Sent while the hook runs, subscribed to in it: still received.
+	seen := subscribe(t, c.Client)
+	proceed <- struct{}{}
+	link.connected(t)
+	for _, name := range []string{"held-1", "held-2"} {
+		seen.wait(t, name, func(e ari.Event) bool {
+			u, ok := e.(*ari.ChannelUserevent)
+			return ok && u.Eventname == name
+		})
+	}
+
+	// A second connection (after a cut) whose hook holds more events
+	// than QueueSize: it is given up, and the next one serves.
+	f.Cut()
+	select {
+	case c = <-inHook:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no second OnConnect; Ready: %v", link.Ready())
+	}
+	flood := make([]string, 20)
+	for i := range flood {
+		flood[i] = marker(fmt.Sprintf("flood-%d", i))
+	}
+	f.Inject(t, flood...)
+	proceed <- struct{}{}
+	if got := link.connected(t); got.Seq != 2 {
+		t.Fatalf("connection %d, want 2", got.Seq)
+	}
+	if got := link.connected(t); got.Seq != 3 {
+		t.Errorf("after the flood: connection %d, want 3 (the second given up)", got.Seq)
+	}
+	f.Inject(t, marker("after-flood"))
+	seen.wait(t, "an event after the flood", func(e ari.Event) bool {
+		u, ok := e.(*ari.ChannelUserevent)
+		return ok && u.Eventname == "after-flood"
+	})
 }
