@@ -66,7 +66,7 @@ type Link struct {
 	handlers sync.WaitGroup // the relay's HTTP handlers
 	wg       sync.WaitGroup // Run's other goroutines
 
-	mu       sync.Mutex // guards what follows, which Ready, Client and Dropped read
+	mu       sync.Mutex // guards what follows, which Ready and Client read
 	client   ari.Client // set at the first connection
 	up       bool
 	since    time.Time // when the Link went down (or was made)
