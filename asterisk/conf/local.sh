@@ -44,8 +44,9 @@ if [ -e "$dir/etc" ]; then
 fi
 mkdir -p "$dir"/{etc,run,log,spool,lib,data,cache,baresip}
 dir=$(cd "$dir" && pwd)
-ari_password=$(openssl rand -hex 12)
-softphone_password=$(openssl rand -hex 12)
+secret() { od -An -N12 -tx1 /dev/urandom | tr -d ' \n'; }
+ari_password=$(secret)
+softphone_password=$(secret)
 unused_port=$((sip_port + 1))
 
 # Asterisk's own data (its REST API descriptions, its sounds if installed).
