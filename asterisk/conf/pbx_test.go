@@ -356,15 +356,29 @@ func next(t *testing.T, ch <-chan event, typ string) event {
 // ua is a sipp user agent.
 type ua struct {
 	name string
+	dir  string // its working folder, where it traces its messages
 	out  lockedBuffer
 	done chan struct{}
 	err  error // set before done is closed
 }
 
 // sipp runs sipp with scenario (a file of testdata/) towards the sample
-// Asterisk, on free loopback ports, for one call bounded to 60 s; sip-tester's
-// g711a.pcap is linked beside the scenario. [from_user] is from.
+// Asterisk, on free loopback ports, for one call bounded to 60 s;
+// sip-tester's g711a.pcap is linked beside the scenario. [from_user] is
+// from.
 func (p *pbx) sipp(t *testing.T, scenario, from string, args ...string) *ua {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", scenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.sippAt(t, 0, scenario, string(b), from, args...)
+}
+
+// sippAt is sipp with the scenario's text given, on SIP port port of
+// 127.0.0.1 (0: a free one). sipp traces the messages it exchanges
+// (ua.messages), and answers OPTIONS itself (-aa).
+func (p *pbx) sippAt(t *testing.T, port int, scenario, text, from string, args ...string) *ua {
 	t.Helper()
 	bin, err := exec.LookPath("sipp")
 	if err != nil {
@@ -374,29 +388,26 @@ func (p *pbx) sipp(t *testing.T, scenario, from string, args ...string) *ua {
 		t.Skip("no sipp: install Debian's sip-tester")
 	}
 	dir := t.TempDir()
-	b, err := os.ReadFile(filepath.Join("testdata", scenario))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, scenario), b, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, scenario), []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Symlink("/usr/share/sip-tester/g711a.pcap", filepath.Join(dir, "g711a.pcap")); err != nil {
 		t.Fatal(err)
 	}
-	port, err := asterisktest.FreeUDPPort()
-	if err != nil {
-		t.Fatal(err)
+	if port == 0 {
+		if port, err = asterisktest.FreeUDPPort(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	media, err := asterisktest.FreeUDPPort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &ua{name: from + " (" + scenario + ")", done: make(chan struct{})}
+	u := &ua{name: from + " (" + scenario + ")", dir: dir, done: make(chan struct{})}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	args = append([]string{"-sf", filepath.Join(dir, scenario), "-key", "from_user", from}, args...)
 	args = append(args, "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-mi", "127.0.0.1", "-mp", strconv.Itoa(media),
-		"-m", "1", "-l", "1", "-timeout", "55s", "-timeout_error", "-nostdin", "127.0.0.1:"+strconv.Itoa(p.sipPort))
+		"-m", "1", "-l", "1", "-timeout", "55s", "-timeout_error", "-nostdin", "-aa", "-trace_msg", "127.0.0.1:"+strconv.Itoa(p.sipPort))
 	cmd := exec.CommandContext(ctx, bin, args...) //nolint:gosec // G204: sipp with the test's scenario
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, &u.out, &u.out
 	if err := cmd.Start(); err != nil {
@@ -426,6 +437,21 @@ func (u *ua) wait(t *testing.T) {
 	if u.err != nil {
 		t.Errorf("sipp %s: %v, want exit status 0", u.name, u.err)
 	}
+}
+
+// messages is what sipp traced of the messages it sent and received.
+func (u *ua) messages(t *testing.T) string {
+	t.Helper()
+	found, _ := filepath.Glob(filepath.Join(u.dir, "*_messages.log"))
+	var b []byte
+	for _, f := range found {
+		data, err := os.ReadFile(f) //nolint:gosec // G304: sipp's trace in the test's folder
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = append(b, data...)
+	}
+	return string(b)
 }
 
 type lockedBuffer struct {

@@ -33,9 +33,10 @@ type channel struct {
 // (registered, with its password) and from the carrier (by its address,
 // the number with or without its +, or only in the To header), into the
 // first application connected of ivr, ivr-2, ivr-3 with the line as its
-// argument; with none connected, into the voicemail box after our own
-// prompts in the line's language, also when the emergency number cannot be
-// reached.
+// argument; an engineer's leg originated through the trunk, authenticated
+// with the trunk's credentials; with no application connected, the
+// voicemail box after our own prompts in the line's language, also when
+// the emergency number cannot be reached.
 func TestSamples(t *testing.T) {
 	rig := asterisktest.Start(t) // finds the Asterisk install, or skips
 	p := startSamples(t, rig.Prefix)
@@ -149,6 +150,46 @@ func TestSamples(t *testing.T) {
 		ch := connect(t, "ivr-2")
 		caller := p.sipp(t, "call.xml", "+15550003333", "-s", "ivr-trunk", "-key", "to_user", "+12025952118")
 		intoStasis(t, ch, "ivr-2", "PJSIP/carrier-", "ivr-lines", "+12025952118", caller)
+	})
+
+	// The driver rings an engineer through the trunk: an originate to
+	// PJSIP/<number>@carrier reaches the carrier's address with the
+	// number, answers its challenge with the trunk's credentials, and the
+	// answered leg enters the application.
+	t.Run("engineer leg through the carrier", func(t *testing.T) {
+		ch := connect(t, "ivr")
+		scenario, err := os.ReadFile(filepath.Join("testdata", "carrier-uas.xml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.NewReplacer("CARRIER_USER", "CHANGE-ME-carrier-username", "CARRIER_PASSWORD", "CHANGE-ME-carrier-password").Replace(string(scenario))
+		carrier := p.sippAt(t, p.carrierPort, "carrier-uas.xml", text, "carrier")
+		var leg channel
+		code := p.mustARI(t, http.MethodPost, "/channels?"+url.Values{
+			"endpoint": {"PJSIP/+79161234567@carrier"}, "app": {"ivr"}, "appArgs": {"leg,engineer-1"},
+			"callerId": {"+12025952118"}, "timeout": {"20"},
+		}.Encode(), &leg)
+		if code != http.StatusOK {
+			t.Fatalf("originate: %d", code)
+		}
+		start := next(t, ch, "StasisStart")
+		if start.Channel.ID != leg.ID || strings.Join(start.Args, ",") != "leg,engineer-1" || !strings.HasPrefix(start.Channel.Name, "PJSIP/carrier-") {
+			t.Errorf("StasisStart of %s (%s) with %q, want the leg %s with [leg engineer-1]", start.Channel.ID, start.Channel.Name, start.Args, leg.ID)
+		}
+		p.mustARI(t, http.MethodDelete, "/channels/"+leg.ID, nil)
+		carrier.wait(t)
+		msgs := carrier.messages(t)
+		for _, want := range []string{
+			"INVITE sip:+79161234567@127.0.0.1:" + strconv.Itoa(p.carrierPort) + " SIP/2.0",
+			`Authorization: Digest username="CHANGE-ME-carrier-username", realm="carrier"`,
+			"From: <sip:+12025952118@",                // the originate's caller id,
+			"P-Asserted-Identity: <sip:+12025952118@", // asserted too (send_pai)
+		} {
+			if !strings.Contains(msgs, want) {
+				t.Errorf("the carrier received no %q; its messages:\n%s", want, msgs)
+			}
+		}
+		noChannels(t)
 	})
 
 	// No application connected: the caller hears our prompts in the
