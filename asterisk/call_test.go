@@ -1,71 +1,90 @@
 package asterisk_test
 
 import (
+	"encoding/json"
 	"net/http"
+	"os"
+	"path"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
+	"github.com/supportdesk/ivr/asterisk"
 	"github.com/supportdesk/ivr/internal/asterisktest"
 	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/oncall"
-	"github.com/supportdesk/ivr/tickets"
 )
 
-// l1Ticket is the first demo ticket: critical, at L1, a Washington client.
-var l1Ticket = tickets.FirstID
+// The demo tickets the tests key (demo.Tickets, numbered from 1001).
+const (
+	criticalL1Washington = "1001"
+	urgentL2Moscow       = "1004"
+)
 
-// TestWashingtonCallerReachesEngineer: a caller of the Washington line
-// hears the English greeting, keys an L1 ticket during it, holds while the
-// L1 engineer on call is rung, and once the engineer presses 1 the two are
-// bridged with audio both ways; the caller hangs up, the engineer is hung
-// up too, and the call is recorded as connected to that engineer.
-func TestWashingtonCallerReachesEngineer(t *testing.T) {
-	r := newRig(t)
-	eng, phone := r.onCall(t, oncall.L1)
-	engineer, dial := r.engineer(t, "wash-engineer", "engineer_accepts.xml", "-rtp_echo")
-	r.serve(t, map[string]string{phone: dial})
+// TestCallerReachesEngineer: a caller hears the greeting of the line
+// dialled in its language, keys a ticket during it, holds while the
+// engineer on call at the ticket's level is rung, and once the engineer
+// presses 1 the two are bridged with audio both ways; the caller hangs up,
+// the engineer is hung up too, and the call is recorded as connected to
+// that engineer.
+func TestCallerReachesEngineer(t *testing.T) {
+	for _, tc := range []struct {
+		name, line, ticket string
+		level              oncall.Level
+		lang               oncall.Language
+		greeting, holding  string
+	}{
+		{"washington", asterisktest.Washington, criticalL1Washington, oncall.L1, oncall.English, "en/greeting_washington", "en/searching"},
+		{"moscow", asterisktest.Moscow, urgentL2Moscow, oncall.L2, oncall.Russian, "ru/greeting_moscow", "ru/searching"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			eng, phone := r.onCall(t, tc.level)
+			name := "engineer-" + tc.name
+			engineer, dial := r.engineer(t, name, "engineer_accepts.xml", "-rtp_echo")
+			r.serve(t, asterisk.Config{Endpoints: map[string]string{phone: dial}})
 
-	caller := r.caller(t, "wash-caller", asterisktest.Washington, "caller_waits.xml", itoa(l1Ticket)+"#")
-	callID := r.events.channel(t, "wash-caller")
-	legID := r.events.channel(t, "wash-engineer")
-	if want := callID + "-leg1"; legID != want {
-		t.Errorf("the engineer's channel is %s, want the leg id %s", legID, want)
-	}
-	r.bridgeOf(t, 30*time.Second, callID, legID)
+			caller := r.caller(t, "caller-"+tc.name, tc.line, "caller_waits.xml", tc.ticket+"#")
+			callID := r.events.channel(t, "caller-"+tc.name)
+			legID := r.events.channel(t, name)
+			if want := callID + "-leg1"; legID != want {
+				t.Errorf("the engineer's channel is %s, want the leg id %s", legID, want)
+			}
+			r.bridgeOf(t, 30*time.Second, callID, legID)
 
-	// Audio both ways: Asterisk keeps receiving RTP from the caller, and
-	// from the engineer's side, which only echoes what reaches it.
-	c0, e0 := r.rxcount(t, callID), r.rxcount(t, legID)
-	waitFor(t, 10*time.Second, "50 more RTP packets from each side in the bridge", func() bool {
-		return r.rxcount(t, callID) >= c0+50 && r.rxcount(t, legID) >= e0+50
-	})
+			// Audio both ways: Asterisk keeps receiving RTP from the
+			// caller, and from the engineer's side, which only echoes
+			// what reaches it.
+			c0, e0 := r.rxcount(t, callID), r.rxcount(t, legID)
+			waitFor(t, 10*time.Second, "50 more RTP packets from each side in the bridge", func() bool {
+				return r.rxcount(t, callID) >= c0+50 && r.rxcount(t, legID) >= e0+50
+			})
 
-	played := r.events.played(callID)
-	if len(played) == 0 || played[0] != "en/greeting_washington" {
-		t.Errorf("the caller heard %v, want en/greeting_washington first", played)
-	}
-	if !slices.Contains(played, "en/searching") {
-		t.Errorf("the caller heard %v, want en/searching (put on hold)", played)
-	}
-	if heard := r.events.played(legID); len(heard) == 0 {
-		t.Errorf("the engineer heard nothing, want the screening")
-	}
+			played := r.events.played(callID)
+			if len(played) == 0 || played[0] != tc.greeting {
+				t.Errorf("the caller heard %v, want %s first", played, tc.greeting)
+			}
+			if !slices.Contains(played, tc.holding) {
+				t.Errorf("the caller heard %v, want %s (put on hold)", played, tc.holding)
+			}
+			if heard := r.events.played(legID); len(heard) == 0 {
+				t.Errorf("the engineer heard nothing, want the screening")
+			}
 
-	// The caller hangs up.
-	if code := r.ast.ARI(t, http.MethodDelete, "/channels/"+callID, nil); code != http.StatusNoContent {
-		t.Fatalf("hang up the caller: %d", code)
-	}
-	waitUA(t, caller)
-	waitUA(t, engineer)
+			if code := r.ast.ARI(t, http.MethodDelete, "/channels/"+callID, nil); code != http.StatusNoContent {
+				t.Fatalf("hang up the caller: %d", code)
+			}
+			waitUA(t, caller)
+			waitUA(t, engineer)
 
-	rec := r.callRecord(t, callID)
-	if rec.Outcome != ivr.OutcomeConnected || rec.EngineerID != eng.ID || rec.TicketID != itoa(l1Ticket) || rec.Language != oncall.English {
-		t.Errorf("call record: outcome %s, engineer %d, ticket %s, language %s; want connected, %d (%s), %d, en",
-			rec.Outcome, rec.EngineerID, rec.TicketID, rec.Language, eng.ID, eng.Name, l1Ticket)
+			rec := r.callRecord(t, callID)
+			if rec.Outcome != ivr.OutcomeConnected || rec.EngineerID != eng.ID || rec.TicketID != tc.ticket || rec.Language != tc.lang {
+				t.Errorf("call record: outcome %s, engineer %d, ticket %s, language %s; want connected, %d (%s), %s, %s",
+					rec.Outcome, rec.EngineerID, rec.TicketID, rec.Language, eng.ID, eng.Name, tc.ticket, tc.lang)
+			}
+			r.nothingLeft(t)
+		})
 	}
-	r.nothingLeft(t)
 }
 
 // TestCallerHangsUpWhileEngineerRings: the caller gives up on hold while
@@ -76,9 +95,9 @@ func TestCallerHangsUpWhileEngineerRings(t *testing.T) {
 	r := newRig(t)
 	eng, phone := r.onCall(t, oncall.L1)
 	engineer, dial := r.engineer(t, "ringing-engineer", "engineer_rings.xml")
-	r.serve(t, map[string]string{phone: dial})
+	r.serve(t, asterisk.Config{Endpoints: map[string]string{phone: dial}})
 
-	caller := r.caller(t, "gone-caller", asterisktest.Washington, "caller_hangs_up.xml", itoa(l1Ticket)+"#")
+	caller := r.caller(t, "gone-caller", asterisktest.Washington, "caller_hangs_up.xml", criticalL1Washington+"#")
 	callID := r.events.channel(t, "gone-caller")
 	waitUA(t, caller)
 	waitUA(t, engineer) // exits 0 only once the CANCEL came
@@ -90,4 +109,66 @@ func TestCallerHangsUpWhileEngineerRings(t *testing.T) {
 	r.nothingLeft(t)
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
+// TestCallerHangsUpDuringGreeting: a caller who hangs up while the
+// greeting plays is recorded as hung up in the menus.
+func TestCallerHangsUpDuringGreeting(t *testing.T) {
+	r := newRig(t)
+	r.serve(t, asterisk.Config{DialString: "PJSIP/{phone}"})
+
+	caller := r.caller(t, "quick-caller", asterisktest.Washington, "caller_hangs_up_at_once.xml", "")
+	callID := r.events.channel(t, "quick-caller")
+	waitUA(t, caller)
+
+	rec := r.callRecord(t, callID)
+	if rec.Outcome != ivr.OutcomeHungUp || rec.Line != asterisktest.Washington {
+		t.Errorf("call record: outcome %s, line %s; want hung-up, %s", rec.Outcome, rec.Line, asterisktest.Washington)
+	}
+	if played := r.events.played(callID); !slices.Equal(played, []string{"en/greeting_washington"}) {
+		t.Errorf("the caller heard %v, want the greeting only", played)
+	}
+	r.nothingLeft(t)
+}
+
+// TestVoicemailWhenNoEngineerCanBeRung: every originate fails (no such
+// endpoint), so the caller is offered voicemail at once; the message the
+// caller leaves before hanging up is fetched from Asterisk into the store
+// and deleted there, and the page carries it.
+func TestVoicemailWhenNoEngineerCanBeRung(t *testing.T) {
+	r := newRig(t)
+	// A real install has its recording folder; the test's Asterisk starts
+	// without one.
+	if err := os.MkdirAll(r.ast.RecordingsDir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	r.serve(t, asterisk.Config{DialString: "PJSIP/nobody-{phone}"})
+
+	caller := r.caller(t, "vm-caller", asterisktest.Washington, "caller_leaves_message.xml", criticalL1Washington+"#")
+	callID := r.events.channel(t, "vm-caller")
+	waitUA(t, caller)
+
+	rec := r.callRecord(t, callID)
+	if rec.Outcome != ivr.OutcomeVoicemail || rec.VoicemailURL == "" || rec.VoicemailSeconds < 3 || !rec.Paged {
+		t.Fatalf("call record: outcome %s, voicemail %q (%d s), paged %v; want voicemail with a message of a few seconds, paged",
+			rec.Outcome, rec.VoicemailURL, rec.VoicemailSeconds, rec.Paged)
+	}
+	saved, err := r.db.Recording(t.Context(), path.Base(rec.VoicemailURL))
+	if err != nil {
+		t.Fatalf("the voicemail in the store: %v", err)
+	}
+	if len(saved.Data) < 8000 || saved.CallID != callID {
+		t.Errorf("stored voicemail: %d bytes of call %s, want seconds of audio of %s", len(saved.Data), saved.CallID, callID)
+	}
+	pages, err := r.db.PageRequests(t.Context(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pages) != 1 || pages[0].CallID != callID || pages[0].VoicemailURL != rec.VoicemailURL {
+		t.Errorf("page requests %+v, want one for %s with the voicemail %s", pages, callID, rec.VoicemailURL)
+	}
+	var stored []json.RawMessage
+	r.ast.ARI(t, http.MethodGet, "/recordings/stored", &stored)
+	if len(stored) != 0 {
+		t.Errorf("Asterisk still stores %d recordings, want the voicemail deleted there", len(stored))
+	}
+	r.nothingLeft(t)
+}

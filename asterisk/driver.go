@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/CyCoreSystems/ari/v5"
@@ -28,7 +29,11 @@ type Driver struct {
 	mu     sync.Mutex
 	routes map[string]*call // channel, playback, recording and bridge ids → their call
 	wg     sync.WaitGroup   // the calls' goroutines
+	calls  atomic.Int64     // calls being served
 }
+
+// Calls is the number of calls being served: each has one goroutine.
+func (d *Driver) Calls() int { return int(d.calls.Load()) }
 
 // New returns a Driver, or errs.Invalid naming the setting that cannot
 // work.
@@ -135,7 +140,11 @@ func (d *Driver) started(ctx context.Context, s *ari.StasisStart) {
 	line := d.lineOf(s)
 	c := newCall(d, s.Channel.ID, line, s.Channel.Caller.Number)
 	d.bind(c.id, c)
-	d.wg.Go(func() { c.run(ctx) })
+	d.calls.Add(1)
+	d.wg.Go(func() {
+		defer d.calls.Add(-1)
+		c.run(ctx)
+	})
 }
 
 // lineOf is the line a caller's channel dialled: its Stasis argument, else

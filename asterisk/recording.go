@@ -22,7 +22,9 @@ import (
 
 // record starts the voicemail of p (the caller).
 func (c *call) record(ctx context.Context, p *party, s ivr.Record) {
-	name := c.newID("voicemail")
+	// The store takes letters, digits, - and _ in a recording's id;
+	// Asterisk's channel ids have a dot.
+	name := strings.ReplaceAll(c.newID("voicemail"), ".", "-")
 	c.bind(name)
 	p.recorded = name
 	err := c.d.request(ctx, "record", func() error {

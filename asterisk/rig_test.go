@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -23,11 +24,13 @@ import (
 
 	"github.com/supportdesk/ivr/asterisk"
 	"github.com/supportdesk/ivr/asterisk/arilink"
+	"github.com/supportdesk/ivr/calls"
 	"github.com/supportdesk/ivr/demo"
 	"github.com/supportdesk/ivr/internal/asterisktest"
 	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/oncall"
 	"github.com/supportdesk/ivr/sounds"
+	"github.com/supportdesk/ivr/sounds/wav"
 	"github.com/supportdesk/ivr/store"
 	"github.com/supportdesk/ivr/store/storetest"
 	"github.com/supportdesk/ivr/tickets"
@@ -49,7 +52,16 @@ type rig struct {
 	flow   *ivr.Flow
 	log    *zap.Logger
 	client ari.Client
+	driver *asterisk.Driver
 	events *recorder
+}
+
+// voicemails keeps voicemails in the store, as cmd/ivr's does.
+type voicemails struct{ db *store.DB }
+
+func (v voicemails) SaveRecording(ctx context.Context, callID, id, contentType string, data []byte, seconds int) (string, error) {
+	err := v.db.SaveRecording(ctx, calls.Recording{ID: id, CallID: callID, ContentType: contentType, Data: data, Seconds: seconds})
+	return "https://ivr.example/api/v1/recordings/" + id, err
 }
 
 // roster answers the flow's on-call questions from the schedule, as
@@ -97,9 +109,9 @@ func (r *rig) onCall(t *testing.T, level oncall.Level) (oncall.Engineer, string)
 
 // serve connects to ARI as the application through arilink (the relay
 // that keeps events the library cannot decode from it) and runs the
-// driver until the test ends; endpoints maps engineers' numbers to the
-// test's user agents.
-func (r *rig) serve(t *testing.T, endpoints map[string]string) {
+// driver until the test ends, with cfg's dial settings (Endpoints mapping
+// engineers' numbers to the test's user agents, or DialString).
+func (r *rig) serve(t *testing.T, cfg asterisk.Config) {
 	t.Helper()
 	connected := make(chan ari.Client, 1)
 	link, err := arilink.New(arilink.Config{URL: r.ast.ARIURL, WebsocketURL: r.ast.EventsURL,
@@ -128,11 +140,15 @@ func (r *rig) serve(t *testing.T, endpoints map[string]string) {
 		t.Fatalf("arilink did not connect within 15 s: %v", link.Ready())
 	}
 	r.events = record(t, r.client)
-	d, err := asterisk.New(asterisk.Config{Client: r.client, App: app, Flow: r.flow, States: r.db,
-		SoundsDir: installSounds(t, r.ast), Endpoints: endpoints, Log: r.log})
+	cfg.Client, cfg.App, cfg.Flow, cfg.States, cfg.Log = r.client, app, r.flow, r.db, r.log
+	cfg.SoundsDir = installSounds(t, r.ast)
+	cfg.Recordings = voicemails{r.db}
+	cfg.Files = asterisk.NewStoredFiles(r.ast.ARIURL, r.ast.User, r.ast.Password, 10*time.Second)
+	d, err := asterisk.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.driver = d
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
@@ -174,12 +190,31 @@ func installSounds(t *testing.T, ast *asterisktest.Asterisk) string {
 				}
 			}
 		}
+		soundsErr = writeBeep(ast.SoundsDir)
 		soundsDir = dir
 	})
 	if soundsErr != nil {
 		t.Fatal(soundsErr)
 	}
 	return soundsDir
+}
+
+// writeBeep writes Asterisk's own "beep" (played before a recording),
+// which a real install has among its core sounds and the test's Asterisk
+// lacks: 300 ms of 1 kHz in the prompts' format.
+func writeBeep(dir string) error {
+	prompt, _ := sounds.Bytes(string(oncall.English), "goodbye")
+	f, err := wav.Read(prompt)
+	if err != nil {
+		return err
+	}
+	const rate, n = 8000, 2400
+	data := make([]byte, 2*n)
+	for i := range n {
+		v := int16(8000 * math.Sin(2*math.Pi*1000*float64(i)/rate))
+		binary.LittleEndian.PutUint16(data[2*i:], uint16(v))
+	}
+	return os.WriteFile(filepath.Join(dir, "beep.wav"), wav.Encode(f.Fmt, data), 0o600)
 }
 
 // scenario writes testdata/<name> into a folder of the test with a
@@ -373,9 +408,11 @@ func containsAll(have, want []string) bool {
 	return true
 }
 
-// nothingLeft checks that Asterisk has no channel and no bridge left.
+// nothingLeft checks that Asterisk has no channel and no bridge left,
+// and that the driver serves no call (each has a goroutine).
 func (r *rig) nothingLeft(t *testing.T) {
 	t.Helper()
+	waitFor(t, 15*time.Second, "the end of the driver's calls", func() bool { return r.driver.Calls() == 0 })
 	for _, what := range []string{"channels", "bridges"} {
 		var left []json.RawMessage
 		waitFor(t, 10*time.Second, "no "+what+" left in Asterisk", func() bool {
