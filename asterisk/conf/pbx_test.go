@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -376,7 +377,8 @@ func (p *pbx) sipp(t *testing.T, scenario, from string, args ...string) *ua {
 }
 
 // sippAt is sipp with the scenario's text given, on SIP port port of
-// 127.0.0.1 (0: a free one). sipp traces the messages it exchanges
+// 127.0.0.1 (0: a free one; args may give another loopback address with
+// -i and -mi). sipp traces the messages it exchanges
 // (ua.messages), and answers OPTIONS itself (-aa).
 func (p *pbx) sippAt(t *testing.T, port int, scenario, text, from string, args ...string) *ua {
 	t.Helper()
@@ -406,7 +408,10 @@ func (p *pbx) sippAt(t *testing.T, port int, scenario, text, from string, args .
 	u := &ua{name: from + " (" + scenario + ")", dir: dir, done: make(chan struct{})}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	args = append([]string{"-sf", filepath.Join(dir, scenario), "-key", "from_user", from}, args...)
-	args = append(args, "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-mi", "127.0.0.1", "-mp", strconv.Itoa(media),
+	if !slices.Contains(args, "-i") {
+		args = append(args, "-i", "127.0.0.1", "-mi", "127.0.0.1")
+	}
+	args = append(args, "-p", strconv.Itoa(port), "-mp", strconv.Itoa(media),
 		"-m", "1", "-l", "1", "-timeout", "55s", "-timeout_error", "-nostdin", "-aa", "-trace_msg", "127.0.0.1:"+strconv.Itoa(p.sipPort))
 	cmd := exec.CommandContext(ctx, bin, args...) //nolint:gosec // G204: sipp with the test's scenario
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, &u.out, &u.out

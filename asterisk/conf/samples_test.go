@@ -152,6 +152,41 @@ func TestSamples(t *testing.T) {
 		intoStasis(t, ch, "ivr-2", "PJSIP/carrier-", "ivr-lines", "+12025952118", caller)
 	})
 
+	// A stranger (neither the carrier's address nor the softphone's
+	// password) is challenged and gets no further.
+	t.Run("stranger refused", func(t *testing.T) {
+		ch := connect(t, "ivr")
+		stranger := p.sipp(t, "call.xml", "+15550006666", "-s", "+12025952118", "-key", "to_user", "+12025952118", "-i", "127.0.0.2", "-mi", "127.0.0.2")
+		<-stranger.done
+		if stranger.err == nil || !strings.Contains(stranger.out.String(), "SIP/2.0 401 Unauthorized") {
+			t.Errorf("a call from 127.0.0.2 was not challenged: sipp %v\n%s", stranger.err, stranger.out.String())
+		}
+		select {
+		case e := <-ch:
+			t.Errorf("the stranger's call reached the application: %s of %s", e.Type, e.Channel.Name)
+		default:
+		}
+		noChannels(t)
+	})
+	// Asterisk does not answer an INVITE whose credentials are wrong (the
+	// caller gives up after its retransmissions): its log says it refused it.
+	t.Run("softphone with a wrong password refused", func(t *testing.T) {
+		const refused = "failed for '127.0.0.1:"
+		before := strings.Count(p.log(), refused)
+		impostor := p.sipp(t, "softphone-call.xml", "softphone", "-s", "+12025952118", "-au", "softphone", "-ap", "wrong")
+		waitFor(t, 10*time.Second, "Asterisk's refusal of the wrong password", func() bool {
+			return strings.Count(p.log(), refused) > before && strings.Contains(p.log(), "Failed to authenticate")
+		})
+		select {
+		case <-impostor.done:
+			if impostor.err == nil {
+				t.Error("a call with a wrong password went through")
+			}
+		default: // still retransmitting its INVITE; stopped when the test ends
+		}
+		noChannels(t)
+	})
+
 	// The driver rings an engineer through the trunk: an originate to
 	// PJSIP/<number>@carrier reaches the carrier's address with the
 	// number, answers its challenge with the trunk's credentials, and the
