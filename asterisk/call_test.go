@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/supportdesk/ivr/asterisk"
+	"github.com/supportdesk/ivr/demo"
 	"github.com/supportdesk/ivr/internal/asterisktest"
 	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/oncall"
@@ -171,4 +172,46 @@ func TestVoicemailWhenNoEngineerCanBeRung(t *testing.T) {
 		t.Errorf("Asterisk still stores %d recordings, want the voicemail deleted there", len(stored))
 	}
 	r.nothingLeft(t)
+}
+
+// TestNextEngineerWhenFirstDoesNotTake: the engineer on call first is
+// busy, or answers and hangs up without pressing 1; the next one of the
+// ring plan is rung, accepts, and is bridged with the caller.
+func TestNextEngineerWhenFirstDoesNotTake(t *testing.T) {
+	for _, tc := range []struct{ name, scenario string }{
+		{"busy", "engineer_busy.xml"},
+		{"refuses", "engineer_refuses.xml"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			first, phone := r.onCall(t, oncall.L1)
+			declining, declines := r.engineer(t, "first-"+tc.name, tc.scenario)
+			accepting, accepts := r.engineer(t, "next-"+tc.name, "engineer_accepts.xml", "-rtp_echo")
+			// Whoever the plan rings next takes the call.
+			endpoints := map[string]string{}
+			for _, e := range demo.Team {
+				endpoints[e.Phone] = accepts
+			}
+			endpoints[phone] = declines
+			r.serve(t, asterisk.Config{Endpoints: endpoints})
+
+			caller := r.caller(t, "caller-"+tc.name, asterisktest.Washington, "caller_waits.xml", criticalL1Washington+"#")
+			callID := r.events.channel(t, "caller-"+tc.name)
+			legID := r.events.channel(t, "next-"+tc.name)
+			r.bridgeOf(t, 40*time.Second, callID, legID)
+			waitUA(t, declining)
+			if code := r.ast.ARI(t, http.MethodDelete, "/channels/"+callID, nil); code != http.StatusNoContent {
+				t.Fatalf("hang up the caller: %d", code)
+			}
+			waitUA(t, caller)
+			waitUA(t, accepting)
+
+			rec := r.callRecord(t, callID)
+			if rec.Outcome != ivr.OutcomeConnected || len(rec.Rang) != 2 || rec.Rang[0] != first.ID || rec.EngineerID != rec.Rang[1] {
+				t.Errorf("call record: outcome %s, rang %v, engineer %d; want connected to the second rung after %d",
+					rec.Outcome, rec.Rang, rec.EngineerID, first.ID)
+			}
+			r.nothingLeft(t)
+		})
+	}
 }
