@@ -12,8 +12,10 @@ import (
 	"maps"
 	"os"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // InstallManifest is the file Install keeps in the folder it installs
@@ -113,7 +115,8 @@ const installComment = "Written by ivr asterisk sounds: the files it installed h
 // already there with the same content is not touched. Files listed in
 // dir's InstallManifest that left the catalogue are removed if they are
 // still as written, and kept (and forgotten) if someone changed them;
-// files Install never wrote are left alone. Everything is done inside
+// files Install never wrote are left alone, but for the temporary files
+// of an install that crashed, once an hour old. Everything is done inside
 // dir: a path that would lead out of it (a symbolic link, a manifest
 // entry with "..") is an error.
 func Install(dir string) (Installed, error) {
@@ -176,6 +179,9 @@ func Install(dir string) (Installed, error) {
 			return done, fmt.Errorf("sounds: install into %s: %w", dir, err)
 		}
 		dirs["."] = true
+	}
+	if err := removeLeftovers(root, time.Now().Add(-leftoverAge)); err != nil {
+		return done, fmt.Errorf("sounds: install into %s: %w", dir, err)
 	}
 	for d := range dirs {
 		if err := syncDir(root, d); err != nil {
@@ -338,6 +344,55 @@ func writeAtomic(root *os.Root, name string, data []byte) error {
 	if err != nil {
 		_ = root.Remove(tmp) // the error that matters is err
 		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}
+
+// leftoverAge is how old a temporary file of writeAtomic must be before
+// Install takes it for the leftover of an install that crashed, not the
+// file another install is writing right now.
+const leftoverAge = time.Hour
+
+// leftover is the name writeAtomic gives its temporary files: a dot, the
+// file's name, a random suffix.
+var leftover = regexp.MustCompile(`^\.(.+)\.tmp-[0-9a-f]{12}$`)
+
+// removeLeftovers removes the temporary files writeAtomic made for a file
+// of the catalogue or the manifest that are older than before.
+func removeLeftovers(root *os.Root, before time.Time) error {
+	folders := map[string]bool{".": true}
+	for k := range index() {
+		folders[path.Dir(k)] = true
+	}
+	for _, d := range sortedKeys(folders) {
+		f, err := root.Open(d)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		entries, err := f.ReadDir(-1)
+		_ = f.Close() // opened to read only
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			m := leftover.FindStringSubmatch(e.Name())
+			if !e.Type().IsRegular() || m == nil {
+				continue
+			}
+			if _, ours := index()[path.Join(d, m[1])]; !ours && path.Join(d, m[1]) != InstallManifest {
+				continue
+			}
+			info, err := e.Info()
+			if err != nil || !info.ModTime().Before(before) {
+				continue // gone meanwhile, or being written
+			}
+			if err := root.Remove(path.Join(d, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/sounds"
@@ -294,4 +295,40 @@ func write(t *testing.T, dir, name, content string) {
 func sha256hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// The temporary file of an install that crashed is removed by the next
+// one once it is an hour old; a younger one (another install writing it
+// now) and files of other names are left alone.
+func TestInstallRemovesLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := sounds.Install(dir); err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, "en/.goodbye.wav.tmp-0123456789ab", "half a prompt")
+	write(t, dir, "..ivr-sounds.json.tmp-ba9876543210", "half a manifest")
+	write(t, dir, "ru/.goodbye.wav.tmp-00112233aabb", "being written")
+	write(t, dir, "en/.our-notes.tmp-0123456789ab", "the operator's")
+	write(t, dir, "en/.our_own.wav.tmp-0123456789ab", "the operator's too")
+	old := time.Now().Add(-2 * time.Hour)
+	for _, f := range []string{"en/.goodbye.wav.tmp-0123456789ab", "..ivr-sounds.json.tmp-ba9876543210", "en/.our-notes.tmp-0123456789ab", "en/.our_own.wav.tmp-0123456789ab"} {
+		if err := os.Chtimes(filepath.Join(dir, f), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if done, err := sounds.Install(dir); err != nil || len(done.Changes) != 0 {
+		t.Fatalf("Install: %v, %v", done.Changes, err)
+	}
+	for f, kept := range map[string]bool{
+		"en/.goodbye.wav.tmp-0123456789ab":   false,
+		"..ivr-sounds.json.tmp-ba9876543210": false,
+		"ru/.goodbye.wav.tmp-00112233aabb":   true,
+		"en/.our-notes.tmp-0123456789ab":     true,
+		"en/.our_own.wav.tmp-0123456789ab":   true,
+	} {
+		_, err := os.Stat(filepath.Join(dir, f))
+		if there := err == nil; there != kept {
+			t.Errorf("%s: there %v, want %v", f, there, kept)
+		}
+	}
 }
