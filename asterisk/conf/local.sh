@@ -50,7 +50,11 @@ softphone_password=$(secret)
 unused_port=$((sip_port + 1))
 
 # Asterisk's own data (its REST API descriptions, its sounds if installed).
-for f in "$prefix"/var/lib/asterisk/*; do
+data=$prefix/var/lib/asterisk
+if [ ! -d "$data" ]; then
+	data=$prefix/share/asterisk
+fi
+for f in "$data"/*; do
 	if [ -e "$f" ]; then
 		ln -s "$f" "$dir/data/"
 	fi

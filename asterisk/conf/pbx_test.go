@@ -86,7 +86,13 @@ func startSamples(t *testing.T, prefix string) *pbx {
 			t.Fatal(err)
 		}
 	}
-	if data := filepath.Join(prefix, "var", "lib", "asterisk"); isDir(data) {
+	// The install's own data (its REST API descriptions), where
+	// internal/asterisktest looks for it too.
+	data := filepath.Join(prefix, "var", "lib", "asterisk")
+	if !isDir(data) {
+		data = filepath.Join(prefix, "share", "asterisk")
+	}
+	if isDir(data) {
 		entries, err := os.ReadDir(data)
 		if err != nil {
 			t.Fatal(err)
