@@ -35,7 +35,7 @@ type call struct {
 	log  *zap.Logger
 
 	mu    sync.Mutex
-	queue []ari.Event
+	queue []any         // ari.Event, or recheck
 	wake  chan struct{} // a token when queue has events
 
 	st       ivr.State
@@ -51,6 +51,7 @@ type call struct {
 	done     bool              // the flow finished the call
 	goneAt   time.Time         // when the caller left
 	follow   []ivr.Event       // events the driver itself raised, handled next
+	savedAt  time.Time         // when the state was last written
 	bound    map[string]bool   // ids routed to this call
 	seq      int               // for the ids the call makes
 }
@@ -63,8 +64,14 @@ func newCall(d *Driver, channelID, line, from string) *call {
 	return c
 }
 
-// deliver queues an event of the call; the router calls it.
-func (c *call) deliver(e ari.Event) {
+// recheck asks the call to look whether its channels are still there:
+// after a reconnection (the events of the gap are lost), or a request
+// that found a channel gone.
+type recheck struct{}
+
+// deliver queues an event of the call (an ari.Event, or recheck); the
+// router calls it.
+func (c *call) deliver(e any) {
 	c.mu.Lock()
 	c.queue = append(c.queue, e)
 	c.mu.Unlock()
@@ -74,7 +81,7 @@ func (c *call) deliver(e ari.Event) {
 	}
 }
 
-func (c *call) take() []ari.Event {
+func (c *call) take() []any {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	q := c.queue
@@ -122,7 +129,12 @@ func (c *call) run(ctx context.Context) {
 		case <-ctx.Done():
 		case <-c.wake:
 			for _, e := range c.take() {
-				c.onEvent(ctx, e)
+				switch e := e.(type) {
+				case ari.Event:
+					c.onEvent(ctx, e)
+				case recheck:
+					c.recheck(ctx)
+				}
 			}
 		case <-timeout:
 			c.onTime(ctx)
@@ -157,7 +169,7 @@ func (c *call) begin(ctx context.Context) bool {
 	} else if err := c.d.cfg.States.CreateCallState(fctx, c.id, data); err != nil {
 		c.log.Error("could not store the call's first state; serving it from memory", zap.Error(err))
 	} else {
-		c.version = 1
+		c.version, c.savedAt = 1, c.now()
 	}
 	c.log.Info("call answered", zap.String("line", c.line))
 	c.apply(ctx, res)
@@ -203,13 +215,13 @@ func (c *call) save(ctx context.Context, st ivr.State) bool {
 			c.log.Error("could not store the call's state", zap.Error(err))
 			return true
 		}
-		c.version = 1
+		c.version, c.savedAt = 1, c.now()
 		return true
 	}
 	v, err := states.UpdateCallState(ctx, c.id, c.version, data)
 	switch {
 	case err == nil:
-		c.version = v
+		c.version, c.savedAt = v, c.now()
 		return true
 	case errs.Is(err, errs.Conflict):
 		data, v, lerr := states.CallState(ctx, c.id)
@@ -309,6 +321,24 @@ func (c *call) onEvent(ctx context.Context, e ari.Event) {
 	}
 }
 
+// recheck ends the parties whose channel Asterisk no longer has, as their
+// ChannelDestroyed would have.
+func (c *call) recheck(ctx context.Context) {
+	for _, p := range c.parties() {
+		if p.ended {
+			continue
+		}
+		err := c.d.request(ctx, "look at a channel", func() error {
+			_, err := c.d.cfg.Client.Channel().Data(p.key())
+			return err
+		})
+		if notFound(err) {
+			c.log.Info("a channel of the call is gone without its events reaching the driver", zap.String(keyChannel, p.chanID))
+			c.left(ctx, p.chanID, 0)
+		}
+	}
+}
+
 // party is the caller or a leg of the call by channel id; nil if neither.
 func (c *call) party(channelID string) *party {
 	if channelID == c.id {
@@ -395,6 +425,9 @@ func (c *call) nextDeadline() (time.Time, bool) {
 	}
 	consider(c.nextTick)
 	consider(c.wakeAt)
+	if c.live() {
+		consider(c.savedAt.Add(stateRefresh))
+	}
 	if c.caller.ended {
 		consider(c.goneAt.Add(c.d.cfg.LegGrace))
 	}
@@ -420,7 +453,23 @@ func (c *call) onTime(ctx context.Context) {
 	if tick {
 		c.handle(ctx, ivr.Tick{At: now})
 	}
+	if c.live() && !now.Before(c.savedAt.Add(stateRefresh)) {
+		fctx, cancel := context.WithTimeout(ctx, c.d.cfg.FlowBudget)
+		defer cancel()
+		c.save(fctx, c.st)
+	}
 }
+
+// stateRefresh is how often the state of a live call is written again
+// when nothing changed it (a caller talking with an engineer, recording a
+// message): a state left unchanged for a minute is one whose instance
+// stopped, for the Twilio driver's sweep (webhooks.SweepIdle) and for a
+// restarted process.
+const stateRefresh = 30 * time.Second
+
+// live reports whether the call is stored and its caller still on the
+// line with the flow going on.
+func (c *call) live() bool { return c.version > 0 && !c.caller.ended && !c.done }
 
 // close ends what the call still holds in Asterisk (unless the driver is
 // stopping: calls are then left for a restarted process) and forgets its

@@ -215,3 +215,28 @@ func TestNextEngineerWhenFirstDoesNotTake(t *testing.T) {
 		})
 	}
 }
+
+// TestAsteriskRestartsMidCall: Asterisk restarts while the caller holds
+// and the engineer rings. The websocket is cut, so no event says the
+// channels are gone; on reconnecting the driver finds them gone, ends the
+// call (recorded as abandoned, paged) and its goroutine.
+func TestAsteriskRestartsMidCall(t *testing.T) {
+	r := newRig(t)
+	_, phone := r.onCall(t, oncall.L1)
+	_, dial := r.engineer(t, "restart-engineer", "engineer_rings.xml")
+	r.serve(t, asterisk.Config{Endpoints: map[string]string{phone: dial}})
+
+	r.caller(t, "restart-caller", asterisktest.Washington, "caller_waits.xml", criticalL1Washington+"#")
+	callID := r.events.channel(t, "restart-caller")
+	waitFor(t, 30*time.Second, "the caller on hold, the engineer's leg ringing", func() bool {
+		return slices.Contains(r.events.played(callID), "en/hold_offer_message") &&
+			r.ast.ARI(t, http.MethodGet, "/channels/"+callID+"-leg1", nil) == http.StatusOK
+	})
+	r.ast.Restart(t)
+
+	rec := r.callRecord(t, callID)
+	if rec.Outcome != ivr.OutcomeAbandoned || !rec.Paged {
+		t.Errorf("call record: outcome %s, paged %v; want abandoned, paged", rec.Outcome, rec.Paged)
+	}
+	r.nothingLeft(t)
+}

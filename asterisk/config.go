@@ -13,9 +13,10 @@ import (
 )
 
 // Client is the connection to Asterisk the driver uses: the part of
-// ari/v5's client it needs. native.Connect's client has it, and so will
-// asterisk/arilink's safe connection (which keeps events the library
-// cannot decode from reaching its bus).
+// ari/v5's client it needs. Serve gives it arilink's (Link.Client, or
+// Connection.Client in OnConnect), which keeps the events the library
+// cannot decode from its bus and bounds each REST request; any ari.Client
+// has these methods (native.Connect's, arimocks').
 type Client interface {
 	// Bus is the client's event bus: Run subscribes to it once.
 	Bus() ari.Bus

@@ -95,6 +95,22 @@ func (d *Driver) route(ctx context.Context, e ari.Event) {
 	}
 }
 
+// Reconcile is to be called after each reconnection to Asterisk
+// (arilink's OnConnect): the events of the gap are lost, so every call
+// looks whether its channels are still there and ends those that are not
+// (after an Asterisk restart, all of them). It does not wait.
+func (d *Driver) Reconcile() {
+	d.mu.Lock()
+	seen := map[*call]bool{}
+	for _, c := range d.routes {
+		seen[c] = true
+	}
+	d.mu.Unlock()
+	for c := range seen {
+		c.deliver(recheck{})
+	}
+}
+
 func (d *Driver) callOf(id string) *call {
 	if id == "" {
 		return nil

@@ -120,7 +120,8 @@ func (c *call) playNext(ctx context.Context, p *party) {
 }
 
 // gone reports whether p's channel has left Asterisk (a playback's 404
-// is also what a missing sound file gets).
+// is also what a missing sound file gets); if so, the call is asked to
+// recheck its channels, which ends p.
 func (c *call) gone(ctx context.Context, p *party) bool {
 	err := c.d.request(ctx, "look at the channel", func() error {
 		_, err := c.d.cfg.Client.Channel().Data(p.key())
@@ -128,6 +129,7 @@ func (c *call) gone(ctx context.Context, p *party) bool {
 	})
 	if notFound(err) {
 		p.queue = nil
+		c.deliver(recheck{})
 		return true
 	}
 	return false

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,6 +55,9 @@ type rig struct {
 	client ari.Client
 	driver *asterisk.Driver
 	events *recorder
+	// reconcile is the driver, for arilink's OnConnect, which runs on
+	// the link's goroutine.
+	reconcile atomic.Pointer[asterisk.Driver]
 }
 
 // voicemails keeps voicemails in the store, as cmd/ivr's does.
@@ -117,6 +121,9 @@ func (r *rig) serve(t *testing.T, cfg asterisk.Config) {
 	link, err := arilink.New(arilink.Config{URL: r.ast.ARIURL, WebsocketURL: r.ast.EventsURL,
 		Username: r.ast.User, Password: r.ast.Password, Application: app, Log: r.log,
 		OnConnect: func(_ context.Context, c arilink.Connection) {
+			if d := r.reconcile.Load(); d != nil && c.Seq > 1 {
+				d.Reconcile() // as serve wires it: the events of the gap are lost
+			}
 			select {
 			case connected <- c.Client:
 			default:
@@ -149,6 +156,7 @@ func (r *rig) serve(t *testing.T, cfg asterisk.Config) {
 		t.Fatal(err)
 	}
 	r.driver = d
+	r.reconcile.Store(d)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
@@ -334,7 +342,7 @@ func record(t *testing.T, client ari.Client) *recorder {
 func (r *recorder) channel(t *testing.T, endpoint string) string {
 	t.Helper()
 	var id string
-	waitFor(t, 15*time.Second, "a channel of "+endpoint+" in Stasis", func() bool {
+	waitFor(t, 30*time.Second, "a channel of "+endpoint+" in Stasis", func() bool {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		for _, e := range r.events {
