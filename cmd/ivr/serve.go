@@ -44,6 +44,7 @@ type serveConfig struct {
 	shutdownTimeout    time.Duration
 	recordingRetention time.Duration
 	spoolDir           string
+	ari                ariConfig
 }
 
 func serve(ctx context.Context, args []string, env environ) error {
@@ -119,7 +120,12 @@ func serve(ctx context.Context, args []string, env environ) error {
 	if err != nil {
 		return err
 	}
-	api := admin.New(admin.Config{OnCall: svc, Tokens: db, Audit: db, Ready: db.Ready, Registry: reg, Log: log,
+	pbx, err := newARI(cfg.ari, tel.flow, db, cfg.twilio.PublicURL, tel.lines, log)
+	if err != nil {
+		return err
+	}
+	ready := func(ctx context.Context) error { return errors.Join(db.Ready(ctx), pbx.Ready()) }
+	api := admin.New(admin.Config{OnCall: svc, Tokens: db, Audit: db, Ready: ready, Registry: reg, Log: log,
 		Tickets: db, Calls: db, Recordings: db, Pages: tel.pages, OptOuts: db, Team: db,
 		CalendarFeeds: db, PublicURL: cfg.twilio.PublicURL, Verification: tel.verify})
 	tel.mount(api)
@@ -152,6 +158,9 @@ func serve(ctx context.Context, args []string, env environ) error {
 	loops := startLoops(ctx)
 	defer loops.stop() // the owners' loops end before the driver, the spool and the store close
 	loops.run(tel.driver.Run)
+	if pbx != nil {
+		loops.run(pbx.run) // the Asterisk driver, with --ari-url
+	}
 	if n, err := tel.pages.TakeOver(ctx, db); err != nil {
 		return err
 	} else if n > 0 {
@@ -189,6 +198,7 @@ func parseServeConfig(args []string, env environ) (serveConfig, error) {
 	fs.StringVar(&cfg.spoolDir, "spool-dir", env.getenv("IVR_SPOOL_DIR"), "local directory keeping what the Fallback URL learns while the store is down, this host's only (env IVR_SPOOL_DIR; default <SQLite file>.spool, or $XDG_STATE_HOME/ivr/spool-<addr> with PostgreSQL)")
 	cfg.flow.register(fs, env)
 	cfg.pager.register(fs, env)
+	cfg.ari.register(fs, env)
 	var err error
 	if cfg.twilio, err = twilioFromEnv(env); err != nil {
 		return cfg, err
@@ -250,6 +260,7 @@ type telephony struct {
 	tickets    ivr.Tickets     // the call flow's ticket system
 	lines      []ivr.Line      // the lines answered, as the flow has them
 	verify     *verify.Service // codes that confirm engineers' numbers, through the pager
+	flow       *ivr.Flow       // the call flow, which the Asterisk driver runs too
 }
 
 // newTelephony builds the call flow, the pager and the Twilio driver over
@@ -303,7 +314,7 @@ func newTelephony(ctx context.Context, cfg serveConfig, db *store.DB, sp webhook
 	if err != nil {
 		return nil, err
 	}
-	return &telephony{driver: driver, pages: eng, pagerHooks: hooks, tickets: tix, verify: ver, lines: settings.Lines}, nil
+	return &telephony{driver: driver, pages: eng, pagerHooks: hooks, tickets: tix, verify: ver, lines: settings.Lines, flow: flow}, nil
 }
 
 // mount adds the Twilio webhooks and the prompt audio to the server's
