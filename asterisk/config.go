@@ -10,6 +10,8 @@ import (
 
 	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/ivr"
+	"github.com/supportdesk/ivr/oncall"
+	"github.com/supportdesk/ivr/sounds"
 )
 
 // Client is the connection to Asterisk the driver uses: the part of
@@ -168,6 +170,15 @@ func (c Config) validate() error {
 		return errs.InvalidField("dial_string", "is required (or endpoints): how engineers are dialled, such as PJSIP/{phone}@trunk")
 	case c.DialString != "" && !strings.Contains(c.DialString, "{phone}"):
 		return errs.InvalidField("dial_string", "%q has no {phone} for the engineer's number", c.DialString)
+	}
+	// The driver only plays recordings: a prompt without one refuses the
+	// start rather than a call.
+	for _, p := range ivr.Catalogue() {
+		for _, lang := range []oncall.Language{oncall.Russian, oncall.English} {
+			if _, ok := sounds.InstallPath(string(lang), p.Name); !ok {
+				return errs.InvalidField("prompts", "prompt %q has no %s recording: run go generate ./sounds/ (sounds/README.md)", p.Name, lang)
+			}
+		}
 	}
 	return nil
 }

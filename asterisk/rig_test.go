@@ -174,31 +174,16 @@ var (
 	soundsErr  error
 )
 
-// installSounds writes the prompt catalogue, both languages, as
-// <dir>/<lang>/<name>.wav into a folder of Asterisk's, once per test
+// installSounds installs the prompt catalogue (sounds.Install, as ivr
+// asterisk sounds does) into a folder of Asterisk's, once per test
 // binary, and returns the folder.
 func installSounds(t *testing.T, ast *asterisktest.Asterisk) string {
 	t.Helper()
 	soundsOnce.Do(func() {
 		dir := filepath.Join(ast.SoundsDir, "ivr")
-		for _, p := range ivr.Catalogue() {
-			for _, lang := range []oncall.Language{oncall.English, oncall.Russian} {
-				data, ok := sounds.Bytes(string(lang), p.Name)
-				if !ok {
-					soundsErr = fmt.Errorf("no %s audio for prompt %s", lang, p.Name)
-					return
-				}
-				if err := os.MkdirAll(filepath.Join(dir, string(lang)), 0o750); err != nil {
-					soundsErr = err
-					return
-				}
-				if err := os.WriteFile(filepath.Join(dir, string(lang), p.Name+".wav"), data, 0o600); err != nil {
-					soundsErr = err
-					return
-				}
-			}
+		if _, soundsErr = sounds.Install(dir); soundsErr == nil {
+			soundsErr = writeBeep(ast.SoundsDir)
 		}
-		soundsErr = writeBeep(ast.SoundsDir)
 		soundsDir = dir
 	})
 	if soundsErr != nil {
