@@ -25,18 +25,19 @@ const (
 // TestCallerReachesEngineer: a caller hears the greeting of the line
 // dialled in its language, keys a ticket during it, holds while the
 // engineer on call at the ticket's level is rung, and once the engineer
-// presses 1 the two are bridged with audio both ways; the caller hangs up,
-// the engineer is hung up too, and the call is recorded as connected to
-// that engineer.
+// presses 1 the two are bridged with audio both ways; the caller hangs up
+// (Washington) or both hang up at once (Moscow), the engineer is hung up
+// too, and the call is recorded as connected to that engineer.
 func TestCallerReachesEngineer(t *testing.T) {
 	for _, tc := range []struct {
 		name, line, ticket string
 		level              oncall.Level
 		lang               oncall.Language
 		greeting, holding  string
+		bothHangUp         bool
 	}{
-		{"washington", asterisktest.Washington, criticalL1Washington, oncall.L1, oncall.English, "en/greeting_washington", "en/searching"},
-		{"moscow", asterisktest.Moscow, urgentL2Moscow, oncall.L2, oncall.Russian, "ru/greeting_moscow", "ru/searching"},
+		{"washington", asterisktest.Washington, criticalL1Washington, oncall.L1, oncall.English, "en/greeting_washington", "en/searching", false},
+		{"moscow", asterisktest.Moscow, urgentL2Moscow, oncall.L2, oncall.Russian, "ru/greeting_moscow", "ru/searching", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t)
@@ -72,8 +73,14 @@ func TestCallerReachesEngineer(t *testing.T) {
 				t.Errorf("the engineer heard nothing, want the screening")
 			}
 
-			if code := r.ast.ARI(t, http.MethodDelete, "/channels/"+callID, nil); code != http.StatusNoContent {
-				t.Fatalf("hang up the caller: %d", code)
+			hangUp := []string{callID}
+			if tc.bothHangUp {
+				hangUp = append(hangUp, legID)
+			}
+			for _, id := range hangUp {
+				if code := r.ast.ARI(t, http.MethodDelete, "/channels/"+id, nil); code != http.StatusNoContent {
+					t.Fatalf("hang up %s: %d", id, code)
+				}
 			}
 			waitUA(t, caller)
 			waitUA(t, engineer)
