@@ -86,25 +86,6 @@ type Config struct {
 	Log *zap.Logger
 }
 
-// WithEnv returns c with its empty URL, WebsocketURL, Username, Password
-// and Application taken from the ARI library's environment variables
-// (ARI_URL, ARI_WSURL, ARI_USERNAME, ARI_PASSWORD, ARI_APPLICATION) as
-// getenv (os.Getenv) reports them: flags first, the library's variables
-// as defaults.
-func (c Config) WithEnv(getenv func(string) string) Config {
-	fill := func(v *string, env string) {
-		if *v == "" {
-			*v = getenv(env)
-		}
-	}
-	fill(&c.URL, EnvURL)
-	fill(&c.WebsocketURL, EnvWebsocket)
-	fill(&c.Username, EnvUsername)
-	fill(&c.Password, EnvPassword)
-	fill(&c.Application, EnvApplication)
-	return c
-}
-
 func (c *Config) defaults() {
 	if c.URL == "" {
 		c.URL = DefaultURL

@@ -9,22 +9,6 @@ import (
 	"github.com/supportdesk/ivr/errs"
 )
 
-// TestConfigWithEnv: the library's variables fill only what flags left
-// empty.
-func TestConfigWithEnv(t *testing.T) {
-	env := map[string]string{
-		"ARI_URL": "http://pbx.example:8088/ari", "ARI_WSURL": "ws://pbx.example:8088/ari/events",
-		"ARI_USERNAME": "env-user", "ARI_PASSWORD": "env-secret", "ARI_APPLICATION": "env-app",
-	}
-	got := arilink.Config{Username: "flag-user", Application: "flag-app"}.WithEnv(func(k string) string { return env[k] })
-	if got.URL != env["ARI_URL"] || got.WebsocketURL != env["ARI_WSURL"] || got.Password != "env-secret" {
-		t.Errorf("from the environment: %+v", got)
-	}
-	if got.Username != "flag-user" || got.Application != "flag-app" {
-		t.Errorf("flags overridden: %+v", got)
-	}
-}
-
 // TestNewInvalid: New refuses what cannot work, naming the setting.
 func TestNewInvalid(t *testing.T) {
 	ok := arilink.Config{URL: "http://127.0.0.1:8088/ari", Username: "u", Password: "p", Application: "ivr"}

@@ -39,6 +39,8 @@
 //
 // Its client is never made by native.Connect, which writes a field the
 // reconnecting goroutine reads; its Connected method races the same way
-// (use Ready). The library's environment variables (ARI_URL …) are read
-// only through Config.WithEnv.
+// (use Ready). The library's environment variables (ARI_URL …, named by
+// the Env constants) are read by the command that wires the Link, as
+// defaults of its flags (only commands read the environment): the Link
+// takes settings.
 package arilink
