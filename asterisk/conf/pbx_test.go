@@ -38,7 +38,9 @@ type pbx struct {
 	binary, dir     string
 	httpPort        int
 	sipPort         int
-	carrierPort     int // where the sample's carrier is: nothing listens
+	carrierPort     int // where the sample's carrier takes calls (sipp, when a test says)
+	registrarPort   int // where the sample registers to
+	registrar       *ua // the carrier's registrar (testdata/registrar.xml)
 	ariPassword     string
 	softphoneSecret string
 	sounds          string // where the prompts are installed
@@ -72,6 +74,9 @@ func startSamples(t *testing.T, prefix string) *pbx {
 		t.Fatal(err)
 	}
 	if p.carrierPort, err = asterisktest.FreeUDPPort(); err != nil {
+		t.Fatal(err)
+	}
+	if p.registrarPort, err = asterisktest.FreeUDPPort(); err != nil {
 		t.Fatal(err)
 	}
 	rtpStart, err := asterisktest.FreeUDPPort()
@@ -108,12 +113,14 @@ func startSamples(t *testing.T, prefix string) *pbx {
 		t.Fatal(err)
 	}
 
-	carrier := fmt.Sprintf("127.0.0.1:%d", p.carrierPort)
+	carrier, registrar := fmt.Sprintf("127.0.0.1:%d", p.carrierPort), fmt.Sprintf("127.0.0.1:%d", p.registrarPort)
 	edits := map[string][][2]string{
 		"http.conf": {{"bindport = 8088", "bindport = " + strconv.Itoa(p.httpPort)}},
 		"ari.conf":  {{"password = CHANGE-ME-ari-password", "password = " + p.ariPassword}},
 		"pjsip.conf": {
 			{"bind = 0.0.0.0:5060", fmt.Sprintf("bind = 127.0.0.1:%d", p.sipPort)},
+			{"server_uri = sip:sip.carrier.example", "server_uri = sip:" + registrar},
+			{"@sip.carrier.example", "@" + registrar},
 			{"sip.carrier.example", carrier},
 			{"match = 192.0.2.10", "match = 127.0.0.1"},
 			{"password = CHANGE-ME-softphone-password", "password = " + p.softphoneSecret},
@@ -155,9 +162,19 @@ func startSamples(t *testing.T, prefix string) *pbx {
 		}
 	}
 
+	// The registrar listens before Asterisk registers, at its start.
+	scenario, err := os.ReadFile(filepath.Join("testdata", "registrar.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.registrar = p.sippAt(t, p.registrarPort, "registrar.xml", carrierCredentials.Replace(string(scenario)), "registrar")
 	p.start(t)
 	return p
 }
+
+// carrierCredentials writes the sample's carrier username and password
+// into a carrier scenario, which checks them.
+var carrierCredentials = strings.NewReplacer("CARRIER_USER", "CHANGE-ME-carrier-username", "CARRIER_PASSWORD", "CHANGE-ME-carrier-password")
 
 // start starts Asterisk on p's configuration (p.dir/etc/asterisk.conf) and
 // waits until ARI answers and Asterisk is fully booted; it is stopped when
