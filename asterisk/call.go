@@ -54,6 +54,7 @@ type call struct {
 	savedAt  time.Time         // when the state was last written
 	bound    map[string]bool   // ids routed to this call
 	seq      int               // for the ids the call makes
+	resumed  bool              // taken up from the store: no answer, no start
 }
 
 func newCall(d *Driver, channelID, line, from string) *call {
@@ -111,7 +112,9 @@ func (c *call) now() time.Time { return c.d.now() }
 // then its events and deadlines in turn.
 func (c *call) run(ctx context.Context) {
 	defer c.close(ctx)
-	if !c.begin(ctx) {
+	if c.resumed {
+		c.resume(ctx)
+	} else if !c.begin(ctx) {
 		return
 	}
 	for {

@@ -247,3 +247,44 @@ func TestAsteriskRestartsMidCall(t *testing.T) {
 	}
 	r.nothingLeft(t)
 }
+
+// TestDriverRestartResumesCall: the driver's process stops while the
+// caller holds and the engineer rings (its connection gone, the call left
+// in Asterisk); a new one finds the call in the application, takes it up
+// from the store, and when the engineer answers and presses 1 the two are
+// bridged: the call is recorded as connected, nothing is left.
+func TestDriverRestartResumesCall(t *testing.T) {
+	r := newRig(t)
+	eng, phone := r.onCall(t, oncall.L1)
+	engineer, dial := r.engineer(t, "resume-engineer", "engineer_accepts.xml", "-rtp_echo") // rings 8 s
+	cfg := asterisk.Config{Endpoints: map[string]string{phone: dial}}
+	stop := r.serve(t, cfg)
+
+	caller := r.caller(t, "resume-caller", asterisktest.Washington, "caller_waits.xml", criticalL1Washington+"#")
+	callID := r.events.channel(t, "resume-caller")
+	waitFor(t, 15*time.Second, "the caller on hold", func() bool {
+		return slices.Contains(r.events.played(callID), "en/searching")
+	})
+	stop() // the driver and its connection are gone; Asterisk keeps the call
+	if r.driver.Calls() != 0 {
+		t.Errorf("the stopped driver still serves %d calls", r.driver.Calls())
+	}
+
+	r.serve(t, cfg)
+	legID := r.events.channel(t, "resume-engineer")
+	r.bridgeOf(t, 30*time.Second, callID, legID)
+	if played := r.events.played(callID); !slices.Contains(played, "en/connecting") {
+		t.Errorf("after the restart the caller heard %v, want en/connecting", played)
+	}
+	if code := r.ast.ARI(t, http.MethodDelete, "/channels/"+callID, nil); code != http.StatusNoContent {
+		t.Fatalf("hang up the caller: %d", code)
+	}
+	waitUA(t, caller)
+	waitUA(t, engineer)
+
+	rec := r.callRecord(t, callID)
+	if rec.Outcome != ivr.OutcomeConnected || rec.EngineerID != eng.ID {
+		t.Errorf("call record: outcome %s, engineer %d; want connected, %d", rec.Outcome, rec.EngineerID, eng.ID)
+	}
+	r.nothingLeft(t)
+}

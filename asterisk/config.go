@@ -22,6 +22,7 @@ import (
 type Client interface {
 	// Bus is the client's event bus: Run subscribes to it once.
 	Bus() ari.Bus
+	Application() ari.Application
 	Channel() ari.Channel
 	Bridge() ari.Bridge
 	Playback() ari.Playback

@@ -30,6 +30,8 @@ type Driver struct {
 	routes map[string]*call // channel, playback, recording and bridge ids → their call
 	wg     sync.WaitGroup   // the calls' goroutines
 	calls  atomic.Int64     // calls being served
+	// reconnected has a token when Reconcile was called.
+	reconnected chan struct{}
 }
 
 // Calls is the number of calls being served: each has one goroutine.
@@ -42,7 +44,7 @@ func New(cfg Config) (*Driver, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Driver{cfg: cfg, log: cfg.Log.Named("asterisk"), routes: map[string]*call{}}, nil
+	return &Driver{cfg: cfg, log: cfg.Log.Named("asterisk"), routes: map[string]*call{}, reconnected: make(chan struct{}, 1)}, nil
 }
 
 func (d *Driver) now() time.Time { return d.cfg.Now().UTC() }
@@ -59,10 +61,14 @@ func (d *Driver) Run(ctx context.Context) error {
 		d.wg.Wait()
 	}()
 	d.log.Info("serving the Stasis application", zap.String("app", d.cfg.App))
+	d.adopt(ctx) // calls another instance of the driver left in the application
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-d.reconnected:
+			d.recheckAll()
+			d.adopt(ctx)
 		case e, ok := <-sub.Events():
 			if !ok {
 				return fmt.Errorf("the ARI client's event bus closed")
@@ -98,8 +104,17 @@ func (d *Driver) route(ctx context.Context, e ari.Event) {
 // Reconcile is to be called after each reconnection to Asterisk
 // (arilink's OnConnect): the events of the gap are lost, so every call
 // looks whether its channels are still there and ends those that are not
-// (after an Asterisk restart, all of them). It does not wait.
+// (after an Asterisk restart, all of them), and callers who entered the
+// application meanwhile are taken up. It does not wait: Run does it.
 func (d *Driver) Reconcile() {
+	select {
+	case d.reconnected <- struct{}{}:
+	default:
+	}
+}
+
+// recheckAll has every call look at its channels.
+func (d *Driver) recheckAll() {
 	d.mu.Lock()
 	seen := map[*call]bool{}
 	for _, c := range d.routes {
@@ -154,7 +169,12 @@ func (d *Driver) started(ctx context.Context, s *ari.StasisStart) {
 		return
 	}
 	line := d.lineOf(s)
-	c := newCall(d, s.Channel.ID, line, s.Channel.Caller.Number)
+	d.serve(ctx, newCall(d, s.Channel.ID, line, s.Channel.Caller.Number))
+}
+
+// serve routes the caller's channel to c and runs c in a goroutine of its
+// own.
+func (d *Driver) serve(ctx context.Context, c *call) {
 	d.bind(c.id, c)
 	d.calls.Add(1)
 	d.wg.Go(func() {

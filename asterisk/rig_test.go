@@ -113,9 +113,10 @@ func (r *rig) onCall(t *testing.T, level oncall.Level) (oncall.Engineer, string)
 
 // serve connects to ARI as the application through arilink (the relay
 // that keeps events the library cannot decode from it) and runs the
-// driver until the test ends, with cfg's dial settings (Endpoints mapping
-// engineers' numbers to the test's user agents, or DialString).
-func (r *rig) serve(t *testing.T, cfg asterisk.Config) {
+// driver until the test ends or the function it returns is called, with
+// cfg's dial settings (Endpoints mapping engineers' numbers to the test's
+// user agents, or DialString).
+func (r *rig) serve(t *testing.T, cfg asterisk.Config) (stop func()) {
 	t.Helper()
 	connected := make(chan ari.Client, 1)
 	link, err := arilink.New(arilink.Config{URL: r.ast.ARIURL, WebsocketURL: r.ast.EventsURL,
@@ -135,18 +136,23 @@ func (r *rig) serve(t *testing.T, cfg asterisk.Config) {
 	linkCtx, stopLink := context.WithCancel(context.Background())
 	linked := make(chan error, 1)
 	go func() { linked <- link.Run(linkCtx) }()
-	t.Cleanup(func() {
-		stopLink()
-		if err := <-linked; err != nil {
-			t.Errorf("arilink Run: %v", err)
-		}
-	})
+	var unlinkOnce sync.Once
+	unlink := func() {
+		unlinkOnce.Do(func() {
+			stopLink()
+			if err := <-linked; err != nil {
+				t.Errorf("arilink Run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(unlink)
 	select {
 	case r.client = <-connected:
 	case <-time.After(15 * time.Second):
 		t.Fatalf("arilink did not connect within 15 s: %v", link.Ready())
 	}
-	r.events = record(t, r.client)
+	events := record(t, r.client)
+	r.events = events
 	cfg.Client, cfg.App, cfg.Flow, cfg.States, cfg.Log = r.client, app, r.flow, r.db, r.log
 	cfg.SoundsDir = installSounds(t, r.ast)
 	cfg.Recordings = voicemails{r.db}
@@ -160,12 +166,19 @@ func (r *rig) serve(t *testing.T, cfg asterisk.Config) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
-	t.Cleanup(func() { // before the link's: the driver stops using the client first
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	var stopOnce sync.Once
+	stop = func() { // the driver stops using the client before the link ends
+		stopOnce.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+			events.stop()
+			unlink()
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 var (
@@ -301,6 +314,7 @@ func (r *rig) engineer(t *testing.T, name, file string, args ...string) (*asteri
 type recorder struct {
 	mu     sync.Mutex
 	events []ari.Event
+	stop   func() // ends the recording; idempotent
 }
 
 func record(t *testing.T, client ari.Client) *recorder {
@@ -315,10 +329,14 @@ func record(t *testing.T, client ari.Client) *recorder {
 			r.mu.Unlock()
 		}
 	}()
-	t.Cleanup(func() {
-		sub.Cancel()
-		<-stopped
-	})
+	var once sync.Once
+	r.stop = func() {
+		once.Do(func() {
+			sub.Cancel()
+			<-stopped
+		})
+	}
+	t.Cleanup(r.stop)
 	return r
 }
 

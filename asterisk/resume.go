@@ -1,0 +1,143 @@
+package asterisk
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/CyCoreSystems/ari/v5"
+	"go.uber.org/zap"
+
+	"github.com/supportdesk/ivr/errs"
+	"github.com/supportdesk/ivr/ivr"
+)
+
+// A process of the driver that stops (killed, restarted, its connection
+// lost) leaves its callers in the application, where Asterisk keeps them
+// in silence. When Run starts and after each reconnection, the driver
+// lists the channels of its application and takes up those no call of
+// its own knows: a caller whose state is in the store resumes where the
+// flow was (its legs with it), one without a state (it entered while no
+// driver listened) starts as a new call, and an engineer leg no resumed
+// call claims is hung up.
+
+// adopt takes up the application's channels that no call here serves.
+func (d *Driver) adopt(ctx context.Context) {
+	var app *ari.ApplicationData
+	err := d.request(ctx, "list the application's channels", func() error {
+		var err error
+		app, err = d.cfg.Client.Application().Data(ari.NewKey(ari.ApplicationKey, d.cfg.App))
+		return err
+	})
+	if err != nil {
+		d.log.Warn("could not list the channels in the application", zap.Error(err))
+		return
+	}
+	var legs []string
+	for _, id := range app.ChannelIDs {
+		switch {
+		case d.callOf(id) != nil:
+		case strings.Contains(id, "-leg"):
+			legs = append(legs, id) // claimed, if at all, by its caller's call
+		default:
+			d.adoptCaller(ctx, id)
+		}
+	}
+	for _, id := range legs {
+		if d.callOf(id) == nil {
+			d.log.Warn("an engineer leg of no call served here is in the application; hanging it up", zap.String(keyChannel, id))
+			_ = d.request(ctx, "hang up a stray leg", func() error {
+				return d.cfg.Client.Channel().Hangup(ari.NewKey(ari.ChannelKey, id), "normal")
+			})
+		}
+	}
+}
+
+// adoptCaller takes up the caller's channel id.
+func (d *Driver) adoptCaller(ctx context.Context, id string) {
+	log := d.log.With(zap.String(keyCallID, id))
+	data, version, err := d.cfg.States.CallState(ctx, id)
+	if errs.Is(err, errs.NotFound) {
+		var ch *ari.ChannelData
+		if err := d.request(ctx, "look at a caller's channel", func() error {
+			var err error
+			ch, err = d.cfg.Client.Channel().Data(ari.NewKey(ari.ChannelKey, id))
+			return err
+		}); err != nil {
+			log.Warn("could not look at a caller's channel", zap.Error(err))
+			return
+		}
+		log.Info("a caller entered the application while no driver listened; answering")
+		d.started(ctx, &ari.StasisStart{Channel: *ch})
+		return
+	}
+	var env envelope
+	if err == nil {
+		err = json.Unmarshal(data, &env)
+	}
+	if err != nil {
+		log.Error("could not load the state of a call left in the application", zap.Error(err))
+		return
+	}
+	if env.Driver != "asterisk" || env.Flow.Phase == ivr.PhaseDone {
+		log.Info("a finished call is still in the application; hanging it up")
+		_ = d.request(ctx, "hang up", func() error { return d.cfg.Client.Channel().Hangup(ari.NewKey(ari.ChannelKey, id), "normal") })
+		return
+	}
+	c := newCall(d, id, env.Flow.Line, env.Flow.Caller)
+	c.st, c.version, c.savedAt, c.resumed = env.Flow, version, d.now(), true
+	c.caller.up = true
+	if leg := env.Flow.Leg; leg.ID != "" {
+		c.legs[leg.ID] = &party{chanID: leg.ID, legID: leg.ID, up: !leg.AnsweredAt.IsZero()}
+		c.bind(leg.ID)
+	}
+	if env.Bridge != "" {
+		c.bridge, c.bridged = env.Bridge, !env.Flow.Leg.BridgedAt.IsZero()
+		c.bind(env.Bridge)
+	}
+	log.Info("resuming a call left in the application", zap.String("phase", string(env.Flow.Phase)))
+	d.serve(ctx, c)
+}
+
+// resume goes on with a call taken up from the store, where its flow was:
+// channels gone meanwhile end as their events would have; a menu asks
+// again (its answer was lost); a caller on hold holds on, a leg being
+// screened hears the screening again, and one picked up meanwhile is
+// answered; a caller accepted but not yet bridged is bridged; a voicemail
+// being recorded ends.
+func (c *call) resume(ctx context.Context) {
+	c.recheck(ctx)
+	if c.caller.ended {
+		return
+	}
+	leg := c.legs[c.st.Leg.ID]
+	if leg != nil && !leg.ended && !leg.up {
+		var ch *ari.ChannelData
+		err := c.d.request(ctx, "look at the leg", func() error {
+			var err error
+			ch, err = c.d.cfg.Client.Channel().Data(leg.key())
+			return err
+		})
+		if err == nil && ch.State == "Up" {
+			leg.up = true // picked up while no driver listened
+			c.handle(ctx, ivr.LegAnswered{LegID: leg.legID, At: c.now()})
+			leg = nil // the answer brought the screening
+		}
+	}
+	switch c.st.Phase {
+	case ivr.PhaseLanguage, ivr.PhaseTicket, ivr.PhasePriority:
+		c.handle(ctx, ivr.Digits{At: c.now()})
+	case ivr.PhaseRouting:
+		c.startStep(ctx, c.caller, ivr.Hold{})
+		if leg != nil && leg.up && !leg.ended {
+			c.handle(ctx, ivr.LegDigits{LegID: leg.legID, At: c.now()})
+		}
+	case ivr.PhaseConnected:
+		if c.bridge == "" && leg != nil && !leg.ended {
+			c.caller.step, c.caller.ready = ivr.Connect{LegID: leg.legID}, true
+			c.connect(ctx, leg.legID)
+		}
+	case ivr.PhaseVoicemail:
+		c.handle(ctx, ivr.RecordingDone{At: c.now()})
+	}
+}
