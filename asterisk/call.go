@@ -368,7 +368,7 @@ func (c *call) left(ctx context.Context, channelID string, cause int) {
 	if cause < 0 && !p.up && p != c.caller {
 		return // a leg never answered leaves no Stasis; its ChannelDestroyed tells why it ended
 	}
-	p.ended, p.step, p.playing, p.deadline, p.moh = true, nil, "", time.Time{}, false
+	p.ended, p.step, p.playing, p.deadline, p.moh, p.toneEnd = true, nil, "", time.Time{}, false, time.Time{}
 	if p == c.caller {
 		c.callerLeft(ctx)
 		return
@@ -425,6 +425,7 @@ func (c *call) nextDeadline() (time.Time, bool) {
 	}
 	for _, p := range c.parties() {
 		consider(p.deadline)
+		consider(p.toneEnd)
 	}
 	consider(c.nextTick)
 	consider(c.wakeAt)
@@ -443,6 +444,9 @@ func (c *call) onTime(ctx context.Context) {
 	for _, p := range c.parties() {
 		if !p.deadline.IsZero() && !now.Before(p.deadline) {
 			c.gathered(ctx, p, false)
+		}
+		if !p.toneEnd.IsZero() && !now.Before(p.toneEnd) {
+			c.toneDone(ctx, p)
 		}
 	}
 	tick := c.settle

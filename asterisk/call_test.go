@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,6 +155,10 @@ func TestVoicemailWhenNoEngineerCanBeRung(t *testing.T) {
 	callID := r.events.channel(t, "vm-caller")
 	waitUA(t, caller)
 
+	played := r.events.played(callID)
+	if i := slices.Index(played, "en/leave_message"); i < 0 || i+1 >= len(played) || !strings.HasPrefix(played[i+1], "tone:") {
+		t.Errorf("the caller heard %v, want en/leave_message and then a tone", played)
+	}
 	rec := r.callRecord(t, callID)
 	if rec.Outcome != ivr.OutcomeVoicemail || rec.VoicemailURL == "" || rec.VoicemailSeconds < 3 || !rec.Paged {
 		t.Fatalf("call record: outcome %s, voicemail %q (%d s), paged %v; want voicemail with a message of a few seconds, paged",

@@ -33,9 +33,11 @@ type party struct {
 	moh      bool         // hold music on
 	up       bool         // in Stasis: the caller answered, a leg picked up
 	ended    bool
-	canceled bool   // the driver hung up a leg that was ringing
-	ready    bool   // Connect: its prompts are played
-	recorded string // the recording in progress
+	canceled bool      // the driver hung up a leg that was ringing
+	ready    bool      // Connect: its prompts are played
+	toned    bool      // Record: the tone before the recording was played
+	toneEnd  time.Time // when the tone playing is stopped and the recording starts
+	recorded string    // the recording in progress
 }
 
 func (p *party) key() *ari.Key { return ari.NewKey(ari.ChannelKey, p.chanID) }
@@ -60,7 +62,8 @@ func (p *party) endReason(cause int) ivr.EndReason {
 // prompts start.
 func (c *call) startStep(ctx context.Context, p *party, s ivr.Step) {
 	c.stopAudio(ctx, p, true)
-	p.step, p.queue, p.digits, p.deadline, p.ready = s, slices.Clone(ivr.StepPrompts(s)), "", time.Time{}, false
+	p.toneEnd = time.Time{}
+	p.step, p.queue, p.digits, p.deadline, p.ready, p.toned = s, slices.Clone(ivr.StepPrompts(s)), "", time.Time{}, false, false
 	if p == c.caller {
 		if _, hold := s.(ivr.Hold); !hold {
 			c.nextTick = time.Time{}
@@ -158,9 +161,48 @@ func (c *call) promptsDone(ctx context.Context, p *party) {
 		p.ready = true
 		c.connect(ctx, s.LegID)
 	case ivr.Record:
+		if !p.toned && c.tone(ctx, p) {
+			return // the recording starts when the tone has played
+		}
 		c.record(ctx, p, s)
 	case ivr.Hangup:
 		c.hangup(ctx, p)
+	}
+}
+
+// recordTone is the tone before a voicemail, played for toneLength (a
+// tone playback lasts until stopped). It is Asterisk's tone generator
+// rather than its "beep" sound, which an install without Asterisk's core
+// sounds lacks (a recording asked to beep then fails).
+const (
+	recordTone = "tone:1000"
+	toneLength = 400 * time.Millisecond
+)
+
+// tone plays the tone before p's recording; false if it could not.
+func (c *call) tone(ctx context.Context, p *party) bool {
+	p.toned = true
+	id := c.newID("tone")
+	c.bind(id)
+	err := c.d.request(ctx, "play the tone", func() error {
+		_, err := c.d.cfg.Client.Channel().Play(p.key(), id, recordTone)
+		return err
+	})
+	if err != nil {
+		c.unbind(id)
+		c.log.Warn("could not play the tone before the voicemail", zap.Error(err))
+		return false
+	}
+	p.playing, p.toneEnd = id, c.now().Add(toneLength)
+	return true
+}
+
+// toneDone stops the tone and starts p's recording.
+func (c *call) toneDone(ctx context.Context, p *party) {
+	p.toneEnd = time.Time{}
+	c.stopAudio(ctx, p, false)
+	if s, ok := p.step.(ivr.Record); ok && !p.ended {
+		c.record(ctx, p, s)
 	}
 }
 

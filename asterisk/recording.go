@@ -15,8 +15,8 @@ import (
 	"github.com/supportdesk/ivr/ivr"
 )
 
-// Voicemail: Asterisk records the caller (a tone first; # or silence ends
-// it); once RecordingFinished says it is stored, the driver fetches it,
+// Voicemail: after the prompts and a tone, Asterisk records the caller
+// (# or silence ends it); once RecordingFinished says it is stored, the driver fetches it,
 // saves it into the service's store, deletes it in Asterisk, and tells the
 // flow, which pages.
 
@@ -30,7 +30,7 @@ func (c *call) record(ctx context.Context, p *party, s ivr.Record) {
 	err := c.d.request(ctx, "record", func() error {
 		_, err := c.d.cfg.Client.Channel().Record(p.key(), name, &ari.RecordingOptions{
 			Format: "wav", MaxDuration: s.MaxLength, MaxSilence: c.d.cfg.MaxSilence,
-			Exists: "overwrite", Beep: true, Terminate: "#",
+			Exists: "overwrite", Terminate: "#", // the tone was played before (tone)
 		})
 		return err
 	})

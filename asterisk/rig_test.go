@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -31,7 +30,6 @@ import (
 	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/oncall"
 	"github.com/supportdesk/ivr/sounds"
-	"github.com/supportdesk/ivr/sounds/wav"
 	"github.com/supportdesk/ivr/store"
 	"github.com/supportdesk/ivr/store/storetest"
 	"github.com/supportdesk/ivr/tickets"
@@ -194,33 +192,13 @@ func installSounds(t *testing.T, ast *asterisktest.Asterisk) string {
 	t.Helper()
 	soundsOnce.Do(func() {
 		dir := filepath.Join(ast.SoundsDir, "ivr")
-		if _, soundsErr = sounds.Install(dir); soundsErr == nil {
-			soundsErr = writeBeep(ast.SoundsDir)
-		}
+		_, soundsErr = sounds.Install(dir)
 		soundsDir = dir
 	})
 	if soundsErr != nil {
 		t.Fatal(soundsErr)
 	}
 	return soundsDir
-}
-
-// writeBeep writes Asterisk's own "beep" (played before a recording),
-// which a real install has among its core sounds and the test's Asterisk
-// lacks: 300 ms of 1 kHz in the prompts' format.
-func writeBeep(dir string) error {
-	prompt, _ := sounds.Bytes(string(oncall.English), "goodbye")
-	f, err := wav.Read(prompt)
-	if err != nil {
-		return err
-	}
-	const rate, n = 8000, 2400
-	data := make([]byte, 2*n)
-	for i := range n {
-		v := int16(8000 * math.Sin(2*math.Pi*1000*float64(i)/rate))
-		binary.LittleEndian.PutUint16(data[2*i:], uint16(v))
-	}
-	return os.WriteFile(filepath.Join(dir, "beep.wav"), wav.Encode(f.Fmt, data), 0o600)
 }
 
 // scenario writes testdata/<name> into a folder of the test with a
@@ -359,13 +337,18 @@ func (r *recorder) channel(t *testing.T, endpoint string) string {
 	return id
 }
 
-// played is what the driver played to channel id, as "<lang>/<name>".
+// played is what the driver played to channel id, as "<lang>/<name>"
+// (a tone as its media URI).
 func (r *recorder) played(id string) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []string
 	for _, e := range r.events {
 		if p, ok := e.(*ari.PlaybackStarted); ok && p.Playback.TargetURI == "channel:"+id {
+			if strings.HasPrefix(p.Playback.MediaURI, "tone:") {
+				out = append(out, p.Playback.MediaURI)
+				continue
+			}
 			uri := strings.TrimPrefix(p.Playback.MediaURI, "sound:")
 			out = append(out, filepath.Base(filepath.Dir(uri))+"/"+filepath.Base(uri))
 		}
