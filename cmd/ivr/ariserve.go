@@ -28,7 +28,8 @@ type ariConfig struct {
 }
 
 func (c *ariConfig) register(fs *flag.FlagSet, env environ) {
-	link := arilink.Config{}.WithEnv(env.getenv)
+	link := arilink.Config{URL: env.getenv(arilink.EnvURL), Username: env.getenv(arilink.EnvUsername),
+		Password: env.getenv(arilink.EnvPassword), Application: env.getenv(arilink.EnvApplication)}
 	fs.StringVar(&c.url, "ari-url", link.URL, "Asterisk's ARI, such as http://127.0.0.1:8088/ari; empty: no Asterisk driver (env "+arilink.EnvURL+")")
 	fs.StringVar(&c.user, "ari-user", link.Username, "ARI user (env "+arilink.EnvUsername+")")
 	c.password = link.Password // env ARI_PASSWORD only: flags show in ps
