@@ -57,22 +57,29 @@ func exitCode(err error) int {
 
 // oncallCmd dispatches `ivr oncall SUBCOMMAND`.
 func oncallCmd(ctx context.Context, args []string, env environ) error {
+	return subcommand(ctx, "oncall", oncallUsage, map[string]command{"now": oncallNow, "shifts": oncallShifts, "gaps": oncallGaps}, args, env)
+}
+
+// command is one sub-command: its arguments after its name.
+type command func(ctx context.Context, args []string, env environ) error
+
+// subcommand runs the sub-command of group args[0] names, with the rest
+// of args; none or an unknown one prints usage to stderr (errUsage), help
+// prints it to stdout.
+func subcommand(ctx context.Context, group, usage string, cmds map[string]command, args []string, env environ) error {
 	if len(args) == 0 {
-		_, _ = fmt.Fprint(env.stderr, oncallUsage)
+		_, _ = fmt.Fprint(env.stderr, usage)
 		return errUsage
 	}
+	if run, ok := cmds[args[0]]; ok {
+		return run(ctx, args[1:], env)
+	}
 	switch args[0] {
-	case "now":
-		return oncallNow(ctx, args[1:], env)
-	case "shifts":
-		return oncallShifts(ctx, args[1:], env)
-	case "gaps":
-		return oncallGaps(ctx, args[1:], env)
 	case "help", "-h", "--help":
-		_, _ = fmt.Fprint(env.stdout, oncallUsage)
+		_, _ = fmt.Fprint(env.stdout, usage)
 		return nil
 	}
-	_, _ = fmt.Fprintf(env.stderr, "unknown oncall command %q\n\n%s", args[0], oncallUsage)
+	_, _ = fmt.Fprintf(env.stderr, "unknown %s command %q\n\n%s", group, args[0], usage)
 	return errUsage
 }
 

@@ -43,21 +43,7 @@ refused token, bad flag).
 
 // scheduleCmd dispatches `ivr schedule SUBCOMMAND`.
 func scheduleCmd(ctx context.Context, args []string, env environ) error {
-	if len(args) == 0 {
-		_, _ = fmt.Fprint(env.stderr, scheduleUsage)
-		return errUsage
-	}
-	switch args[0] {
-	case "export":
-		return scheduleExport(ctx, args[1:], env)
-	case "import":
-		return scheduleImport(ctx, args[1:], env)
-	case "help", "-h", "--help":
-		_, _ = fmt.Fprint(env.stdout, scheduleUsage)
-		return nil
-	}
-	_, _ = fmt.Fprintf(env.stderr, "unknown schedule command %q\n\n%s", args[0], scheduleUsage)
-	return errUsage
+	return subcommand(ctx, "schedule", scheduleUsage, map[string]command{"export": scheduleExport, "import": scheduleImport}, args, env)
 }
 
 func scheduleFlags(name string, env environ) (*flag.FlagSet, *string) {
