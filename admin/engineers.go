@@ -162,20 +162,28 @@ func ownContacts(r *http.Request, id int64) error {
 	return nil
 }
 
+// ownContactsRequest reads the engineer {id} of a request about their
+// numbers, refused for another engineer's token, and decodes its body
+// into in.
+func ownContactsRequest(w http.ResponseWriter, r *http.Request, in any) (int64, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return 0, err
+	}
+	if err := ownContacts(r, id); err != nil {
+		return 0, err
+	}
+	return id, decode(w, r, in)
+}
+
 // sendContactCode sends a code to one of engineer {id}'s unverified
 // numbers: 202 once it is on its way.
 func (s *Server) sendContactCode(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	if err := ownContacts(r, id); err != nil {
-		return err
-	}
 	var in struct {
 		Phone string `json:"phone"`
 	}
-	if err := decode(w, r, &in); err != nil {
+	id, err := ownContactsRequest(w, r, &in)
+	if err != nil {
 		return err
 	}
 	if err := s.verification.Send(r.Context(), actor(r), id, in.Phone); err != nil {
@@ -189,18 +197,12 @@ func (s *Server) sendContactCode(w http.ResponseWriter, r *http.Request) error {
 // confirmContactCode checks the code given for one of engineer {id}'s
 // numbers: the right one verifies it, and the engineer comes back.
 func (s *Server) confirmContactCode(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	if err := ownContacts(r, id); err != nil {
-		return err
-	}
 	var in struct {
 		Phone string `json:"phone"`
 		Code  string `json:"code"`
 	}
-	if err := decode(w, r, &in); err != nil {
+	id, err := ownContactsRequest(w, r, &in)
+	if err != nil {
 		return err
 	}
 	if err := s.verification.Confirm(r.Context(), actor(r), id, in.Phone, in.Code); err != nil {
