@@ -324,20 +324,45 @@ func (c *call) onEvent(ctx context.Context, e ari.Event) {
 	}
 }
 
-// recheck ends the parties whose channel Asterisk no longer has, as their
-// ChannelDestroyed would have.
+// recheck catches up with events that may have been lost (a reconnection,
+// a request that found a channel gone): a party whose channel Asterisk
+// no longer has ends as its ChannelDestroyed would have; a leg whose
+// channel is up was answered; a prompt Asterisk no longer plays has
+// finished.
 func (c *call) recheck(ctx context.Context) {
 	for _, p := range c.parties() {
 		if p.ended {
 			continue
 		}
+		var ch *ari.ChannelData
 		err := c.d.request(ctx, "look at a channel", func() error {
-			_, err := c.d.cfg.Client.Channel().Data(p.key())
+			var err error
+			ch, err = c.d.cfg.Client.Channel().Data(p.key())
 			return err
 		})
-		if notFound(err) {
+		switch {
+		case notFound(err):
 			c.log.Info("a channel of the call is gone without its events reaching the driver", zap.String(keyChannel, p.chanID))
 			c.left(ctx, p.chanID, 0)
+			continue
+		case err != nil:
+			c.log.Warn("could not look at a channel of the call", zap.String(keyChannel, p.chanID), zap.Error(err))
+			continue
+		case p != c.caller && !p.up && ch.State == "Up":
+			p.up = true // its StasisStart was lost
+			c.handle(ctx, ivr.LegAnswered{LegID: p.legID, At: c.now()})
+			continue
+		}
+		if id := p.playing; id != "" && p.toneEnd.IsZero() {
+			err := c.d.request(ctx, "look at a prompt", func() error {
+				_, err := c.d.cfg.Client.Playback().Data(ari.NewKey(ari.PlaybackKey, id))
+				return err
+			})
+			if notFound(err) && p.playing == id { // its PlaybackFinished was lost
+				p.playing = ""
+				c.unbind(id)
+				c.playNext(ctx, p)
+			}
 		}
 	}
 }

@@ -293,3 +293,49 @@ func TestDriverRestartResumesCall(t *testing.T) {
 	}
 	r.nothingLeft(t)
 }
+
+// TestWebsocketCutMidCall: the events websocket is cut while the caller
+// hears the first hold message, and stays cut until that message has
+// ended (its PlaybackFinished lost). Once the connection is back, the
+// driver itself finds the message over and goes on: the caller hears the
+// next one, and the engineer who answers and presses 1 is bridged.
+func TestWebsocketCutMidCall(t *testing.T) {
+	r := newRig(t)
+	eng, phone := r.onCall(t, oncall.L1)
+	engineer, dial := r.engineer(t, "cut-engineer", "engineer_accepts_late.xml", "-rtp_echo")
+	cut := r.cutEvents(t)
+	r.serve(t, asterisk.Config{Endpoints: map[string]string{phone: dial}})
+
+	caller := r.caller(t, "cut-caller", asterisktest.Washington, "caller_waits.xml", criticalL1Washington+"#")
+	callID := r.events.channel(t, "cut-caller")
+	var searching string
+	waitFor(t, 15*time.Second, "the first hold message playing", func() bool {
+		searching = r.events.playback(callID, "en/searching")
+		return searching != ""
+	})
+	cut.cut()
+	waitFor(t, 10*time.Second, "the connection seen lost", func() bool { return r.link.Ready() != nil })
+	waitFor(t, 15*time.Second, "the first hold message over, unheard by the driver", func() bool {
+		return r.ast.ARI(t, http.MethodGet, "/playbacks/"+searching, nil) == http.StatusNotFound
+	})
+	if slices.Contains(r.events.played(callID), "en/hold_offer_message") {
+		t.Fatalf("the next message started while the websocket was cut")
+	}
+	cut.restore()
+	waitFor(t, 15*time.Second, "the next hold message after the reconnection", func() bool {
+		return slices.Contains(r.events.played(callID), "en/hold_offer_message")
+	})
+
+	legID := r.events.channel(t, "cut-engineer")
+	r.bridgeOf(t, 30*time.Second, callID, legID)
+	if code := r.ast.ARI(t, http.MethodDelete, "/channels/"+callID, nil); code != http.StatusNoContent {
+		t.Fatalf("hang up the caller: %d", code)
+	}
+	waitUA(t, caller)
+	waitUA(t, engineer)
+	rec := r.callRecord(t, callID)
+	if rec.Outcome != ivr.OutcomeConnected || rec.EngineerID != eng.ID {
+		t.Errorf("call record: outcome %s, engineer %d; want connected, %d", rec.Outcome, rec.EngineerID, eng.ID)
+	}
+	r.nothingLeft(t)
+}

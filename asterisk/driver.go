@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,6 +86,9 @@ func (d *Driver) Run(ctx context.Context) error {
 // drops events for a subscriber that does not keep up.
 func (d *Driver) route(ctx context.Context, e ari.Event) {
 	if s, ok := e.(*ari.StasisStart); ok {
+		if s.Channel.ID == "" {
+			return // no channel: nothing to answer
+		}
 		if c := d.callOf(s.Channel.ID); c != nil {
 			c.deliver(e) // an engineer leg this driver originated
 			return
@@ -222,8 +226,13 @@ func (d *Driver) request(ctx context.Context, what string, fn func() error) erro
 }
 
 // notFound reports whether err is ARI's 404: the channel, playback or
-// bridge is gone already. (ari/v5's native errors have Code.)
+// bridge is gone already. ari/v5's native errors have Code, but those of
+// its Data methods wrap it in a type without Unwrap, keeping only its
+// text, "Non-2XX response: 404 Not Found".
 func notFound(err error) bool {
 	var coded interface{ Code() int }
-	return errors.As(err, &coded) && coded.Code() == http.StatusNotFound
+	if errors.As(err, &coded) {
+		return coded.Code() == http.StatusNotFound
+	}
+	return err != nil && strings.Contains(err.Error(), "Non-2XX response: 404 ")
 }

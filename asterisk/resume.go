@@ -106,30 +106,18 @@ func (d *Driver) adoptCaller(ctx context.Context, id string) {
 // answered; a caller accepted but not yet bridged is bridged; a voicemail
 // being recorded ends.
 func (c *call) resume(ctx context.Context) {
-	c.recheck(ctx)
+	leg := c.legs[c.st.Leg.ID]
+	screening := leg != nil && leg.up // answered before the driver stopped
+	c.recheck(ctx)                    // which also answers a leg picked up meanwhile
 	if c.caller.ended {
 		return
-	}
-	leg := c.legs[c.st.Leg.ID]
-	if leg != nil && !leg.ended && !leg.up {
-		var ch *ari.ChannelData
-		err := c.d.request(ctx, "look at the leg", func() error {
-			var err error
-			ch, err = c.d.cfg.Client.Channel().Data(leg.key())
-			return err
-		})
-		if err == nil && ch.State == "Up" {
-			leg.up = true // picked up while no driver listened
-			c.handle(ctx, ivr.LegAnswered{LegID: leg.legID, At: c.now()})
-			leg = nil // the answer brought the screening
-		}
 	}
 	switch c.st.Phase {
 	case ivr.PhaseLanguage, ivr.PhaseTicket, ivr.PhasePriority:
 		c.handle(ctx, ivr.Digits{At: c.now()})
 	case ivr.PhaseRouting:
 		c.startStep(ctx, c.caller, ivr.Hold{})
-		if leg != nil && leg.up && !leg.ended {
+		if screening && !leg.ended {
 			c.handle(ctx, ivr.LegDigits{LegID: leg.legID, At: c.now()})
 		}
 	case ivr.PhaseConnected:

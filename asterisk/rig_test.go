@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/CyCoreSystems/ari/v5"
+	"github.com/gorilla/websocket"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
@@ -56,6 +58,134 @@ type rig struct {
 	// reconcile is the driver, for arilink's OnConnect, which runs on
 	// the link's goroutine.
 	reconcile atomic.Pointer[asterisk.Driver]
+	link      *arilink.Link
+	cutter    *cutter // set before serve: the events websocket goes through it
+}
+
+// cutter relays the events websocket between the driver's connection
+// and Asterisk, and can cut it (refusing new ones until restore) or add
+// messages of the test's own to it: the test's stand-in for a network
+// that drops the websocket mid-call, and for events a real Asterisk does
+// not send on demand. Injected messages meet arilink's own defences.
+type cutter struct {
+	srv   *httptest.Server
+	mu    sync.Mutex
+	conns map[*relayed]bool
+	down  bool
+}
+
+// relayed is one websocket through the cutter.
+type relayed struct {
+	down, up *websocket.Conn
+	wmu      sync.Mutex // one writer on down
+}
+
+func (c *relayed) write(data []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_ = c.down.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	return c.down.WriteMessage(websocket.TextMessage, data)
+}
+
+func (c *relayed) close() {
+	_ = c.down.Close()
+	_ = c.up.Close()
+}
+
+// cutEvents puts a cutter between the driver's connection and Asterisk's
+// events websocket; call it before serve.
+func (r *rig) cutEvents(t *testing.T) *cutter {
+	t.Helper()
+	c := &cutter{conns: map[*relayed]bool{}}
+	events := r.ast.EventsURL
+	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		c.mu.Lock()
+		refusing := c.down
+		c.mu.Unlock()
+		if refusing {
+			http.Error(w, "cut", http.StatusServiceUnavailable)
+			return
+		}
+		dialer := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
+		up, resp, err := dialer.DialContext(req.Context(), events+"?"+req.URL.RawQuery,
+			http.Header{"Authorization": req.Header.Values("Authorization")})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		_ = resp.Body.Close()
+		down, err := (&websocket.Upgrader{}).Upgrade(w, req, nil)
+		if err != nil {
+			_ = up.Close()
+			return
+		}
+		rc := &relayed{down: down, up: up}
+		c.mu.Lock()
+		c.conns[rc] = true
+		c.mu.Unlock()
+		defer func() {
+			c.mu.Lock()
+			delete(c.conns, rc)
+			c.mu.Unlock()
+			rc.close()
+		}()
+		go func() { // the driver's side sends nothing; its end ends the relay
+			defer rc.close()
+			for {
+				if _, _, err := down.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}()
+		for {
+			_, data, err := up.ReadMessage()
+			if err != nil || rc.write(data) != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(func() {
+		c.cut()
+		c.srv.Close()
+	})
+	r.cutter = c
+	return c
+}
+
+// url is the events websocket through the cutter.
+func (c *cutter) url() string { return "ws" + strings.TrimPrefix(c.srv.URL, "http") + "/ari/events" }
+
+// cut closes every relayed websocket and refuses new ones until restore.
+func (c *cutter) cut() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.down = true
+	for rc := range c.conns {
+		rc.close()
+	}
+}
+
+func (c *cutter) restore() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.down = false
+}
+
+// inject sends messages on every websocket relayed now.
+func (c *cutter) inject(t *testing.T, messages ...[]byte) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.conns) == 0 {
+		t.Fatal("no websocket through the cutter to inject into")
+	}
+	for rc := range c.conns {
+		for _, m := range messages {
+			if err := rc.write(m); err != nil {
+				t.Fatalf("inject %s: %v", m, err)
+			}
+		}
+	}
 }
 
 // voicemails keeps voicemails in the store, as cmd/ivr's does.
@@ -117,7 +247,11 @@ func (r *rig) onCall(t *testing.T, level oncall.Level) (oncall.Engineer, string)
 func (r *rig) serve(t *testing.T, cfg asterisk.Config) (stop func()) {
 	t.Helper()
 	connected := make(chan ari.Client, 1)
-	link, err := arilink.New(arilink.Config{URL: r.ast.ARIURL, WebsocketURL: r.ast.EventsURL,
+	eventsURL := r.ast.EventsURL
+	if r.cutter != nil {
+		eventsURL = r.cutter.url()
+	}
+	link, err := arilink.New(arilink.Config{URL: r.ast.ARIURL, WebsocketURL: eventsURL,
 		Username: r.ast.User, Password: r.ast.Password, Application: app, Log: r.log,
 		OnConnect: func(_ context.Context, c arilink.Connection) {
 			if d := r.reconcile.Load(); d != nil && c.Seq > 1 {
@@ -131,6 +265,7 @@ func (r *rig) serve(t *testing.T, cfg asterisk.Config) (stop func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.link = link
 	linkCtx, stopLink := context.WithCancel(context.Background())
 	linked := make(chan error, 1)
 	go func() { linked <- link.Run(linkCtx) }()
@@ -316,6 +451,20 @@ func record(t *testing.T, client ari.Client) *recorder {
 	}
 	t.Cleanup(r.stop)
 	return r
+}
+
+// playback is the id of the playback of prompt ("<lang>/<name>") to
+// channel id that started first; "" if none did.
+func (r *recorder) playback(id, prompt string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.events {
+		if p, ok := e.(*ari.PlaybackStarted); ok && p.Playback.TargetURI == "channel:"+id &&
+			strings.HasSuffix(p.Playback.MediaURI, "/"+prompt) {
+			return p.Playback.ID
+		}
+	}
+	return ""
 }
 
 // channel waits for the StasisStart of a channel whose name starts with
