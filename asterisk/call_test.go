@@ -2,9 +2,12 @@ package asterisk_test
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -336,6 +339,84 @@ func TestWebsocketCutMidCall(t *testing.T) {
 	rec := r.callRecord(t, callID)
 	if rec.Outcome != ivr.OutcomeConnected || rec.EngineerID != eng.ID {
 		t.Errorf("call record: outcome %s, engineer %d; want connected, %d", rec.Outcome, rec.EngineerID, eng.ID)
+	}
+	r.nothingLeft(t)
+}
+
+// specEvents are the event types of Asterisk 22's ARI description
+// (../shared/specs/ari/events.json beside the clone): the sub-types of
+// Message and of Event.
+func specEvents(t *testing.T) []string {
+	t.Helper()
+	path := filepath.Join("..", "..", "shared", "specs", "ari", "events.json")
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && os.Getenv(asterisktest.EnvRequire) != "require" {
+		t.Skipf("no %s (the project's shared folder beside the clone); %s=require fails instead", path, asterisktest.EnvRequire)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec struct {
+		Models map[string]struct {
+			SubTypes []string `json:"subTypes"`
+		} `json:"models"`
+	}
+	if err := json.Unmarshal(data, &spec); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	var types []string
+	for _, model := range []string{"Message", "Event"} {
+		for _, typ := range spec.Models[model].SubTypes {
+			if typ != "Event" {
+				types = append(types, typ)
+			}
+		}
+	}
+	if len(types) < 40 {
+		t.Fatalf("%s lists %d event types: %v", path, len(types), types)
+	}
+	return types
+}
+
+// TestEveryEventTypeMidCall: every event type Asterisk 22 describes is
+// delivered on the events websocket while the greeting plays (the types
+// ari/v5 cannot decode, which would panic the process, meet arilink's
+// relay; the others reach the driver, naming no channel of the call). The
+// keys the caller presses next are still taken: the ticket is found and
+// the caller holds while the engineer rings, until the caller hangs up.
+func TestEveryEventTypeMidCall(t *testing.T) {
+	types := specEvents(t)
+	r := newRig(t)
+	_, phone := r.onCall(t, oncall.L1)
+	engineer, dial := r.engineer(t, "inject-engineer", "engineer_rings.xml")
+	cut := r.cutEvents(t)
+	r.serve(t, asterisk.Config{Endpoints: map[string]string{phone: dial}})
+
+	caller := r.caller(t, "inject-caller", asterisktest.Washington, "caller_hangs_up.xml", criticalL1Washington+"#")
+	callID := r.events.channel(t, "inject-caller")
+	var messages [][]byte
+	for _, typ := range types {
+		if typ == "ApplicationReplaced" {
+			continue // another websocket took the application: a test of its own
+		}
+		messages = append(messages, fmt.Appendf(nil, `{"type":%q,"application":%q,"timestamp":"2026-12-01T12:00:00.000+0000"}`, typ, app))
+	}
+	cut.inject(t, messages...)
+	if played := r.events.played(callID); slices.Contains(played, "en/word_ticket") {
+		t.Fatalf("the caller had keyed the ticket before the events were injected (heard %v)", played)
+	}
+	waitFor(t, 20*time.Second, "the caller on hold after keying the ticket", func() bool {
+		return slices.Contains(r.events.played(callID), "en/searching")
+	})
+	waitUA(t, caller)
+	waitUA(t, engineer)
+
+	rec := r.callRecord(t, callID)
+	if rec.Outcome != ivr.OutcomeAbandoned || rec.TicketID != criticalL1Washington {
+		t.Errorf("call record: outcome %s, ticket %s; want abandoned, %s", rec.Outcome, rec.TicketID, criticalL1Washington)
+	}
+	if r.link.Dropped() == 0 {
+		t.Errorf("arilink dropped none of the %d injected events, want those ari/v5 cannot decode", len(messages))
 	}
 	r.nothingLeft(t)
 }
