@@ -420,3 +420,34 @@ func TestEveryEventTypeMidCall(t *testing.T) {
 	}
 	r.nothingLeft(t)
 }
+
+// TestNextInstanceWhenFirstIsDown: two instances of the driver, each with
+// an application of its own (one websocket holds an application), the
+// dialplan trying ivr, then ivr-2. Calls go to the first; once it is down,
+// the next caller is answered by the second.
+func TestNextInstanceWhenFirstIsDown(t *testing.T) {
+	r := newRig(t)
+	noEngineers := "PJSIP/nobody-{phone}"
+	stopFirst := r.serve(t, asterisk.Config{App: asterisktest.Apps[0], DialString: noEngineers})
+	first, firstEvents := r.driver, r.events
+	r.serve(t, asterisk.Config{App: asterisktest.Apps[1], DialString: noEngineers})
+	secondEvents := r.events
+
+	caller := r.caller(t, "to-first", asterisktest.Washington, "caller_hangs_up_at_once.xml", "")
+	firstEvents.channel(t, "to-first")
+	waitUA(t, caller)
+	waitFor(t, 10*time.Second, "the first instance's call over", func() bool { return first.Calls() == 0 })
+
+	stopFirst()
+	waitFor(t, 10*time.Second, "application "+asterisktest.Apps[0]+" gone", func() bool {
+		return r.ast.ARI(t, http.MethodGet, "/applications/"+asterisktest.Apps[0], nil) == http.StatusNotFound
+	})
+	caller = r.caller(t, "to-second", asterisktest.Washington, "caller_hangs_up_at_once.xml", "")
+	callID := secondEvents.channel(t, "to-second")
+	waitUA(t, caller)
+	rec := r.callRecord(t, callID)
+	if rec.Outcome != ivr.OutcomeHungUp || !slices.Equal(secondEvents.played(callID), []string{"en/greeting_washington"}) {
+		t.Errorf("the second instance's call: outcome %s, heard %v; want hung-up after the greeting", rec.Outcome, secondEvents.played(callID))
+	}
+	r.nothingLeft(t)
+}

@@ -243,16 +243,19 @@ func (r *rig) onCall(t *testing.T, level oncall.Level) (oncall.Engineer, string)
 // that keeps events the library cannot decode from it) and runs the
 // driver until the test ends or the function it returns is called, with
 // cfg's dial settings (Endpoints mapping engineers' numbers to the test's
-// user agents, or DialString).
+// user agents, or DialString), as application cfg.App (default app).
 func (r *rig) serve(t *testing.T, cfg asterisk.Config) (stop func()) {
 	t.Helper()
+	if cfg.App == "" {
+		cfg.App = app
+	}
 	connected := make(chan ari.Client, 1)
 	eventsURL := r.ast.EventsURL
 	if r.cutter != nil {
 		eventsURL = r.cutter.url()
 	}
 	link, err := arilink.New(arilink.Config{URL: r.ast.ARIURL, WebsocketURL: eventsURL,
-		Username: r.ast.User, Password: r.ast.Password, Application: app, Log: r.log,
+		Username: r.ast.User, Password: r.ast.Password, Application: cfg.App, Log: r.log,
 		OnConnect: func(_ context.Context, c arilink.Connection) {
 			if d := r.reconcile.Load(); d != nil && c.Seq > 1 {
 				d.Reconcile() // as serve wires it: the events of the gap are lost
@@ -284,9 +287,9 @@ func (r *rig) serve(t *testing.T, cfg asterisk.Config) (stop func()) {
 	case <-time.After(15 * time.Second):
 		t.Fatalf("arilink did not connect within 15 s: %v", link.Ready())
 	}
-	events := record(t, r.client)
+	events := record(t, r.client, cfg.App)
 	r.events = events
-	cfg.Client, cfg.App, cfg.Flow, cfg.States, cfg.Log = r.client, app, r.flow, r.db, r.log
+	cfg.Client, cfg.Flow, cfg.States, cfg.Log = r.client, r.flow, r.db, r.log
 	cfg.SoundsDir = installSounds(t, r.ast)
 	cfg.Recordings = voicemails{r.db}
 	cfg.Files = asterisk.NewStoredFiles(r.ast.ARIURL, r.ast.User, r.ast.Password, 10*time.Second)
@@ -430,7 +433,7 @@ type recorder struct {
 	stop   func() // ends the recording; idempotent
 }
 
-func record(t *testing.T, client ari.Client) *recorder {
+func record(t *testing.T, client ari.Client, app string) *recorder {
 	r := &recorder{}
 	sub := client.Bus().Subscribe(ari.AppKey(app), ari.Events.StasisStart, ari.Events.PlaybackStarted, ari.Events.ChannelEnteredBridge)
 	stopped := make(chan struct{})
