@@ -1,0 +1,394 @@
+package pagecall
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v5"
+	"go.uber.org/zap"
+
+	"github.com/supportdesk/ivr/ivr"
+	"github.com/supportdesk/ivr/oncall"
+	"github.com/supportdesk/ivr/pager"
+	"github.com/supportdesk/ivr/sounds"
+)
+
+// reportBudget bounds the report of a call's end to the engine, which is
+// made even as the service stops.
+const reportBudget = 10 * time.Second
+
+// lostGrace is how long after its ring time a call that never answered
+// waits for its channel's end before it looks whether the channel is
+// still there (its events may have been lost in a reconnection).
+const lostGrace = 15 * time.Second
+
+// What follows a call's prompts.
+type then int
+
+const (
+	thenNothing then = iota
+	thenGather       // wait KeyWait for the key
+	thenHangup
+)
+
+// call is one page call: its channel's events, queued by forward, and
+// the state its goroutine (run) keeps alone.
+type call struct {
+	ch    *Channel
+	pages Pages
+	a     pager.Attempt
+	id    string
+	lang  oncall.Language
+	log   *zap.Logger
+	sub   ari.Subscription
+
+	mu        sync.Mutex
+	queue     []ari.Event
+	signal    chan struct{} // a token when queue has events
+	forwarded chan struct{} // closed when forward has returned
+	stop      chan struct{} // closed by abandon
+	stopOnce  sync.Once
+
+	// run's own.
+	up       bool
+	reported bool
+	acked    bool
+	playing  string
+	prompts  []ivr.Prompt
+	after    then
+	round    int
+	plays    int
+	keyBy    time.Time // the end of the wait for the key
+	lookAt   time.Time // when to look at the channel, or hang it up
+}
+
+func newCall(ch *Channel, pages Pages, a pager.Attempt, id string, sub ari.Subscription) *call {
+	lang := a.Language
+	if !lang.Valid() {
+		lang = oncall.English
+	}
+	return &call{ch: ch, pages: pages, a: a, id: id, lang: lang, sub: sub,
+		log:    ch.log.With(zap.Int64(keyAttempt, a.ID), zap.Int64(keyPage, a.PageID), zap.String(keyChannel, id)),
+		signal: make(chan struct{}, 1), forwarded: make(chan struct{}), stop: make(chan struct{})}
+}
+
+// forward drains the subscription at once (the bus drops events for a
+// subscriber that does not keep up), keeping the call's own events, until
+// the subscription is cancelled.
+func (c *call) forward() {
+	defer close(c.forwarded)
+	for e := range c.sub.Events() {
+		if e == nil || !c.mine(e) {
+			continue
+		}
+		c.mu.Lock()
+		c.queue = append(c.queue, e)
+		c.mu.Unlock()
+		select {
+		case c.signal <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// mine reports whether e concerns the call's channel or its playbacks
+// (whose ids start with the channel's).
+func (c *call) mine(e ari.Event) bool {
+	for _, k := range e.Keys() {
+		if k.ID == c.id || strings.HasPrefix(k.ID, c.id+"-") {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *call) take() []ari.Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	q := c.queue
+	c.queue = nil
+	return q
+}
+
+// abandon ends the call without a report: its channel does not exist.
+func (c *call) abandon() { c.stopOnce.Do(func() { close(c.stop) }) }
+
+// run serves the call until its channel is destroyed, ctx ends or it is
+// abandoned.
+func (c *call) run(ctx context.Context, adopted bool) {
+	c.lookAt = time.Now().Add(c.ch.cfg.RingFor + lostGrace)
+	if adopted {
+		if d, err := c.ch.data(ctx, c.id); err == nil && d.State == "Up" {
+			c.answered(ctx) // its StasisStart came before anyone listened
+		}
+	}
+	for {
+		next := c.lookAt
+		if !c.keyBy.IsZero() && c.keyBy.Before(next) {
+			next = c.keyBy
+		}
+		timer := time.NewTimer(time.Until(next))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			c.hangup(ctx)
+			c.report(ctx, pager.Failed, "the service stopped during the call")
+			return
+		case <-c.stop:
+			timer.Stop()
+			return
+		case <-c.signal:
+			timer.Stop()
+			for _, e := range c.take() {
+				if c.handle(ctx, e) {
+					return
+				}
+			}
+		case now := <-timer.C:
+			if !c.keyBy.IsZero() && !now.Before(c.keyBy) {
+				c.keyBy = time.Time{}
+				c.nextRound(ctx)
+			}
+			if !now.Before(c.lookAt) && c.look(ctx) {
+				return
+			}
+		}
+	}
+}
+
+// handle acts on e; true when the call is over.
+func (c *call) handle(ctx context.Context, e ari.Event) bool {
+	switch e := e.(type) {
+	case *ari.StasisStart:
+		if e.Channel.ID == c.id && !c.up {
+			c.answered(ctx)
+		}
+	case *ari.ChannelDtmfReceived:
+		c.key(ctx, e.Digit)
+	case *ari.PlaybackFinished:
+		if e.Playback.ID == c.playing {
+			c.playing = ""
+			c.playNext(ctx)
+		}
+	case *ari.ChannelDestroyed:
+		if e.Channel.ID == c.id {
+			c.destroyed(ctx, e.Cause, e.CauseTxt)
+			return true
+		}
+	}
+	return false
+}
+
+// answered starts the call once the engineer picked up: the code of a
+// number's confirmation, or the page.
+func (c *call) answered(ctx context.Context) {
+	c.up = true
+	c.lookAt = time.Now().Add(c.ch.cfg.MaxCall)
+	if err := c.pages.ConfirmAttempt(ctx, c.a.ID, c.id); err != nil {
+		c.log.Warn("could not confirm the page call's channel", zap.Error(err))
+	}
+	c.log.Info("page call answered")
+	if c.a.Purpose == pager.PurposeCode {
+		c.say(ctx, pager.CodeCallPrompts(c.lang, c.a.Body), thenHangup)
+		return
+	}
+	c.round = 1
+	c.ask(ctx)
+}
+
+// ask announces the page and waits for the key, as the round-th ask.
+func (c *call) ask(ctx context.Context) {
+	p, _, err := c.pages.Page(ctx, c.a.PageID)
+	if err != nil {
+		c.log.Error("could not read the page of a page call; hanging up", zap.Error(err))
+		c.hangup(ctx)
+		return
+	}
+	if p.Status != pager.Open {
+		c.say(ctx, pager.ClosedPrompts(c.lang), thenHangup)
+		return
+	}
+	ps := pager.PageCallPrompts(&p, c.lang, time.Now(), c.ch.cfg.Rules)
+	if others := len(p.DigestOf(c.a.ID)); others > 0 {
+		ps = append(pager.OpenPagesPrompts(c.lang, others+1), ps...)
+	}
+	c.say(ctx, ps, thenGather)
+}
+
+// key takes a key pressed while the page is asked: it stops the prompt;
+// 1 acknowledges, anything else asks again.
+func (c *call) key(ctx context.Context, digit string) {
+	if c.round == 0 || c.acked || (c.after != thenGather && c.keyBy.IsZero()) {
+		return
+	}
+	c.stopPrompt(ctx)
+	c.keyBy = time.Time{}
+	if digit != "1" {
+		c.nextRound(ctx)
+		return
+	}
+	c.acked = true
+	p, err := c.pages.AttemptEnded(ctx, c.a.ID, pager.Acked, "pressed 1")
+	if err != nil {
+		// Unreported, so that the hang-up ends it without the key and
+		// the page goes on.
+		c.log.Error("could not record the engineer's 1", zap.Error(err))
+		c.hangup(ctx)
+		return
+	}
+	c.reported = true
+	c.log.Info("page acknowledged by voice", zap.Int64("engineer_id", c.a.EngineerID))
+	switch {
+	case p.Status == pager.Acknowledged && p.AckedBy == c.a.EngineerID:
+		c.say(ctx, pager.AckedPrompts(c.lang), thenHangup)
+	case p.Status == pager.Acknowledged:
+		c.say(ctx, pager.TakenPrompts(c.lang), thenHangup)
+	default:
+		c.say(ctx, pager.ClosedPrompts(c.lang), thenHangup)
+	}
+}
+
+// nextRound asks again, or, after Repeats asks, ends the call without
+// the key.
+func (c *call) nextRound(ctx context.Context) {
+	if c.round < c.ch.cfg.Repeats {
+		c.round++
+		c.ask(ctx)
+		return
+	}
+	c.round = 0 // no more keys
+	c.report(ctx, pager.NoKey, fmt.Sprintf("answered; no 1 after %d asks", c.ch.cfg.Repeats))
+	c.say(ctx, pager.NoKeyPrompts(c.lang), thenHangup)
+}
+
+// say plays ps one after the other, then does after.
+func (c *call) say(ctx context.Context, ps []ivr.Prompt, after then) {
+	c.stopPrompt(ctx)
+	c.prompts, c.after = slices.Clone(ps), after
+	c.playNext(ctx)
+}
+
+// playNext plays the next prompt, or does what follows them. A prompt
+// Asterisk refuses is skipped.
+func (c *call) playNext(ctx context.Context) {
+	for len(c.prompts) > 0 {
+		pr := c.prompts[0]
+		c.prompts = c.prompts[1:]
+		rel, ok := sounds.InstallPath(string(pr.Lang), pr.Name)
+		if !ok {
+			c.log.Error("a prompt without audio; skipping it", zap.String("prompt", pr.Name))
+			continue
+		}
+		c.plays++
+		id := c.id + "-play-" + strconv.Itoa(c.plays)
+		uri := "sound:" + path.Join(c.ch.cfg.SoundsDir, rel)
+		err := request(ctx, c.ch.cfg.RequestTimeout, "play a prompt", func() error {
+			_, err := c.ch.cfg.Client.Channel().Play(ari.NewKey(ari.ChannelKey, c.id), id, uri)
+			return err
+		})
+		if err == nil {
+			c.playing = id
+			return
+		}
+		if notFound(err) {
+			if _, derr := c.ch.data(ctx, c.id); notFound(derr) {
+				c.prompts = nil
+				return // the channel is gone: ChannelDestroyed follows
+			}
+		}
+		c.log.Warn("could not play a prompt; skipping it", zap.String(keyURI, uri), zap.Error(err))
+	}
+	after := c.after
+	c.after = thenNothing
+	switch after {
+	case thenGather:
+		c.keyBy = time.Now().Add(c.ch.cfg.KeyWait)
+	case thenHangup:
+		c.hangup(ctx)
+	}
+}
+
+// stopPrompt stops the prompt playing and drops those after it.
+func (c *call) stopPrompt(ctx context.Context) {
+	c.prompts = nil
+	id := c.playing
+	if id == "" {
+		return
+	}
+	c.playing = ""
+	err := request(ctx, c.ch.cfg.RequestTimeout, "stop a prompt", func() error {
+		return c.ch.cfg.Client.Playback().Stop(ari.NewKey(ari.PlaybackKey, id))
+	})
+	if err != nil && !notFound(err) {
+		c.log.Warn("could not stop a prompt", zap.Error(err))
+	}
+}
+
+func (c *call) hangup(ctx context.Context) {
+	err := request(context.WithoutCancel(ctx), c.ch.cfg.RequestTimeout, "hang up", func() error {
+		return c.ch.cfg.Client.Channel().Hangup(ari.NewKey(ari.ChannelKey, c.id), "normal")
+	})
+	if err != nil && !notFound(err) {
+		c.log.Warn("could not hang up a page call", zap.Error(err))
+	}
+}
+
+// look is the call's watchdog: a call that never answered within its
+// ring time whose channel is gone (its end lost) has not been answered;
+// one that is still there, or answered and too long, is hung up. True
+// when the call is over.
+func (c *call) look(ctx context.Context) bool {
+	c.lookAt = time.Now().Add(lostGrace)
+	if c.up {
+		c.log.Warn("a page call lasted too long; hanging up")
+		c.hangup(ctx)
+		return false
+	}
+	_, err := c.ch.data(ctx, c.id)
+	switch {
+	case notFound(err):
+		c.report(ctx, pager.NoAnswer, "the channel is gone; its end was not seen")
+		return true
+	case err != nil:
+		c.log.Warn("could not look at a page call's channel", zap.Error(err))
+	default:
+		c.hangup(ctx)
+	}
+	return false
+}
+
+// destroyed ends the call as its channel's end says (Q.850 cause).
+func (c *call) destroyed(ctx context.Context, cause int, text string) {
+	c.stopPrompt(ctx)
+	detail := fmt.Sprintf("call ended: %s (cause %d)", text, cause)
+	switch {
+	case c.up:
+		c.report(ctx, pager.NoKey, "answered; hung up without pressing 1")
+	case cause == 17 || cause == 21: // user busy, call rejected
+		c.report(ctx, pager.Busy, detail)
+	case cause == 16 || cause == 18 || cause == 19: // cleared before the answer, no user responding, no answer
+		c.report(ctx, pager.NoAnswer, detail)
+	default:
+		c.report(ctx, pager.Failed, detail)
+	}
+}
+
+// report tells the engine how the attempt ended, once.
+func (c *call) report(ctx context.Context, o pager.Outcome, detail string) {
+	if c.reported {
+		return
+	}
+	c.reported = true
+	c.log.Info("page call ended", zap.String(keyOutcome, string(o)), zap.String(keyCause, detail))
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reportBudget)
+	defer cancel()
+	if _, err := c.pages.AttemptEnded(rctx, c.a.ID, o, detail); err != nil {
+		c.log.Error("could not record how a page call ended", zap.String(keyOutcome, string(o)), zap.Error(err))
+	}
+}

@@ -1,0 +1,468 @@
+package pagecall_test
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v5"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/supportdesk/ivr/asterisk/arilink"
+	"github.com/supportdesk/ivr/asterisk/pagecall"
+	"github.com/supportdesk/ivr/demo"
+	"github.com/supportdesk/ivr/internal/asterisktest"
+	"github.com/supportdesk/ivr/oncall"
+	"github.com/supportdesk/ivr/pager"
+	"github.com/supportdesk/ivr/sounds"
+	"github.com/supportdesk/ivr/store"
+	"github.com/supportdesk/ivr/store/storetest"
+	"github.com/supportdesk/ivr/webhooks"
+)
+
+func TestMain(m *testing.M) { os.Exit(asterisktest.Main(m)) }
+
+// rig is one test's pager: a real store with the demo team, a real
+// engine over it whose voice channel calls through the test binary's
+// Asterisk (as the application pagecall.DefaultApp, through arilink), and
+// a stand-in for texts that records them.
+type rig struct {
+	ast *asterisktest.Asterisk
+	// engineerID is the L1 engineer's, ua their phone.
+	engineerID int64
+	ua         *asterisktest.UA
+	db         *store.DB
+	svc        *oncall.Service
+	eng        *pager.Engine
+	ch         *pagecall.Channel
+	events     *recorder
+	changed    chan struct{} // a token after each attempt ends (the engine's observer)
+	texts      *texts
+	log        *zap.Logger
+}
+
+// observer wakes the test at each attempt's end.
+type observer struct{ changed chan struct{} }
+
+func (o observer) Sent(pager.Kind, time.Duration) {}
+func (o observer) Ended(pager.Kind, pager.Outcome) {
+	select {
+	case o.changed <- struct{}{}:
+	default:
+	}
+}
+
+// texts is the text channel: it records what it is asked to send.
+type texts struct {
+	mu   sync.Mutex
+	sent []pager.Attempt
+}
+
+func (s *texts) Send(_ context.Context, a pager.Attempt) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sent = append(s.sent, a)
+	return "SM" + strconv.FormatInt(a.ID, 10), nil
+}
+
+func (s *texts) Find(context.Context, pager.Attempt) (string, error) { return "", nil }
+
+// newRig starts the pager with voice(the Asterisk channel) as its voice
+// channel, the L1 engineer's phone a sipp user agent running scenario
+// file (testdata/), and page calls that ring for ringFor.
+func newRig(t *testing.T, file string, ringFor time.Duration, voice func(*pagecall.Channel) pager.Channel) *rig {
+	t.Helper()
+	ast := asterisktest.Start(t)
+	log := zaptest.NewLogger(t)
+	db := storetest.OpenSQLite(t)
+	svc := oncall.NewService(db, log.Named("oncall"), oncall.ServiceOptions{})
+	ctx := t.Context()
+	if err := demo.SeedAll(ctx, svc, db, log); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{ast: ast, db: db, svc: svc, changed: make(chan struct{}, 1), texts: &texts{}, log: log}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("Asterisk's log (the end):\n%s", ast.LogTail())
+		}
+	})
+	endpoints := r.engineer(t, file)
+
+	connected := make(chan ari.Client, 1)
+	link, err := arilink.New(arilink.Config{URL: ast.ARIURL, WebsocketURL: ast.EventsURL,
+		Username: ast.User, Password: ast.Password, Application: pagecall.DefaultApp, Log: log,
+		OnConnect: func(_ context.Context, c arilink.Connection) {
+			select {
+			case connected <- c.Client:
+			default:
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	linkCtx, stopLink := context.WithCancel(context.Background())
+	linked := make(chan error, 1)
+	go func() { linked <- link.Run(linkCtx) }()
+	t.Cleanup(func() {
+		stopLink()
+		if err := <-linked; err != nil {
+			t.Errorf("arilink Run: %v", err)
+		}
+	})
+	var client ari.Client
+	select {
+	case client = <-connected:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("arilink did not connect within 15 s: %v", link.Ready())
+	}
+	r.events = record(t, client)
+
+	r.ch, err = pagecall.New(pagecall.Config{Client: client, Endpoints: endpoints, SoundsDir: installSounds(t, ast),
+		Ready: link.Ready, RingFor: ringFor, KeyWait: 2 * time.Second, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.eng, err = pager.New(pager.Config{Store: db, Roster: roster{svc}, Policies: svc, Log: log.Named("pager"),
+		Channels: map[pager.Kind]pager.Channel{pager.KindVoice: voice(r.ch), pager.KindSMS: r.texts},
+		Observer: observer{r.changed}, DoubtGrace: 100 * time.Millisecond, RetryBase: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.ch.SetPages(r.eng)
+
+	ctxRun, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := r.ch.Run(ctxRun); err != nil {
+			t.Errorf("pagecall Run: %v", err)
+		}
+	})
+	wg.Go(func() {
+		if err := r.eng.Run(ctxRun); err != nil {
+			t.Errorf("pager Run: %v", err)
+		}
+	})
+	// Cleanups run last first: the channel and the engine stop before the
+	// recorder and the link.
+	t.Cleanup(func() {
+		stop()
+		wg.Wait()
+		if n := r.ch.Calls(); n != 0 {
+			t.Errorf("%d page calls still served after Run returned", n)
+		}
+	})
+	return r
+}
+
+// roster answers the pager's on-call questions from the schedule, as
+// cmd/ivr's does.
+type roster struct{ svc *oncall.Service }
+
+func (r roster) OnCall(level oncall.Level, layer oncall.Layer, t time.Time) (oncall.Engineer, bool) {
+	a, ok := r.svc.OnCall(level, layer, t)
+	return a.Engineer, ok
+}
+
+var (
+	soundsOnce sync.Once
+	soundsDir  string
+	soundsErr  error
+)
+
+// installSounds installs the prompt catalogue (sounds.Install, as ivr
+// asterisk sounds does) into a folder of Asterisk's, once per test binary.
+func installSounds(t *testing.T, ast *asterisktest.Asterisk) string {
+	t.Helper()
+	soundsOnce.Do(func() {
+		soundsDir = filepath.Join(ast.SoundsDir, "ivr")
+		_, soundsErr = sounds.Install(soundsDir)
+	})
+	if soundsErr != nil {
+		t.Fatal(soundsErr)
+	}
+	return soundsDir
+}
+
+// phones numbers the engineers' user agents of the test binary.
+var phones atomic.Int64
+
+// engineer gives the L1 primary on call now a sipp user agent running
+// scenario (testdata/<file>) as their phone; it returns the endpoints
+// that ring it for each of their numbers.
+func (r *rig) engineer(t *testing.T, file string) map[string]string {
+	t.Helper()
+	a, ok := r.svc.OnCall(oncall.L1, oncall.Primary, time.Now())
+	if !ok || len(a.Engineer.Contacts) == 0 {
+		t.Fatal("nobody with a number on call at L1")
+	}
+	path, err := filepath.Abs(filepath.Join("testdata", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "engineer-" + strconv.FormatInt(phones.Add(1), 10)
+	ua := r.ast.StartUA(t, name, "-sf", path)
+	r.ast.AddEndpoint(t, name, ua.Port)
+	endpoints := map[string]string{}
+	for _, c := range a.Engineer.Contacts {
+		endpoints[c.Phone] = "PJSIP/" + name
+	}
+	r.engineerID, r.ua = a.Engineer.ID, ua
+	return endpoints
+}
+
+// raise pages L1 about a critical matter (voice at any hour).
+func (r *rig) raise(t *testing.T) pager.Page {
+	t.Helper()
+	p, _, err := r.eng.Raise(t.Context(), pager.Request{Key: "api:" + t.Name(), Source: pager.FromAPI,
+		Priority: oncall.Critical, Level: oncall.L1, Summary: "the database is down", RaisedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// waitPage waits until page id satisfies ok, rechecking after each
+// attempt's end, for at most within.
+func (r *rig) waitPage(t *testing.T, id int64, within time.Duration, what string,
+	ok func(pager.Page, []pager.Attempt) bool) (pager.Page, []pager.Attempt) {
+	t.Helper()
+	deadline := time.After(within)
+	for {
+		p, atts, err := r.eng.Page(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok(p, atts) {
+			return p, atts
+		}
+		select {
+		case <-r.changed:
+		case <-deadline:
+			t.Fatalf("%s: not within %s; the page is %s, its log %+v, its attempts %+v", what, within, p.Status, p.Log, atts)
+		}
+	}
+}
+
+// voiceAttempt is the page's voice attempt to engineer id.
+func voiceAttempt(atts []pager.Attempt, id int64) (pager.Attempt, bool) {
+	for _, a := range atts {
+		if a.Kind == pager.KindVoice && a.Purpose == pager.PurposePage && a.EngineerID == id {
+			return a, true
+		}
+	}
+	return pager.Attempt{}, false
+}
+
+// noChannels checks that Asterisk has no channel left.
+func (r *rig) noChannels(t *testing.T) {
+	t.Helper()
+	var chans []struct {
+		ID string `json:"id"`
+	}
+	r.ast.ARI(t, "GET", "/channels", &chans)
+	if len(chans) > 0 {
+		t.Errorf("channels left in Asterisk: %+v", chans)
+	}
+}
+
+func asIs(ch *pagecall.Channel) pager.Channel { return ch }
+
+// The page reaches the L1 engineer's phone through Asterisk: they hear the
+// page (its intro plays), press 1, and the page is theirs, acknowledged by
+// voice; they hear the thanks and the call ends.
+func TestPageAcknowledgedByVoice(t *testing.T) {
+	r := newRig(t, "engineer_acks.xml", 10*time.Second, asIs)
+	p := r.raise(t)
+	got, atts := r.waitPage(t, p.ID, 30*time.Second, "the page acknowledged", func(p pager.Page, _ []pager.Attempt) bool {
+		return p.Status == pager.Acknowledged
+	})
+	if got.AckedBy != r.engineerID || got.AckVia != pager.ViaVoice {
+		t.Errorf("acknowledged by %d via %s, want %d (the L1 engineer) via voice", got.AckedBy, got.AckVia, r.engineerID)
+	}
+	a, ok := voiceAttempt(atts, r.engineerID)
+	if !ok || a.Outcome != pager.Acked || !strings.HasPrefix(a.ProviderID, "ivr-page-") {
+		t.Errorf("the voice attempt is %+v, want acknowledged with the Asterisk channel's id", a)
+	}
+	if err := r.ua.Wait(); err != nil { // the BYE came after the thanks
+		t.Fatalf("%v\n%s", err, r.ua.Output())
+	}
+	r.events.waitDestroyed(t, a.ProviderID)
+	if !r.events.played(a.ProviderID, "page_intro") {
+		t.Errorf("the page call's intro was not played; playbacks: %v", r.events.playbacks(a.ProviderID))
+	}
+	if !r.events.played(a.ProviderID, "page_acked") {
+		t.Errorf("the engineer was not thanked after the 1; playbacks: %v", r.events.playbacks(a.ProviderID))
+	}
+	if r.events.played(a.ProviderID, "page_press_ack") {
+		// The 1, 1.5 s into the announcement, stopped it (barge-in).
+		t.Errorf("the announcement played on after the key: %v", r.events.playbacks(a.ProviderID))
+	}
+	r.noChannels(t)
+}
+
+// An engineer who lets the page call ring out: the attempt ends no-answer
+// and the page goes on by text to the same engineer.
+func TestPageNoAnswerGoesOnByText(t *testing.T) {
+	r := newRig(t, "engineer_no_answer.xml", 3*time.Second, asIs)
+	p := r.raise(t)
+	_, atts := r.waitPage(t, p.ID, 30*time.Second, "a text after the unanswered call", func(_ pager.Page, atts []pager.Attempt) bool {
+		for _, a := range atts {
+			if a.Kind == pager.KindSMS && a.Purpose == pager.PurposePage && a.EngineerID == r.engineerID {
+				return true
+			}
+		}
+		return false
+	})
+	a, ok := voiceAttempt(atts, r.engineerID)
+	if !ok || a.Outcome != pager.NoAnswer {
+		t.Errorf("the voice attempt is %+v, want no-answer", a)
+	}
+	if err := r.ua.Wait(); err != nil { // the CANCEL came
+		t.Fatalf("%v\n%s", err, r.ua.Output())
+	}
+	r.events.waitDestroyed(t, a.ProviderID)
+	r.noChannels(t)
+}
+
+// With Twilio unreachable (its REST API on a port nobody listens on), the
+// page call goes out through Asterisk, and the engineer's 1 acknowledges.
+func TestPageFallsBackToAsteriskWhenTwilioIsUnreachable(t *testing.T) {
+	twilio := unreachableTwilio(t)
+	r := newRig(t, "engineer_acks.xml", 10*time.Second, func(ch *pagecall.Channel) pager.Channel {
+		return pagecall.Fallback{Primary: twilio, Secondary: ch, Log: zaptest.NewLogger(t)}
+	})
+	p := r.raise(t)
+	got, atts := r.waitPage(t, p.ID, 30*time.Second, "the page acknowledged", func(p pager.Page, _ []pager.Attempt) bool {
+		return p.Status == pager.Acknowledged
+	})
+	if got.AckedBy != r.engineerID || got.AckVia != pager.ViaVoice {
+		t.Errorf("acknowledged by %d via %s, want %d via voice", got.AckedBy, got.AckVia, r.engineerID)
+	}
+	a, _ := voiceAttempt(atts, r.engineerID)
+	if !strings.HasPrefix(a.ProviderID, "ivr-page-") || a.Tries != 1 {
+		t.Errorf("the voice attempt is %+v, want made through Asterisk at the first try", a)
+	}
+	if err := r.ua.Wait(); err != nil {
+		t.Fatalf("%v\n%s", err, r.ua.Output())
+	}
+	r.events.waitDestroyed(t, a.ProviderID)
+	r.noChannels(t)
+}
+
+// unreachableTwilio is the Twilio driver's page-call channel with its REST
+// API on a loopback port that refuses connections.
+func unreachableTwilio(t *testing.T) pager.Channel {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	settings := webhooks.Settings{PublicURL: "http://127.0.0.1:1/", AccountSID: "AC" + strings.Repeat("0", 32),
+		AuthToken: "testtoken0123456789", APIURL: "http://" + addr, RESTTimeout: 2 * time.Second}
+	rest, err := webhooks.NewREST(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	twp, err := webhooks.NewPager(webhooks.PagerConfig{PublicURL: settings.PublicURL, AuthToken: settings.AuthToken,
+		AccountSID: settings.AccountSID, REST: rest, CallerID: asterisktest.Washington})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return twp.Channels()[pager.KindVoice]
+}
+
+// recorder keeps the page calls' events the test looks at, from the
+// channel's own client (a second websocket would take the application).
+type recorder struct {
+	mu     sync.Mutex
+	events []ari.Event
+	signal chan struct{}
+}
+
+func record(t *testing.T, client ari.Client) *recorder {
+	r := &recorder{signal: make(chan struct{}, 1)}
+	sub := client.Bus().Subscribe(ari.AppKey(pagecall.DefaultApp), ari.Events.PlaybackStarted, ari.Events.ChannelDestroyed)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for e := range sub.Events() {
+			r.mu.Lock()
+			r.events = append(r.events, e)
+			r.mu.Unlock()
+			select {
+			case r.signal <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		sub.Cancel()
+		<-stopped
+	})
+	return r
+}
+
+// playbacks lists the prompts ("<lang>/<name>") played to channel id.
+func (r *recorder) playbacks(id string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, e := range r.events {
+		if p, ok := e.(*ari.PlaybackStarted); ok && p.Playback.TargetURI == "channel:"+id {
+			uri := p.Playback.MediaURI
+			parts := strings.Split(uri, "/")
+			if len(parts) >= 2 {
+				uri = parts[len(parts)-2] + "/" + parts[len(parts)-1]
+			}
+			out = append(out, uri)
+		}
+	}
+	return out
+}
+
+// played reports whether prompt name played to channel id, in any
+// language.
+func (r *recorder) played(id, name string) bool {
+	for _, p := range r.playbacks(id) {
+		if strings.HasSuffix(p, "/"+name) {
+			return true
+		}
+	}
+	return false
+}
+
+// waitDestroyed waits for channel id's end.
+func (r *recorder) waitDestroyed(t *testing.T, id string) {
+	t.Helper()
+	deadline := time.After(15 * time.Second)
+	for {
+		r.mu.Lock()
+		for _, e := range r.events {
+			if d, ok := e.(*ari.ChannelDestroyed); ok && d.Channel.ID == id {
+				r.mu.Unlock()
+				return
+			}
+		}
+		r.mu.Unlock()
+		select {
+		case <-r.signal:
+		case <-deadline:
+			t.Fatalf("channel %s was not destroyed within 15 s", id)
+		}
+	}
+}
