@@ -1,0 +1,201 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/supportdesk/ivr/internal/asterisktest"
+	"github.com/supportdesk/ivr/ivr"
+	"github.com/supportdesk/ivr/store"
+)
+
+// TestServeKilledWhileCallerHolds: `ivr serve` with --ari-url answers a
+// real SIP call through a real Asterisk; it is killed (SIGKILL) while the
+// caller holds and the engineer's phone rings, and started again: the new
+// process finds the caller in its application, takes the call up from the
+// store, and when the engineer answers and presses 1 the two are bridged.
+// The call is recorded as connected to that engineer.
+func TestServeKilledWhileCallerHolds(t *testing.T) {
+	ast := asterisktest.Start(t)
+	bin := ivrBinary(t)
+	dir := t.TempDir()
+	soundsDir := filepath.Join(dir, "sounds")
+	if out, err := exec.Command(bin, "asterisk", "sounds", "--dir", soundsDir).CombinedOutput(); err != nil { //nolint:gosec // G204: the binary the test built
+		t.Fatalf("ivr asterisk sounds: %v\n%s", err, out)
+	}
+
+	engineer := ast.StartUA(t, "kill-engineer", "-sf", ariScenario(t, "engineer_accepts_late.xml", ""), "-rtp_echo")
+	ast.AddEndpoint(t, "kill-engineer", engineer.Port)
+	// Every engineer's number reaches the one user agent.
+	dial := fmt.Sprintf("PJSIP/kill-engineer/sip:{phone}@127.0.0.1:%d", engineer.Port)
+	db := filepath.Join(dir, "ivr.db")
+	env := []string{"IVR_DB=" + db, "IVR_ADMIN_TOKEN=" + testAdminToken, "XDG_STATE_HOME=" + dir,
+		"ARI_URL=" + ast.ARIURL, "ARI_USERNAME=" + ast.User, "ARI_PASSWORD=" + ast.Password}
+	args := []string{"--demo", "--addr", freeAddr(t), "--ari-sounds-dir", soundsDir, "--ari-dial", dial}
+	first := startIVR(t, bin, "first", dir, args, env)
+	waitReady(t, first)
+	appUp := func() bool {
+		return ast.ARI(t, http.MethodGet, "/applications/"+asterisktest.Apps[0], nil) == http.StatusOK
+	}
+	pollUntil(t, 20*time.Second, "the driver's application registered", appUp)
+
+	port, err := asterisktest.FreeUDPPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ast.AddEndpoint(t, "kill-caller", port) // matched by its From user
+	caller := ast.StartUA(t, "kill-caller", "-sf", ariScenario(t, "caller_waits.xml", "1001#"), "-s", asterisktest.Washington)
+	pollUntil(t, 30*time.Second, "the engineer rung", func() bool { return first.count("ringing an engineer") == 1 })
+	callID := channelOf(t, ast, "PJSIP/kill-caller-")
+	first.kill()
+
+	second := startIVR(t, bin, "second", dir, args, env)
+	waitReady(t, second)
+	pollUntil(t, 20*time.Second, "the call taken up", func() bool {
+		return second.count("resuming a call left in the application") == 1
+	})
+	pollUntil(t, 40*time.Second, "the caller bridged with the engineer", func() bool {
+		var bridges []struct {
+			Channels []string `json:"channels"`
+		}
+		ast.ARI(t, http.MethodGet, "/bridges", &bridges)
+		return len(bridges) == 1 && slices.Contains(bridges[0].Channels, callID) && len(bridges[0].Channels) == 2
+	})
+	if code := ast.ARI(t, http.MethodDelete, "/channels/"+callID, nil); code != http.StatusNoContent {
+		t.Fatalf("hang up the caller: %d", code)
+	}
+	for _, ua := range []*asterisktest.UA{caller, engineer} {
+		if err := ua.Wait(); err != nil {
+			t.Errorf("%v, want exit status 0", err)
+		}
+	}
+	pollUntil(t, 10*time.Second, "no channel left", func() bool {
+		var left []struct{}
+		ast.ARI(t, http.MethodGet, "/channels", &left)
+		return len(left) == 0
+	})
+	second.stop(t)
+
+	st, err := store.Open(context.Background(), db, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = st.Close() }()
+	rec, err := st.Call(context.Background(), callID)
+	if err != nil {
+		t.Fatalf("the call's record: %v; the second process's log:\n%s", err, second.tail())
+	}
+	if rec.Outcome != ivr.OutcomeConnected || rec.EngineerID == 0 || rec.TicketID != "1001" {
+		t.Errorf("call record: outcome %s, engineer %d, ticket %s; want connected to an engineer, 1001", rec.Outcome, rec.EngineerID, rec.TicketID)
+	}
+	if t.Failed() {
+		t.Logf("first process:\n%s\nsecond process:\n%s\nAsterisk:\n%s", first.tail(), second.tail(), ast.LogTail())
+	}
+}
+
+func waitReady(t *testing.T, p *ivrProc) {
+	t.Helper()
+	select {
+	case <-p.ready:
+	case <-p.exited:
+		t.Fatalf("%s ended before serving: %v\n%s", p.name, p.exitErr, p.tail())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s not serving within 30 s:\n%s", p.name, p.tail())
+	}
+}
+
+// pollUntil checks cond every 50 ms until it holds, failing the test after
+// within.
+func pollUntil(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(within)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			t.Fatalf("no %s within %v", what, within)
+		case <-tick.C:
+		}
+	}
+}
+
+// channelOf is the id of the one channel whose name starts with prefix.
+func channelOf(t *testing.T, ast *asterisktest.Asterisk, prefix string) string {
+	t.Helper()
+	var channels []struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}
+	ast.ARI(t, http.MethodGet, "/channels", &channels)
+	for _, c := range channels {
+		if strings.HasPrefix(c.Name, prefix) {
+			return c.ID
+		}
+	}
+	t.Fatalf("no channel %s… in %+v", prefix, channels)
+	return ""
+}
+
+// ariScenario is the ARI driver's sipp scenario asterisk/testdata/name in
+// a folder of the test, with a key press for each of keys in place of its
+// <!--keys--> and sip-tester's audio beside it (as asterisk's tests write
+// them: each press's RTP numbers after the last, or Asterisk drops it).
+func ariScenario(t *testing.T, name, keys string) string {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join("..", "..", "asterisk", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var b strings.Builder
+	for i, k := range keys {
+		file := fmt.Sprintf("key%d.pcap", i)
+		pcapName := map[rune]string{'#': "pound", '*': "star"}[k]
+		if pcapName == "" {
+			pcapName = string(k)
+		}
+		data, err := os.ReadFile("/usr/share/sip-tester/dtmf_2833_" + pcapName + ".pcap")
+		if err != nil {
+			t.Fatalf("the key %c: %v (install Debian's sip-tester)", k, err)
+		}
+		const globalHeader, recordHeader, rtpAt = 24, 16, 14 + 20 + 8
+		for off, n := globalHeader, 0; off+recordHeader <= len(data); n++ {
+			size := int(binary.LittleEndian.Uint32(data[off+8:]))
+			rtp := data[off+recordHeader+rtpAt : off+recordHeader+size]
+			binary.BigEndian.PutUint16(rtp[2:], uint16(20000+i*20+n))
+			binary.BigEndian.PutUint32(rtp[4:], uint32(200000+i*8000))
+			off += recordHeader + size
+		}
+		if err := os.WriteFile(filepath.Join(dir, file), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "<nop><action><exec play_pcap_audio=%q/></action></nop>\n  <pause milliseconds=\"400\"/>\n  ", file)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, bytes.Replace(text, []byte("<!--keys-->"), []byte(b.String()), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pcaps, _ := filepath.Glob("/usr/share/sip-tester/*.pcap")
+	for _, p := range pcaps {
+		if err := os.Symlink(p, filepath.Join(dir, filepath.Base(p))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
+}
