@@ -15,7 +15,8 @@ import (
 var crashBinDir string
 
 // TestMain stops the throw-away PostgreSQL the crash tests start (and
-// RT, and the Asterisk of the ARI driver's kill test) and removes the binary they built and the tests' state directory.
+// RT, and the Asterisk of the ARI driver's kill test) and removes the
+// binary they built and the tests' state directory.
 func TestMain(m *testing.M) {
 	code := pgtest.Main(m)
 	if err := rttest.Shutdown(); err != nil {
