@@ -75,10 +75,21 @@ func (s *texts) Send(_ context.Context, a pager.Attempt) (string, error) {
 
 func (s *texts) Find(context.Context, pager.Attempt) (string, error) { return "", nil }
 
-// newRig starts the pager with voice(the Asterisk channel) as its voice
-// channel, the L1 engineer's phone a sipp user agent running scenario
-// file (testdata/), and page calls that ring for ringFor.
-func newRig(t *testing.T, file string, ringFor time.Duration, voice func(*pagecall.Channel) pager.Channel) *rig {
+// setup is how a test's pager and engineer are made.
+type setup struct {
+	file    string        // the scenario the L1 engineer's phone runs (testdata/)
+	ringFor time.Duration // how long page calls ring
+	repeats int           // how often the page is asked; 0: the default
+	// voice makes the engine's voice channel from the Asterisk one; nil:
+	// the Asterisk one.
+	voice func(*pagecall.Channel) pager.Channel
+	// dial, if set, replaces the engineer's endpoint.
+	dial string
+}
+
+// newRig starts the pager as s says, with the L1 engineer's phone a sipp
+// user agent.
+func newRig(t *testing.T, s setup) *rig {
 	t.Helper()
 	ast := asterisktest.Start(t)
 	log := zaptest.NewLogger(t)
@@ -97,7 +108,15 @@ func newRig(t *testing.T, file string, ringFor time.Duration, voice func(*pageca
 			t.Logf("Asterisk's log (the end):\n%s", ast.LogTail())
 		}
 	})
-	endpoints := r.engineer(t, file)
+	endpoints := r.engineer(t, s.file)
+	if s.dial != "" {
+		for phone := range endpoints {
+			endpoints[phone] = s.dial
+		}
+	}
+	if s.voice == nil {
+		s.voice = func(ch *pagecall.Channel) pager.Channel { return ch }
+	}
 
 	connected := make(chan ari.Client, 1)
 	link, err := arilink.New(arilink.Config{URL: ast.ARIURL, WebsocketURL: ast.EventsURL,
@@ -129,12 +148,12 @@ func newRig(t *testing.T, file string, ringFor time.Duration, voice func(*pageca
 	r.events = record(t, client)
 
 	r.ch, err = pagecall.New(pagecall.Config{Client: client, Endpoints: endpoints, SoundsDir: installSounds(t, ast),
-		Ready: link.Ready, RingFor: ringFor, KeyWait: 2 * time.Second, Log: log})
+		Ready: link.Ready, RingFor: s.ringFor, KeyWait: 2 * time.Second, Repeats: s.repeats, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.eng, err = pager.New(pager.Config{Store: db, Roster: roster{svc}, Policies: svc, Log: log.Named("pager"),
-		Channels: map[pager.Kind]pager.Channel{pager.KindVoice: voice(r.ch), pager.KindSMS: r.texts},
+		Channels: map[pager.Kind]pager.Channel{pager.KindVoice: s.voice(r.ch), pager.KindSMS: r.texts},
 		Observer: observer{r.changed}, DoubtGrace: 100 * time.Millisecond, RetryBase: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -276,13 +295,11 @@ func (r *rig) noChannels(t *testing.T) {
 	}
 }
 
-func asIs(ch *pagecall.Channel) pager.Channel { return ch }
-
 // The page reaches the L1 engineer's phone through Asterisk: they hear the
 // page (its intro plays), press 1, and the page is theirs, acknowledged by
 // voice; they hear the thanks and the call ends.
 func TestPageAcknowledgedByVoice(t *testing.T) {
-	r := newRig(t, "engineer_acks.xml", 10*time.Second, asIs)
+	r := newRig(t, setup{file: "engineer_acks.xml", ringFor: 10 * time.Second})
 	p := r.raise(t)
 	got, atts := r.waitPage(t, p.ID, 30*time.Second, "the page acknowledged", func(p pager.Page, _ []pager.Attempt) bool {
 		return p.Status == pager.Acknowledged
@@ -314,7 +331,7 @@ func TestPageAcknowledgedByVoice(t *testing.T) {
 // An engineer who lets the page call ring out: the attempt ends no-answer
 // and the page goes on by text to the same engineer.
 func TestPageNoAnswerGoesOnByText(t *testing.T) {
-	r := newRig(t, "engineer_no_answer.xml", 3*time.Second, asIs)
+	r := newRig(t, setup{file: "engineer_no_answer.xml", ringFor: 3 * time.Second})
 	p := r.raise(t)
 	_, atts := r.waitPage(t, p.ID, 30*time.Second, "a text after the unanswered call", func(_ pager.Page, atts []pager.Attempt) bool {
 		for _, a := range atts {
@@ -339,9 +356,9 @@ func TestPageNoAnswerGoesOnByText(t *testing.T) {
 // page call goes out through Asterisk, and the engineer's 1 acknowledges.
 func TestPageFallsBackToAsteriskWhenTwilioIsUnreachable(t *testing.T) {
 	twilio := unreachableTwilio(t)
-	r := newRig(t, "engineer_acks.xml", 10*time.Second, func(ch *pagecall.Channel) pager.Channel {
+	r := newRig(t, setup{file: "engineer_acks.xml", ringFor: 10 * time.Second, voice: func(ch *pagecall.Channel) pager.Channel {
 		return pagecall.Fallback{Primary: twilio, Secondary: ch, Log: zaptest.NewLogger(t)}
-	})
+	}})
 	p := r.raise(t)
 	got, atts := r.waitPage(t, p.ID, 30*time.Second, "the page acknowledged", func(p pager.Page, _ []pager.Attempt) bool {
 		return p.Status == pager.Acknowledged
@@ -357,6 +374,77 @@ func TestPageFallsBackToAsteriskWhenTwilioIsUnreachable(t *testing.T) {
 		t.Fatalf("%v\n%s", err, r.ua.Output())
 	}
 	r.events.waitDestroyed(t, a.ProviderID)
+	r.noChannels(t)
+}
+
+// textFollows waits until page id has a page text to the L1 engineer,
+// and returns the page's voice attempt to them.
+func (r *rig) textFollows(t *testing.T, id int64) pager.Attempt {
+	t.Helper()
+	_, atts := r.waitPage(t, id, 60*time.Second, "a text after the page call", func(_ pager.Page, atts []pager.Attempt) bool {
+		for _, a := range atts {
+			if a.Kind == pager.KindSMS && a.Purpose == pager.PurposePage && a.EngineerID == r.engineerID {
+				return true
+			}
+		}
+		return false
+	})
+	a, _ := voiceAttempt(atts, r.engineerID)
+	return a
+}
+
+// A busy engineer (486): the attempt ends busy and the page goes on by
+// text.
+func TestPageBusyGoesOnByText(t *testing.T) {
+	r := newRig(t, setup{file: "engineer_busy.xml", ringFor: 10 * time.Second})
+	p := r.raise(t)
+	a := r.textFollows(t, p.ID)
+	if a.Outcome != pager.Busy {
+		t.Errorf("the voice attempt is %+v, want busy", a)
+	}
+	if err := r.ua.Wait(); err != nil {
+		t.Fatalf("%v\n%s", err, r.ua.Output())
+	}
+	r.events.waitDestroyed(t, a.ProviderID)
+	r.noChannels(t)
+}
+
+// An engineer who answers and presses nothing hears the page asked again,
+// then goodbye; the attempt ends answered without the key and the page
+// goes on by text.
+func TestPageAnsweredWithoutKey(t *testing.T) {
+	r := newRig(t, setup{file: "engineer_silent.xml", ringFor: 10 * time.Second, repeats: 2})
+	p := r.raise(t)
+	a := r.textFollows(t, p.ID)
+	if a.Outcome != pager.NoKey {
+		t.Errorf("the voice attempt is %+v, want answered-no-key", a)
+	}
+	if err := r.ua.Wait(); err != nil { // hung up after the goodbye
+		t.Fatalf("%v\n%s", err, r.ua.Output())
+	}
+	r.events.waitDestroyed(t, a.ProviderID)
+	plays := r.events.playbacks(a.ProviderID)
+	asks := 0
+	for _, pl := range plays {
+		if strings.HasSuffix(pl, "/page_press_ack") {
+			asks++
+		}
+	}
+	if asks != 2 || !r.events.played(a.ProviderID, "page_no_key") {
+		t.Errorf("asked %d times (want 2), then the goodbye? playbacks: %v", asks, plays)
+	}
+	r.noChannels(t)
+}
+
+// A page call Asterisk cannot place (no such endpoint) fails, and the
+// page goes on by text at once.
+func TestPageCallThatCannotBePlacedFails(t *testing.T) {
+	r := newRig(t, setup{file: "engineer_busy.xml", ringFor: 10 * time.Second, dial: "PJSIP/nobody-here"})
+	p := r.raise(t)
+	a := r.textFollows(t, p.ID)
+	if a.Outcome != pager.Failed {
+		t.Errorf("the voice attempt is %+v, want failed", a)
+	}
 	r.noChannels(t)
 }
 
