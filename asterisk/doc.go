@@ -28,5 +28,10 @@
 //     <name>"); during a Gather a key stops the prompt playing and the
 //     prompts after it, and the keys are collected until the terminator,
 //     MaxDigits keys, or Timeout without a key;
-//   - every ARI request is bounded by Config.RequestTimeout.
+//   - every ARI request is bounded by Config.RequestTimeout;
+//   - when Run starts, and after each reconnection (Reconcile), the driver
+//     catches up with what it could not see: a call whose channel, leg or
+//     prompt ended in the gap goes on as the lost event would have had it,
+//     and a caller left in the application by a process that stopped is
+//     taken up from its state in the store (resume.go).
 package asterisk
