@@ -29,7 +29,7 @@ func TestZoneOf(t *testing.T) {
 	} {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		for k, v := range tc.cookies {
-			r.AddCookie(&http.Cookie{Name: k, Value: v})
+			r.AddCookie(&http.Cookie{Name: k, Value: v, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 		}
 		loc, chosen := s.zoneOf(r, tc.v)
 		if loc.String() != tc.want || chosen != tc.chosen {
