@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/supportdesk/ivr/asterisk"
@@ -84,6 +85,24 @@ func (s *ariService) connected(_ context.Context, c arilink.Connection) {
 	case s.first <- c.Client:
 	default:
 	}
+}
+
+// register exports the calls the driver serves and the events the link
+// kept from the ARI library.
+func (s *ariService) register(reg prometheus.Registerer) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ivr_asterisk_calls",
+			Help: "Calls the Asterisk driver serves now (one goroutine each)."},
+			func() float64 {
+				if d := s.ready.Load(); d != nil {
+					return float64(d.Calls())
+				}
+				return 0
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ivr_asterisk_events_dropped_total",
+			Help: "Messages from Asterisk kept from the ARI library: event types it cannot decode."},
+			func() float64 { return float64(s.link.Dropped()) }),
+	)
 }
 
 // Ready is the link's readiness, for /readyz; nil without Asterisk.

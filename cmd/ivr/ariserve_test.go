@@ -36,7 +36,8 @@ func TestServeAsteriskSettings(t *testing.T) {
 
 // TestServeReadyWaitsForAsterisk: with an ARI URL where no Asterisk
 // answers, serve starts all the same (the connection is made in the
-// background) and /readyz says it is not ready, naming Asterisk.
+// background), /readyz says it is not ready, naming Asterisk, and the
+// driver's metrics are exported.
 func TestServeReadyWaitsForAsterisk(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -55,5 +56,16 @@ func TestServeReadyWaitsForAsterisk(t *testing.T) {
 	_ = resp.Body.Close()
 	if resp.StatusCode == http.StatusOK || !strings.Contains(string(body), "Asterisk") {
 		t.Errorf("/readyz: %d %s, want not ready, naming Asterisk", resp.StatusCode, body)
+	}
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	for _, want := range []string{"ivr_asterisk_calls 0", "ivr_asterisk_events_dropped_total 0"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }

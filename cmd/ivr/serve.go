@@ -124,6 +124,9 @@ func serve(ctx context.Context, args []string, env environ) error {
 	if err != nil {
 		return err
 	}
+	if pbx != nil {
+		pbx.register(reg)
+	}
 	ready := func(ctx context.Context) error { return errors.Join(db.Ready(ctx), pbx.Ready()) }
 	api := admin.New(admin.Config{OnCall: svc, Tokens: db, Audit: db, Ready: ready, Registry: reg, Log: log,
 		Tickets: db, Calls: db, Recordings: db, Pages: tel.pages, OptOuts: db, Team: db,
