@@ -451,3 +451,29 @@ func TestNextInstanceWhenFirstIsDown(t *testing.T) {
 	}
 	r.nothingLeft(t)
 }
+
+// TestVoicemailWhenNobodyAnswers: the engineer on call lets the phone
+// ring out (the flow's ring time, shortened here to 4 s, ends the leg:
+// the engineer's phone gets a CANCEL); nobody else can be rung, so the
+// caller leaves a message, which the page carries.
+func TestVoicemailWhenNobodyAnswers(t *testing.T) {
+	r := newRig(t, func(c *ivr.Config) { c.RingTime = 4 * time.Second })
+	if err := os.MkdirAll(r.ast.RecordingsDir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	eng, phone := r.onCall(t, oncall.L1)
+	engineer, dial := r.engineer(t, "ringout-engineer", "engineer_rings.xml")
+	r.serve(t, asterisk.Config{Endpoints: map[string]string{phone: dial}})
+
+	caller := r.caller(t, "ringout-caller", asterisktest.Washington, "caller_leaves_message.xml", criticalL1Washington+"#")
+	callID := r.events.channel(t, "ringout-caller")
+	waitUA(t, engineer) // exits 0 only once the CANCEL came
+	waitUA(t, caller)
+
+	rec := r.callRecord(t, callID)
+	if rec.Outcome != ivr.OutcomeVoicemail || len(rec.Rang) == 0 || rec.Rang[0] != eng.ID || rec.VoicemailSeconds < 3 || !rec.Paged {
+		t.Errorf("call record: outcome %s, rang %v, voicemail %d s, paged %v; want voicemail after ringing %d, a message of seconds, paged",
+			rec.Outcome, rec.Rang, rec.VoicemailSeconds, rec.Paged, eng.ID)
+	}
+	r.nothingLeft(t)
+}

@@ -205,9 +205,9 @@ func (r roster) OnCall(_ context.Context, level oncall.Level, layer oncall.Layer
 	return a.Engineer, ok, nil
 }
 
-// newRig seeds a new store and builds the flow; the driver starts with
-// serve.
-func newRig(t *testing.T) *rig {
+// newRig seeds a new store and builds the flow (ivr.DefaultConfig, as
+// changed by each of tune); the driver starts with serve.
+func newRig(t *testing.T, tune ...func(*ivr.Config)) *rig {
 	t.Helper()
 	ast := asterisktest.Start(t)
 	log := zaptest.NewLogger(t)
@@ -220,7 +220,11 @@ func newRig(t *testing.T) *rig {
 	if err := svc.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	flow, err := ivr.New(ivr.DefaultConfig(), ivr.Deps{Tickets: tickets.NewBuiltin(db), Roster: roster{svc},
+	settings := ivr.DefaultConfig()
+	for _, f := range tune {
+		f(&settings)
+	}
+	flow, err := ivr.New(settings, ivr.Deps{Tickets: tickets.NewBuiltin(db), Roster: roster{svc},
 		Pages: db, Preferences: db, Calls: db, Log: log})
 	if err != nil {
 		t.Fatal(err)
