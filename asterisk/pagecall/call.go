@@ -40,13 +40,14 @@ const (
 // call is one page call: its channel's events, queued by forward, and
 // the state its goroutine (run) keeps alone.
 type call struct {
-	ch    *Channel
-	pages Pages
-	a     pager.Attempt
-	id    string
-	lang  oncall.Language
-	log   *zap.Logger
-	sub   ari.Subscription
+	ch     *Channel
+	pages  Pages
+	a      pager.Attempt
+	id     string
+	lang   oncall.Language
+	log    *zap.Logger
+	sub    ari.Subscription
+	client Client
 
 	mu        sync.Mutex
 	queue     []ari.Event
@@ -68,12 +69,12 @@ type call struct {
 	lookAt   time.Time // when to look at the channel, or hang it up
 }
 
-func newCall(ch *Channel, pages Pages, a pager.Attempt, id string, sub ari.Subscription) *call {
+func newCall(ch *Channel, client Client, pages Pages, a pager.Attempt, id string, sub ari.Subscription) *call {
 	lang := a.Language
 	if !lang.Valid() {
 		lang = oncall.English
 	}
-	return &call{ch: ch, pages: pages, a: a, id: id, lang: lang, sub: sub,
+	return &call{ch: ch, client: client, pages: pages, a: a, id: id, lang: lang, sub: sub,
 		log:    ch.log.With(zap.Int64(keyAttempt, a.ID), zap.Int64(keyPage, a.PageID), zap.String(keyChannel, id)),
 		signal: make(chan struct{}, 1), forwarded: make(chan struct{}), stop: make(chan struct{})}
 }
@@ -289,7 +290,7 @@ func (c *call) playNext(ctx context.Context) {
 		id := c.id + "-play-" + strconv.Itoa(c.plays)
 		uri := "sound:" + path.Join(c.ch.cfg.SoundsDir, rel)
 		err := request(ctx, c.ch.cfg.RequestTimeout, "play a prompt", func() error {
-			_, err := c.ch.cfg.Client.Channel().Play(ari.NewKey(ari.ChannelKey, c.id), id, uri)
+			_, err := c.client.Channel().Play(ari.NewKey(ari.ChannelKey, c.id), id, uri)
 			return err
 		})
 		if err == nil {
@@ -323,7 +324,7 @@ func (c *call) stopPrompt(ctx context.Context) {
 	}
 	c.playing = ""
 	err := request(ctx, c.ch.cfg.RequestTimeout, "stop a prompt", func() error {
-		return c.ch.cfg.Client.Playback().Stop(ari.NewKey(ari.PlaybackKey, id))
+		return c.client.Playback().Stop(ari.NewKey(ari.PlaybackKey, id))
 	})
 	if err != nil && !notFound(err) {
 		c.log.Warn("could not stop a prompt", zap.Error(err))
@@ -332,7 +333,7 @@ func (c *call) stopPrompt(ctx context.Context) {
 
 func (c *call) hangup(ctx context.Context) {
 	err := request(context.WithoutCancel(ctx), c.ch.cfg.RequestTimeout, "hang up", func() error {
-		return c.ch.cfg.Client.Channel().Hangup(ari.NewKey(ari.ChannelKey, c.id), "normal")
+		return c.client.Channel().Hangup(ari.NewKey(ari.ChannelKey, c.id), "normal")
 	})
 	if err != nil && !notFound(err) {
 		c.log.Warn("could not hang up a page call", zap.Error(err))

@@ -49,7 +49,8 @@ type Pages interface {
 
 // Config is what a Channel needs. Zero values get the defaults described.
 type Config struct {
-	// Client is the ARI connection of App. Required.
+	// Client is the ARI connection of App: here, or by SetClient once
+	// connected (Send fails as a request not made until then).
 	Client Client
 	// App is the Stasis application page calls enter, as Client
 	// connected with. Default: DefaultApp.
@@ -116,8 +117,6 @@ func (c *Config) defaults() {
 
 func (c Config) validate() error {
 	switch {
-	case c.Client == nil:
-		return errs.InvalidField("client", "is required")
 	case strings.ContainsAny(c.App, ",/?#& "):
 		return errs.InvalidField("app", "%q: one name without commas, slashes, spaces or URL punctuation", c.App)
 	case c.SoundsDir == "":
@@ -157,12 +156,13 @@ type Channel struct {
 	cfg Config
 	log *zap.Logger
 
-	mu    sync.Mutex
-	pages Pages
-	base  context.Context // Run's; nil before Run and after it ends
-	ran   bool
-	calls map[int64]*call // by attempt id
-	wg    sync.WaitGroup  // every call's goroutines
+	mu     sync.Mutex
+	client Client
+	pages  Pages
+	base   context.Context // Run's; nil before Run and after it ends
+	ran    bool
+	calls  map[int64]*call // by attempt id
+	wg     sync.WaitGroup  // every call's goroutines
 }
 
 // New returns a Channel, or errs.Invalid naming the setting that cannot
@@ -172,7 +172,25 @@ func New(cfg Config) (*Channel, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Channel{cfg: cfg, log: cfg.Log.Named("pagecall"), pages: cfg.Pages, calls: map[int64]*call{}}, nil
+	return &Channel{cfg: cfg, log: cfg.Log.Named("pagecall"), client: cfg.Client, pages: cfg.Pages, calls: map[int64]*call{}}, nil
+}
+
+// SetClient gives the calls their ARI connection, once it is made (the
+// same client through every reconnection: arilink's).
+func (ch *Channel) SetClient(c Client) {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	ch.client = c
+}
+
+// connection is the ARI client; an error before SetClient.
+func (ch *Channel) connection() (Client, error) {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if ch.client == nil {
+		return nil, errors.New("asterisk page calls: not connected to ARI yet")
+	}
+	return ch.client, nil
 }
 
 // SetPages gives the calls the pager's engine, which is built after the
@@ -229,7 +247,7 @@ func (ch *Channel) Send(ctx context.Context, a pager.Attempt) (string, error) {
 	if err != nil {
 		return "", &pager.SendError{Class: pager.Retry, Err: err}
 	}
-	h, err := ch.cfg.Client.Channel().StageOriginate(nil, ari.OriginateRequest{
+	h, err := c.client.Channel().StageOriginate(nil, ari.OriginateRequest{
 		Endpoint: endpoint, Timeout: int((ch.cfg.RingFor + time.Second - 1) / time.Second), CallerID: ch.cfg.CallerID,
 		App: ch.cfg.App, AppArgs: ArgPage + "," + strconv.FormatInt(a.ID, 10), ChannelID: id,
 	})
@@ -270,10 +288,14 @@ func (ch *Channel) Find(ctx context.Context, a pager.Attempt) (string, error) {
 		}
 		return c.id, nil
 	}
+	cl, err := ch.connection()
+	if err != nil {
+		return "", err
+	}
 	var keys []*ari.Key
-	err := request(ctx, ch.cfg.RequestTimeout, "list channels", func() error {
+	err = request(ctx, ch.cfg.RequestTimeout, "list channels", func() error {
 		var err error
-		keys, err = ch.cfg.Client.Channel().List(nil)
+		keys, err = cl.Channel().List(nil)
 		return err
 	})
 	if err != nil {
@@ -312,10 +334,14 @@ func (ch *Channel) Poll(ctx context.Context, a pager.Attempt) (pager.Outcome, er
 }
 
 func (ch *Channel) data(ctx context.Context, id string) (*ari.ChannelData, error) {
+	cl, err := ch.connection()
+	if err != nil {
+		return nil, err
+	}
 	var d *ari.ChannelData
-	err := request(ctx, ch.cfg.RequestTimeout, "look at the channel", func() error {
+	err = request(ctx, ch.cfg.RequestTimeout, "look at the channel", func() error {
 		var err error
-		d, err = ch.cfg.Client.Channel().Data(ari.NewKey(ari.ChannelKey, id))
+		d, err = cl.Channel().Data(ari.NewKey(ari.ChannelKey, id))
 		return err
 	})
 	return d, err
@@ -329,14 +355,16 @@ func (ch *Channel) start(a pager.Attempt, id string, adopted bool) (*call, error
 	switch {
 	case ch.base == nil:
 		return nil, errors.New("asterisk page calls are not running")
+	case ch.client == nil:
+		return nil, errors.New("asterisk page calls: not connected to ARI yet")
 	case ch.pages == nil:
 		return nil, errors.New("asterisk page calls have no pager engine")
 	case ch.calls[a.ID] != nil:
 		return nil, fmt.Errorf("attempt %d has a page call already", a.ID)
 	}
-	sub := ch.cfg.Client.Bus().Subscribe(ari.AppKey(ch.cfg.App), ari.Events.StasisStart, ari.Events.ChannelDestroyed,
+	sub := ch.client.Bus().Subscribe(ari.AppKey(ch.cfg.App), ari.Events.StasisStart, ari.Events.ChannelDestroyed,
 		ari.Events.ChannelDtmfReceived, ari.Events.PlaybackFinished)
-	c := newCall(ch, ch.pages, a, id, sub)
+	c := newCall(ch, ch.client, ch.pages, a, id, sub)
 	ch.calls[a.ID] = c
 	ctx := ch.base
 	ch.wg.Add(2)

@@ -49,6 +49,11 @@ type pagerConfig struct {
 	// The ticket system's webhook: its shared secret and the priorities
 	// that page.
 	ticketSecret, ticketPriorities string
+	// voice chooses the page-call channels (--pager-voice); asterisk is
+	// the one through Asterisk when it names it (set by serve from it and
+	// the ARI settings, pagerasterisk.go).
+	voice    pagerVoiceConfig
+	asterisk *pagerAsterisk
 	// pauseAt is a test hook (IVR_TEST_PAUSE_AT=phase): the pager stops
 	// for good at the first time it reaches that phase, after logging
 	// pauseMarker, so that a crash test can kill the process exactly there.
@@ -93,6 +98,7 @@ func (c *pagerConfig) register(fs *flag.FlagSet, env environ) {
 		"the ticket priorities whose events at POST /webhooks/tickets page, or none (env IVR_TICKETS_WEBHOOK_PRIORITIES)")
 	c.ticketSecret = env.getenv(tickethooks.SecretEnv)
 	c.linkKey = env.getenv("IVR_LINK_KEY")
+	c.voice.register(fs, env)
 }
 
 // rules turns the settings into the pager's rules for the lines served.
@@ -237,6 +243,13 @@ func newPager(c pagerConfig, tw webhooks.Settings, rest webhooks.Client, db *sto
 	metrics := pagerprom.Register(reg, db, now, log.Named("pager"))
 	channels := twp.Channels()
 	channels[pager.KindNote] = pager.NoteChannel{Tickets: tix}
+	voice, err := c.asterisk.voice(channels[pager.KindVoice], rules, callerID) // --pager-voice
+	if err != nil {
+		return nil, nil, err
+	}
+	if voice != nil {
+		channels[pager.KindVoice] = voice
+	}
 	if smsFrom == "" {
 		log.Warn("no number to send page texts from: set IVR_PAGER_SMS_FROM (a Twilio number or Messaging Service); pages go by voice only")
 	}
@@ -247,6 +260,7 @@ func newPager(c pagerConfig, tw webhooks.Settings, rest webhooks.Client, db *sto
 		return nil, nil, err
 	}
 	twp.SetPages(eng)
+	c.asterisk.setPages(eng)
 	return eng, twp, nil
 }
 

@@ -113,6 +113,9 @@ func serve(ctx context.Context, args []string, env environ) error {
 	if err := cfg.pager.codeKeys(ctx, db); err != nil {
 		return err
 	}
+	if cfg.pager.asterisk, err = newPagerAsterisk(cfg.pager.voice, cfg.ari, log); err != nil { // --pager-voice
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -127,7 +130,9 @@ func serve(ctx context.Context, args []string, env environ) error {
 	if pbx != nil {
 		pbx.register(reg)
 	}
-	ready := func(ctx context.Context) error { return errors.Join(db.Ready(ctx), pbx.Ready()) }
+	ready := func(ctx context.Context) error {
+		return errors.Join(db.Ready(ctx), pbx.Ready(), cfg.pager.asterisk.Ready())
+	}
 	api := admin.New(admin.Config{OnCall: svc, Tokens: db, Audit: db, Ready: ready, Registry: reg, Log: log,
 		Tickets: db, Calls: db, Recordings: db, Pages: tel.pages, OptOuts: db, Team: db,
 		CalendarFeeds: db, PublicURL: cfg.twilio.PublicURL, Verification: tel.verify})
@@ -163,6 +168,9 @@ func serve(ctx context.Context, args []string, env environ) error {
 	loops.run(tel.driver.Run)
 	if pbx != nil {
 		loops.run(pbx.run) // the Asterisk driver, with --ari-url
+	}
+	if cfg.pager.asterisk != nil {
+		loops.run(cfg.pager.asterisk.run) // page calls through Asterisk, with --pager-voice
 	}
 	if n, err := tel.pages.TakeOver(ctx, db); err != nil {
 		return err
