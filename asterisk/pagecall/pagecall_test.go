@@ -2,7 +2,11 @@ package pagecall_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -80,9 +84,9 @@ type setup struct {
 	file    string        // the scenario the L1 engineer's phone runs (testdata/)
 	ringFor time.Duration // how long page calls ring
 	repeats int           // how often the page is asked; 0: the default
-	// voice makes the engine's voice channel from the Asterisk one; nil:
-	// the Asterisk one.
-	voice func(*pagecall.Channel) pager.Channel
+	// voice makes the engine's voice channel from the Asterisk one (and
+	// the endpoints of the engineers' numbers); nil: the Asterisk one.
+	voice func(ch *pagecall.Channel, endpoints map[string]string) pager.Channel
 	// dial, if set, replaces the engineer's endpoint.
 	dial string
 }
@@ -115,7 +119,7 @@ func newRig(t *testing.T, s setup) *rig {
 		}
 	}
 	if s.voice == nil {
-		s.voice = func(ch *pagecall.Channel) pager.Channel { return ch }
+		s.voice = func(ch *pagecall.Channel, _ map[string]string) pager.Channel { return ch }
 	}
 
 	connected := make(chan ari.Client, 1)
@@ -153,7 +157,7 @@ func newRig(t *testing.T, s setup) *rig {
 		t.Fatal(err)
 	}
 	r.eng, err = pager.New(pager.Config{Store: db, Roster: roster{svc}, Policies: svc, Log: log.Named("pager"),
-		Channels: map[pager.Kind]pager.Channel{pager.KindVoice: s.voice(r.ch), pager.KindSMS: r.texts},
+		Channels: map[pager.Kind]pager.Channel{pager.KindVoice: s.voice(r.ch, endpoints), pager.KindSMS: r.texts},
 		Observer: observer{r.changed}, DoubtGrace: 100 * time.Millisecond, RetryBase: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -356,7 +360,7 @@ func TestPageNoAnswerGoesOnByText(t *testing.T) {
 // page call goes out through Asterisk, and the engineer's 1 acknowledges.
 func TestPageFallsBackToAsteriskWhenTwilioIsUnreachable(t *testing.T) {
 	twilio := unreachableTwilio(t)
-	r := newRig(t, setup{file: "engineer_acks.xml", ringFor: 10 * time.Second, voice: func(ch *pagecall.Channel) pager.Channel {
+	r := newRig(t, setup{file: "engineer_acks.xml", ringFor: 10 * time.Second, voice: func(ch *pagecall.Channel, _ map[string]string) pager.Channel {
 		return pagecall.Fallback{Primary: twilio, Secondary: ch, Log: zaptest.NewLogger(t)}
 	}})
 	p := r.raise(t)
@@ -444,6 +448,66 @@ func TestPageCallThatCannotBePlacedFails(t *testing.T) {
 	a := r.textFollows(t, p.ID)
 	if a.Outcome != pager.Failed {
 		t.Errorf("the voice attempt is %+v, want failed", a)
+	}
+	r.noChannels(t)
+}
+
+// lostAnswer is a voice channel whose requests reach Asterisk but whose
+// answers are lost (a timeout, or an instance that died after the
+// request): it originates the page call itself, as the Asterisk channel
+// would, and reports the request in doubt; its look-ups are the Asterisk
+// channel's.
+type lostAnswer struct {
+	*pagecall.Channel
+	ast       *asterisktest.Asterisk
+	endpoints map[string]string
+}
+
+func (l lostAnswer) Send(ctx context.Context, a pager.Attempt) (string, error) {
+	id := strconv.FormatInt(a.ID, 10)
+	q := url.Values{"endpoint": {l.endpoints[a.To]}, "app": {pagecall.DefaultApp}, "appArgs": {pagecall.ArgPage + "," + id},
+		"channelId": {"ivr-page-" + id + "-lost"}, "timeout": {"10"}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.ast.ARIURL+"/channels?"+q.Encode(), nil)
+	if err != nil {
+		return "", err
+	}
+	req.SetBasicAuth(l.ast.User, l.ast.Password)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("originate: %s", res.Status)
+	}
+	return "", &pager.SendError{Class: pager.Doubt, Err: errors.New("the answer of the originate was lost")}
+}
+
+// A page call made whose answer was lost: the engine looks for it before
+// any resend, the Asterisk channel finds it in Asterisk and serves it, and
+// the engineer's 1 acknowledges the page; the engineer is called once.
+func TestPageCallInDoubtIsFoundAndServed(t *testing.T) {
+	r := newRig(t, setup{file: "engineer_acks.xml", ringFor: 10 * time.Second,
+		voice: func(ch *pagecall.Channel, endpoints map[string]string) pager.Channel {
+			return lostAnswer{Channel: ch, ast: asterisktest.Start(t), endpoints: endpoints}
+		}})
+	p := r.raise(t)
+	got, atts := r.waitPage(t, p.ID, 30*time.Second, "the page acknowledged", func(p pager.Page, _ []pager.Attempt) bool {
+		return p.Status == pager.Acknowledged
+	})
+	if got.AckedBy != r.engineerID || got.AckVia != pager.ViaVoice {
+		t.Errorf("acknowledged by %d via %s, want %d via voice", got.AckedBy, got.AckVia, r.engineerID)
+	}
+	a, _ := voiceAttempt(atts, r.engineerID)
+	if a.ProviderID != fmt.Sprintf("ivr-page-%d-lost", a.ID) || a.Tries != 1 {
+		t.Errorf("the voice attempt is %+v, want the call in doubt found (one try)", a)
+	}
+	if err := r.ua.Wait(); err != nil { // one call (sipp takes one), thanked and hung up
+		t.Fatalf("%v\n%s", err, r.ua.Output())
+	}
+	r.events.waitDestroyed(t, a.ProviderID)
+	if !r.events.played(a.ProviderID, "page_intro") {
+		t.Errorf("the call found was not served: playbacks %v", r.events.playbacks(a.ProviderID))
 	}
 	r.noChannels(t)
 }
