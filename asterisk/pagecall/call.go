@@ -54,10 +54,12 @@ type call struct {
 	signal    chan struct{} // a token when queue has events
 	forwarded chan struct{} // closed when forward has returned
 	stop      chan struct{} // closed by abandon
+	recheck   chan struct{} // a token when events may have been lost (Reconcile)
 	stopOnce  sync.Once
 
 	// run's own.
 	up       bool
+	over     bool // the call has ended
 	reported bool
 	acked    bool
 	playing  string
@@ -76,7 +78,8 @@ func newCall(ch *Channel, client Client, pages Pages, a pager.Attempt, id string
 	}
 	return &call{ch: ch, client: client, pages: pages, a: a, id: id, lang: lang, sub: sub,
 		log:    ch.log.With(zap.Int64(keyAttempt, a.ID), zap.Int64(keyPage, a.PageID), zap.String(keyChannel, id)),
-		signal: make(chan struct{}, 1), forwarded: make(chan struct{}), stop: make(chan struct{})}
+		signal: make(chan struct{}, 1), forwarded: make(chan struct{}), stop: make(chan struct{}),
+		recheck: make(chan struct{}, 1)}
 }
 
 // forward drains the subscription at once (the bus drops events for a
@@ -120,16 +123,14 @@ func (c *call) take() []ari.Event {
 // abandon ends the call without a report: its channel does not exist.
 func (c *call) abandon() { c.stopOnce.Do(func() { close(c.stop) }) }
 
-// run serves the call until its channel is destroyed, ctx ends or it is
-// abandoned.
+// run serves the call until its channel is destroyed (or found gone), ctx
+// ends or it is abandoned.
 func (c *call) run(ctx context.Context, adopted bool) {
 	c.lookAt = time.Now().Add(c.ch.cfg.RingFor + lostGrace)
 	if adopted {
-		if d, err := c.ch.data(ctx, c.id); err == nil && d.State == "Up" {
-			c.answered(ctx) // its StasisStart came before anyone listened
-		}
+		c.recheckNow(ctx) // its StasisStart may have come before anyone listened
 	}
-	for {
+	for !c.over {
 		next := c.lookAt
 		if !c.keyBy.IsZero() && c.keyBy.Before(next) {
 			next = c.keyBy
@@ -144,10 +145,13 @@ func (c *call) run(ctx context.Context, adopted bool) {
 		case <-c.stop:
 			timer.Stop()
 			return
+		case <-c.recheck:
+			timer.Stop()
+			c.recheckNow(ctx)
 		case <-c.signal:
 			timer.Stop()
 			for _, e := range c.take() {
-				if c.handle(ctx, e) {
+				if c.handle(ctx, e); c.over {
 					return
 				}
 			}
@@ -156,15 +160,57 @@ func (c *call) run(ctx context.Context, adopted bool) {
 				c.keyBy = time.Time{}
 				c.nextRound(ctx)
 			}
-			if !now.Before(c.lookAt) && c.look(ctx) {
-				return
+			if !c.over && !now.Before(c.lookAt) {
+				c.look(ctx)
 			}
 		}
 	}
 }
 
-// handle acts on e; true when the call is over.
-func (c *call) handle(ctx context.Context, e ari.Event) bool {
+// recheckNow looks at the call's channel after events may have been lost
+// (a reconnection to ARI, or a call taken up): gone, the call ends;
+// answered unseen, the page starts; a prompt whose end was lost, the next
+// one plays.
+func (c *call) recheckNow(ctx context.Context) {
+	d, err := c.ch.data(ctx, c.id)
+	switch {
+	case notFound(err):
+		c.lost(ctx)
+		return
+	case err != nil:
+		c.log.Warn("could not look at a page call's channel", zap.Error(err))
+		return
+	}
+	if !c.up {
+		if d.State == "Up" {
+			c.answered(ctx)
+		}
+		return
+	}
+	if id := c.playing; id != "" {
+		err := request(ctx, c.ch.cfg.RequestTimeout, "look at the prompt", func() error {
+			_, err := c.client.Playback().Data(ari.NewKey(ari.PlaybackKey, id))
+			return err
+		})
+		if notFound(err) && c.playing == id {
+			c.playing = ""
+			c.playNext(ctx)
+		}
+	}
+}
+
+// lost ends a call whose channel is gone without its end seen.
+func (c *call) lost(ctx context.Context) {
+	o := pager.NoAnswer
+	if c.up {
+		o = pager.NoKey
+	}
+	c.report(ctx, o, "the channel is gone; its end was not seen")
+	c.over = true
+}
+
+// handle acts on e.
+func (c *call) handle(ctx context.Context, e ari.Event) {
 	switch e := e.(type) {
 	case *ari.StasisStart:
 		if e.Channel.ID == c.id && !c.up {
@@ -180,10 +226,9 @@ func (c *call) handle(ctx context.Context, e ari.Event) bool {
 	case *ari.ChannelDestroyed:
 		if e.Channel.ID == c.id {
 			c.destroyed(ctx, e.Cause, e.CauseTxt)
-			return true
+			c.over = true
 		}
 	}
-	return false
 }
 
 // answered starts the call once the engineer picked up: the code of a
@@ -300,7 +345,8 @@ func (c *call) playNext(ctx context.Context) {
 		if notFound(err) {
 			if _, derr := c.ch.data(ctx, c.id); notFound(derr) {
 				c.prompts = nil
-				return // the channel is gone: ChannelDestroyed follows
+				c.lost(ctx) // its ChannelDestroyed may have been lost
+				return
 			}
 		}
 		c.log.Warn("could not play a prompt; skipping it", zap.String(keyURI, uri), zap.Error(err))
@@ -340,28 +386,21 @@ func (c *call) hangup(ctx context.Context) {
 	}
 }
 
-// look is the call's watchdog: a call that never answered within its
-// ring time whose channel is gone (its end lost) has not been answered;
-// one that is still there, or answered and too long, is hung up. True
-// when the call is over.
-func (c *call) look(ctx context.Context) bool {
+// look is the call's watchdog: a call whose channel is gone (its end
+// lost) ends; one that never answered within its ring time, or answered
+// and lasted MaxCall, is hung up (its end follows).
+func (c *call) look(ctx context.Context) {
 	c.lookAt = time.Now().Add(lostGrace)
-	if c.up {
-		c.log.Warn("a page call lasted too long; hanging up")
-		c.hangup(ctx)
-		return false
-	}
 	_, err := c.ch.data(ctx, c.id)
 	switch {
 	case notFound(err):
-		c.report(ctx, pager.NoAnswer, "the channel is gone; its end was not seen")
-		return true
+		c.lost(ctx)
 	case err != nil:
 		c.log.Warn("could not look at a page call's channel", zap.Error(err))
 	default:
+		c.log.Warn("a page call outlasted its time; hanging up", zap.Bool("answered", c.up))
 		c.hangup(ctx)
 	}
-	return false
 }
 
 // destroyed ends the call as its channel's end says (Q.850 cause).

@@ -220,6 +220,22 @@ func (ch *Channel) Run(ctx context.Context) error {
 	return nil
 }
 
+// Reconcile is to be called after each reconnection to ARI (arilink's
+// OnConnect, from the second connection on): the events of the gap are
+// lost, so every call looks at its channel, ending if it is gone and
+// going on if it was answered or a prompt ended meanwhile. It does not
+// wait.
+func (ch *Channel) Reconcile() {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	for _, c := range ch.calls {
+		select {
+		case c.recheck <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // Calls is the number of page calls being served.
 func (ch *Channel) Calls() int {
 	ch.mu.Lock()

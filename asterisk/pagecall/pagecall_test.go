@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -41,16 +42,18 @@ func TestMain(m *testing.M) { os.Exit(asterisktest.Main(m)) }
 type rig struct {
 	ast *asterisktest.Asterisk
 	// engineerID is the L1 engineer's, ua their phone.
-	engineerID int64
-	ua         *asterisktest.UA
-	db         *store.DB
-	svc        *oncall.Service
-	eng        *pager.Engine
-	ch         *pagecall.Channel
-	events     *recorder
-	changed    chan struct{} // a token after each attempt ends (the engine's observer)
-	texts      *texts
-	log        *zap.Logger
+	engineerID  int64
+	ua          *asterisktest.UA
+	db          *store.DB
+	svc         *oncall.Service
+	eng         *pager.Engine
+	ch          *pagecall.Channel
+	events      *recorder
+	changed     chan struct{} // a token after each attempt ends (the engine's observer)
+	texts       *texts
+	log         *zap.Logger
+	cutter      *cutter      // with setup.cut
+	reconnected atomic.Int64 // reconnections of the link
 }
 
 // observer wakes the test at each attempt's end.
@@ -89,6 +92,8 @@ type setup struct {
 	voice func(ch *pagecall.Channel, endpoints map[string]string) pager.Channel
 	// dial, if set, replaces the engineer's endpoint.
 	dial string
+	// cut puts a cutter between the link and Asterisk's events websocket.
+	cut bool
 }
 
 // newRig starts the pager as s says, with the L1 engineer's phone a sipp
@@ -122,10 +127,31 @@ func newRig(t *testing.T, s setup) *rig {
 		s.voice = func(ch *pagecall.Channel, _ map[string]string) pager.Channel { return ch }
 	}
 
+	// As serve wires it: the channel first, its client given by the
+	// link at each connection, which also has it look for what a
+	// reconnection's gap lost.
+	var link *arilink.Link
+	ch, err := pagecall.New(pagecall.Config{Endpoints: endpoints, SoundsDir: installSounds(t, ast),
+		Ready: func() error { return link.Ready() }, RingFor: s.ringFor, KeyWait: 2 * time.Second, Repeats: s.repeats, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.ch = ch
+	eventsURL := ast.EventsURL
+	if s.cut {
+		r.cutter = cutEvents(t, ast)
+		eventsURL = "ws://" + r.cutter.ln.Addr().String() + "/ari/events"
+	}
 	connected := make(chan ari.Client, 1)
-	link, err := arilink.New(arilink.Config{URL: ast.ARIURL, WebsocketURL: ast.EventsURL,
+	link, err = arilink.New(arilink.Config{URL: ast.ARIURL, WebsocketURL: eventsURL,
 		Username: ast.User, Password: ast.Password, Application: pagecall.DefaultApp, Log: log,
+		MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
 		OnConnect: func(_ context.Context, c arilink.Connection) {
+			ch.SetClient(c.Client)
+			if c.Seq > 1 {
+				ch.Reconcile()
+				r.reconnected.Add(1)
+			}
 			select {
 			case connected <- c.Client:
 			default:
@@ -151,11 +177,6 @@ func newRig(t *testing.T, s setup) *rig {
 	}
 	r.events = record(t, client)
 
-	r.ch, err = pagecall.New(pagecall.Config{Client: client, Endpoints: endpoints, SoundsDir: installSounds(t, ast),
-		Ready: link.Ready, RingFor: s.ringFor, KeyWait: 2 * time.Second, Repeats: s.repeats, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
 	r.eng, err = pager.New(pager.Config{Store: db, Roster: roster{svc}, Policies: svc, Log: log.Named("pager"),
 		Channels: map[pager.Kind]pager.Channel{pager.KindVoice: s.voice(r.ch, endpoints), pager.KindSMS: r.texts},
 		Observer: observer{r.changed}, DoubtGrace: 100 * time.Millisecond, RetryBase: 200 * time.Millisecond})
@@ -617,4 +638,138 @@ func (r *recorder) waitDestroyed(t *testing.T, id string) {
 			t.Fatalf("channel %s was not destroyed within 15 s", id)
 		}
 	}
+}
+
+// cutter relays TCP connections to Asterisk's HTTP port, for the events
+// websocket, and cuts them on demand: the test's stand-in for a network
+// that drops the websocket mid-call (as the driver's tests have it).
+type cutter struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+	down   bool // refusing connections
+	wg     sync.WaitGroup
+}
+
+func cutEvents(t *testing.T, ast *asterisktest.Asterisk) *cutter {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(ast.ARIURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cutter{ln: ln, target: u.Host}
+	c.wg.Go(c.accept)
+	t.Cleanup(func() {
+		_ = ln.Close()
+		c.cut()
+		c.wg.Wait()
+	})
+	return c
+}
+
+func (c *cutter) accept() {
+	for {
+		down, err := c.ln.Accept()
+		if err != nil {
+			return
+		}
+		c.mu.Lock()
+		refusing := c.down
+		c.mu.Unlock()
+		if refusing {
+			_ = down.Close()
+			continue
+		}
+		up, err := net.Dial("tcp", c.target)
+		if err != nil {
+			_ = down.Close()
+			continue
+		}
+		c.mu.Lock()
+		c.conns = append(c.conns, down, up)
+		c.mu.Unlock()
+		for _, pair := range [][2]net.Conn{{up, down}, {down, up}} {
+			c.wg.Go(func() {
+				_, _ = io.Copy(pair[0], pair[1])
+				_ = pair[0].Close()
+				_ = pair[1].Close()
+			})
+		}
+	}
+}
+
+// cut closes every relayed connection and refuses new ones until restore.
+func (c *cutter) cut() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.down = true
+	for _, conn := range c.conns {
+		_ = conn.Close()
+	}
+	c.conns = nil
+}
+
+func (c *cutter) restore() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.down = false
+}
+
+// pollARI checks cond against ARI every 50 ms until it holds, failing the
+// test after within.
+func pollARI(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(within)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			t.Fatalf("no %s within %v", what, within)
+		case <-tick.C:
+		}
+	}
+}
+
+// The events websocket is cut while the page call rings, and the
+// engineer answers in the gap: Asterisk, its application inactive, hangs
+// the call up at once (its end never reaches the service). Once
+// reconnected, the call looks at its channel, finds it gone, and ends the
+// attempt, so that the page goes on by text; nothing is left behind.
+func TestPageCallLostInAWebsocketGapEnds(t *testing.T) {
+	r := newRig(t, setup{file: "engineer_answers_late.xml", ringFor: 15 * time.Second, cut: true})
+	p := r.raise(t)
+	var id string
+	pollARI(t, 10*time.Second, "page call ringing", func() bool {
+		var chans []struct {
+			ID string `json:"id"`
+		}
+		r.ast.ARI(t, http.MethodGet, "/channels", &chans)
+		for _, c := range chans {
+			if strings.HasPrefix(c.ID, "ivr-page-") {
+				id = c.ID
+				return true
+			}
+		}
+		return false
+	})
+	r.cutter.cut()
+	pollARI(t, 10*time.Second, "the call hung up by Asterisk", func() bool {
+		return r.ast.ARI(t, http.MethodGet, "/channels/"+id, nil) == http.StatusNotFound
+	})
+	if err := r.ua.Wait(); err != nil { // answered, then hung up
+		t.Fatalf("%v\n%s", err, r.ua.Output())
+	}
+	r.cutter.restore()
+	a := r.textFollows(t, p.ID)
+	if a.ProviderID != id || a.Outcome != pager.NoAnswer || !strings.Contains(a.Detail, "gone") || r.reconnected.Load() == 0 {
+		t.Errorf("the voice attempt is %+v after %d reconnections, want %s ended as gone after one", a, r.reconnected.Load(), id)
+	}
+	r.noChannels(t)
 }

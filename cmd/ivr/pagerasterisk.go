@@ -83,7 +83,12 @@ func newPagerAsterisk(c pagerVoiceConfig, a ariConfig, log *zap.Logger) (*pagerA
 		cfg: pagecall.Config{App: c.app, DialString: a.dial, SoundsDir: a.soundsDir, Log: log}}
 	// OnConnect runs within run, after voice made the channel.
 	p.link, err = arilink.New(arilink.Config{URL: a.url, Username: a.user, Password: a.password, Application: c.app, Log: log,
-		OnConnect: func(_ context.Context, conn arilink.Connection) { p.ch.SetClient(conn.Client) }})
+		OnConnect: func(_ context.Context, conn arilink.Connection) {
+			p.ch.SetClient(conn.Client)
+			if conn.Seq > 1 {
+				p.ch.Reconcile() // the events of the gap are lost
+			}
+		}})
 	if err != nil {
 		return nil, fmt.Errorf("--ari-url: %w", err)
 	}
