@@ -118,30 +118,19 @@ func (c *call) playNext(ctx context.Context, p *party) {
 			return
 		}
 		c.unbind(id)
-		if notFound(err) && c.gone(ctx, p) {
-			return // the channel has left; its StasisEnd follows
+		if notFound(err) {
+			// ARI answers 404 for the channel, never for a missing sound
+			// file (that playback starts and fails): the channel is
+			// leaving, and its StasisEnd follows (a recheck makes sure).
+			p.queue = nil
+			c.deliver(recheck{})
+			return
 		}
 		c.log.Warn("could not play a prompt; skipping it", zap.String(keyChannel, p.chanID), zap.String("uri", uri), zap.Error(err))
 	}
 	if !p.ended {
 		c.promptsDone(ctx, p)
 	}
-}
-
-// gone reports whether p's channel has left Asterisk (a playback's 404
-// is also what a missing sound file gets); if so, the call is asked to
-// recheck its channels, which ends p.
-func (c *call) gone(ctx context.Context, p *party) bool {
-	err := c.d.request(ctx, "look at the channel", func() error {
-		_, err := c.d.cfg.Client.Channel().Data(p.key())
-		return err
-	})
-	if notFound(err) {
-		p.queue = nil
-		c.deliver(recheck{})
-		return true
-	}
-	return false
 }
 
 // promptsDone goes on with p's step once its prompts are played.
