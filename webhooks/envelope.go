@@ -17,7 +17,11 @@ import (
 // the flow's state and what the driver answered, so that a repeated
 // webhook is answered again with the same document.
 type envelope struct {
-	Flow ivr.State `json:"flow"`
+	// Driver names another driver whose call this is (the Asterisk
+	// driver writes "asterisk"); "" for Twilio's. The Twilio driver never
+	// writes it.
+	Driver string    `json:"driver,omitempty"`
+	Flow   ivr.State `json:"flow"`
 	// Caller is the caller's current document.
 	Caller doc `json:"caller"`
 	// Legs are the engineer legs placed, by leg id.

@@ -2,6 +2,7 @@ package webhooks_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -201,4 +202,38 @@ func TestSweepDeletesLeftoverQueues(t *testing.T) {
 	}
 	waiting.Hangup()
 	waitClosed(t, clara.Canceled(), "cancelling the ringing leg")
+}
+
+// A live call of another driver (the Asterisk driver's, whose instance is
+// restarting) idle past SweepIdle is left to it: Twilio knows nothing of
+// it, and finishing it would page about a caller still waiting.
+func TestSweepLeavesAnotherDriversCall(t *testing.T) {
+	e := newEnv(t)
+	call, _ := e.toTicket(critical)
+	e.tw.Phone(phoneOf(21)).ExpectCall()
+	ctx := context.Background()
+	data, v, err := e.states.CallState(ctx, call.SID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	raw["driver"] = json.RawMessage(`"asterisk"`)
+	mine, _ := json.Marshal(raw)
+	if _, err := e.states.UpdateCallState(ctx, call.SID(), v, mine); err != nil {
+		t.Fatal(err)
+	}
+	before := flowState(t, e.states, call.SID())
+	e.clock.Add(webhooks.SweepIdle + time.Hour) // past every deadline of the flow too
+	if _, err := e.driver.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := flowState(t, e.states, call.SID()); after.Phase != before.Phase || after.Seq != before.Seq {
+		t.Errorf("the sweep changed another driver's call: phase %s seq %d, was %s %d", after.Phase, after.Seq, before.Phase, before.Seq)
+	}
+	if got := e.driver.Stats().SweptCalls; got != 0 {
+		t.Errorf("Stats().SweptCalls = %d, want 0", got)
+	}
 }

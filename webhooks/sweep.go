@@ -110,6 +110,12 @@ func (d *Driver) sweepCall(ctx context.Context, callID string) {
 		}
 		return
 	}
+	if s.env.Driver != "" {
+		// Another driver's live call (Asterisk's, whose instance may be
+		// restarting): Twilio knows nothing of it, and that driver takes
+		// its calls up itself. Finished ones are settled above, as any.
+		return
+	}
 	// Ask Twilio first: a deadline of a call that is over would only ring
 	// the next engineer for nobody.
 	if s.env.Flow.Phase != ivr.PhaseVoicemailWait { // there the caller is gone already
