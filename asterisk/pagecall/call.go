@@ -35,6 +35,7 @@ const (
 	thenNothing then = iota
 	thenGather       // wait KeyWait for the key
 	thenHangup
+	thenDial // call the client back (callback.go)
 )
 
 // call is one page call: its channel's events, queued by forward, and
@@ -59,7 +60,11 @@ type call struct {
 
 	// run's own.
 	up       bool
-	over     bool // the call has ended
+	over     bool       // the call has ended
+	menu     int        // the ask of the menu after the key (callback.go); 0: none
+	page     pager.Page // the page, as the key left it, for the menu
+	back     *callBack  // the call to the client, while it is placed or goes on
+	bridge   string     // the engineer's and the client's
 	reported bool
 	acked    bool
 	playing  string
@@ -139,6 +144,8 @@ func (c *call) run(ctx context.Context, adopted bool) {
 		select {
 		case <-ctx.Done():
 			timer.Stop()
+			c.over = true
+			c.endCallBack(ctx)
 			c.hangup(ctx)
 			c.report(ctx, pager.Failed, "the service stopped during the call")
 			return
@@ -158,7 +165,11 @@ func (c *call) run(ctx context.Context, adopted bool) {
 		case now := <-timer.C:
 			if !c.keyBy.IsZero() && !now.Before(c.keyBy) {
 				c.keyBy = time.Time{}
-				c.nextRound(ctx)
+				if c.menu > 0 {
+					c.nextMenu(ctx)
+				} else {
+					c.nextRound(ctx)
+				}
 			}
 			if !c.over && !now.Before(c.lookAt) {
 				c.look(ctx)
@@ -213,20 +224,29 @@ func (c *call) lost(ctx context.Context) {
 func (c *call) handle(ctx context.Context, e ari.Event) {
 	switch e := e.(type) {
 	case *ari.StasisStart:
-		if e.Channel.ID == c.id && !c.up {
+		switch {
+		case e.Channel.ID == c.id && !c.up:
 			c.answered(ctx)
+		case c.back != nil && e.Channel.ID == c.back.id && !c.back.up:
+			c.clientAnswered(ctx)
 		}
 	case *ari.ChannelDtmfReceived:
-		c.key(ctx, e.Digit)
+		if e.Channel.ID == c.id { // not the client's
+			c.key(ctx, e.Digit)
+		}
 	case *ari.PlaybackFinished:
 		if e.Playback.ID == c.playing {
 			c.playing = ""
 			c.playNext(ctx)
 		}
 	case *ari.ChannelDestroyed:
-		if e.Channel.ID == c.id {
-			c.destroyed(ctx, e.Cause, e.CauseTxt)
+		switch {
+		case c.back != nil && e.Channel.ID == c.back.id:
+			c.clientEnded(ctx, e.Cause)
+		case e.Channel.ID == c.id:
 			c.over = true
+			c.endCallBack(ctx)
+			c.destroyed(ctx, e.Cause, e.CauseTxt)
 		}
 	}
 }
@@ -270,6 +290,12 @@ func (c *call) ask(ctx context.Context) {
 // key takes a key pressed while the page is asked: it stops the prompt;
 // 1 acknowledges, anything else asks again.
 func (c *call) key(ctx context.Context, digit string) {
+	if c.menu > 0 {
+		if c.after == thenGather || !c.keyBy.IsZero() {
+			c.menuKey(ctx, digit)
+		}
+		return
+	}
 	if c.round == 0 || c.acked || (c.after != thenGather && c.keyBy.IsZero()) {
 		return
 	}
@@ -292,7 +318,9 @@ func (c *call) key(ctx context.Context, digit string) {
 	c.log.Info("page acknowledged by voice", zap.Int64("engineer_id", c.a.EngineerID))
 	switch {
 	case p.Status == pager.Acknowledged && p.AckedBy == c.a.EngineerID:
-		c.say(ctx, pager.AckedPrompts(c.lang), thenHangup)
+		if !c.offerCallBack(ctx, p) {
+			c.say(ctx, pager.AckedPrompts(c.lang), thenHangup)
+		}
 	case p.Status == pager.Acknowledged:
 		c.say(ctx, pager.TakenPrompts(c.lang), thenHangup)
 	default:
@@ -358,6 +386,8 @@ func (c *call) playNext(ctx context.Context) {
 		c.keyBy = time.Now().Add(c.ch.cfg.KeyWait)
 	case thenHangup:
 		c.hangup(ctx)
+	case thenDial:
+		c.dialClient(ctx)
 	}
 }
 
@@ -377,9 +407,12 @@ func (c *call) stopPrompt(ctx context.Context) {
 	}
 }
 
-func (c *call) hangup(ctx context.Context) {
+func (c *call) hangup(ctx context.Context) { c.hangupID(ctx, c.id) }
+
+// hangupID hangs up channel id, the page call or the call to the client.
+func (c *call) hangupID(ctx context.Context, id string) {
 	err := request(context.WithoutCancel(ctx), c.ch.cfg.RequestTimeout, "hang up", func() error {
-		return c.client.Channel().Hangup(ari.NewKey(ari.ChannelKey, c.id), "normal")
+		return c.client.Channel().Hangup(ari.NewKey(ari.ChannelKey, id), "normal")
 	})
 	if err != nil && !notFound(err) {
 		c.log.Warn("could not hang up a page call", zap.Error(err))

@@ -13,7 +13,9 @@
 // the prompt (barge-in); 1 ends the attempt acknowledged (the engine's
 // AttemptEnded with pager.Acked, which acknowledges the page by voice for
 // the attempt's engineer and every page the call announced), then thanks
-// and hangs up; no 1 after Repeats times ends it answered-no-key; no
+// and hangs up, or, on a page a client's call raised, offers "press 3 to
+// call the client back" and bridges the engineer with the client
+// (callback.go); no 1 after Repeats times ends it answered-no-key; no
 // answer within the ring time, busy, or a failed channel end it so. A
 // call that carries the code confirming a number (pager.PurposeCode) says
 // the code and hangs up.
@@ -25,6 +27,11 @@
 // them, nor they the driver's. The application needs its own ARI
 // connection (an arilink.Link of its own: one websocket holds one
 // application).
+//
+// After a reconnection to ARI (Reconcile) each call looks at its channel,
+// since the events of the gap are lost: a channel gone ends the attempt
+// (Asterisk hangs up a call answered while its application has no
+// websocket), one answered unseen is served.
 //
 // Each call has one goroutine and its own subscription to the bus,
 // subscribed before the originate is executed, drained at once into the

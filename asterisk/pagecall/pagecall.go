@@ -38,6 +38,7 @@ type Client interface {
 	Bus() ari.Bus
 	Channel() ari.Channel
 	Playback() ari.Playback
+	Bridge() ari.Bridge
 }
 
 // Pages is what page calls need of the pager's engine (*pager.Engine).
@@ -45,6 +46,8 @@ type Pages interface {
 	Page(ctx context.Context, id int64) (pager.Page, []pager.Attempt, error)
 	AttemptEnded(ctx context.Context, id int64, o pager.Outcome, detail string) (pager.Page, error)
 	ConfirmAttempt(ctx context.Context, id int64, providerID string) error
+	// CalledBack logs an engineer's call back to a page's client.
+	CalledBack(ctx context.Context, id int64, ev pager.CalledBack) (pager.Page, error)
 }
 
 // Config is what a Channel needs. Zero values get the defaults described.
@@ -298,6 +301,7 @@ func (ch *Channel) Find(ctx context.Context, a pager.Attempt) (string, error) {
 		switch {
 		case notFound(err):
 			c.abandon()
+			ch.forget(a.ID, c) // at once: a resend follows
 			return "", nil
 		case err != nil:
 			return "", err
@@ -319,7 +323,7 @@ func (ch *Channel) Find(ctx context.Context, a pager.Attempt) (string, error) {
 	}
 	prefix := idPrefix + strconv.FormatInt(a.ID, 10) + "-"
 	for _, k := range keys {
-		if !strings.HasPrefix(k.ID, prefix) {
+		if !strings.HasPrefix(k.ID, prefix) || strings.HasSuffix(k.ID, backSuffix) {
 			continue
 		}
 		if _, err := ch.start(a, k.ID, true); err != nil {

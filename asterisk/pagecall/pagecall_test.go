@@ -45,6 +45,7 @@ type rig struct {
 	// engineerID is the L1 engineer's, ua their phone.
 	engineerID  int64
 	ua          *asterisktest.UA
+	client      *asterisktest.UA // with setup.client
 	db          *store.DB
 	svc         *oncall.Service
 	eng         *pager.Engine
@@ -95,7 +96,13 @@ type setup struct {
 	dial string
 	// cut puts a cutter between the link and Asterisk's events websocket.
 	cut bool
+	// client, if set, is the scenario of the client's phone (clientPhone),
+	// for calls back.
+	client string
 }
+
+// clientPhone is the number of the client who raised a page by calling.
+const clientPhone = "+79161234567"
 
 // newRig starts the pager as s says, with the L1 engineer's phone a sipp
 // user agent.
@@ -145,6 +152,16 @@ func newRig(t *testing.T, s setup) *rig {
 		for phone := range endpoints {
 			endpoints[phone] = s.dial
 		}
+	}
+	if s.client != "" {
+		path, err := filepath.Abs(filepath.Join("testdata", s.client))
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := "client-" + strconv.FormatInt(phones.Add(1), 10)
+		r.client = ast.StartUA(t, name, "-sf", path)
+		ast.AddEndpoint(t, name, r.client.Port)
+		endpoints[clientPhone] = "PJSIP/" + name
 	}
 	if s.voice == nil {
 		s.voice = func(ch *pagecall.Channel, _ map[string]string) pager.Channel { return ch }
@@ -552,6 +569,54 @@ func TestPageCallInDoubtIsFoundAndServed(t *testing.T) {
 	r.events.waitDestroyed(t, a.ProviderID)
 	if !r.events.played(a.ProviderID, "page_intro") {
 		t.Errorf("the call found was not served: playbacks %v", r.events.playbacks(a.ProviderID))
+	}
+	r.noChannels(t)
+}
+
+// A page a client's voicemail raised: the engineer presses 1, hears the
+// thanks and the offer to call the client back, presses 3, hears that
+// the client is called, and is bridged with the client (called from the
+// line they called); when the client hangs up the engineer hears the call
+// ended. The page's log has the call back and how it went.
+func TestPageCallBackTheClient(t *testing.T) {
+	r := newRig(t, setup{file: "engineer_calls_back.xml", ringFor: 10 * time.Second, client: "client_answers.xml"})
+	p, _, err := r.eng.Raise(t.Context(), pager.Request{Key: "call:" + t.Name(), Source: pager.FromCall, Priority: oncall.Critical,
+		Level: oncall.L1, Line: asterisktest.Moscow, Caller: clientPhone, Language: oncall.Russian, RaisedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.waitPage(t, p.ID, 30*time.Second, "the page acknowledged", func(p pager.Page, _ []pager.Attempt) bool {
+		return p.Status == pager.Acknowledged
+	})
+	for _, ua := range []*asterisktest.UA{r.client, r.ua} { // the client hung up, then the engineer was
+		if err := ua.Wait(); err != nil {
+			t.Fatalf("%v\n%s", err, ua.Output())
+		}
+	}
+	got, atts, err := r.eng.Page(t.Context(), p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calling, called string
+	for _, e := range got.Log {
+		switch e.What {
+		case "calling back":
+			calling = e.Detail
+		case "called back":
+			called = e.Detail
+		}
+	}
+	if calling == "" || !strings.Contains(called, "talked") || !strings.Contains(called, clientPhone) {
+		t.Errorf("the page's log says %q then %q, want the call back to %s and that they talked; log %+v", calling, called, clientPhone, got.Log)
+	}
+	a, _ := voiceAttempt(atts, r.engineerID)
+	r.events.waitDestroyed(t, a.ProviderID)
+	// The thanks that lead to the offer (the 3, pressed during it, stops
+	// it), that the client is called, that the call ended.
+	for _, name := range []string{"page_acked_more", "page_calling_client", "page_call_ended"} {
+		if !r.events.played(a.ProviderID, name) {
+			t.Errorf("the engineer did not hear %s: %v", name, r.events.playbacks(a.ProviderID))
+		}
 	}
 	r.noChannels(t)
 }
