@@ -621,6 +621,44 @@ func TestPageCallBackTheClient(t *testing.T) {
 	r.noChannels(t)
 }
 
+// A client who is busy when called back: the engineer hears that the
+// client did not answer and the offer again, then goodbye; the page's log
+// says the client was not reached.
+func TestPageCallBackClientBusy(t *testing.T) {
+	r := newRig(t, setup{file: "engineer_calls_back.xml", ringFor: 10 * time.Second, repeats: 1, client: "engineer_busy.xml"})
+	p, _, err := r.eng.Raise(t.Context(), pager.Request{Key: "call:" + t.Name(), Source: pager.FromCall, Priority: oncall.Critical,
+		Level: oncall.L1, Line: asterisktest.Moscow, Caller: clientPhone, RaisedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ua := range []*asterisktest.UA{r.client, r.ua} {
+		if err := ua.Wait(); err != nil {
+			t.Fatalf("%v\n%s", err, ua.Output())
+		}
+	}
+	got, atts, err := r.eng.Page(t.Context(), p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var called string
+	for _, e := range got.Log {
+		if e.What == "called back" {
+			called = e.Detail
+		}
+	}
+	if got.Status != pager.Acknowledged || !strings.Contains(called, "no answer (busy)") {
+		t.Errorf("the page is %s, its call back logged %q; want acknowledged, no answer (busy)", got.Status, called)
+	}
+	a, _ := voiceAttempt(atts, r.engineerID)
+	r.events.waitDestroyed(t, a.ProviderID)
+	for _, name := range []string{"page_client_no_answer", "page_goodbye"} {
+		if !r.events.played(a.ProviderID, name) {
+			t.Errorf("the engineer did not hear %s: %v", name, r.events.playbacks(a.ProviderID))
+		}
+	}
+	r.noChannels(t)
+}
+
 // unreachableTwilio is the Twilio driver's page-call channel with its REST
 // API on a loopback port that refuses connections.
 func unreachableTwilio(t *testing.T) pager.Channel {
