@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,7 +76,11 @@ import (
 //     playback request for the channel, the ticket prompt: through the
 //     flow and the store's compare-and-swap write of the call's state.
 //     The baseline's dtmf figures are its play figures too;
-//   - dtmf-p99-x-base: the driver's dtmf p99 over the baseline's.
+//   - dtmf-p99-x-base: the driver's dtmf p99 over the baseline's;
+//   - cpu-ms/call, ast-cpu-ms/call, sipp-cpu-ms/call: CPU time (user and
+//     system) of this process, of Asterisk and of sipp over the round,
+//     divided by N (from /proc: 0 where there is none), to tell which of
+//     them a machine runs out of first.
 //
 // N is 10, small enough for CI's single run (-benchtime 1x); set
 // IVR_BENCH_CALLS to a comma-separated list for larger rounds:
@@ -125,6 +130,8 @@ type benchBench struct {
 type benchRound struct {
 	heapPerCall, goroutinesPerCall float64
 	next, play                     []time.Duration
+	// cpu, astCPU and sippCPU are CPU milliseconds per call.
+	cpu, astCPU, sippCPU float64
 }
 
 func benchConcurrentCalls(b *testing.B, n int) {
@@ -184,6 +191,13 @@ func benchConcurrentCalls(b *testing.B, n int) {
 	if b99 > 0 {
 		b.ReportMetric(float64(d99)/float64(b99), "dtmf-p99-x-base")
 	}
+	for _, m := range []struct {
+		v    float64
+		unit string
+	}{{driver.cpu, "cpu-ms/call"}, {driver.astCPU, "ast-cpu-ms/call"}, {driver.sippCPU, "sipp-cpu-ms/call"},
+		{base.cpu, "base-cpu-ms/call"}, {base.astCPU, "base-ast-cpu-ms/call"}, {base.sippCPU, "base-sipp-cpu-ms/call"}} {
+		b.ReportMetric(m.v, m.unit)
+	}
 }
 
 // add counts r into the average of n rounds.
@@ -192,6 +206,9 @@ func (a *benchRound) add(r benchRound, n int) {
 	a.goroutinesPerCall += r.goroutinesPerCall / float64(n)
 	a.next = append(a.next, r.next...)
 	a.play = append(a.play, r.play...)
+	a.cpu += r.cpu / float64(n)
+	a.astCPU += r.astCPU / float64(n)
+	a.sippCPU += r.sippCPU / float64(n)
 }
 
 // link connects arilink to the benchmark's application for the whole
@@ -260,6 +277,8 @@ func (bb *benchBench) round(b *testing.B, n int, driver bool) benchRound {
 	defer stop()
 
 	heap0, g0 := benchSnapshot()
+	astPID := asteriskPID(bb.ast)
+	cpu0, ast0 := procCPU(os.Getpid()), procCPU(astPID)
 	sipp := bb.sipp(b, n)
 	within := 60*time.Second + time.Duration(n/benchRate)*2*time.Second
 	kind := "baseline"
@@ -267,8 +286,8 @@ func (bb *benchBench) round(b *testing.B, n int, driver bool) benchRound {
 		kind = "driver"
 	}
 	benchWait(b, within, fmt.Sprintf("%s: %d calls answered and their key handled", kind, n), func() (bool, string) {
-		a, k := p.counts(driver)
-		return a >= n && k >= n, fmt.Sprintf("%d answered, %d keys handled; sipp: %s", a, k, sipp.tail())
+		a, k, h := p.counts(driver)
+		return a >= n && h >= n, fmt.Sprintf("%d answered, %d pressed a key, %d keys handled; sipp: %s", a, k, h, sipp.tail())
 	})
 	heap1, g1 := benchSnapshot()
 	r := benchRound{heapPerCall: (float64(heap1) - float64(heap0)) / float64(n),
@@ -285,6 +304,9 @@ func (bb *benchBench) round(b *testing.B, n int, driver bool) benchRound {
 	if err := sipp.wait(); err != nil {
 		b.Logf("sipp (%s, %d calls): %v\n%s", kind, n, err, sipp.tail())
 	}
+	r.cpu = float64(procCPU(os.Getpid())-cpu0) / float64(time.Millisecond) / float64(n)
+	r.astCPU = float64(procCPU(astPID)-ast0) / float64(time.Millisecond) / float64(n)
+	r.sippCPU = float64(sipp.cpu) / float64(time.Millisecond) / float64(n)
 	benchWait(b, 30*time.Second, "no channel left in Asterisk", func() (bool, string) {
 		var left []struct{}
 		bb.ast.ARI(b, http.MethodGet, "/channels", &left)
@@ -388,7 +410,8 @@ func benchScenario(b *testing.B) string {
 type benchSipp struct {
 	out  lockedOutput
 	done chan struct{}
-	err  error // set before done is closed
+	err  error         // set before done is closed
+	cpu  time.Duration // its user and system time, set before done is closed
 }
 
 // sipp starts one sipp process that places n calls from benchCaller to
@@ -420,6 +443,9 @@ func (bb *benchBench) sipp(b *testing.B, n int) *benchSipp {
 	}
 	go func() {
 		s.err = cmd.Wait()
+		if cmd.ProcessState != nil {
+			s.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		}
 		cancel()
 		close(s.done)
 	}()
@@ -515,6 +541,7 @@ type benchProbe struct {
 	keyedPlay  map[string]time.Time // channel → its key not followed by a playback yet
 	playbackOf map[string]string    // playback id → its channel
 	answered   map[string]bool
+	keys       map[string]bool // channels that pressed a key
 	next, play []time.Duration
 }
 
@@ -528,20 +555,21 @@ func newBenchProbe(c asterisk.Client) *benchProbe {
 func (p *benchProbe) reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.keyed, p.keyedPlay, p.playbackOf, p.answered = map[string]time.Time{}, map[string]time.Time{}, map[string]string{}, map[string]bool{}
+	p.keyed, p.keyedPlay, p.playbackOf = map[string]time.Time{}, map[string]time.Time{}, map[string]string{}
+	p.answered, p.keys = map[string]bool{}, map[string]bool{}
 	p.next, p.play = nil, nil
 }
 
-// counts is how many channels were answered and how many keys were
-// followed by a request (by a playback: for the driver, whose first
-// request stops the prompt).
-func (p *benchProbe) counts(playback bool) (answered, handled int) {
+// counts is how many channels were answered, how many pressed a key, and
+// how many keys were followed by a request (by a playback: for the
+// driver, whose first request stops the prompt).
+func (p *benchProbe) counts(playback bool) (answered, keyed, handled int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if playback {
-		return len(p.answered), len(p.play)
+		return len(p.answered), len(p.keys), len(p.play)
 	}
-	return len(p.answered), len(p.next)
+	return len(p.answered), len(p.keys), len(p.next)
 }
 
 func (p *benchProbe) samples() (next, play []time.Duration) {
@@ -554,6 +582,7 @@ func (p *benchProbe) samples() (next, play []time.Duration) {
 func (p *benchProbe) key(id string, at time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.keys[id] = true
 	if _, ok := p.keyed[id]; !ok {
 		p.keyed[id] = at
 	}
@@ -675,4 +704,50 @@ func (pb benchPlayback) Stop(key *ari.Key) error {
 func (pb benchPlayback) Data(key *ari.Key) (*ari.PlaybackData, error) {
 	pb.p.request(pb.p.channelOf(key.ID), false)
 	return pb.Playback.Data(key)
+}
+
+// asteriskPID is the process id of ast's Asterisk, 0 if not found: the
+// process whose command line names its configuration (asterisktest runs
+// asterisk -f -n -C <dir>/etc/asterisk.conf).
+func asteriskPID(ast *asterisktest.Asterisk) int {
+	conf := filepath.Join(filepath.Dir(filepath.Dir(ast.SoundsDir)), "etc", "asterisk.conf")
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		line, err := os.ReadFile(p) //nolint:gosec // G304: /proc's own files
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(line), "\x00")
+		if len(args) > 0 && filepath.Base(args[0]) == "asterisk" && slices.Contains(args, "-f") && slices.Contains(args, conf) {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+			return pid
+		}
+	}
+	return 0
+}
+
+// procCPU is the CPU time (user and system) process pid has used, from
+// /proc/<pid>/stat (in clock ticks, 100 a second on Linux); 0 if unknown.
+func procCPU(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The fields after the command's name, which is in parentheses and
+	// may hold spaces: state is the 3rd field, utime the 14th, stime the
+	// 15th.
+	i := strings.LastIndexByte(string(stat), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * (time.Second / 100)
 }
