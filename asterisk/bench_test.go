@@ -77,6 +77,13 @@ import (
 //     flow and the store's compare-and-swap write of the call's state.
 //     The baseline's dtmf figures are its play figures too;
 //   - dtmf-p99-x-base: the driver's dtmf p99 over the baseline's;
+//   - bus-queue-max: the most events found waiting in the application's
+//     subscription to ari/v5's bus, which holds 100 and drops the events
+//     that find it full (the ones then lost);
+//   - lingering-calls: calls the driver still served 15 s after every
+//     channel was hung up (its StasisEnd and ChannelDestroyed lost, and
+//     nothing else for the call to notice by); the round then has the
+//     driver reconcile, as serve does after a reconnection;
 //   - cpu-ms/call, ast-cpu-ms/call, sipp-cpu-ms/call: CPU time (user and
 //     system) of this process, of Asterisk and of sipp over the round,
 //     divided by N (from /proc: 0 where there is none), to tell which of
@@ -120,7 +127,11 @@ type benchBench struct {
 	states   asterisk.CallStates
 	recs     voicemails
 	log      *zap.Logger
+	warnings *lockedOutput // the log's warnings and errors
 	probe    *benchProbe
+	// driver is the driver of the round running, for the link's
+	// OnConnect (a reconnection has it reconcile, as serve wires it).
+	driver   atomic.Pointer[asterisk.Driver]
 	sounds   string // the prompts' folder as Asterisk sees it
 	sipPort  int
 	scenario string
@@ -132,6 +143,10 @@ type benchRound struct {
 	next, play                     []time.Duration
 	// cpu, astCPU and sippCPU are CPU milliseconds per call.
 	cpu, astCPU, sippCPU float64
+	// lingering is how many calls the driver still served 15 s after
+	// Asterisk had hung up every channel; queueMax the most events found
+	// waiting in the application's bus subscription.
+	lingering, queueMax float64
 }
 
 func benchConcurrentCalls(b *testing.B, n int) {
@@ -139,7 +154,13 @@ func benchConcurrentCalls(b *testing.B, n int) {
 	if n > 150 {
 		widenRTP(b, ast, n)
 	}
-	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zap.InfoLevel))
+	// The log as serve writes it (JSON, info), thrown away; its warnings
+	// and errors are kept too, for the account of a failed round.
+	warnings := &lockedOutput{}
+	enc := zap.NewProductionEncoderConfig()
+	log := zap.New(zapcore.NewTee(
+		zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(io.Discard), zap.InfoLevel),
+		zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(warnings), zap.WarnLevel)))
 	db := storetest.OpenSQLite(b)
 	svc := oncall.NewService(db, log.Named("oncall"), oncall.ServiceOptions{})
 	ctx := b.Context()
@@ -163,7 +184,7 @@ func benchConcurrentCalls(b *testing.B, n int) {
 		b.Fatal(err)
 	}
 	ast.AddEndpoint(b, benchCaller, port)
-	bb := &benchBench{ast: ast, flow: flow, states: db, recs: voicemails{db}, log: log,
+	bb := &benchBench{ast: ast, flow: flow, states: db, recs: voicemails{db}, log: log, warnings: warnings,
 		sounds: dir, sipPort: port, scenario: benchScenario(b)}
 	bb.probe = bb.link(b)
 
@@ -195,7 +216,8 @@ func benchConcurrentCalls(b *testing.B, n int) {
 		v    float64
 		unit string
 	}{{driver.cpu, "cpu-ms/call"}, {driver.astCPU, "ast-cpu-ms/call"}, {driver.sippCPU, "sipp-cpu-ms/call"},
-		{base.cpu, "base-cpu-ms/call"}, {base.astCPU, "base-ast-cpu-ms/call"}, {base.sippCPU, "base-sipp-cpu-ms/call"}} {
+		{base.cpu, "base-cpu-ms/call"}, {base.astCPU, "base-ast-cpu-ms/call"}, {base.sippCPU, "base-sipp-cpu-ms/call"},
+		{driver.lingering, "lingering-calls"}, {driver.queueMax, "bus-queue-max"}, {base.queueMax, "base-bus-queue-max"}} {
 		b.ReportMetric(m.v, m.unit)
 	}
 }
@@ -209,6 +231,8 @@ func (a *benchRound) add(r benchRound, n int) {
 	a.cpu += r.cpu / float64(n)
 	a.astCPU += r.astCPU / float64(n)
 	a.sippCPU += r.sippCPU / float64(n)
+	a.lingering += r.lingering / float64(n)
+	a.queueMax = max(a.queueMax, r.queueMax)
 }
 
 // link connects arilink to the benchmark's application for the whole
@@ -218,6 +242,9 @@ func (bb *benchBench) link(b *testing.B) *benchProbe {
 	link, err := arilink.New(arilink.Config{URL: bb.ast.ARIURL, WebsocketURL: bb.ast.EventsURL,
 		Username: bb.ast.User, Password: bb.ast.Password, Application: app, Log: bb.log,
 		OnConnect: func(_ context.Context, c arilink.Connection) {
+			if d := bb.driver.Load(); d != nil && c.Seq > 1 {
+				d.Reconcile()
+			}
 			select {
 			case connected <- c.Client:
 			default:
@@ -261,9 +288,11 @@ func (bb *benchBench) round(b *testing.B, n int, driver bool) benchRound {
 		if err != nil {
 			b.Fatal(err)
 		}
+		bb.driver.Store(d)
 		done := make(chan error, 1)
 		go func() { done <- d.Run(ctx) }()
 		stop = func() {
+			bb.driver.Store(nil)
 			cancel()
 			if err := <-done; err != nil {
 				b.Errorf("Run: %v", err)
@@ -285,7 +314,7 @@ func (bb *benchBench) round(b *testing.B, n int, driver bool) benchRound {
 	if driver {
 		kind = "driver"
 	}
-	benchWait(b, within, fmt.Sprintf("%s: %d calls answered and their key handled", kind, n), func() (bool, string) {
+	benchWait(b, bb.warnings, within, fmt.Sprintf("%s: %d calls answered and their key handled", kind, n), func() (bool, string) {
 		a, k, h := p.counts(driver)
 		return a >= n && h >= n, fmt.Sprintf("%d answered, %d pressed a key, %d keys handled; sipp: %s", a, k, h, sipp.tail())
 	})
@@ -307,16 +336,27 @@ func (bb *benchBench) round(b *testing.B, n int, driver bool) benchRound {
 	r.cpu = float64(procCPU(os.Getpid())-cpu0) / float64(time.Millisecond) / float64(n)
 	r.astCPU = float64(procCPU(astPID)-ast0) / float64(time.Millisecond) / float64(n)
 	r.sippCPU = float64(sipp.cpu) / float64(time.Millisecond) / float64(n)
-	benchWait(b, 30*time.Second, "no channel left in Asterisk", func() (bool, string) {
+	benchWait(b, bb.warnings, 30*time.Second, "no channel left in Asterisk", func() (bool, string) {
 		var left []struct{}
 		bb.ast.ARI(b, http.MethodGet, "/channels", &left)
 		return len(left) == 0, fmt.Sprintf("%d channels", len(left))
 	})
 	if d != nil {
-		benchWait(b, 30*time.Second, "the end of the driver's calls", func() (bool, string) {
+		// A call whose StasisEnd and ChannelDestroyed the bus dropped
+		// (see bus-queue-max) is served until a request of its own finds
+		// its channel gone; one that lost its prompt's PlaybackFinished
+		// too makes none, and only a reconciliation (serve has one after
+		// each reconnection) ends it.
+		lingering := benchUntil(15*time.Second, func() bool { return d.Calls() == 0 })
+		if !lingering {
+			r.lingering = float64(d.Calls())
+			d.Reconcile()
+		}
+		benchWait(b, bb.warnings, 30*time.Second, "the end of the driver's calls", func() (bool, string) {
 			return d.Calls() == 0, fmt.Sprintf("%d calls", d.Calls())
 		})
 	}
+	r.queueMax = float64(p.queueMax())
 	return r
 }
 
@@ -329,9 +369,26 @@ func benchSnapshot() (heap uint64, goroutines int) {
 	return m.HeapInuse, runtime.NumGoroutine()
 }
 
+// benchUntil polls cond every 100 ms until it holds (true) or within has
+// passed (false).
+func benchUntil(within time.Duration, cond func() bool) bool {
+	deadline := time.NewTimer(within)
+	defer deadline.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			return false
+		case <-tick.C:
+		}
+	}
+	return true
+}
+
 // benchWait polls cond every 100 ms until it holds, failing b with
 // cond's account after within.
-func benchWait(b *testing.B, within time.Duration, what string, cond func() (bool, string)) {
+func benchWait(b *testing.B, warn *lockedOutput, within time.Duration, what string, cond func() (bool, string)) {
 	b.Helper()
 	deadline := time.NewTimer(within)
 	defer deadline.Stop()
@@ -344,7 +401,7 @@ func benchWait(b *testing.B, within time.Duration, what string, cond func() (boo
 		}
 		select {
 		case <-deadline.C:
-			b.Fatalf("no %s within %v: %s", what, within, account)
+			b.Fatalf("no %s within %v: %s\nthe log's warnings (the end):\n%s", what, within, account, warn.tail())
 		case <-tick.C:
 		}
 	}
@@ -491,6 +548,15 @@ func (l *lockedOutput) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 
+// tail is the last 3000 bytes written.
+func (l *lockedOutput) tail() string {
+	s := l.String()
+	if len(s) > 3000 {
+		s = s[len(s)-3000:]
+	}
+	return s
+}
+
 func (l *lockedOutput) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -543,6 +609,7 @@ type benchProbe struct {
 	answered   map[string]bool
 	keys       map[string]bool // channels that pressed a key
 	next, play []time.Duration
+	maxQueued  int // the most events waiting in a subscription
 }
 
 func newBenchProbe(c asterisk.Client) *benchProbe {
@@ -557,7 +624,22 @@ func (p *benchProbe) reset() {
 	defer p.mu.Unlock()
 	p.keyed, p.keyedPlay, p.playbackOf = map[string]time.Time{}, map[string]time.Time{}, map[string]string{}
 	p.answered, p.keys = map[string]bool{}, map[string]bool{}
-	p.next, p.play = nil, nil
+	p.next, p.play, p.maxQueued = nil, nil, 0
+}
+
+// queued records that a subscription had n events waiting (the one taken
+// included): ari/v5's bus drops the events for a subscription holding
+// 100.
+func (p *benchProbe) queued(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.maxQueued = max(p.maxQueued, n)
+}
+
+func (p *benchProbe) queueMax() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.maxQueued
 }
 
 // counts is how many channels were answered, how many pressed a key, and
@@ -628,6 +710,7 @@ func (b benchBus) Subscribe(key *ari.Key, n ...string) ari.Subscription {
 	go func() {
 		defer close(s.out)
 		for e := range inner.Events() {
+			b.p.queued(len(inner.Events()) + 1)
 			if d, ok := e.(*ari.ChannelDtmfReceived); ok {
 				b.p.key(d.Channel.ID, time.Now())
 			}
