@@ -79,7 +79,10 @@ import (
 //   - dtmf-p99-x-base: the driver's dtmf p99 over the baseline's;
 //   - bus-queue-max: the most events found waiting in the application's
 //     subscription to ari/v5's bus, which holds 100 and drops the events
-//     that find it full (the ones then lost);
+//     that find it full (the ones then lost); router-queue-max, the most
+//     events forwarded by the probe's subscription wrapper (itself
+//     holding 100) that the driver's router had not taken yet: near 100,
+//     the router is what lags;
 //   - lingering-calls: calls the driver still served 15 s after every
 //     channel was hung up (its StasisEnd and ChannelDestroyed lost, and
 //     nothing else for the call to notice by); the round then has the
@@ -147,6 +150,9 @@ type benchRound struct {
 	// Asterisk had hung up every channel; queueMax the most events found
 	// waiting in the application's bus subscription.
 	lingering, queueMax float64
+	// aheadMax is the most events forwarded to the application and not
+	// yet taken by it: near 100, the application is what lags.
+	aheadMax float64
 }
 
 func benchConcurrentCalls(b *testing.B, n int) {
@@ -217,7 +223,8 @@ func benchConcurrentCalls(b *testing.B, n int) {
 		unit string
 	}{{driver.cpu, "cpu-ms/call"}, {driver.astCPU, "ast-cpu-ms/call"}, {driver.sippCPU, "sipp-cpu-ms/call"},
 		{base.cpu, "base-cpu-ms/call"}, {base.astCPU, "base-ast-cpu-ms/call"}, {base.sippCPU, "base-sipp-cpu-ms/call"},
-		{driver.lingering, "lingering-calls"}, {driver.queueMax, "bus-queue-max"}, {base.queueMax, "base-bus-queue-max"}} {
+		{driver.lingering, "lingering-calls"}, {driver.queueMax, "bus-queue-max"}, {base.queueMax, "base-bus-queue-max"},
+		{driver.aheadMax, "router-queue-max"}} {
 		b.ReportMetric(m.v, m.unit)
 	}
 }
@@ -233,6 +240,7 @@ func (a *benchRound) add(r benchRound, n int) {
 	a.sippCPU += r.sippCPU / float64(n)
 	a.lingering += r.lingering / float64(n)
 	a.queueMax = max(a.queueMax, r.queueMax)
+	a.aheadMax = max(a.aheadMax, r.aheadMax)
 }
 
 // link connects arilink to the benchmark's application for the whole
@@ -356,7 +364,8 @@ func (bb *benchBench) round(b *testing.B, n int, driver bool) benchRound {
 			return d.Calls() == 0, fmt.Sprintf("%d calls", d.Calls())
 		})
 	}
-	r.queueMax = float64(p.queueMax())
+	q, a := p.queueMax()
+	r.queueMax, r.aheadMax = float64(q), float64(a)
 	return r
 }
 
@@ -610,6 +619,7 @@ type benchProbe struct {
 	keys       map[string]bool // channels that pressed a key
 	next, play []time.Duration
 	maxQueued  int // the most events waiting in a subscription
+	maxAhead   int // the most events forwarded and not yet taken by the application
 }
 
 func newBenchProbe(c asterisk.Client) *benchProbe {
@@ -624,7 +634,7 @@ func (p *benchProbe) reset() {
 	defer p.mu.Unlock()
 	p.keyed, p.keyedPlay, p.playbackOf = map[string]time.Time{}, map[string]time.Time{}, map[string]string{}
 	p.answered, p.keys = map[string]bool{}, map[string]bool{}
-	p.next, p.play, p.maxQueued = nil, nil, 0
+	p.next, p.play, p.maxQueued, p.maxAhead = nil, nil, 0, 0
 }
 
 // queued records that a subscription had n events waiting (the one taken
@@ -636,10 +646,17 @@ func (p *benchProbe) queued(n int) {
 	p.maxQueued = max(p.maxQueued, n)
 }
 
-func (p *benchProbe) queueMax() int {
+// forwarded records that n events forwarded wait for the application.
+func (p *benchProbe) forwarded(n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.maxQueued
+	p.maxAhead = max(p.maxAhead, n)
+}
+
+func (p *benchProbe) queueMax() (queued, ahead int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.maxQueued, p.maxAhead
 }
 
 // counts is how many channels were answered, how many pressed a key, and
@@ -715,6 +732,7 @@ func (b benchBus) Subscribe(key *ari.Key, n ...string) ari.Subscription {
 				b.p.key(d.Channel.ID, time.Now())
 			}
 			s.out <- e
+			b.p.forwarded(len(s.out))
 		}
 	}()
 	return s
