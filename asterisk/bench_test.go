@@ -98,7 +98,10 @@ import (
 //	IVR_BENCH_CALLS=50,100,200,500 go test -run '^$' -bench ConcurrentCalls -benchtime 1x -count 3 ./asterisk/
 //
 // The test rig's Asterisk has 400 RTP ports (200 channels); for rounds
-// of more than 150 calls the benchmark widens the range (widenRTP).
+// of more than 150 calls the benchmark widens the range (widenRTP). At 50
+// calls/s a round of more than about 1000 calls takes longer to place
+// than the first callers take to run out of the menus' tries (about 50 s
+// without a key), after which the flow would ring engineers.
 func BenchmarkConcurrentCalls(b *testing.B) {
 	ns := []int{10}
 	if v := os.Getenv("IVR_BENCH_CALLS"); v != "" {
