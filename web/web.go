@@ -61,12 +61,6 @@ type Pages interface {
 	Acknowledge(ctx context.Context, id int64, ack pager.Acknowledge) (pager.Page, error)
 }
 
-// Overrides stores several overrides at once, all or none: a swap of two
-// shifts.
-type Overrides interface {
-	CreateOverrides(ctx context.Context, actor string, os []oncall.Override) ([]oncall.Override, error)
-}
-
 // Verifier confirms the numbers engineers add for themselves with a code
 // sent to them.
 type Verifier interface {
