@@ -393,9 +393,11 @@ func (c *call) left(ctx context.Context, channelID string, cause int) {
 	if cause < 0 && !p.up && p != c.caller {
 		return // a leg never answered leaves no Stasis; its ChannelDestroyed tells why it ended
 	}
+	_, recording := p.step.(ivr.Record)
+	recording = recording && p.recorded == "" // asked to record, and no recording under way that will report
 	p.ended, p.step, p.playing, p.deadline, p.moh, p.toneEnd = true, nil, "", time.Time{}, false, time.Time{}
 	if p == c.caller {
-		c.callerLeft(ctx)
+		c.callerLeft(ctx, recording)
 		return
 	}
 	reason := p.endReason(cause)
@@ -405,11 +407,18 @@ func (c *call) left(ctx context.Context, channelID string, cause int) {
 }
 
 // callerLeft: the caller hung up. The flow hears of it, and every leg the
-// flow gave no last words to is hung up.
-func (c *call) callerLeft(ctx context.Context) {
+// flow gave no last words to is hung up. A caller who hangs up at the
+// voicemail before their recording started (during its prompts or tone,
+// or with Asterisk going down) left nothing: the flow is told so at once
+// (RecordingDone with nothing), instead of waiting RecordingGrace for a
+// recording no one will report.
+func (c *call) callerLeft(ctx context.Context, unrecorded bool) {
 	c.goneAt, c.nextTick = c.now(), time.Time{}
 	c.log.Info("the caller hung up")
 	c.handle(ctx, ivr.HungUp{At: c.now()})
+	if unrecorded {
+		c.handle(ctx, ivr.RecordingDone{At: c.now()})
+	}
 	for _, p := range c.legs {
 		if _, last := p.step.(ivr.Hangup); !p.ended && !last {
 			p.canceled = !p.up

@@ -477,3 +477,25 @@ func TestVoicemailWhenNobodyAnswers(t *testing.T) {
 	}
 	r.nothingLeft(t)
 }
+
+// TestCallerHangsUpBeforeTheTone: nobody can be rung, so the caller is
+// offered voicemail, and hangs up (2 s after keying the ticket, during its prompts) before
+// their recording started: the call is recorded and paged at once, not a
+// RecordingGrace (a minute) later, as nothing will be recorded.
+func TestCallerHangsUpBeforeTheTone(t *testing.T) {
+	r := newRig(t)
+	if err := os.MkdirAll(r.ast.RecordingsDir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	r.serve(t, asterisk.Config{DialString: "PJSIP/nobody-{phone}"})
+
+	caller := r.caller(t, "early-caller", asterisktest.Washington, "caller_hangs_up_soon.xml", criticalL1Washington+"#")
+	callID := r.events.channel(t, "early-caller")
+	waitUA(t, caller)
+
+	rec := r.callRecord(t, callID) // within 15 s of the hang-up
+	if !rec.Paged || rec.VoicemailURL != "" {
+		t.Errorf("call record: outcome %s, voicemail %q, paged %v; want no voicemail, paged", rec.Outcome, rec.VoicemailURL, rec.Paged)
+	}
+	r.nothingLeft(t)
+}
