@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -68,7 +69,8 @@ func (s *Server) postSignIn(w http.ResponseWriter, r *http.Request) {
 	}
 	secret := strings.TrimSpace(r.PostForm.Get("token"))
 	err = s.signIn(w, r, secret)
-	if e, ok := err.(*errs.Error); ok && e.Code == errs.Unauthorized {
+	var e *errs.Error
+	if errors.As(err, &e) && e.Code == errs.Unauthorized {
 		s.limiter.failed(addr, now)
 		s.log.Info("sign-in failed", zap.String(keyAddr, addr))
 		again(http.StatusUnauthorized, map[string]string{"token": e.Message})
