@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -184,10 +183,7 @@ func benchConcurrentCalls(b *testing.B, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	dir := filepath.Join(ast.SoundsDir, "ivr-bench")
-	if _, err := sounds.Install(dir); err != nil {
-		b.Fatal(err)
-	}
+	dir := ast.Prompts(b)
 	port, err := asterisktest.FreeUDPPort()
 	if err != nil {
 		b.Fatal(err)
@@ -310,8 +306,8 @@ func (bb *benchBench) round(b *testing.B, n int, driver bool) benchRound {
 			}
 		}
 	} else {
-		rel, _ := sounds.InstallPath("en", "greeting_washington")
-		stop = baselineApp(p, app, "sound:"+path.Join(bb.sounds, rel))
+		greeting, _ := sounds.MediaURI(bb.sounds, "en", "greeting_washington")
+		stop = baselineApp(p, app, greeting)
 		stop = func(s func()) func() { return func() { cancel(); s() } }(stop)
 	}
 	defer stop()

@@ -2,12 +2,10 @@ package asterisk_test
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -343,41 +341,6 @@ func TestWebsocketCutMidCall(t *testing.T) {
 	r.nothingLeft(t)
 }
 
-// specEvents are the event types of Asterisk 22's ARI description
-// (../shared/specs/ari/events.json beside the clone): the sub-types of
-// Message and of Event.
-func specEvents(t *testing.T) []string {
-	t.Helper()
-	path := filepath.Join("..", "..", "shared", "specs", "ari", "events.json")
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) && os.Getenv(asterisktest.EnvRequire) != "require" {
-		t.Skipf("no %s (the project's shared folder beside the clone); %s=require fails instead", path, asterisktest.EnvRequire)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	var spec struct {
-		Models map[string]struct {
-			SubTypes []string `json:"subTypes"`
-		} `json:"models"`
-	}
-	if err := json.Unmarshal(data, &spec); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	var types []string
-	for _, model := range []string{"Message", "Event"} {
-		for _, typ := range spec.Models[model].SubTypes {
-			if typ != "Event" {
-				types = append(types, typ)
-			}
-		}
-	}
-	if len(types) < 40 {
-		t.Fatalf("%s lists %d event types: %v", path, len(types), types)
-	}
-	return types
-}
-
 // TestEveryEventTypeMidCall: every event type Asterisk 22 describes is
 // delivered on the events websocket while the greeting plays (the types
 // ari/v5 cannot decode, which would panic the process, meet arilink's
@@ -385,7 +348,7 @@ func specEvents(t *testing.T) []string {
 // keys the caller presses next are still taken: the ticket is found and
 // the caller holds while the engineer rings, until the caller hangs up.
 func TestEveryEventTypeMidCall(t *testing.T) {
-	types := specEvents(t)
+	types := asterisktest.SpecEvents(t)
 	r := newRig(t)
 	_, phone := r.onCall(t, oncall.L1)
 	engineer, dial := r.engineer(t, "inject-engineer", "engineer_rings.xml")

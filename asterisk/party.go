@@ -2,7 +2,6 @@ package asterisk
 
 import (
 	"context"
-	"path"
 	"slices"
 	"time"
 
@@ -101,13 +100,12 @@ func (c *call) playNext(ctx context.Context, p *party) {
 	for len(p.queue) > 0 && !p.ended {
 		pr := p.queue[0]
 		p.queue = p.queue[1:]
-		rel, ok := sounds.InstallPath(string(pr.Lang), pr.Name)
+		uri, ok := sounds.MediaURI(c.d.cfg.SoundsDir, string(pr.Lang), pr.Name)
 		if !ok {
 			c.log.Error("a prompt without audio; skipping it", zap.String("prompt", pr.Name), zap.String("lang", string(pr.Lang)))
 			continue
 		}
 		id := c.newID("play")
-		uri := "sound:" + path.Join(c.d.cfg.SoundsDir, rel)
 		c.bind(id)
 		err := c.d.request(ctx, "play a prompt", func() error {
 			_, err := c.d.cfg.Client.Channel().Play(p.key(), id, uri)

@@ -31,7 +31,6 @@ import (
 	"github.com/supportdesk/ivr/internal/asterisktest"
 	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/oncall"
-	"github.com/supportdesk/ivr/sounds"
 	"github.com/supportdesk/ivr/store"
 	"github.com/supportdesk/ivr/store/storetest"
 	"github.com/supportdesk/ivr/tickets"
@@ -294,7 +293,7 @@ func (r *rig) serve(t *testing.T, cfg asterisk.Config) (stop func()) {
 	events := record(t, r.client, cfg.App)
 	r.events = events
 	cfg.Client, cfg.Flow, cfg.States, cfg.Log = r.client, r.flow, r.db, r.log
-	cfg.SoundsDir = installSounds(t, r.ast)
+	cfg.SoundsDir = r.ast.Prompts(t)
 	cfg.Recordings = voicemails{r.db}
 	cfg.Files = asterisk.NewStoredFiles(r.ast.ARIURL, r.ast.User, r.ast.Password, 10*time.Second)
 	d, err := asterisk.New(cfg)
@@ -319,28 +318,6 @@ func (r *rig) serve(t *testing.T, cfg asterisk.Config) (stop func()) {
 	}
 	t.Cleanup(stop)
 	return stop
-}
-
-var (
-	soundsOnce sync.Once
-	soundsDir  string
-	soundsErr  error
-)
-
-// installSounds installs the prompt catalogue (sounds.Install, as ivr
-// asterisk sounds does) into a folder of Asterisk's, once per test
-// binary, and returns the folder.
-func installSounds(t *testing.T, ast *asterisktest.Asterisk) string {
-	t.Helper()
-	soundsOnce.Do(func() {
-		dir := filepath.Join(ast.SoundsDir, "ivr")
-		_, soundsErr = sounds.Install(dir)
-		soundsDir = dir
-	})
-	if soundsErr != nil {
-		t.Fatal(soundsErr)
-	}
-	return soundsDir
 }
 
 // scenario writes testdata/<name> into a folder of the test with a

@@ -34,8 +34,7 @@ const (
 // InstallPath is where Install puts the file of prompt name in language
 // lang (the hold music: lang "", name Hold), relative to the folder and
 // without the .wav extension, as Asterisk's sound: media URI wants it:
-// "en/greeting_washington", "hold". A driver plays
-// "sound:" + filepath.Join(dir, p). False if the catalogue has no such
+// "en/greeting_washington", "hold". A driver plays MediaURI. False if the catalogue has no such
 // file.
 func InstallPath(lang, name string) (string, bool) {
 	_, k, ok := lookup(lang, name)
@@ -43,6 +42,18 @@ func InstallPath(lang, name string) (string, bool) {
 		return "", false
 	}
 	return strings.TrimSuffix(k, ".wav"), true
+}
+
+// MediaURI is the ARI media URI that plays prompt name in language lang
+// from dir, the folder Install wrote (as Asterisk sees it):
+// "sound:" + dir + "/" + InstallPath. False if the catalogue has no such
+// file.
+func MediaURI(dir, lang, name string) (string, bool) {
+	rel, ok := InstallPath(lang, name)
+	if !ok {
+		return "", false
+	}
+	return "sound:" + path.Join(dir, rel), true
 }
 
 // Action is what Install did to one file.

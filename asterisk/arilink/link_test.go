@@ -209,7 +209,7 @@ func TestRelay(t *testing.T) {
 	// ones dropped too (but ApplicationReplaced, which would tell the
 	// Link that another websocket took the application).
 	injected := bad
-	for _, typ := range specEvents(t) {
+	for _, typ := range asterisktest.SpecEvents(t) {
 		if typ != "ApplicationReplaced" {
 			injected = append(injected, `{"type":"`+typ+`",`+ts+`}`)
 		}

@@ -3,7 +3,6 @@ package pagecall
 import (
 	"context"
 	"fmt"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -354,14 +353,13 @@ func (c *call) playNext(ctx context.Context) {
 	for len(c.prompts) > 0 {
 		pr := c.prompts[0]
 		c.prompts = c.prompts[1:]
-		rel, ok := sounds.InstallPath(string(pr.Lang), pr.Name)
+		uri, ok := sounds.MediaURI(c.ch.cfg.SoundsDir, string(pr.Lang), pr.Name)
 		if !ok {
 			c.log.Error("a prompt without audio; skipping it", zap.String("prompt", pr.Name))
 			continue
 		}
 		c.plays++
 		id := c.id + "-play-" + strconv.Itoa(c.plays)
-		uri := "sound:" + path.Join(c.ch.cfg.SoundsDir, rel)
 		err := request(ctx, c.ch.cfg.RequestTimeout, "play a prompt", func() error {
 			_, err := c.client.Channel().Play(ari.NewKey(ari.ChannelKey, c.id), id, uri)
 			return err

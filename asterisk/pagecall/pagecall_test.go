@@ -28,7 +28,6 @@ import (
 	"github.com/supportdesk/ivr/internal/asterisktest"
 	"github.com/supportdesk/ivr/oncall"
 	"github.com/supportdesk/ivr/pager"
-	"github.com/supportdesk/ivr/sounds"
 	"github.com/supportdesk/ivr/store"
 	"github.com/supportdesk/ivr/store/storetest"
 	"github.com/supportdesk/ivr/webhooks"
@@ -171,7 +170,7 @@ func newRig(t *testing.T, s setup) *rig {
 	// link at each connection, which also has it look for what a
 	// reconnection's gap lost.
 	var link *arilink.Link
-	ch, err := pagecall.New(pagecall.Config{Endpoints: endpoints, SoundsDir: installSounds(t, ast),
+	ch, err := pagecall.New(pagecall.Config{Endpoints: endpoints, SoundsDir: ast.Prompts(t),
 		Ready: func() error { return link.Ready() }, RingFor: s.ringFor, KeyWait: 2 * time.Second, Repeats: s.repeats, Log: log})
 	if err != nil {
 		t.Fatal(err)
@@ -256,26 +255,6 @@ type roster struct{ svc *oncall.Service }
 func (r roster) OnCall(level oncall.Level, layer oncall.Layer, t time.Time) (oncall.Engineer, bool) {
 	a, ok := r.svc.OnCall(level, layer, t)
 	return a.Engineer, ok
-}
-
-var (
-	soundsOnce sync.Once
-	soundsDir  string
-	soundsErr  error
-)
-
-// installSounds installs the prompt catalogue (sounds.Install, as ivr
-// asterisk sounds does) into a folder of Asterisk's, once per test binary.
-func installSounds(t *testing.T, ast *asterisktest.Asterisk) string {
-	t.Helper()
-	soundsOnce.Do(func() {
-		soundsDir = filepath.Join(ast.SoundsDir, "ivr")
-		_, soundsErr = sounds.Install(soundsDir)
-	})
-	if soundsErr != nil {
-		t.Fatal(soundsErr)
-	}
-	return soundsDir
 }
 
 // phones numbers the engineers' user agents of the test binary.

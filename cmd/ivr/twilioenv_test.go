@@ -74,6 +74,7 @@ func TestOnlyCommandsReadTheEnvironment(t *testing.T) {
 		"internal/asterisktest/asterisktest.go:Start":        "IVR_TEST_ASTERISK=require: CI fails instead of skipping",
 		"internal/asterisktest/asterisktest.go:find":         "IVR_ASTERISK_PREFIX: any Asterisk install instead of the cached build",
 		"internal/asterisktest/asterisktest.go:cachedPrefix": "IVR_CACHE and HOME: where .ci/build-asterisk keeps its build",
+		"internal/asterisktest/shared.go:SpecEvents":         "IVR_TEST_ASTERISK=require: a missing events.json fails instead of skipping",
 		"internal/asterisktest/sipp.go:startUA":              "IVR_TEST_ASTERISK=require: a missing sipp fails instead of skipping",
 	}
 	root := filepath.Join("..", "..")
