@@ -18,18 +18,18 @@ import (
 	"github.com/supportdesk/ivr/oncall"
 )
 
-// The demo tickets the tests key (demo.Tickets, numbered from 1001).
-const (
-	criticalL1Washington = "1001"
-	urgentL2Moscow       = "1004"
-)
+// criticalL1Washington is the demo ticket the tests key (demo.Tickets,
+// numbered from 1001): critical, at L1, from a Washington caller.
+const criticalL1Washington = "1001"
 
 // TestCallerReachesEngineer: a caller hears the greeting of the line
-// dialled in its language, keys a ticket during it, holds while the
-// engineer on call at the ticket's level is rung, and once the engineer
-// presses 1 the two are bridged with audio both ways; the caller hangs up
-// (Washington) or both hang up at once (Moscow), the engineer is hung up
-// too, and the call is recorded as connected to that engineer.
+// dialled in its language, keys a ticket during it (a critical one at L1
+// in Washington; in Moscow a critical one at L2, which the test opens),
+// holds while the engineer on call at the ticket's level is rung, and
+// once the engineer presses 1 the two are bridged with audio both ways;
+// the caller hangs up (Washington) or both hang up at once (Moscow), the
+// engineer is hung up too, and the call is recorded as connected to that
+// engineer.
 func TestCallerReachesEngineer(t *testing.T) {
 	for _, tc := range []struct {
 		name, line, ticket string
@@ -39,10 +39,13 @@ func TestCallerReachesEngineer(t *testing.T) {
 		bothHangUp         bool
 	}{
 		{"washington", asterisktest.Washington, criticalL1Washington, oncall.L1, oncall.English, "en/greeting_washington", "en/searching", false},
-		{"moscow", asterisktest.Moscow, urgentL2Moscow, oncall.L2, oncall.Russian, "ru/greeting_moscow", "ru/searching", true},
+		{"moscow", asterisktest.Moscow, "", oncall.L2, oncall.Russian, "ru/greeting_moscow", "ru/searching", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t)
+			if tc.ticket == "" {
+				tc.ticket = r.ticket(t, oncall.Critical, tc.level, tc.line, tc.lang)
+			}
 			eng, phone := r.onCall(t, tc.level)
 			name := "engineer-" + tc.name
 			engineer, dial := r.engineer(t, name, "engineer_accepts.xml", "-rtp_echo")
@@ -88,9 +91,10 @@ func TestCallerReachesEngineer(t *testing.T) {
 			waitUA(t, engineer)
 
 			rec := r.callRecord(t, callID)
-			if rec.Outcome != ivr.OutcomeConnected || rec.EngineerID != eng.ID || rec.TicketID != tc.ticket || rec.Language != tc.lang {
-				t.Errorf("call record: outcome %s, engineer %d, ticket %s, language %s; want connected, %d (%s), %s, %s",
-					rec.Outcome, rec.EngineerID, rec.TicketID, rec.Language, eng.ID, eng.Name, tc.ticket, tc.lang)
+			if rec.Outcome != ivr.OutcomeConnected || rec.EngineerID != eng.ID || rec.TicketID != tc.ticket || rec.Language != tc.lang ||
+				rec.Priority != oncall.Critical || rec.Level != tc.level {
+				t.Errorf("call record: outcome %s, engineer %d, ticket %s (%s, %s), language %s; want connected, %d (%s), %s (critical, %s), %s",
+					rec.Outcome, rec.EngineerID, rec.TicketID, rec.Priority, rec.Level, rec.Language, eng.ID, eng.Name, tc.ticket, tc.level, tc.lang)
 			}
 			r.nothingLeft(t)
 		})

@@ -231,6 +231,18 @@ func newRig(t *testing.T, tune ...func(*ivr.Config)) *rig {
 	return &rig{ast: ast, db: db, svc: svc, flow: flow, log: log}
 }
 
+// ticket opens a ticket of priority at level, from a caller of line
+// speaking lang, and returns its id, which a caller keys.
+func (r *rig) ticket(t *testing.T, priority oncall.Priority, level oncall.Level, line string, lang oncall.Language) string {
+	t.Helper()
+	tk, err := r.db.CreateTicket(t.Context(), "test", tickets.Ticket{Subject: "Payments API answers 500 to every request",
+		Priority: priority, Level: level, Language: lang, Line: line})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tk.ID
+}
+
 // onCall is the primary engineer on call at level now, and the number
 // the flow rings.
 func (r *rig) onCall(t *testing.T, level oncall.Level) (oncall.Engineer, string) {
