@@ -77,11 +77,11 @@ import (
 //     The baseline's dtmf figures are its play figures too;
 //   - dtmf-p99-x-base: the driver's dtmf p99 over the baseline's;
 //   - bus-queue-max: the most events found waiting in the application's
-//     subscription to ari/v5's bus, which holds 100 and drops the events
-//     that find it full (the ones then lost); router-queue-max, the most
-//     events forwarded by the probe's subscription wrapper (itself
-//     holding 100) that the driver's router had not taken yet: near 100,
-//     the router is what lags;
+//     subscription to arilink's bus (which keeps them all: ari/v5's own
+//     held 100 and dropped the rest); router-queue-max, the most events
+//     forwarded by the probe's subscription wrapper (itself holding 100)
+//     that the driver's router had not taken yet: near 100, the router
+//     is what lags;
 //   - lingering-calls: calls the driver still served 15 s after every
 //     channel was hung up (its StasisEnd and ChannelDestroyed lost, and
 //     nothing else for the call to notice by); the round then has the
@@ -725,8 +725,11 @@ func (b benchBus) Subscribe(key *ari.Key, n ...string) ari.Subscription {
 	s := &benchSub{inner: inner, out: make(chan ari.Event, 100)}
 	go func() {
 		defer close(s.out)
+		waiting, _ := inner.(interface{ Waiting() int }) // arilink's subscription
 		for e := range inner.Events() {
-			b.p.queued(len(inner.Events()) + 1)
+			if waiting != nil {
+				b.p.queued(waiting.Waiting() + 1)
+			}
 			if d, ok := e.(*ari.ChannelDtmfReceived); ok {
 				b.p.key(d.Channel.ID, time.Now())
 			}

@@ -49,7 +49,7 @@ type Config struct {
 
 	// OnConnect, if set, is called after each (re)connection, the first
 	// included, once the library is connected and the filter set, and
-	// before any event of the new connection reaches the library's bus:
+	// before any event of the new connection reaches the client's bus:
 	// subscriptions made in it miss nothing. It runs on the Link's
 	// goroutine: the next reconnection waits for it, and it must not wait
 	// for an event. Events of the new connection are held meanwhile, up
@@ -77,8 +77,9 @@ type Config struct {
 	// 100 ms and 5 s.
 	MinBackoff, MaxBackoff time.Duration
 	// QueueSize is how many events of a connection are held while
-	// OnConnect runs or the library is slow to read; more gives the
-	// connection up. Default: 4096.
+	// OnConnect runs; more gives the connection up. A subscriber of the
+	// client's bus that has more than QueueSize events waiting is warned
+	// about (its events are kept). Default: 4096.
 	QueueSize int
 
 	// Log receives the Link's log (the events dropped at debug level).

@@ -17,6 +17,14 @@
 //     eventFilter (PUT /applications/{name}/eventFilter) asks Asterisk
 //     itself for the known types only; the filter is lost when Asterisk
 //     restarts and events come before it is set, hence the relay too.
+//   - Its bus (stdbus) holds 100 events per subscription and drops, without
+//     a word, those that find it full: under a burst (hundreds of calls
+//     hung up at once) the driver lost StasisEnd events and served calls
+//     whose channels were gone. The Link's client has a bus of the Link's
+//     instead, fed by the relay with the events it has decoded, which
+//     queues what a subscriber has not taken yet and never drops; the
+//     library's own bus, which its handles' Subscribe methods use, gets
+//     nothing (subscribe on Client().Bus()).
 //   - Its Connect blocks while Asterisk is down, and its reconnections are
 //     silent. Run connects in the background with a capped backoff, Ready
 //     says since when Asterisk is not connected (for /readyz), and

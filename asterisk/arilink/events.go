@@ -42,19 +42,19 @@ func knownEvents() []string {
 	return slices.Compact(types)
 }
 
-// decode decodes message data the way the library's native client will,
-// returning the event's type, or an error if the client would fail on it
-// (and then drop the websocket, and send a nil or half-decoded event to
-// its bus). typ is what the message says its type is, for the log, even
-// when err is not nil.
-func decode(data []byte) (typ string, err error) {
-	e, err := ari.DecodeEvent(data)
+// decode decodes message data with the library's own decoder, as its
+// native client would, returning the event and its type, or an error
+// where the client would fail (and then drop the websocket, and send a
+// nil or half-decoded event to its bus). typ is what the message says
+// its type is, for the log, even when err is not nil.
+func decode(data []byte) (e ari.Event, typ string, err error) {
+	e, err = ari.DecodeEvent(data)
 	if err == nil {
-		return e.GetType(), nil
+		return e, e.GetType(), nil
 	}
 	var m struct {
 		Type string `json:"type"`
 	}
 	_ = json.Unmarshal(data, &m) // for the log only: the error is DecodeEvent's
-	return m.Type, err
+	return nil, m.Type, err
 }

@@ -162,6 +162,13 @@ func (f *front) Inject(t *testing.T, messages ...string) {
 	}
 }
 
+// Relayed is the number of websockets relayed now.
+func (f *front) Relayed() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.conns)
+}
+
 // Cut closes every websocket relayed now, as a network fault would.
 func (f *front) Cut() {
 	f.mu.Lock()

@@ -35,8 +35,9 @@ const (
 
 // Connection is what OnConnect learns of a (re)connection.
 type Connection struct {
-	// Client is the library's client, the same for every connection of
-	// a Link (its bus and the subscriptions on it survive reconnections).
+	// Client is the library's client with the Link's bus, the same for
+	// every connection of a Link (the bus and the subscriptions on it
+	// survive reconnections).
 	Client ari.Client
 	// Seq counts the Link's connections: 1 for the first.
 	Seq int
@@ -60,6 +61,7 @@ type Link struct {
 	stop    chan struct{} // closed when Run ends: doors still waiting are refused
 	parking atomic.Bool   // shutting the library down: the proxy answers its Info itself
 	dropped atomic.Int64
+	bus     *bus // the client's, fed by the relay
 
 	hmu      sync.Mutex // guards closing and the Add of handlers
 	closing  bool
@@ -67,7 +69,7 @@ type Link struct {
 	wg       sync.WaitGroup // Run's other goroutines
 
 	mu       sync.Mutex // guards what follows, which Ready and Client read
-	client   ari.Client // set at the first connection
+	client   *client    // set at the first connection
 	up       bool
 	since    time.Time // when the Link went down (or was made)
 	lastErr  error
@@ -107,6 +109,7 @@ func New(cfg Config) (*Link, error) {
 		stop:        make(chan struct{}),
 		since:       time.Now(),
 		connectDone: make(chan struct{}),
+		bus:         newBus(),
 	}, nil
 }
 
@@ -136,6 +139,9 @@ func (l *Link) Ready() error {
 // first time (the same one afterwards, through every reconnection), else
 // an error as Ready's. Its requests go through the Link's relay, each
 // bounded by RequestTimeout; they fail while Asterisk is not connected.
+// Its Bus is the Link's, which never drops an event; the library's own,
+// which the Subscribe methods of its handles (ari.ChannelHandle …) use,
+// is fed nothing: subscribe on Bus.
 func (l *Link) Client() (ari.Client, error) {
 	l.mu.Lock()
 	c := l.client
@@ -161,8 +167,9 @@ func (l *Link) Dropped() int64 { return l.dropped.Load() }
 // ended. Call it once. It returns an error only if the relay cannot
 // listen on 127.0.0.1.
 //
-// Stop using the client, and cancel its subscriptions, before ctx ends:
-// the library's bus is not safe to close while it is being used.
+// Its end closes the client's bus: subscriptions still open are
+// cancelled, their channels closed. Stop using the client before ctx
+// ends.
 func (l *Link) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -199,6 +206,7 @@ func (l *Link) Run(ctx context.Context) error {
 	l.handlers.Wait()
 	l.wg.Wait()
 	l.transport.CloseIdleConnections()
+	l.bus.Close()
 	l.setDown(errors.New("the link was closed"))
 	return nil
 }
@@ -428,11 +436,13 @@ func (l *Link) setUp() Connection {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.seq++
-	c := Connection{Client: l.native, Seq: l.seq}
+	if l.client == nil {
+		l.client = &client{Client: l.native, bus: clientBus{l.bus}}
+	}
+	c := Connection{Client: l.client, Seq: l.seq}
 	if l.seq > 1 {
 		c.Lost = l.since
 	}
-	l.client = l.native
 	l.up, l.lastErr = true, nil
 	return c
 }

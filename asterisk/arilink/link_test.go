@@ -482,11 +482,15 @@ func TestOnConnectHoldsEvents(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatalf("no second OnConnect; Ready: %v", link.Ready())
 	}
-	flood := make([]string, 20)
+	waitFor(t, 10*time.Second, "the cut websocket gone from the front", func() bool { return f.Relayed() == 1 })
+	flood := make([]string, 8+1) // QueueSize and one: the last is read after the others were written
 	for i := range flood {
 		flood[i] = marker(fmt.Sprintf("flood-%d", i))
 	}
 	f.Inject(t, flood...)
+	// Given up while the hook still runs: the events are held, not
+	// handed to anyone.
+	waitFor(t, 10*time.Second, "the flooded connection given up", func() bool { return f.Relayed() == 0 })
 	proceed <- struct{}{}
 	if got := link.connected(t); got.Seq != 2 {
 		t.Fatalf("connection %d, want 2", got.Seq)
@@ -499,4 +503,36 @@ func TestOnConnectHoldsEvents(t *testing.T) {
 		u, ok := e.(*ari.ChannelUserevent)
 		return ok && u.Eventname == "after-flood"
 	})
+}
+
+// TestBurstReachesASlowSubscriber: a thousand events arrive while the
+// only subscriber reads none (the library's own bus would have kept 100
+// and dropped the rest without a word); once it reads, it gets every one,
+// in order.
+func TestBurstReachesASlowSubscriber(t *testing.T) {
+	ast := asterisktest.Start(t)
+	f := startFront(t, ast, 0)
+	link := run(t, ast, arilink.Config{URL: f.URL})
+	c := link.connected(t)
+	sub := c.Client.Bus().Subscribe(nil, ari.Events.ChannelUserevent)
+	defer sub.Cancel()
+	const burst = 1000
+	ts := `"timestamp":"2026-12-01T12:00:00.000+0000","application":"` + app + `"`
+	messages := make([]string, burst)
+	for i := range messages {
+		messages[i] = `{"type":"ChannelUserevent",` + ts + `,"eventname":"burst-` + fmt.Sprint(i) + `","userevent":{}}`
+	}
+	f.Inject(t, messages...)
+	timeout := time.After(20 * time.Second)
+	for i := range burst {
+		select {
+		case e := <-sub.Events():
+			u, ok := e.(*ari.ChannelUserevent)
+			if want := fmt.Sprint("burst-", i); !ok || u.Eventname != want {
+				t.Fatalf("event %d: %#v, want the user event %s", i, e, want)
+			}
+		case <-timeout:
+			t.Fatalf("%d of the %d events received within 20 s", i, burst)
+		}
+	}
 }

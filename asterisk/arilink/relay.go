@@ -34,8 +34,9 @@ const (
 const filterRetry = 20 * time.Millisecond
 
 const (
-	keyPath  = "path"
-	keyError = "error"
+	keyPath    = "path"
+	keyError   = "error"
+	keyWaiting = "events_waiting"
 )
 
 // handler is the relay's HTTP side, which the library's client is pointed
@@ -211,10 +212,10 @@ func (d *door) outcome() error {
 type session struct {
 	l          *Link
 	up         *websocket.Conn
-	queue      chan []byte   // events for the library
-	release    chan struct{} // closed when events may reach the library
-	done       chan struct{} // closed by end
-	replacedCh chan struct{} // closed on ApplicationReplaced
+	queue      chan ari.Event // events for the Link's bus
+	release    chan struct{}  // closed when events may reach the library
+	done       chan struct{}  // closed by end
+	replacedCh chan struct{}  // closed on ApplicationReplaced
 	replaced   sync.Once
 	ended      sync.Once
 	err        error // why it ended; set before done is closed
@@ -234,13 +235,13 @@ func (l *Link) open(ctx context.Context) (*session, error) {
 	s := &session{
 		l:          l,
 		up:         up,
-		queue:      make(chan []byte, l.cfg.QueueSize),
+		queue:      make(chan ari.Event, l.cfg.QueueSize),
 		release:    make(chan struct{}),
 		done:       make(chan struct{}),
 		replacedCh: make(chan struct{}),
 	}
 	l.wg.Go(s.readUp)
-	l.wg.Go(s.writeDown)
+	l.wg.Go(s.deliver)
 	l.wg.Go(s.ping)
 	if err := l.setFilter(ctx); err != nil {
 		s.end(err)
@@ -331,7 +332,7 @@ func (l *Link) setFilter(ctx context.Context) error {
 }
 
 // readUp reads Asterisk's events, drops those the library cannot decode
-// and queues the others for it.
+// and queues the others for the Link's bus.
 func (s *session) readUp() {
 	wait := 2 * s.l.cfg.PingInterval
 	_ = s.up.SetReadDeadline(time.Now().Add(wait))
@@ -347,7 +348,7 @@ func (s *session) readUp() {
 			s.l.drop("", errors.New("not a text message"))
 			continue
 		}
-		typ, err := decode(data)
+		e, typ, err := decode(data)
 		if err != nil {
 			s.l.drop(typ, err)
 			continue
@@ -357,34 +358,35 @@ func (s *session) readUp() {
 			s.replaced.Do(func() { close(s.replacedCh) })
 		}
 		select {
-		case s.queue <- data:
+		case s.queue <- e:
 		default:
-			s.end(fmt.Errorf("%d events waiting for the ARI library: connection given up", cap(s.queue)))
+			s.end(fmt.Errorf("%d events of the connection held while OnConnect runs: connection given up", cap(s.queue)))
 			return
 		}
 	}
 }
 
-// writeDown passes the queued events to the library, once released.
-func (s *session) writeDown() {
+// deliver passes the queued events to the Link's bus, once released. The
+// bus takes each at once; a subscriber holding more than QueueSize of
+// them is warned about (once while it stays behind), as it is stuck or
+// far too slow.
+func (s *session) deliver() {
 	select {
 	case <-s.release:
 	case <-s.done:
 		return
 	}
-	s.mu.Lock()
-	down := s.down // attached before the release
-	s.mu.Unlock()
+	behind := false
 	for {
 		select {
 		case <-s.done:
 			return
-		case data := <-s.queue:
-			_ = down.SetWriteDeadline(time.Now().Add(s.l.cfg.WriteTimeout))
-			if err := down.WriteMessage(websocket.TextMessage, data); err != nil {
-				s.end(fmt.Errorf("writing to the ARI library: %w", err))
-				return
+		case e := <-s.queue:
+			waiting := s.l.bus.Send(e)
+			if waiting > cap(s.queue) && !behind {
+				s.l.log.Warn("a subscriber of the ARI events is far behind; its events are kept", zap.Int(keyWaiting, waiting))
 			}
+			behind = waiting > cap(s.queue)
 		}
 	}
 }
