@@ -133,7 +133,8 @@ type Config struct {
 	// calls), well inside Twilio's 15 s timeout. Default: 10 s.
 	HandleBudget time.Duration
 	// CASRetries is how often an update that lost a compare-and-swap is
-	// retried on the fresh state. Default: 8.
+	// retried on the fresh state, each after a short random pause.
+	// Default: 16.
 	CASRetries int
 	// AfterFunc schedules the wake-up at a flow deadline (Result.WakeAt);
 	// default time.AfterFunc. Tests give one they fire themselves.
@@ -160,7 +161,7 @@ func (c *Config) defaults() {
 		c.HandleBudget = 10 * time.Second
 	}
 	if c.CASRetries <= 0 {
-		c.CASRetries = 8
+		c.CASRetries = 16
 	}
 	if c.AfterFunc == nil {
 		c.AfterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }

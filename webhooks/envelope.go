@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -156,7 +157,12 @@ func (d *Driver) save(ctx context.Context, callID string, s stored, e envelope) 
 }
 
 // update applies change to the call's envelope with compare-and-swap,
-// retrying on the fresh envelope when another writer got there first.
+// retrying on the fresh envelope when another writer got there first
+// (up to CASRetries times, within ctx). After a lost swap it pauses a
+// random moment, growing with the tries: two instances each working
+// through a burst of one call's webhooks would otherwise reload in step
+// and keep losing to each other (CI saw one event given up after eight
+// losses in a row on a loaded machine).
 // change returns false to leave the envelope as it is.
 func (d *Driver) update(ctx context.Context, callID string, change func(e *envelope) (bool, error)) (envelope, error) {
 	for try := 0; ; try++ {
@@ -176,8 +182,19 @@ func (d *Driver) update(ctx context.Context, callID string, change func(e *envel
 			return envelope{}, err
 		}
 		d.metrics.conflicts.Add(1)
+		pause := time.NewTimer(rand.N(time.Duration(try+1) * casPause)) //nolint:gosec // G404: a jitter, not a secret
+		select {
+		case <-ctx.Done():
+			pause.Stop()
+			return envelope{}, fmt.Errorf("state of call %s: %w (after %d lost compare-and-swaps)", callID, ctx.Err(), try+1)
+		case <-pause.C:
+		}
 	}
 }
+
+// casPause is the longest pause after the first lost compare-and-swap of
+// an update; the n-th waits up to n times as long.
+const casPause = 2 * time.Millisecond
 
 // callLocks serialise the events of one call inside one instance, so that
 // compare-and-swap conflicts only happen between instances. Each call has
