@@ -23,22 +23,45 @@ import (
 	"github.com/supportdesk/ivr/store"
 )
 
-// TestServeKilledWhileCallerHolds: `ivr serve` with --ari-url answers a
-// real SIP call through a real Asterisk; it is killed (SIGKILL) while the
-// caller holds and the engineer's phone rings, and started again: the new
-// process finds the caller in its application, takes the call up from the
-// store, and when the engineer answers and presses 1 the two are bridged.
-// The call is recorded as connected to that engineer.
-func TestServeKilledWhileCallerHolds(t *testing.T) {
+// TestServeKilledMidCall: `ivr serve` with --ari-url answers a real SIP
+// call through a real Asterisk; it is killed (SIGKILL) while the caller
+// holds, at two moments: while the engineer's phone rings, and once the
+// engineer has answered and hears the screening. It is started again: the
+// new process finds the caller in its application and takes the call up
+// from the store (the ringing leg rings on; the screened engineer hears
+// the screening again), and when the engineer presses 1 the two are
+// bridged. The call is recorded as connected to that engineer, and
+// nothing is left in Asterisk.
+func TestServeKilledMidCall(t *testing.T) {
 	ast := asterisktest.Start(t)
 	bin := ivrBinary(t)
+	for _, tc := range []struct {
+		name, engineer string
+		// killAt holds once the moment has come for callID.
+		killAt func(first *ivrProc, callID string) bool
+	}{
+		{"while the engineer's phone rings", "engineer_accepts_late.xml", func(first *ivrProc, _ string) bool {
+			return first.count("ringing an engineer") == 1
+		}},
+		{"while the engineer hears the screening", "engineer_screens_slowly.xml", func(_ *ivrProc, callID string) bool {
+			var leg struct {
+				State string `json:"state"`
+			}
+			return ast.ARI(t, http.MethodGet, "/channels/"+callID+"-leg1", &leg) == http.StatusOK && leg.State == "Up"
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { killedMidCall(t, ast, bin, tc.engineer, tc.killAt) })
+	}
+}
+
+func killedMidCall(t *testing.T, ast *asterisktest.Asterisk, bin, engineerScenario string, killAt func(*ivrProc, string) bool) {
 	dir := t.TempDir()
 	soundsDir := filepath.Join(dir, "sounds")
 	if out, err := exec.Command(bin, "asterisk", "sounds", "--dir", soundsDir).CombinedOutput(); err != nil { //nolint:gosec // G204: the binary the test built
 		t.Fatalf("ivr asterisk sounds: %v\n%s", err, out)
 	}
 
-	engineer := ast.StartUA(t, "kill-engineer", "-sf", ariScenario(t, "engineer_accepts_late.xml", ""), "-rtp_echo")
+	engineer := ast.StartUA(t, "kill-engineer", "-sf", ariScenario(t, engineerScenario, ""), "-rtp_echo")
 	ast.AddEndpoint(t, "kill-engineer", engineer.Port)
 	// Every engineer's number reaches the one user agent.
 	dial := fmt.Sprintf("PJSIP/kill-engineer/sip:{phone}@127.0.0.1:%d", engineer.Port)
@@ -61,13 +84,16 @@ func TestServeKilledWhileCallerHolds(t *testing.T) {
 	caller := ast.StartUA(t, "kill-caller", "-sf", ariScenario(t, "caller_waits.xml", "1001#"), "-s", asterisktest.Washington)
 	pollUntil(t, 30*time.Second, "the engineer rung", func() bool { return first.count("ringing an engineer") == 1 })
 	callID := channelOf(t, ast, "PJSIP/kill-caller-")
+	pollUntil(t, 30*time.Second, "the moment to kill", func() bool { return killAt(first, callID) })
 	first.kill()
+	killed := time.Now()
 
 	second := startIVR(t, bin, "second", dir, args, env)
 	waitReady(t, second)
 	pollUntil(t, 20*time.Second, "the call taken up", func() bool {
 		return second.count("resuming a call left in the application") == 1
 	})
+	t.Logf("the call was taken up %v after the kill", time.Since(killed).Round(10*time.Millisecond))
 	pollUntil(t, 40*time.Second, "the caller bridged with the engineer", func() bool {
 		var bridges []struct {
 			Channels []string `json:"channels"`
@@ -83,10 +109,11 @@ func TestServeKilledWhileCallerHolds(t *testing.T) {
 			t.Errorf("%v, want exit status 0", err)
 		}
 	}
-	pollUntil(t, 10*time.Second, "no channel left", func() bool {
-		var left []struct{}
-		ast.ARI(t, http.MethodGet, "/channels", &left)
-		return len(left) == 0
+	pollUntil(t, 10*time.Second, "no channel or bridge left", func() bool {
+		var channels, bridges []struct{}
+		ast.ARI(t, http.MethodGet, "/channels", &channels)
+		ast.ARI(t, http.MethodGet, "/bridges", &bridges)
+		return len(channels) == 0 && len(bridges) == 0
 	})
 	second.stop(t)
 
@@ -99,8 +126,9 @@ func TestServeKilledWhileCallerHolds(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the call's record: %v; the second process's log:\n%s", err, second.tail())
 	}
-	if rec.Outcome != ivr.OutcomeConnected || rec.EngineerID == 0 || rec.TicketID != "1001" {
-		t.Errorf("call record: outcome %s, engineer %d, ticket %s; want connected to an engineer, 1001", rec.Outcome, rec.EngineerID, rec.TicketID)
+	if rec.Outcome != ivr.OutcomeConnected || rec.EngineerID == 0 || rec.TicketID != "1001" || len(rec.Rang) != 1 {
+		t.Errorf("call record: outcome %s, engineer %d, ticket %s, rang %v; want connected to the one engineer rung, 1001",
+			rec.Outcome, rec.EngineerID, rec.TicketID, rec.Rang)
 	}
 	if t.Failed() {
 		t.Logf("first process:\n%s\nsecond process:\n%s\nAsterisk:\n%s", first.tail(), second.tail(), ast.LogTail())
