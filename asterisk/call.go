@@ -22,6 +22,10 @@ type envelope struct {
 	Flow    ivr.State `json:"flow"`
 	Channel string    `json:"channel"`          // the caller's
 	Bridge  string    `json:"bridge,omitempty"` // the caller and the engineer's, once made
+	// Asterisk is the entity id of the Asterisk the call is on (its
+	// system_info.entity_id), "" if the driver did not know it: the sweep
+	// takes up only calls of its own Asterisk.
+	Asterisk string `json:"asterisk,omitempty"`
 }
 
 // call is one caller's channel in the application and the engineer legs
@@ -180,7 +184,7 @@ func (c *call) begin(ctx context.Context) bool {
 }
 
 func (c *call) encode(st ivr.State) ([]byte, error) {
-	return json.Marshal(envelope{Driver: "asterisk", Flow: st, Channel: c.id, Bridge: c.bridge})
+	return json.Marshal(envelope{Driver: "asterisk", Flow: st, Channel: c.id, Bridge: c.bridge, Asterisk: c.d.entityID()})
 }
 
 // handle runs one event through the flow, saves the new state with

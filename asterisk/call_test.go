@@ -471,3 +471,59 @@ func TestCallerHangsUpBeforeTheTone(t *testing.T) {
 	}
 	r.nothingLeft(t)
 }
+
+// TestSweepEndsCallsWhoseCallerLeftUnserved: the driver stops while a
+// caller holds and the engineer rings; the caller hangs up while no
+// driver runs, so nothing in Asterisk is left to find. Meanwhile another
+// instance (application ivr-2) serves a caller of its own. A driver
+// started again, its clock a few minutes on (past SweepIdle), sweeps: the
+// gone caller's call is recorded as abandoned and paged, and the stray
+// leg hung up; the other instance's live call, whose channel is there, is
+// left to it, however long its state has been unchanged.
+func TestSweepEndsCallsWhoseCallerLeftUnserved(t *testing.T) {
+	r := newRig(t)
+	eng, phone := r.onCall(t, oncall.L1)
+	engineer, dial := r.engineer(t, "sweep-engineer", "engineer_rings.xml")
+	cfg := asterisk.Config{Endpoints: map[string]string{phone: dial}}
+	stop := r.serve(t, cfg)
+	caller := r.caller(t, "sweep-caller", asterisktest.Washington, "caller_hangs_up.xml", criticalL1Washington+"#")
+	callID := r.events.channel(t, "sweep-caller")
+	waitFor(t, 30*time.Second, "the engineer's leg ringing", func() bool {
+		return r.ast.ARI(t, http.MethodGet, "/channels/"+callID+"-leg1", nil) == http.StatusOK
+	})
+	stop()
+	waitUA(t, caller) // hangs up on hold, unserved
+
+	other := r.serve(t, asterisk.Config{App: asterisktest.Apps[1], DialString: "PJSIP/nobody-{phone}"})
+	otherDriver, otherEvents := r.driver, r.events
+	live := r.caller(t, "sweep-live", asterisktest.Washington, "caller_waits.xml", "")
+	liveID := otherEvents.channel(t, "sweep-live")
+
+	later := func() time.Time { return time.Now().Add(3 * asterisk.SweepIdle) }
+	cfg.Now, cfg.SweepEvery = later, time.Hour // the sweep at its start, then the test's
+	r.serve(t, cfg)
+	rec := r.callRecord(t, callID)
+	if rec.Outcome != ivr.OutcomeAbandoned || !rec.Paged || !slices.Equal(rec.Rang, []int64{eng.ID}) {
+		t.Errorf("the gone caller's record: outcome %s, paged %v, rang %v; want abandoned, paged, [%d]", rec.Outcome, rec.Paged, rec.Rang, eng.ID)
+	}
+	waitUA(t, engineer) // exits 0 only once the CANCEL came
+	if n := r.driver.SweepNow(t.Context()); n != 0 {
+		t.Errorf("a second sweep took up %d calls, want none: the live call is the other instance's", n)
+	}
+	if otherDriver.Calls() != 1 || r.ast.ARI(t, http.MethodGet, "/channels/"+liveID, nil) != http.StatusOK {
+		t.Fatalf("the other instance's live call was ended: it serves %d calls", otherDriver.Calls())
+	}
+	if _, err := r.db.Call(t.Context(), liveID); err == nil {
+		t.Error("the live call has a record already")
+	}
+	waitFor(t, 30*time.Second, "the live caller past the greeting (its user agent then takes a BYE)", func() bool {
+		return len(otherEvents.played(liveID)) >= 2
+	})
+	if code := r.ast.ARI(t, http.MethodDelete, "/channels/"+liveID, nil); code != http.StatusNoContent {
+		t.Fatalf("hang up the live caller: %d", code)
+	}
+	waitUA(t, live)
+	waitFor(t, 15*time.Second, "the other instance's call over", func() bool { return otherDriver.Calls() == 0 })
+	other()
+	r.nothingLeft(t)
+}

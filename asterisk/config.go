@@ -23,6 +23,7 @@ type Client interface {
 	// Bus is the client's event bus: Run subscribes to it once.
 	Bus() ari.Bus
 	Application() ari.Application
+	Asterisk() ari.Asterisk
 	Channel() ari.Channel
 	Bridge() ari.Bridge
 	Playback() ari.Playback
@@ -44,6 +45,9 @@ type CallStates interface {
 	UpdateCallState(ctx context.Context, callID string, version int64, data []byte) (newVersion int64, err error)
 	// FinishCallState marks a call's flow done.
 	FinishCallState(ctx context.Context, callID string) error
+	// OpenCallStates lists up to limit calls not marked finished whose
+	// state has not changed since idleSince, longest idle first.
+	OpenCallStates(ctx context.Context, idleSince time.Time, limit int) ([]string, error)
 }
 
 // Recordings keeps voicemail audio (the same as the Twilio driver's).
@@ -116,6 +120,10 @@ type Config struct {
 	// CASRetries is how often an update that lost a compare-and-swap is
 	// redone on the fresh state. Default: 8.
 	CASRetries int
+	// SweepEvery is how often the driver looks for calls of its Asterisk
+	// left in the store by a driver that stopped, whose caller hung up
+	// meanwhile (see sweep.go). Default: 30 s.
+	SweepEvery time.Duration
 	// Now is the clock events are stamped with. Default: time.Now.
 	Now func() time.Time
 	// Log receives the driver's log. Default: none.
@@ -149,6 +157,9 @@ func (c *Config) defaults() {
 	}
 	if c.CASRetries <= 0 {
 		c.CASRetries = 8
+	}
+	if c.SweepEvery <= 0 {
+		c.SweepEvery = 30 * time.Second
 	}
 	if len(c.Lines) == 0 {
 		c.Lines = ivr.DefaultConfig().Lines

@@ -33,6 +33,8 @@ type Driver struct {
 	calls  atomic.Int64     // calls being served
 	// reconnected has a token when Reconcile was called.
 	reconnected chan struct{}
+	entity      string // the Asterisk's entity id, once known (sweep.go); guarded by mu
+	sweeping    sync.Mutex
 }
 
 // Calls is the number of calls being served: each has one goroutine.
@@ -62,7 +64,12 @@ func (d *Driver) Run(ctx context.Context) error {
 		d.wg.Wait()
 	}()
 	d.log.Info("serving the Stasis application", zap.String("app", d.cfg.App))
-	d.adopt(ctx) // calls another instance of the driver left in the application
+	d.learnEntity(ctx) // stamped on the calls' states; the sweep tries again
+	d.adopt(ctx)       // calls another instance of the driver left in the application
+	d.wg.Go(func() {
+		d.sweep(ctx) // calls a stopped driver left whose callers are gone
+		d.runSweeps(ctx)
+	})
 	for {
 		select {
 		case <-ctx.Done():

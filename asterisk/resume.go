@@ -53,8 +53,9 @@ func (d *Driver) adopt(ctx context.Context) {
 	}
 }
 
-// adoptCaller takes up the caller's channel id.
-func (d *Driver) adoptCaller(ctx context.Context, id string) {
+// adoptCaller takes up the caller's channel id; false if it could not
+// or had nothing to take up.
+func (d *Driver) adoptCaller(ctx context.Context, id string) bool {
 	log := d.log.With(zap.String(keyCallID, id))
 	data, version, err := d.cfg.States.CallState(ctx, id)
 	if errs.Is(err, errs.NotFound) {
@@ -65,11 +66,11 @@ func (d *Driver) adoptCaller(ctx context.Context, id string) {
 			return err
 		}); err != nil {
 			log.Warn("could not look at a caller's channel", zap.Error(err))
-			return
+			return false
 		}
 		log.Info("a caller entered the application while no driver listened; answering")
 		d.started(ctx, &ari.StasisStart{Channel: *ch})
-		return
+		return true
 	}
 	var env envelope
 	if err == nil {
@@ -77,12 +78,12 @@ func (d *Driver) adoptCaller(ctx context.Context, id string) {
 	}
 	if err != nil {
 		log.Error("could not load the state of a call left in the application", zap.Error(err))
-		return
+		return false
 	}
 	if env.Driver != "asterisk" || env.Flow.Phase == ivr.PhaseDone {
 		log.Info("a finished call is still in the application; hanging it up")
 		_ = d.request(ctx, "hang up", func() error { return d.cfg.Client.Channel().Hangup(ari.NewKey(ari.ChannelKey, id), "normal") })
-		return
+		return false
 	}
 	c := newCall(d, id, env.Flow.Line, env.Flow.Caller)
 	c.st, c.version, c.savedAt, c.resumed = env.Flow, version, d.now(), true
@@ -97,6 +98,7 @@ func (d *Driver) adoptCaller(ctx context.Context, id string) {
 	}
 	log.Info("resuming a call left in the application", zap.String("phase", string(env.Flow.Phase)))
 	d.serve(ctx, c)
+	return true
 }
 
 // resume goes on with a call taken up from the store, where its flow was:
