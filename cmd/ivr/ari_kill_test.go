@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -56,10 +55,7 @@ func TestServeKilledMidCall(t *testing.T) {
 
 func killedMidCall(t *testing.T, ast *asterisktest.Asterisk, bin, engineerScenario string, killAt func(*ivrProc, string) bool) {
 	dir := t.TempDir()
-	soundsDir := filepath.Join(dir, "sounds")
-	if out, err := exec.Command(bin, "asterisk", "sounds", "--dir", soundsDir).CombinedOutput(); err != nil { //nolint:gosec // G204: the binary the test built
-		t.Fatalf("ivr asterisk sounds: %v\n%s", err, out)
-	}
+	soundsDir := installSounds(t, bin, dir)
 
 	engineer := ast.StartUA(t, "kill-engineer", "-sf", ariScenario(t, engineerScenario, ""), "-rtp_echo")
 	ast.AddEndpoint(t, "kill-engineer", engineer.Port)
@@ -163,8 +159,19 @@ func pollUntil(t *testing.T, within time.Duration, what string, cond func() bool
 	}
 }
 
-// channelOf is the id of the one channel whose name starts with prefix.
+// channelOf is the id of the channel whose name starts with prefix.
 func channelOf(t *testing.T, ast *asterisktest.Asterisk, prefix string) string {
+	t.Helper()
+	id := findChannel(t, ast, prefix)
+	if id == "" {
+		t.Fatalf("no channel %s… in Asterisk", prefix)
+	}
+	return id
+}
+
+// findChannel is the id of a channel whose name starts with prefix, or
+// "" if Asterisk has none.
+func findChannel(t *testing.T, ast *asterisktest.Asterisk, prefix string) string {
 	t.Helper()
 	var channels []struct {
 		ID   string `json:"id"`
@@ -176,7 +183,6 @@ func channelOf(t *testing.T, ast *asterisktest.Asterisk, prefix string) string {
 			return c.ID
 		}
 	}
-	t.Fatalf("no channel %s… in %+v", prefix, channels)
 	return ""
 }
 
