@@ -209,6 +209,9 @@ func (r roster) OnCall(_ context.Context, level oncall.Level, layer oncall.Layer
 func newRig(t *testing.T, tune ...func(*ivr.Config)) *rig {
 	t.Helper()
 	ast := asterisktest.Start(t)
+	// Registered first, so run last: once the driver, the link and the
+	// phones have stopped, no goroutine of the test's is left.
+	asterisktest.GoroutinesBack(t)
 	log := zaptest.NewLogger(t)
 	db := storetest.OpenSQLite(t)
 	svc := oncall.NewService(db, log.Named("oncall"), oncall.ServiceOptions{})

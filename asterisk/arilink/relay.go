@@ -213,7 +213,7 @@ type session struct {
 	l          *Link
 	up         *websocket.Conn
 	queue      chan ari.Event // events for the Link's bus
-	release    chan struct{}  // closed when events may reach the library
+	release    chan struct{}  // closed when events may reach the bus
 	done       chan struct{}  // closed by end
 	replacedCh chan struct{}  // closed on ApplicationReplaced
 	replaced   sync.Once

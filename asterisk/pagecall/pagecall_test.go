@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,26 +109,7 @@ func newRig(t *testing.T, s setup) *rig {
 	ast := asterisktest.Start(t)
 	// Registered first, so run last: once the pager, the link, the store
 	// and the phones have stopped, no goroutine is left of the test's.
-	baseline := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.NewTimer(10 * time.Second)
-		defer deadline.Stop()
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		now := runtime.NumGoroutine()
-		for waiting := true; waiting && now > baseline; now = runtime.NumGoroutine() {
-			http.DefaultClient.CloseIdleConnections() // the test's own requests' connections
-			select {
-			case <-deadline.C:
-				waiting = false
-			case <-tick.C:
-			}
-		}
-		if now > baseline {
-			buf := make([]byte, 1<<20)
-			t.Errorf("%d goroutines left, %d before:\n%s", now, baseline, buf[:runtime.Stack(buf, true)])
-		}
-	})
+	asterisktest.GoroutinesBack(t)
 	log := zaptest.NewLogger(t)
 	db := storetest.OpenSQLite(t)
 	svc := oncall.NewService(db, log.Named("oncall"), oncall.ServiceOptions{})

@@ -3,11 +3,14 @@ package asterisktest
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/supportdesk/ivr/sounds"
 )
@@ -73,4 +76,35 @@ func SpecEvents(tb testing.TB) []string {
 	}
 	slices.Sort(types)
 	return types
+}
+
+// GoroutinesBack records how many goroutines run now and registers a
+// cleanup that, once every cleanup registered after it has run (the
+// driver, the link, the store and the phones stopped), waits up to 10 s
+// for no more than that many, closing the default HTTP client's idle
+// connections meanwhile (the test's own ARI requests keep some); the test
+// fails with every goroutine's stack if more are left. Call it after
+// Start, whose Asterisk outlives the test, and before the rest.
+func GoroutinesBack(tb testing.TB) {
+	tb.Helper()
+	baseline := runtime.NumGoroutine()
+	tb.Cleanup(func() {
+		deadline := time.NewTimer(10 * time.Second)
+		defer deadline.Stop()
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		now := runtime.NumGoroutine()
+		for waiting := true; waiting && now > baseline; now = runtime.NumGoroutine() {
+			http.DefaultClient.CloseIdleConnections()
+			select {
+			case <-deadline.C:
+				waiting = false
+			case <-tick.C:
+			}
+		}
+		if now > baseline {
+			buf := make([]byte, 1<<20)
+			tb.Errorf("%d goroutines left 10 s after the test, %d before it:\n%s", now, baseline, buf[:runtime.Stack(buf, true)])
+		}
+	})
 }
