@@ -26,6 +26,9 @@ type envelope struct {
 	// system_info.entity_id), "" if the driver did not know it: the sweep
 	// takes up only calls of its own Asterisk.
 	Asterisk string `json:"asterisk,omitempty"`
+	// Recording is the caller's voicemail being recorded, by name, so
+	// that a driver taking the call up finds it (recording.go).
+	Recording string `json:"recording,omitempty"`
 }
 
 // call is one caller's channel in the application and the engineer legs
@@ -184,7 +187,8 @@ func (c *call) begin(ctx context.Context) bool {
 }
 
 func (c *call) encode(st ivr.State) ([]byte, error) {
-	return json.Marshal(envelope{Driver: "asterisk", Flow: st, Channel: c.id, Bridge: c.bridge, Asterisk: c.d.entityID()})
+	return json.Marshal(envelope{Driver: "asterisk", Flow: st, Channel: c.id, Bridge: c.bridge, Asterisk: c.d.entityID(),
+		Recording: c.caller.recorded})
 }
 
 // handle runs one event through the flow, saves the new state with

@@ -527,3 +527,61 @@ func TestSweepEndsCallsWhoseCallerLeftUnserved(t *testing.T) {
 	other()
 	r.nothingLeft(t)
 }
+
+// TestVoicemailWhileNoDriverRuns: the driver stops while the caller
+// records a message, and starts again, with the caller still speaking
+// (the recording under way is waited for), or once the caller has hung
+// up (the sweep takes the call up, its clock past SweepIdle, and finds
+// the message in Asterisk's stored recordings). Either way the message
+// is kept in the store and deleted in Asterisk, and the page carries it.
+func TestVoicemailWhileNoDriverRuns(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		callerGone bool
+	}{{"caller still recording", false}, {"caller gone", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			if err := os.MkdirAll(r.ast.RecordingsDir, 0o750); err != nil {
+				t.Fatal(err)
+			}
+			cfg := asterisk.Config{DialString: "PJSIP/nobody-{phone}"}
+			stop := r.serve(t, cfg)
+			caller := r.caller(t, "vm-restart-caller", asterisktest.Washington, "caller_leaves_message.xml", criticalL1Washington+"#")
+			callID := r.events.channel(t, "vm-restart-caller")
+			var recording string
+			waitFor(t, 30*time.Second, "the voicemail being recorded", func() bool {
+				data, _, err := r.db.CallState(t.Context(), callID)
+				var env struct {
+					Recording string `json:"recording"`
+				}
+				if err == nil && json.Unmarshal(data, &env) == nil && env.Recording != "" {
+					recording = env.Recording
+				}
+				return recording != "" && r.ast.ARI(t, http.MethodGet, "/recordings/live/"+recording, nil) == http.StatusOK
+			})
+			stop()
+			if tc.callerGone {
+				waitUA(t, caller) // speaks, then hangs up, unserved
+				cfg.Now = func() time.Time { return time.Now().Add(3 * asterisk.SweepIdle) }
+			}
+			r.serve(t, cfg)
+			if !tc.callerGone {
+				waitUA(t, caller)
+			}
+
+			rec := r.callRecord(t, callID)
+			if rec.Outcome != ivr.OutcomeVoicemail || rec.VoicemailURL == "" || rec.VoicemailSeconds < 3 || !rec.Paged {
+				t.Fatalf("call record: outcome %s, voicemail %q (%d s), paged %v; want voicemail with a message of seconds, paged",
+					rec.Outcome, rec.VoicemailURL, rec.VoicemailSeconds, rec.Paged)
+			}
+			saved, err := r.db.Recording(t.Context(), path.Base(rec.VoicemailURL))
+			if err != nil || len(saved.Data) < 8000 || saved.CallID != callID {
+				t.Errorf("the voicemail in the store: %v, %d bytes, want seconds of audio of %s", err, len(saved.Data), callID)
+			}
+			if code := r.ast.ARI(t, http.MethodGet, "/recordings/stored/"+recording, nil); code != http.StatusNotFound {
+				t.Errorf("GET /recordings/stored/%s: %d, want 404 (deleted once kept)", recording, code)
+			}
+			r.nothingLeft(t)
+		})
+	}
+}

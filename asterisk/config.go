@@ -27,6 +27,7 @@ type Client interface {
 	Channel() ari.Channel
 	Bridge() ari.Bridge
 	Playback() ari.Playback
+	LiveRecording() ari.LiveRecording
 	StoredRecording() ari.StoredRecording
 }
 

@@ -12,7 +12,9 @@ import (
 	"github.com/CyCoreSystems/ari/v5"
 	"go.uber.org/zap"
 
+	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/ivr"
+	"github.com/supportdesk/ivr/sounds/wav"
 )
 
 // Voicemail: after the prompts and a tone, Asterisk records the caller
@@ -27,6 +29,12 @@ func (c *call) record(ctx context.Context, p *party, s ivr.Record) {
 	name := strings.ReplaceAll(c.newID("voicemail"), ".", "-")
 	c.bind(name)
 	p.recorded = name
+	// The recording's name goes into the stored state first: a driver
+	// taking the call up after this one stopped finds the message
+	// (resumeRecording), or finds there is none.
+	fctx, cancel := context.WithTimeout(ctx, c.d.cfg.FlowBudget)
+	c.save(fctx, c.st)
+	cancel()
 	err := c.d.request(ctx, "record", func() error {
 		_, err := c.d.cfg.Client.Channel().Record(p.key(), name, &ari.RecordingOptions{
 			Format: "wav", MaxDuration: s.MaxLength, MaxSilence: c.d.cfg.MaxSilence,
@@ -39,6 +47,54 @@ func (c *call) record(ctx context.Context, p *party, s ivr.Record) {
 		c.unbind(name)
 		p.recorded = ""
 		c.follow = append(c.follow, ivr.RecordingDone{At: c.now()})
+	}
+}
+
+// resumeRecording, for a call taken up in its voicemail: a recording
+// still under way is waited for (its RecordingFinished comes as usual);
+// one that ended while no driver served the call (the caller pressed # or
+// hung up) is fetched from Asterisk's stored recordings and carried by the
+// page like any other; if there is none, the flow is told nothing was
+// recorded.
+func (c *call) resumeRecording(ctx context.Context) {
+	name := c.caller.recorded
+	if name == "" {
+		c.handle(ctx, ivr.RecordingDone{At: c.now()}) // none had started: nothing will report
+		return
+	}
+	err := c.d.request(ctx, "look at the voicemail being recorded", func() error {
+		_, err := c.d.cfg.Client.LiveRecording().Data(ari.NewKey(ari.LiveRecordingKey, name))
+		return err
+	})
+	if err == nil {
+		c.log.Info("the voicemail is still being recorded; waiting for its end", zap.String(keyRecording, name))
+		return
+	}
+	if !notFound(err) {
+		c.log.Warn("could not look at the voicemail being recorded; waiting for its end", zap.String(keyRecording, name), zap.Error(err))
+		return
+	}
+	c.caller.recorded = ""
+	c.unbind(name)
+	done := ivr.RecordingDone{At: c.now()}
+	url, secs, kept := c.keep(ctx, name, 0)
+	if kept {
+		c.log.Info("found the voicemail recorded while no driver served the call", zap.String(keyRecording, name), zap.Int("seconds", secs))
+		done.URL, done.Seconds = url, secs
+	}
+	c.handle(ctx, done)
+	if kept {
+		c.deleteStored(ctx, name)
+	}
+}
+
+// deleteStored deletes stored recording name in Asterisk, once kept.
+func (c *call) deleteStored(ctx context.Context, name string) {
+	err := c.d.request(context.WithoutCancel(ctx), "delete the recording", func() error {
+		return c.d.cfg.Client.StoredRecording().Delete(ari.NewKey(ari.StoredRecordingKey, name))
+	})
+	if err != nil {
+		c.log.Warn("could not delete the voicemail in Asterisk; it stays there", zap.String(keyRecording, name), zap.Error(err))
 	}
 }
 
@@ -57,41 +113,48 @@ func (c *call) recorded(ctx context.Context, rec ari.LiveRecordingData, ok bool)
 		c.handle(ctx, done)
 		return
 	}
-	url, kept := c.keep(ctx, rec.Name, secs)
+	url, _, kept := c.keep(ctx, rec.Name, secs)
 	done.URL, done.Seconds = url, secs
 	c.handle(ctx, done)
 	if kept {
-		err := c.d.request(context.WithoutCancel(ctx), "delete the recording", func() error {
-			return c.d.cfg.Client.StoredRecording().Delete(ari.NewKey(ari.StoredRecordingKey, rec.Name))
-		})
-		if err != nil {
-			c.log.Warn("could not delete the voicemail in Asterisk; it stays there", zap.String(keyRecording, rec.Name), zap.Error(err))
-		}
+		c.deleteStored(ctx, rec.Name)
 	}
 }
 
 // keep fetches stored recording name and saves it, returning the
-// service's URL and true; "" and false when that cannot be done (the
-// recording then stays in Asterisk, and the page carries no message).
-func (c *call) keep(ctx context.Context, name string, secs int) (string, bool) {
+// service's URL, its length (secs if known, else read from the file) and
+// true; false when that cannot be done (the recording then stays in
+// Asterisk, and the page carries no message), or there is nothing in it.
+func (c *call) keep(ctx context.Context, name string, secs int) (string, int, bool) {
 	log := c.log.With(zap.String(keyRecording, name))
 	if c.d.cfg.Recordings == nil || c.d.cfg.Files == nil {
 		log.Warn("no recording store: the voicemail stays in Asterisk")
-		return "", false
+		return "", 0, false
 	}
 	fctx, cancel := context.WithTimeout(ctx, c.d.cfg.FlowBudget)
 	defer cancel()
 	data, ct, err := c.d.cfg.Files.StoredFile(fctx, name, c.d.cfg.MaxRecordingBytes)
-	if err != nil {
+	switch {
+	case errs.Is(err, errs.NotFound) && secs <= 0:
+		log.Info("no voicemail stored: the caller left none") // looked for on resuming
+		return "", 0, false
+	case err != nil:
 		log.Error("could not fetch the voicemail from Asterisk", zap.Error(err))
-		return "", false
+		return "", 0, false
+	}
+	if secs <= 0 {
+		info, err := wav.Parse(data)
+		if secs = int(info.Duration() / time.Second); err != nil || secs <= 0 {
+			log.Info("the stored voicemail is empty or unreadable", zap.Int("bytes", len(data)), zap.Error(err))
+			return "", 0, false
+		}
 	}
 	u, err := c.d.cfg.Recordings.SaveRecording(fctx, c.id, name, ct, data, secs)
 	if err != nil {
 		log.Error("could not save the voicemail", zap.Error(err))
-		return "", false
+		return "", 0, false
 	}
-	return u, true
+	return u, secs, true
 }
 
 // NewStoredFiles fetches stored recordings from ARI at base (such as
@@ -118,7 +181,11 @@ func (s storedFiles) StoredFile(ctx context.Context, name string, maxBytes int64
 		return nil, "", fmt.Errorf("fetch recording %s: %w", name, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK {
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotFound:
+		return nil, "", errs.E(errs.NotFound, "", "fetch recording %s: Asterisk has none stored", name)
+	default:
 		return nil, "", fmt.Errorf("fetch recording %s: ARI answered %s", name, resp.Status)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))

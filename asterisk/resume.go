@@ -88,6 +88,10 @@ func (d *Driver) adoptCaller(ctx context.Context, id string) bool {
 	c := newCall(d, id, env.Flow.Line, env.Flow.Caller)
 	c.st, c.version, c.savedAt, c.resumed = env.Flow, version, d.now(), true
 	c.caller.up = true
+	if env.Recording != "" {
+		c.caller.recorded = env.Recording
+		c.bind(env.Recording)
+	}
 	if leg := env.Flow.Leg; leg.ID != "" {
 		c.legs[leg.ID] = &party{chanID: leg.ID, legID: leg.ID, up: !leg.AnsweredAt.IsZero()}
 		c.bind(leg.ID)
@@ -106,8 +110,13 @@ func (d *Driver) adoptCaller(ctx context.Context, id string) bool {
 // again (its answer was lost); a caller on hold holds on, a leg being
 // screened hears the screening again, and one picked up meanwhile is
 // answered; a caller accepted but not yet bridged is bridged; a voicemail
-// being recorded ends.
+// still being recorded is waited for, and one recorded meanwhile is
+// fetched and paged with (resumeRecording), before the caller's channel
+// is looked at: a caller gone after leaving a message left it.
 func (c *call) resume(ctx context.Context) {
+	if c.st.Phase == ivr.PhaseVoicemail {
+		c.resumeRecording(ctx)
+	}
 	leg := c.legs[c.st.Leg.ID]
 	screening := leg != nil && leg.up // answered before the driver stopped
 	c.recheck(ctx)                    // which also answers a leg picked up meanwhile
@@ -127,7 +136,5 @@ func (c *call) resume(ctx context.Context) {
 			c.caller.step, c.caller.ready = ivr.Connect{LegID: leg.legID}, true
 			c.connect(ctx, leg.legID)
 		}
-	case ivr.PhaseVoicemail:
-		c.handle(ctx, ivr.RecordingDone{At: c.now()})
 	}
 }
