@@ -69,12 +69,12 @@ func TestLocalScript(t *testing.T) {
 	p := &pbx{binary: env["ASTERISK"], dir: dir, httpPort: ari, sipPort: sip,
 		ariPassword: env["ARI_PASSWORD"], softphoneSecret: env["SOFTPHONE_PASSWORD"], sounds: filepath.Join(dir, "ivr-sounds")}
 	p.start(t)
-	ch := events(t, env["ARI_WSURL"], env["ARI_USERNAME"], env["ARI_PASSWORD"], env["ARI_APPLICATION"], func() bool {
+	ch := asterisktest.WatchEvents(t, env["ARI_WSURL"], env["ARI_USERNAME"], env["ARI_PASSWORD"], env["ARI_APPLICATION"], func() bool {
 		return p.mustARI(t, "GET", "/applications/ivr", nil) == 200
 	})
 	p.sipp(t, "register.xml", "softphone", "-au", "softphone", "-ap", p.softphoneSecret).wait(t)
 	caller := p.sipp(t, "softphone-call.xml", "softphone", "-s", "+12025952118", "-au", "softphone", "-ap", p.softphoneSecret)
-	start := next(t, ch, "StasisStart")
+	start := asterisktest.NextEvent(t, ch, "StasisStart")
 	if strings.Join(start.Args, ",") != "line,+12025952118" || !strings.HasPrefix(start.Channel.Name, "PJSIP/softphone-") {
 		t.Errorf("StasisStart of %s with %q, want PJSIP/softphone-… with [line +12025952118]", start.Channel.Name, start.Args)
 	}

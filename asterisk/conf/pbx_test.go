@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,8 +19,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/gorilla/websocket"
 
 	"github.com/supportdesk/ivr/internal/asterisktest"
 	"github.com/supportdesk/ivr/internal/loopback"
@@ -289,92 +285,6 @@ func (p *pbx) logTail() string {
 		b = append(b, data...)
 	}
 	return string(b)
-}
-
-// event is the part of an ARI event the tests read.
-type event struct {
-	Type        string   `json:"type"`
-	Application string   `json:"application"`
-	Args        []string `json:"args"`
-	Channel     struct {
-		ID       string `json:"id"`
-		Name     string `json:"name"`
-		Dialplan struct {
-			Context string `json:"context"`
-			Exten   string `json:"exten"`
-		} `json:"dialplan"`
-	} `json:"channel"`
-	Playback struct {
-		ID       string `json:"id"`
-		MediaURI string `json:"media_uri"`
-		State    string `json:"state"`
-	} `json:"playback"`
-}
-
-// events connects to an events websocket (ws://…/ari/events) as
-// application app, with the Origin the ARI library sends by default, and
-// returns the events as they come, once ARI lists the application; the
-// connection closes when the test ends.
-func events(t *testing.T, eventsURL, user, password, app string, registered func() bool) <-chan event {
-	t.Helper()
-	header := http.Header{}
-	header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+password)))
-	header.Set("Origin", "http://localhost/") // ari/v5's default ARI_WSORIGIN
-	dialer := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
-	conn, resp, err := dialer.DialContext(t.Context(), eventsURL+"?"+url.Values{"app": {app}}.Encode(), header)
-	if err != nil {
-		t.Fatalf("events websocket of %s: %v", app, err)
-	}
-	_ = resp.Body.Close()
-	ch := make(chan event, 64)
-	done, stopped := make(chan struct{}), make(chan struct{})
-	t.Cleanup(func() {
-		close(done)
-		_ = conn.Close()
-		<-stopped
-	})
-	go func() {
-		defer close(stopped)
-		defer close(ch)
-		for {
-			_, data, err := conn.ReadMessage()
-			if err != nil {
-				return
-			}
-			var e event
-			if err := json.Unmarshal(data, &e); err != nil {
-				e = event{Type: "undecodable: " + string(data)}
-			}
-			select {
-			case ch <- e:
-			case <-done:
-				return
-			}
-		}
-	}()
-	waitFor(t, 10*time.Second, "application "+app+" registered", registered)
-	return ch
-}
-
-// next returns the next event of type typ, skipping others, failing the
-// test after 15 s.
-func next(t *testing.T, ch <-chan event, typ string) event {
-	t.Helper()
-	timeout := time.NewTimer(15 * time.Second)
-	defer timeout.Stop()
-	for {
-		select {
-		case e, ok := <-ch:
-			if !ok {
-				t.Fatalf("the events websocket closed before a %s", typ)
-			}
-			if e.Type == typ {
-				return e
-			}
-		case <-timeout.C:
-			t.Fatalf("no %s within 15 s", typ)
-		}
-	}
 }
 
 // ua is a sipp user agent.

@@ -41,8 +41,8 @@ func TestSamples(t *testing.T) {
 	rig := asterisktest.Start(t) // finds the Asterisk install, or skips
 	p := startSamples(t, rig.Prefix)
 	eventsURL := "ws://127.0.0.1:" + strconv.Itoa(p.httpPort) + "/ari/events"
-	connect := func(t *testing.T, app string) <-chan event {
-		return events(t, eventsURL, "ivr", p.ariPassword, app, func() bool {
+	connect := func(t *testing.T, app string) <-chan asterisktest.Event {
+		return asterisktest.WatchEvents(t, eventsURL, "ivr", p.ariPassword, app, func() bool {
 			return p.mustARI(t, http.MethodGet, "/applications/"+app, nil) == http.StatusOK
 		})
 	}
@@ -63,9 +63,9 @@ func TestSamples(t *testing.T) {
 	// intoStasis answers and hangs up the call that entered app's
 	// Stasis, after checking its arguments, name and place in the
 	// dialplan (context: the endpoint's, which includes ivr-lines).
-	intoStasis := func(t *testing.T, ch <-chan event, app, namePrefix, context, line string, caller *ua) {
+	intoStasis := func(t *testing.T, ch <-chan asterisktest.Event, app, namePrefix, context, line string, caller *ua) {
 		t.Helper()
-		start := next(t, ch, "StasisStart")
+		start := asterisktest.NextEvent(t, ch, "StasisStart")
 		if start.Application != app || strings.Join(start.Args, ",") != "line,"+line {
 			t.Errorf("StasisStart of %s with args %q, want %s with [line %s]", start.Application, start.Args, app, line)
 		}
@@ -204,7 +204,7 @@ func TestSamples(t *testing.T) {
 		if code != http.StatusOK {
 			t.Fatalf("originate: %d", code)
 		}
-		start := next(t, ch, "StasisStart")
+		start := asterisktest.NextEvent(t, ch, "StasisStart")
 		if start.Channel.ID != leg.ID || strings.Join(start.Args, ",") != "leg,engineer-1" || !strings.HasPrefix(start.Channel.Name, "PJSIP/trunk-") {
 			t.Errorf("StasisStart of %s (%s) with %q, want the leg %s with [leg engineer-1]", start.Channel.ID, start.Channel.Name, start.Args, leg.ID)
 		}

@@ -24,11 +24,11 @@ func TestInstalledPromptsPlay(t *testing.T) {
 		t.Fatal(err)
 	}
 	app := asterisktest.Apps[0]
-	ch := events(t, ast.EventsURL, ast.User, ast.Password, app, func() bool {
+	ch := asterisktest.WatchEvents(t, ast.EventsURL, ast.User, ast.Password, app, func() bool {
 		return ast.ARI(t, http.MethodGet, "/applications/"+app, nil) == http.StatusOK
 	})
 	caller := ast.Call(t, "sounds-caller", asterisktest.Washington)
-	start := next(t, ch, "StasisStart")
+	start := asterisktest.NextEvent(t, ch, "StasisStart")
 	id := start.Channel.ID
 	if code := ast.ARI(t, http.MethodPost, "/channels/"+id+"/answer", nil); code != http.StatusNoContent {
 		t.Fatalf("answer: %d", code)
@@ -43,7 +43,7 @@ func TestInstalledPromptsPlay(t *testing.T) {
 			t.Fatalf("play %s: %d", media, code)
 		}
 		for {
-			e := next(t, ch, "PlaybackFinished")
+			e := asterisktest.NextEvent(t, ch, "PlaybackFinished")
 			if e.Playback.ID == pb.ID {
 				if e.Playback.MediaURI != media {
 					t.Errorf("playback of %s finished as %s", media, e.Playback.MediaURI)
@@ -67,11 +67,11 @@ func TestInstalledPromptsPlay(t *testing.T) {
 			if code := ast.ARI(t, http.MethodPost, "/channels/"+id+"/play?"+url.Values{"media": {media}}.Encode(), &pb); code != http.StatusCreated {
 				t.Fatalf("play %s: %d", media, code)
 			}
-			if e := next(t, ch, "PlaybackStarted"); e.Playback.ID != pb.ID || e.Playback.State != "playing" {
+			if e := asterisktest.NextEvent(t, ch, "PlaybackStarted"); e.Playback.ID != pb.ID || e.Playback.State != "playing" {
 				t.Errorf("the hold music: PlaybackStarted of %s in state %q, want %s playing", e.Playback.ID, e.Playback.State, pb.ID)
 			}
 			ast.ARI(t, http.MethodDelete, "/playbacks/"+pb.ID, nil)
-			if e := next(t, ch, "PlaybackFinished"); e.Playback.ID != pb.ID || e.Playback.State == "failed" {
+			if e := asterisktest.NextEvent(t, ch, "PlaybackFinished"); e.Playback.ID != pb.ID || e.Playback.State == "failed" {
 				t.Errorf("the hold music: PlaybackFinished of %s in state %q after a stop", e.Playback.ID, e.Playback.State)
 			}
 			continue
@@ -85,7 +85,7 @@ func TestInstalledPromptsPlay(t *testing.T) {
 	}
 
 	ast.ARI(t, http.MethodDelete, "/channels/"+id, nil)
-	if end := next(t, ch, "StasisEnd"); end.Channel.ID != id {
+	if end := asterisktest.NextEvent(t, ch, "StasisEnd"); end.Channel.ID != id {
 		t.Errorf("StasisEnd of %s, want %s", end.Channel.ID, id)
 	}
 	if err := caller.Wait(); err != nil {

@@ -1,7 +1,6 @@
 package asterisktest_test
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -11,100 +10,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/supportdesk/ivr/internal/asterisktest"
 )
 
 func TestMain(m *testing.M) { os.Exit(asterisktest.Main(m)) }
 
-// event is the part of an ARI event the test reads.
-type event struct {
-	Type        string   `json:"type"`
-	Application string   `json:"application"`
-	Args        []string `json:"args"`
-	Channel     struct {
-		ID       string `json:"id"`
-		Name     string `json:"name"`
-		State    string `json:"state"`
-		Dialplan struct {
-			Context string `json:"context"`
-			Exten   string `json:"exten"`
-		} `json:"dialplan"`
-	} `json:"channel"`
-}
-
 // events connects to ARI's event websocket as application app, waits until
 // ARI lists the application, and returns the events as they come; the
 // connection closes when the test ends.
-func events(t *testing.T, ast *asterisktest.Asterisk, app string) <-chan event {
+func events(t *testing.T, ast *asterisktest.Asterisk, app string) <-chan asterisktest.Event {
 	t.Helper()
-	header := http.Header{}
-	header.Set("Authorization", "Basic "+basicAuth(ast.User, ast.Password))
-	dialer := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
-	conn, resp, err := dialer.DialContext(t.Context(), ast.EventsURL+"?"+url.Values{"app": {app}}.Encode(), header)
-	if err != nil {
-		t.Fatalf("events websocket: %v", err)
-	}
-	_ = resp.Body.Close()
-	ch := make(chan event, 64)
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	t.Cleanup(func() {
-		close(done)
-		_ = conn.Close()
-		<-stopped
-	})
-	go func() {
-		defer close(stopped)
-		defer close(ch)
-		for {
-			_, data, err := conn.ReadMessage()
-			if err != nil {
-				return
-			}
-			var e event
-			if err := json.Unmarshal(data, &e); err != nil {
-				e = event{Type: "undecodable: " + string(data)}
-			}
-			select {
-			case ch <- e:
-			case <-done:
-				return
-			}
-		}
-	}()
-	// The application is registered once the websocket is established,
-	// which may be just after the upgrade's answer.
-	waitFor(t, 10*time.Second, "application "+app+" registered", func() bool {
+	return asterisktest.WatchEvents(t, ast.EventsURL, ast.User, ast.Password, app, func() bool {
 		return ast.ARI(t, http.MethodGet, "/applications/"+app, nil) == http.StatusOK
 	})
-	return ch
-}
-
-// next returns the next event of type typ (skipping others), failing the
-// test after 15 s.
-func next(t *testing.T, ch <-chan event, typ string) event {
-	t.Helper()
-	timeout := time.NewTimer(15 * time.Second)
-	defer timeout.Stop()
-	for {
-		select {
-		case e, ok := <-ch:
-			if !ok {
-				t.Fatalf("the events websocket closed before a %s", typ)
-			}
-			if e.Type == typ {
-				return e
-			}
-		case <-timeout.C:
-			t.Fatalf("no %s within 15 s", typ)
-		}
-	}
-}
-
-func basicAuth(user, password string) string {
-	return base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
 }
 
 // TestAsterisk is the smoke test of the rig: Asterisk starts, ARI says its
@@ -160,7 +78,7 @@ func TestAsterisk(t *testing.T) {
 	t.Run("sip call into Stasis", func(t *testing.T) {
 		ch := events(t, ast, asterisktest.Apps[0])
 		caller := ast.Call(t, "smoke-caller", asterisktest.Moscow)
-		start := next(t, ch, "StasisStart")
+		start := asterisktest.NextEvent(t, ch, "StasisStart")
 		if start.Application != asterisktest.Apps[0] || strings.Join(start.Args, ",") != asterisktest.LineArg+","+asterisktest.Moscow {
 			t.Errorf("StasisStart of %s with args %q, want %s with [%s %s]", start.Application, start.Args, asterisktest.Apps[0], asterisktest.LineArg, asterisktest.Moscow)
 		}
@@ -187,7 +105,7 @@ func TestAsterisk(t *testing.T) {
 		if code := ast.ARI(t, http.MethodDelete, "/channels/"+id, nil); code != http.StatusNoContent {
 			t.Fatalf("hang up: %d", code)
 		}
-		if end := next(t, ch, "StasisEnd"); end.Channel.ID != id {
+		if end := asterisktest.NextEvent(t, ch, "StasisEnd"); end.Channel.ID != id {
 			t.Errorf("StasisEnd of %s, want %s", end.Channel.ID, id)
 		}
 		waitUA(t, caller)
@@ -198,7 +116,7 @@ func TestAsterisk(t *testing.T) {
 		waitGone(t, ast, asterisktest.Apps[0])
 		ch := events(t, ast, asterisktest.Apps[1])
 		caller := ast.Call(t, "second-caller", strings.TrimPrefix(asterisktest.Washington, "+"))
-		start := next(t, ch, "StasisStart")
+		start := asterisktest.NextEvent(t, ch, "StasisStart")
 		if start.Application != asterisktest.Apps[1] || strings.Join(start.Args, ",") != asterisktest.LineArg+","+asterisktest.Washington {
 			t.Errorf("StasisStart of %s with args %q, want %s with [%s %s]", start.Application, start.Args, asterisktest.Apps[1], asterisktest.LineArg, asterisktest.Washington)
 		}
