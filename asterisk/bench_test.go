@@ -288,10 +288,10 @@ func (bb *benchBench) round(b *testing.B, n int, driver bool) benchRound {
 	var stop func()
 	if driver {
 		var err error
+		raw := asterisk.NewRawARI(bb.ast.ARIURL, bb.ast.User, bb.ast.Password, 30*time.Second)
 		d, err = asterisk.New(asterisk.Config{Client: p, App: app, Flow: bb.flow, States: bb.states,
 			SoundsDir: bb.sounds, Lines: ivr.DefaultConfig().Lines, DialString: "PJSIP/{phone}",
-			Recordings: bb.recs, Files: asterisk.NewStoredFiles(bb.ast.ARIURL, bb.ast.User, bb.ast.Password, 30*time.Second),
-			Log: bb.log})
+			Recordings: bb.recs, Files: raw, Mover: raw, Log: bb.log})
 		if err != nil {
 			b.Fatal(err)
 		}

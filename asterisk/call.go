@@ -29,6 +29,9 @@ type envelope struct {
 	// Recording is the caller's voicemail being recorded, by name, so
 	// that a driver taking the call up finds it (recording.go).
 	Recording string `json:"recording,omitempty"`
+	// App is the Stasis application serving the call: a call of another
+	// instance's whose state stays unchanged is taken over (sweep.go).
+	App string `json:"app,omitempty"`
 }
 
 // call is one caller's channel in the application and the engineer legs
@@ -188,7 +191,7 @@ func (c *call) begin(ctx context.Context) bool {
 
 func (c *call) encode(st ivr.State) ([]byte, error) {
 	return json.Marshal(envelope{Driver: "asterisk", Flow: st, Channel: c.id, Bridge: c.bridge, Asterisk: c.d.entityID(),
-		Recording: c.caller.recorded})
+		Recording: c.caller.recorded, App: c.d.cfg.App})
 }
 
 // handle runs one event through the flow, saves the new state with
@@ -472,7 +475,7 @@ func (c *call) nextDeadline() (time.Time, bool) {
 	consider(c.nextTick)
 	consider(c.wakeAt)
 	if c.live() {
-		consider(c.savedAt.Add(stateRefresh))
+		consider(c.savedAt.Add(c.d.cfg.refresh()))
 	}
 	if c.caller.ended {
 		consider(c.goneAt.Add(c.d.cfg.LegGrace))
@@ -502,19 +505,18 @@ func (c *call) onTime(ctx context.Context) {
 	if tick {
 		c.handle(ctx, ivr.Tick{At: now})
 	}
-	if c.live() && !now.Before(c.savedAt.Add(stateRefresh)) {
+	if c.live() && !now.Before(c.savedAt.Add(c.d.cfg.refresh())) {
 		fctx, cancel := context.WithTimeout(ctx, c.d.cfg.FlowBudget)
 		defer cancel()
 		c.save(fctx, c.st)
 	}
 }
 
-// stateRefresh is how often the state of a live call is written again
-// when nothing changed it (a caller talking with an engineer, recording a
-// message): a state left unchanged for a minute is one whose instance
-// stopped, for the Twilio driver's sweep (webhooks.SweepIdle) and for a
-// restarted process.
-const stateRefresh = 30 * time.Second
+// refresh is how often the state of a live call is written again when
+// nothing changed it (a caller talking with an engineer, recording a
+// message): half of SweepIdle, so that a state left unchanged for that
+// long is one whose instance stopped (sweep.go).
+func (c Config) refresh() time.Duration { return c.SweepIdle / 2 }
 
 // live reports whether the call is stored and its caller still on the
 // line with the flow going on.

@@ -472,19 +472,23 @@ func TestCallerHangsUpBeforeTheTone(t *testing.T) {
 	r.nothingLeft(t)
 }
 
-// TestSweepEndsCallsWhoseCallerLeftUnserved: the driver stops while a
-// caller holds and the engineer rings; the caller hangs up while no
-// driver runs, so nothing in Asterisk is left to find. Meanwhile another
-// instance (application ivr-2) serves a caller of its own. A driver
-// started again, its clock a few minutes on (past SweepIdle), sweeps: the
-// gone caller's call is recorded as abandoned and paged, and the stray
-// leg hung up; the other instance's live call, whose channel is there, is
-// left to it, however long its state has been unchanged.
-func TestSweepEndsCallsWhoseCallerLeftUnserved(t *testing.T) {
+// TestSweepEndsOrTakesOverLeftCalls: the driver stops while a caller
+// holds and the engineer rings; the caller hangs up while no driver runs,
+// so nothing in Asterisk is left to find. Another instance (application
+// ivr-2; every driver here with a SweepIdle of 2 s) starts and sweeps:
+// the gone caller's call is recorded as abandoned and paged, and the leg
+// still ringing is hung up. It serves a caller of its own; a driver
+// started again on ivr sweeps too and leaves that live call, whose state
+// its instance keeps fresh, alone. Then the other instance stops, its
+// caller still on the line, in silence: once the call's state has been
+// unchanged for SweepIdle the sweep takes the caller over, moving them
+// into its own application, where the menu asks again.
+func TestSweepEndsOrTakesOverLeftCalls(t *testing.T) {
 	r := newRig(t)
 	eng, phone := r.onCall(t, oncall.L1)
 	engineer, dial := r.engineer(t, "sweep-engineer", "engineer_rings.xml")
-	cfg := asterisk.Config{Endpoints: map[string]string{phone: dial}}
+	const idle = 2 * time.Second
+	cfg := asterisk.Config{Endpoints: map[string]string{phone: dial}, SweepIdle: idle}
 	stop := r.serve(t, cfg)
 	caller := r.caller(t, "sweep-caller", asterisktest.Washington, "caller_hangs_up.xml", criticalL1Washington+"#")
 	callID := r.events.channel(t, "sweep-caller")
@@ -493,47 +497,60 @@ func TestSweepEndsCallsWhoseCallerLeftUnserved(t *testing.T) {
 	})
 	stop()
 	waitUA(t, caller) // hangs up on hold, unserved
+	r.idle(t, callID, idle)
 
-	other := r.serve(t, asterisk.Config{App: asterisktest.Apps[1], DialString: "PJSIP/nobody-{phone}"})
+	stopOther := r.serve(t, asterisk.Config{App: asterisktest.Apps[1], DialString: "PJSIP/nobody-{phone}", SweepIdle: idle})
 	otherDriver, otherEvents := r.driver, r.events
-	live := r.caller(t, "sweep-live", asterisktest.Washington, "caller_waits.xml", "")
-	liveID := otherEvents.channel(t, "sweep-live")
-
-	later := func() time.Time { return time.Now().Add(3 * asterisk.SweepIdle) }
-	cfg.Now, cfg.SweepEvery = later, time.Hour // the sweep at its start, then the test's
-	r.serve(t, cfg)
 	rec := r.callRecord(t, callID)
 	if rec.Outcome != ivr.OutcomeAbandoned || !rec.Paged || !slices.Equal(rec.Rang, []int64{eng.ID}) {
 		t.Errorf("the gone caller's record: outcome %s, paged %v, rang %v; want abandoned, paged, [%d]", rec.Outcome, rec.Paged, rec.Rang, eng.ID)
 	}
 	waitUA(t, engineer) // exits 0 only once the CANCEL came
+	live := r.caller(t, "sweep-live", asterisktest.Washington, "caller_waits.xml", "")
+	liveID := otherEvents.channel(t, "sweep-live")
+
+	cfg.SweepEvery = time.Hour // the sweep at its start, then the test's
+	r.serve(t, cfg)
 	if n := r.driver.SweepNow(t.Context()); n != 0 {
-		t.Errorf("a second sweep took up %d calls, want none: the live call is the other instance's", n)
+		t.Errorf("a sweep took up %d calls, want none: the live call is the other instance's", n)
 	}
 	if otherDriver.Calls() != 1 || r.ast.ARI(t, http.MethodGet, "/channels/"+liveID, nil) != http.StatusOK {
 		t.Fatalf("the other instance's live call was ended: it serves %d calls", otherDriver.Calls())
 	}
-	if _, err := r.db.Call(t.Context(), liveID); err == nil {
-		t.Error("the live call has a record already")
-	}
+
 	waitFor(t, 30*time.Second, "the live caller past the greeting (its user agent then takes a BYE)", func() bool {
 		return len(otherEvents.played(liveID)) >= 2
 	})
+	stopOther() // the caller stays, in silence
+	r.idle(t, liveID, idle)
+	if n := r.driver.SweepNow(t.Context()); n != 1 {
+		t.Fatalf("the sweep took over %d calls, want the silent caller", n)
+	}
+	var heard []string
+	waitFor(t, 15*time.Second, "the taken-over caller asked again", func() bool {
+		heard = r.events.played(liveID)
+		return len(heard) > 0
+	})
+	if r.driver.Calls() != 1 {
+		t.Errorf("after the takeover the driver serves %d calls, want the caller's", r.driver.Calls())
+	}
 	if code := r.ast.ARI(t, http.MethodDelete, "/channels/"+liveID, nil); code != http.StatusNoContent {
 		t.Fatalf("hang up the live caller: %d", code)
 	}
 	waitUA(t, live)
-	waitFor(t, 15*time.Second, "the other instance's call over", func() bool { return otherDriver.Calls() == 0 })
-	other()
+	if rec := r.callRecord(t, liveID); rec.Outcome != ivr.OutcomeHungUp {
+		t.Errorf("the taken-over call's record: outcome %s, want hung-up (in the menu); heard after the takeover %v", rec.Outcome, heard)
+	}
 	r.nothingLeft(t)
 }
 
 // TestVoicemailWhileNoDriverRuns: the driver stops while the caller
 // records a message, and starts again, with the caller still speaking
 // (the recording under way is waited for), or once the caller has hung
-// up (the sweep takes the call up, its clock past SweepIdle, and finds
-// the message in Asterisk's stored recordings). Either way the message
-// is kept in the store and deleted in Asterisk, and the page carries it.
+// up (the sweep takes the call up once its state has been unchanged for
+// SweepIdle, and finds the message in Asterisk's stored recordings).
+// Either way the message is kept in the store and deleted in Asterisk,
+// and the page carries it.
 func TestVoicemailWhileNoDriverRuns(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
@@ -544,7 +561,7 @@ func TestVoicemailWhileNoDriverRuns(t *testing.T) {
 			if err := os.MkdirAll(r.ast.RecordingsDir, 0o750); err != nil {
 				t.Fatal(err)
 			}
-			cfg := asterisk.Config{DialString: "PJSIP/nobody-{phone}"}
+			cfg := asterisk.Config{DialString: "PJSIP/nobody-{phone}", SweepIdle: 2 * time.Second}
 			stop := r.serve(t, cfg)
 			caller := r.caller(t, "vm-restart-caller", asterisktest.Washington, "caller_leaves_message.xml", criticalL1Washington+"#")
 			callID := r.events.channel(t, "vm-restart-caller")
@@ -562,7 +579,7 @@ func TestVoicemailWhileNoDriverRuns(t *testing.T) {
 			stop()
 			if tc.callerGone {
 				waitUA(t, caller) // speaks, then hangs up, unserved
-				cfg.Now = func() time.Time { return time.Now().Add(3 * asterisk.SweepIdle) }
+				r.idle(t, callID, cfg.SweepIdle)
 			}
 			r.serve(t, cfg)
 			if !tc.callerGone {

@@ -59,18 +59,28 @@ type Recordings interface {
 }
 
 // StoredFiles fetches the audio of a recording Asterisk stored (ARI's GET
-// /recordings/stored/{name}/file, which ari/v5 v5.3.1 does not offer).
-// NewStoredFiles gives one over HTTP.
+// /recordings/stored/{name}/file, which ari/v5 v5.3.1 does not offer);
+// errs.NotFound if there is none. RawARI is one.
 type StoredFiles interface {
 	StoredFile(ctx context.Context, name string, maxBytes int64) (data []byte, contentType string, err error)
 }
 
+// ChannelMover moves a channel from the Stasis application it is in
+// into another (ARI's POST /channels/{id}/move, which ari/v5 v5.3.1 does
+// not offer). RawARI is one.
+type ChannelMover interface {
+	MoveChannel(ctx context.Context, channelID, app string, args []string) error
+}
+
 // Stasis arguments: a caller's channel enters the application with
 // ArgLine and the line's E.164 number, an engineer leg with ArgLeg and its
-// leg id.
+// leg id, a caller taken over with ArgResume.
 const (
 	ArgLine = "line"
 	ArgLeg  = "leg"
+	// ArgResume marks a caller moved in from another instance's
+	// application, whose call is taken up from the store (sweep.go).
+	ArgResume = "resume"
 )
 
 // Config is what a Driver needs. Zero values get the defaults described.
@@ -89,6 +99,9 @@ type Config struct {
 	// no message.
 	Recordings Recordings
 	Files      StoredFiles
+	// Mover moves into this application the callers of an instance that
+	// stopped serving them (see sweep.go); nil: they are not taken over.
+	Mover ChannelMover
 	// SoundsDir is the folder, as Asterisk sees it, holding the prompts
 	// as <lang>/<name>.wav (ivr asterisk sounds --dir). Required.
 	SoundsDir string
@@ -122,9 +135,14 @@ type Config struct {
 	// redone on the fresh state. Default: 8.
 	CASRetries int
 	// SweepEvery is how often the driver looks for calls of its Asterisk
-	// left in the store by a driver that stopped, whose caller hung up
-	// meanwhile (see sweep.go). Default: 30 s.
+	// left in the store by a driver that stopped (see sweep.go). Default:
+	// 30 s.
 	SweepEvery time.Duration
+	// SweepIdle is how long a call's state must have been unchanged for
+	// the sweep to end it (its caller gone) or take it over (its instance
+	// gone); a live call's state is written at least every SweepIdle/2.
+	// Give every instance the same. Default: 1 min.
+	SweepIdle time.Duration
 	// Now is the clock events are stamped with. Default: time.Now.
 	Now func() time.Time
 	// Log receives the driver's log. Default: none.
@@ -161,6 +179,9 @@ func (c *Config) defaults() {
 	}
 	if c.SweepEvery <= 0 {
 		c.SweepEvery = 30 * time.Second
+	}
+	if c.SweepIdle <= 0 {
+		c.SweepIdle = time.Minute
 	}
 	if len(c.Lines) == 0 {
 		c.Lines = ivr.DefaultConfig().Lines

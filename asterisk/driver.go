@@ -164,8 +164,9 @@ func (d *Driver) unbind(ids ...string) {
 }
 
 // started handles a channel entering the application that no call knows:
-// a caller (arguments "line,<number>"), or an engineer leg of a call this
-// process no longer serves, which is hung up.
+// a caller (arguments "line,<number>"), a caller taken over from another
+// instance ("resume"), or an engineer leg of a call this process no
+// longer serves, which is hung up.
 func (d *Driver) started(ctx context.Context, s *ari.StasisStart) {
 	log := d.log.With(zap.String(keyChannel, s.Channel.ID), zap.Strings(keyArgs, s.Args))
 	if len(s.Args) > 0 && s.Args[0] == ArgLeg {
@@ -177,6 +178,10 @@ func (d *Driver) started(ctx context.Context, s *ari.StasisStart) {
 				log.Warn("could not hang up the stray leg", zap.Error(err))
 			}
 		})
+		return
+	}
+	if len(s.Args) > 0 && s.Args[0] == ArgResume {
+		d.adoptCaller(ctx, s.Channel.ID, false) // moved in by this driver's sweep
 		return
 	}
 	line := d.lineOf(s)

@@ -2,10 +2,6 @@ package asterisk
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -155,49 +151,4 @@ func (c *call) keep(ctx context.Context, name string, secs int) (string, int, bo
 		return "", 0, false
 	}
 	return u, secs, true
-}
-
-// NewStoredFiles fetches stored recordings from ARI at base (such as
-// http://127.0.0.1:8088/ari) with basic auth, each request bounded by
-// timeout.
-func NewStoredFiles(base, user, password string, timeout time.Duration) StoredFiles {
-	return storedFiles{base: strings.TrimSuffix(base, "/"), user: user, password: password,
-		client: &http.Client{Timeout: timeout}}
-}
-
-type storedFiles struct {
-	base, user, password string
-	client               *http.Client
-}
-
-func (s storedFiles) StoredFile(ctx context.Context, name string, maxBytes int64) ([]byte, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/recordings/stored/"+url.PathEscape(name)+"/file", nil)
-	if err != nil {
-		return nil, "", err
-	}
-	req.SetBasicAuth(s.user, s.password)
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return nil, "", fmt.Errorf("fetch recording %s: %w", name, err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	switch resp.StatusCode {
-	case http.StatusOK:
-	case http.StatusNotFound:
-		return nil, "", errs.E(errs.NotFound, "", "fetch recording %s: Asterisk has none stored", name)
-	default:
-		return nil, "", fmt.Errorf("fetch recording %s: ARI answered %s", name, resp.Status)
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
-	if err != nil {
-		return nil, "", fmt.Errorf("fetch recording %s: %w", name, err)
-	}
-	if int64(len(data)) > maxBytes {
-		return nil, "", fmt.Errorf("fetch recording %s: larger than %d bytes", name, maxBytes)
-	}
-	ct := resp.Header.Get("Content-Type")
-	if ct == "" {
-		ct = "audio/wav"
-	}
-	return data, ct, nil
 }

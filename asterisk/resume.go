@@ -40,7 +40,7 @@ func (d *Driver) adopt(ctx context.Context) {
 		case strings.Contains(id, "-leg"):
 			legs = append(legs, id) // claimed, if at all, by its caller's call
 		default:
-			d.adoptCaller(ctx, id)
+			d.adoptCaller(ctx, id, false)
 		}
 	}
 	for _, id := range legs {
@@ -54,8 +54,10 @@ func (d *Driver) adopt(ctx context.Context) {
 }
 
 // adoptCaller takes up the caller's channel id; false if it could not
-// or had nothing to take up.
-func (d *Driver) adoptCaller(ctx context.Context, id string) bool {
+// or had nothing to take up. A call whose state names another
+// application (claimed by another instance's takeover) is left to it
+// unless anyApp (its caller is gone: any instance may end it).
+func (d *Driver) adoptCaller(ctx context.Context, id string, anyApp bool) bool {
 	log := d.log.With(zap.String(keyCallID, id))
 	data, version, err := d.cfg.States.CallState(ctx, id)
 	if errs.Is(err, errs.NotFound) {
@@ -78,6 +80,10 @@ func (d *Driver) adoptCaller(ctx context.Context, id string) bool {
 	}
 	if err != nil {
 		log.Error("could not load the state of a call left in the application", zap.Error(err))
+		return false
+	}
+	if !anyApp && env.App != "" && env.App != d.cfg.App && env.Flow.Phase != ivr.PhaseDone {
+		log.Info("a caller in the application was claimed by another instance; leaving it", zap.String(keyFromApp, env.App))
 		return false
 	}
 	if env.Driver != "asterisk" || env.Flow.Phase == ivr.PhaseDone {

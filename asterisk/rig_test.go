@@ -310,7 +310,8 @@ func (r *rig) serve(t *testing.T, cfg asterisk.Config) (stop func()) {
 	cfg.Client, cfg.Flow, cfg.States, cfg.Log = r.client, r.flow, r.db, r.log
 	cfg.SoundsDir = r.ast.Prompts(t)
 	cfg.Recordings = voicemails{r.db}
-	cfg.Files = asterisk.NewStoredFiles(r.ast.ARIURL, r.ast.User, r.ast.Password, 10*time.Second)
+	raw := asterisk.NewRawARI(r.ast.ARIURL, r.ast.User, r.ast.Password, 10*time.Second)
+	cfg.Files, cfg.Mover = raw, raw
 	d, err := asterisk.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -562,6 +563,16 @@ func (r *rig) nothingLeft(t *testing.T) {
 			return len(left) == 0
 		})
 	}
+}
+
+// idle waits until the state of call id has been unchanged for d, as
+// the sweep sees it (the store's open calls idle since then).
+func (r *rig) idle(t *testing.T, id string, d time.Duration) {
+	t.Helper()
+	waitFor(t, d+15*time.Second, "the state of call "+id+" unchanged for "+d.String(), func() bool {
+		ids, err := r.db.OpenCallStates(t.Context(), time.Now().Add(-d), 500)
+		return err == nil && slices.Contains(ids, id)
+	})
 }
 
 // callRecord waits for the call record of call id.

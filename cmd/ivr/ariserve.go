@@ -69,9 +69,10 @@ func newARI(c ariConfig, flow *ivr.Flow, db *store.DB, publicURL string, lines [
 		return nil, fmt.Errorf("--ari-url: %w", err)
 	}
 	s.link = link
+	raw := asterisk.NewRawARI(c.url, c.user, c.password, 30*time.Second)
 	s.cfg = asterisk.Config{App: c.app, Flow: flow, States: db, SoundsDir: c.soundsDir, Lines: lines,
 		DialString: c.dial, Recordings: voicemails{db: db, publicURL: publicURL},
-		Files: asterisk.NewStoredFiles(c.url, c.user, c.password, 30*time.Second), Log: log}
+		Files: raw, Mover: raw, Log: log}
 	return s, nil
 }
 
