@@ -66,8 +66,11 @@ func (d *Driver) learnEntity(ctx context.Context) bool {
 	return true
 }
 
-// sweep takes up the calls of this Asterisk left in the store whose
-// caller's channel is gone. It returns how many it took up.
+// sweep takes up the calls of this Asterisk left in the store by a
+// driver that stopped: those whose caller's channel is gone, to end
+// them, and those whose caller is still there, to serve them (taken
+// over from another application, or found in this one). It returns how
+// many it took up.
 func (d *Driver) sweep(ctx context.Context) int {
 	d.sweeping.Lock() // one at a time: two would take up the same call
 	defer d.sweeping.Unlock()
