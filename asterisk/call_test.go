@@ -506,6 +506,9 @@ func TestSweepEndsOrTakesOverLeftCalls(t *testing.T) {
 		t.Errorf("the gone caller's record: outcome %s, paged %v, rang %v; want abandoned, paged, [%d]", rec.Outcome, rec.Paged, rec.Rang, eng.ID)
 	}
 	waitUA(t, engineer) // exits 0 only once the CANCEL came
+	// The leg's own end goes to the stopped application: the call waits
+	// LegGrace for it.
+	waitFor(t, 20*time.Second, "the gone caller's call over", func() bool { return otherDriver.Calls() == 0 })
 	live := r.caller(t, "sweep-live", asterisktest.Washington, "caller_waits.xml", "")
 	liveID := otherEvents.channel(t, "sweep-live")
 
