@@ -24,11 +24,9 @@ import (
 
 	"github.com/supportdesk/ivr/asterisk"
 	"github.com/supportdesk/ivr/asterisk/arilink"
-	"github.com/supportdesk/ivr/demo"
 	"github.com/supportdesk/ivr/internal/asterisktest"
 	"github.com/supportdesk/ivr/internal/latency"
 	"github.com/supportdesk/ivr/ivr"
-	"github.com/supportdesk/ivr/oncall"
 	"github.com/supportdesk/ivr/sounds"
 	"github.com/supportdesk/ivr/store/storetest"
 	"github.com/supportdesk/ivr/tickets"
@@ -169,15 +167,7 @@ func benchConcurrentCalls(b *testing.B, n int) {
 	log := zap.New(zapcore.NewTee(
 		zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(io.Discard), zap.InfoLevel),
 		zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(warnings), zap.WarnLevel)))
-	db := storetest.OpenSQLite(b)
-	svc := oncall.NewService(db, log.Named("oncall"), oncall.ServiceOptions{})
-	ctx := b.Context()
-	if err := demo.SeedAll(ctx, svc, db, log); err != nil {
-		b.Fatal(err)
-	}
-	if err := svc.Refresh(ctx); err != nil {
-		b.Fatal(err)
-	}
+	db, svc := storetest.OpenDemo(b, log)
 	flow, err := ivr.New(ivr.DefaultConfig(), ivr.Deps{Tickets: tickets.NewBuiltin(db), Roster: roster{svc},
 		Pages: db, Preferences: db, Calls: db, Log: log})
 	if err != nil {

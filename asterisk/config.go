@@ -2,12 +2,12 @@ package asterisk
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/CyCoreSystems/ari/v5"
 	"go.uber.org/zap"
 
+	"github.com/supportdesk/ivr/asterisk/arilink"
 	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/oncall"
@@ -200,10 +200,9 @@ func (c Config) validate() error {
 		return errs.InvalidField("states", "is required")
 	case c.SoundsDir == "":
 		return errs.InvalidField("sounds_dir", "is required: the folder Asterisk reads the prompts from")
-	case c.DialString == "" && len(c.Endpoints) == 0:
-		return errs.InvalidField("dial_string", "is required (or endpoints): how engineers are dialled, such as PJSIP/{phone}@trunk")
-	case c.DialString != "" && !strings.Contains(c.DialString, "{phone}"):
-		return errs.InvalidField("dial_string", "%q has no {phone} for the engineer's number", c.DialString)
+	}
+	if err := arilink.CheckDialing(c.DialString, c.Endpoints); err != nil {
+		return err
 	}
 	// The driver only plays recordings: a prompt without one refuses the
 	// start rather than a call.
@@ -219,13 +218,7 @@ func (c Config) validate() error {
 
 // endpoint is the dial string of an engineer's number.
 func (c Config) endpoint(phone string) (string, bool) {
-	if e, ok := c.Endpoints[phone]; ok {
-		return e, true
-	}
-	if c.DialString == "" {
-		return "", false
-	}
-	return strings.ReplaceAll(c.DialString, "{phone}", phone), true
+	return arilink.Endpoint(c.DialString, c.Endpoints, phone)
 }
 
 // Log keys.

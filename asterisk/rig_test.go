@@ -1,9 +1,7 @@
 package asterisk_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -27,7 +25,6 @@ import (
 	"github.com/supportdesk/ivr/asterisk"
 	"github.com/supportdesk/ivr/asterisk/arilink"
 	"github.com/supportdesk/ivr/calls"
-	"github.com/supportdesk/ivr/demo"
 	"github.com/supportdesk/ivr/internal/asterisktest"
 	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/oncall"
@@ -213,15 +210,7 @@ func newRig(t *testing.T, tune ...func(*ivr.Config)) *rig {
 	// phones have stopped, no goroutine of the test's is left.
 	asterisktest.GoroutinesBack(t)
 	log := zaptest.NewLogger(t)
-	db := storetest.OpenSQLite(t)
-	svc := oncall.NewService(db, log.Named("oncall"), oncall.ServiceOptions{})
-	ctx := t.Context()
-	if err := demo.SeedAll(ctx, svc, db, log); err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db, svc := storetest.OpenDemo(t, log)
 	settings := ivr.DefaultConfig()
 	for _, f := range tune {
 		f(&settings)
@@ -336,64 +325,10 @@ func (r *rig) serve(t *testing.T, cfg asterisk.Config) (stop func()) {
 	return stop
 }
 
-// scenario writes testdata/<name> into a folder of the test with a
-// key press in place of its <!--keys--> for each of keys, sip-tester's
-// audio linked beside it, and returns its path.
+// scenario is testdata/<name> with keys written in (asterisktest.Scenario).
 func scenario(t *testing.T, name, keys string) string {
 	t.Helper()
-	text, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	var b strings.Builder
-	for i, k := range keys {
-		file := fmt.Sprintf("key%d.pcap", i)
-		writeKey(t, filepath.Join(dir, file), k, i)
-		fmt.Fprintf(&b, "<nop><action><exec play_pcap_audio=%q/></action></nop>\n  <pause milliseconds=\"400\"/>\n  ", file)
-	}
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, bytes.Replace(text, []byte("<!--keys-->"), []byte(b.String()), 1), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	pcaps, _ := filepath.Glob("/usr/share/sip-tester/*.pcap")
-	for _, p := range pcaps {
-		if err := os.Symlink(p, filepath.Join(dir, filepath.Base(p))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return path
-}
-
-// writeKey writes the n-th key press of a call, key, as a pcap of RFC 4733
-// events: sip-tester's dtmf_2833_<key>.pcap with its RTP sequence numbers
-// and timestamp moved past those of the presses before it. sipp sends the
-// packets as they are, and the files share one stream whose numbers follow
-// the digits' order (1…9, *, #, 0): Asterisk takes a press that repeats an
-// earlier one's timestamp for a repeat of the same event, and drops one
-// whose numbers are older than the last.
-func writeKey(t *testing.T, path string, key rune, n int) {
-	t.Helper()
-	name := map[rune]string{'#': "pound", '*': "star"}[key]
-	if name == "" {
-		name = string(key)
-	}
-	data, err := os.ReadFile("/usr/share/sip-tester/dtmf_2833_" + name + ".pcap")
-	if err != nil {
-		t.Fatalf("the key %c: %v (install Debian's sip-tester)", key, err)
-	}
-	out := slices.Clone(data)
-	const globalHeader, recordHeader, rtpAt = 24, 16, 14 + 20 + 8 // Ethernet, IPv4, UDP
-	for off, i := globalHeader, 0; off+recordHeader <= len(out); i++ {
-		size := int(binary.LittleEndian.Uint32(out[off+8:]))
-		rtp := out[off+recordHeader+rtpAt : off+recordHeader+size]
-		binary.BigEndian.PutUint16(rtp[2:], uint16(20000+n*20+i))
-		binary.BigEndian.PutUint32(rtp[4:], uint32(200000+n*8000))
-		off += recordHeader + size
-	}
-	if err := os.WriteFile(path, out, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	return asterisktest.Scenario(t, filepath.Join("testdata", name), keys)
 }
 
 // caller starts a caller user agent name dialling number with scenario

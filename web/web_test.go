@@ -17,7 +17,6 @@ import (
 
 	"github.com/supportdesk/ivr/access"
 	"github.com/supportdesk/ivr/audit"
-	"github.com/supportdesk/ivr/demo"
 	"github.com/supportdesk/ivr/oncall"
 	"github.com/supportdesk/ivr/store"
 	"github.com/supportdesk/ivr/store/storetest"
@@ -34,14 +33,7 @@ type site struct {
 
 func newSite(t *testing.T) *site {
 	t.Helper()
-	db := storetest.OpenSQLite(t)
-	svc := oncall.NewService(db, zaptest.NewLogger(t), oncall.ServiceOptions{})
-	if err := demo.SeedAll(t.Context(), svc, db, zaptest.NewLogger(t)); err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Refresh(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	db, svc := storetest.OpenDemo(t, zaptest.NewLogger(t))
 	return &site{t: t, db: db, svc: svc}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/CyCoreSystems/ari/v5"
 	"go.uber.org/zap"
 
+	"github.com/supportdesk/ivr/asterisk/arilink"
 	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/pager"
 )
@@ -124,22 +125,12 @@ func (c Config) validate() error {
 		return errs.InvalidField("app", "%q: one name without commas, slashes, spaces or URL punctuation", c.App)
 	case c.SoundsDir == "":
 		return errs.InvalidField("sounds_dir", "is required: the folder Asterisk reads the prompts from")
-	case c.DialString == "" && len(c.Endpoints) == 0:
-		return errs.InvalidField("dial_string", "is required (or endpoints): how engineers are dialled, such as PJSIP/{phone}@trunk")
-	case c.DialString != "" && !strings.Contains(c.DialString, "{phone}"):
-		return errs.InvalidField("dial_string", "%q has no {phone} for the engineer's number", c.DialString)
 	}
-	return nil
+	return arilink.CheckDialing(c.DialString, c.Endpoints)
 }
 
 func (c Config) endpoint(phone string) (string, bool) {
-	if e, ok := c.Endpoints[phone]; ok {
-		return e, true
-	}
-	if c.DialString == "" {
-		return "", false
-	}
-	return strings.ReplaceAll(c.DialString, "{phone}", phone), true
+	return arilink.Endpoint(c.DialString, c.Endpoints, phone)
 }
 
 // Log keys.

@@ -23,7 +23,6 @@ import (
 
 	"github.com/supportdesk/ivr/asterisk/arilink"
 	"github.com/supportdesk/ivr/asterisk/pagecall"
-	"github.com/supportdesk/ivr/demo"
 	"github.com/supportdesk/ivr/internal/asterisktest"
 	"github.com/supportdesk/ivr/oncall"
 	"github.com/supportdesk/ivr/pager"
@@ -111,15 +110,7 @@ func newRig(t *testing.T, s setup) *rig {
 	// and the phones have stopped, no goroutine is left of the test's.
 	asterisktest.GoroutinesBack(t)
 	log := zaptest.NewLogger(t)
-	db := storetest.OpenSQLite(t)
-	svc := oncall.NewService(db, log.Named("oncall"), oncall.ServiceOptions{})
-	ctx := t.Context()
-	if err := demo.SeedAll(ctx, svc, db, log); err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db, svc := storetest.OpenDemo(t, log)
 	r := &rig{ast: ast, db: db, svc: svc, changed: make(chan struct{}, 1), texts: &texts{}, log: log}
 	t.Cleanup(func() {
 		if t.Failed() {

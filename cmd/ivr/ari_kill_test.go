@@ -3,12 +3,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -186,50 +183,9 @@ func findChannel(t *testing.T, ast *asterisktest.Asterisk, prefix string) string
 	return ""
 }
 
-// ariScenario is the ARI driver's sipp scenario asterisk/testdata/name in
-// a folder of the test, with a key press for each of keys in place of its
-// <!--keys--> and sip-tester's audio beside it (as asterisk's tests write
-// them: each press's RTP numbers after the last, or Asterisk drops it).
+// ariScenario is the ARI driver's sipp scenario asterisk/testdata/name
+// with keys written in (asterisktest.Scenario).
 func ariScenario(t *testing.T, name, keys string) string {
 	t.Helper()
-	text, err := os.ReadFile(filepath.Join("..", "..", "asterisk", "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	var b strings.Builder
-	for i, k := range keys {
-		file := fmt.Sprintf("key%d.pcap", i)
-		pcapName := map[rune]string{'#': "pound", '*': "star"}[k]
-		if pcapName == "" {
-			pcapName = string(k)
-		}
-		data, err := os.ReadFile("/usr/share/sip-tester/dtmf_2833_" + pcapName + ".pcap")
-		if err != nil {
-			t.Fatalf("the key %c: %v (install Debian's sip-tester)", k, err)
-		}
-		const globalHeader, recordHeader, rtpAt = 24, 16, 14 + 20 + 8
-		for off, n := globalHeader, 0; off+recordHeader <= len(data); n++ {
-			size := int(binary.LittleEndian.Uint32(data[off+8:]))
-			rtp := data[off+recordHeader+rtpAt : off+recordHeader+size]
-			binary.BigEndian.PutUint16(rtp[2:], uint16(20000+i*20+n))
-			binary.BigEndian.PutUint32(rtp[4:], uint32(200000+i*8000))
-			off += recordHeader + size
-		}
-		if err := os.WriteFile(filepath.Join(dir, file), data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&b, "<nop><action><exec play_pcap_audio=%q/></action></nop>\n  <pause milliseconds=\"400\"/>\n  ", file)
-	}
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, bytes.Replace(text, []byte("<!--keys-->"), []byte(b.String()), 1), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	pcaps, _ := filepath.Glob("/usr/share/sip-tester/*.pcap")
-	for _, p := range pcaps {
-		if err := os.Symlink(p, filepath.Join(dir, filepath.Base(p))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return path
+	return asterisktest.Scenario(t, filepath.Join("..", "..", "asterisk", "testdata", name), keys)
 }
