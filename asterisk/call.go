@@ -10,6 +10,7 @@ import (
 	"github.com/CyCoreSystems/ari/v5"
 	"go.uber.org/zap"
 
+	"github.com/supportdesk/ivr/asterisk/arilink"
 	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/ivr"
 )
@@ -352,7 +353,7 @@ func (c *call) recheck(ctx context.Context) {
 			return err
 		})
 		switch {
-		case notFound(err):
+		case arilink.NotFound(err):
 			c.log.Info("a channel of the call is gone without its events reaching the driver", zap.String(keyChannel, p.chanID))
 			c.left(ctx, p.chanID, 0)
 			continue
@@ -369,7 +370,7 @@ func (c *call) recheck(ctx context.Context) {
 				_, err := c.d.cfg.Client.Playback().Data(ari.NewKey(ari.PlaybackKey, id))
 				return err
 			})
-			if notFound(err) && p.playing == id { // its PlaybackFinished was lost
+			if arilink.NotFound(err) && p.playing == id { // its PlaybackFinished was lost
 				p.playing = ""
 				c.unbind(id)
 				c.playNext(ctx, p)

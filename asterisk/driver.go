@@ -2,15 +2,13 @@ package asterisk
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/CyCoreSystems/ari/v5"
+	"github.com/supportdesk/ivr/asterisk/arilink"
 	"go.uber.org/zap"
 )
 
@@ -216,35 +214,8 @@ func (d *Driver) lineOf(s *ari.StasisStart) string {
 	return exten
 }
 
-// request runs one ARI request, bounded by RequestTimeout. ari/v5's
-// native client takes no context and sets no timeout of its own (its
-// RequestTimeout is declared but unused in v5.3.1), so the request runs
-// aside and is given up on at the deadline; it ends when the library's
-// HTTP client returns.
+// request runs one ARI request, bounded by RequestTimeout
+// (arilink.Request).
 func (d *Driver) request(ctx context.Context, what string, fn func() error) error {
-	ctx, cancel := context.WithTimeout(ctx, d.cfg.RequestTimeout)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- fn() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("%s: no answer from ARI: %w", what, ctx.Err())
-	}
-}
-
-// notFound reports whether err is ARI's 404: the channel, playback or
-// bridge is gone already. ari/v5's native errors have Code, but those of
-// its Data methods wrap it in a type without Unwrap, keeping only its
-// text, "Non-2XX response: 404 Not Found".
-func notFound(err error) bool {
-	var coded interface{ Code() int }
-	if errors.As(err, &coded) {
-		return coded.Code() == http.StatusNotFound
-	}
-	return err != nil && strings.Contains(err.Error(), "Non-2XX response: 404 ")
+	return arilink.Request(ctx, d.cfg.RequestTimeout, what, fn)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/CyCoreSystems/ari/v5"
 	"go.uber.org/zap"
 
+	"github.com/supportdesk/ivr/asterisk/arilink"
 	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/sounds"
 )
@@ -81,14 +82,14 @@ func (c *call) stopAudio(ctx context.Context, p *party, moh bool) {
 		p.playing = ""
 		c.unbind(id)
 		err := c.d.request(ctx, "stop a prompt", func() error { return c.d.cfg.Client.Playback().Stop(ari.NewKey(ari.PlaybackKey, id)) })
-		if err != nil && !notFound(err) {
+		if err != nil && !arilink.NotFound(err) {
 			c.log.Warn("could not stop a prompt", zap.String(keyChannel, p.chanID), zap.Error(err))
 		}
 	}
 	if moh && p.moh {
 		p.moh = false
 		err := c.d.request(ctx, "stop hold music", func() error { return c.d.cfg.Client.Channel().StopMOH(p.key()) })
-		if err != nil && !notFound(err) {
+		if err != nil && !arilink.NotFound(err) {
 			c.log.Warn("could not stop the hold music", zap.String(keyChannel, p.chanID), zap.Error(err))
 		}
 	}
@@ -116,7 +117,7 @@ func (c *call) playNext(ctx context.Context, p *party) {
 			return
 		}
 		c.unbind(id)
-		if notFound(err) {
+		if arilink.NotFound(err) {
 			// ARI answers 404 for the channel, never for a missing sound
 			// file (that playback starts and fails): the channel is
 			// leaving, and its StasisEnd follows (a recheck makes sure).
@@ -236,7 +237,7 @@ func (c *call) gathered(ctx context.Context, p *party, finished bool) {
 // hangup hangs p's channel up.
 func (c *call) hangup(ctx context.Context, p *party) {
 	err := c.d.request(context.WithoutCancel(ctx), "hang up", func() error { return c.d.cfg.Client.Channel().Hangup(p.key(), "normal") })
-	if err != nil && !notFound(err) {
+	if err != nil && !arilink.NotFound(err) {
 		c.log.Warn("could not hang up a channel", zap.String(keyChannel, p.chanID), zap.Error(err))
 	}
 }
@@ -342,7 +343,7 @@ func (c *call) dropBridge(ctx context.Context) {
 	err := c.d.request(context.WithoutCancel(ctx), "destroy the bridge", func() error {
 		return c.d.cfg.Client.Bridge().Delete(ari.NewKey(ari.BridgeKey, id))
 	})
-	if err != nil && !notFound(err) {
+	if err != nil && !arilink.NotFound(err) {
 		c.log.Warn("could not destroy the bridge", zap.String("bridge", id), zap.Error(err))
 	}
 	c.unbind(id)

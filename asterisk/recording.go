@@ -8,6 +8,7 @@ import (
 	"github.com/CyCoreSystems/ari/v5"
 	"go.uber.org/zap"
 
+	"github.com/supportdesk/ivr/asterisk/arilink"
 	"github.com/supportdesk/ivr/errs"
 	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/sounds/wav"
@@ -66,7 +67,7 @@ func (c *call) resumeRecording(ctx context.Context) {
 		c.log.Info("the voicemail is still being recorded; waiting for its end", zap.String(keyRecording, name))
 		return
 	}
-	if !notFound(err) {
+	if !arilink.NotFound(err) {
 		c.log.Warn("could not look at the voicemail being recorded; waiting for its end", zap.String(keyRecording, name), zap.Error(err))
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/CyCoreSystems/ari/v5"
 	"go.uber.org/zap"
 
+	"github.com/supportdesk/ivr/asterisk/arilink"
 	"github.com/supportdesk/ivr/ivr"
 )
 
@@ -103,7 +104,7 @@ func (d *Driver) sweep(ctx context.Context) int {
 			return err
 		})
 		switch {
-		case notFound(err):
+		case arilink.NotFound(err):
 			d.log.Info("sweep: a call left by a stopped driver lost its caller meanwhile; ending it", zap.String(keyCallID, id))
 			if d.adoptCaller(ctx, id, true) {
 				taken++
@@ -175,7 +176,7 @@ func (d *Driver) takeOver(ctx context.Context, id string, env envelope, version 
 		err := d.request(ctx, "hang up the stopped instance's leg", func() error {
 			return d.cfg.Client.Channel().Hangup(ari.NewKey(ari.ChannelKey, leg), "normal")
 		})
-		if err != nil && !notFound(err) {
+		if err != nil && !arilink.NotFound(err) {
 			log.Warn("could not hang up the stopped instance's engineer leg", zap.String(keyLeg, leg), zap.Error(err))
 		}
 	}

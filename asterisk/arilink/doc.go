@@ -1,9 +1,10 @@
 // Package arilink owns the connection to Asterisk's ARI for the ARI
 // driver: the ARI library's native client (github.com/CyCoreSystems/ari/v5
 // v5.3.1) connected through an in-process relay on 127.0.0.1 that keeps
-// the library's traps from the rest of the process, and the rule by which
-// Asterisk dials a phone number (CheckDialing, Endpoint), which the
-// driver's engineer legs and page calls share. It imports no domain
+// the library's traps from the rest of the process; the bounded request
+// and 404 test every user of the library needs (Request, NotFound); and
+// the rule by which Asterisk dials a phone number (CheckDialing,
+// Endpoint), which the driver's engineer legs and page calls share. It imports no domain
 // package; the driver (package asterisk) and page calls (pagecall) use
 // it.
 //

@@ -12,6 +12,7 @@ import (
 	"github.com/CyCoreSystems/ari/v5"
 	"go.uber.org/zap"
 
+	"github.com/supportdesk/ivr/asterisk/arilink"
 	"github.com/supportdesk/ivr/ivr"
 	"github.com/supportdesk/ivr/oncall"
 	"github.com/supportdesk/ivr/pager"
@@ -184,7 +185,7 @@ func (c *call) run(ctx context.Context, adopted bool) {
 func (c *call) recheckNow(ctx context.Context) {
 	d, err := c.ch.data(ctx, c.id)
 	switch {
-	case notFound(err):
+	case arilink.NotFound(err):
 		c.lost(ctx)
 		return
 	case err != nil:
@@ -202,7 +203,7 @@ func (c *call) recheckNow(ctx context.Context) {
 			_, err := c.client.Playback().Data(ari.NewKey(ari.PlaybackKey, id))
 			return err
 		})
-		if notFound(err) && c.playing == id {
+		if arilink.NotFound(err) && c.playing == id {
 			c.playing = ""
 			c.playNext(ctx)
 		}
@@ -368,8 +369,8 @@ func (c *call) playNext(ctx context.Context) {
 			c.playing = id
 			return
 		}
-		if notFound(err) {
-			if _, derr := c.ch.data(ctx, c.id); notFound(derr) {
+		if arilink.NotFound(err) {
+			if _, derr := c.ch.data(ctx, c.id); arilink.NotFound(derr) {
 				c.prompts = nil
 				c.lost(ctx) // its ChannelDestroyed may have been lost
 				return
@@ -400,7 +401,7 @@ func (c *call) stopPrompt(ctx context.Context) {
 	err := request(ctx, c.ch.cfg.RequestTimeout, "stop a prompt", func() error {
 		return c.client.Playback().Stop(ari.NewKey(ari.PlaybackKey, id))
 	})
-	if err != nil && !notFound(err) {
+	if err != nil && !arilink.NotFound(err) {
 		c.log.Warn("could not stop a prompt", zap.Error(err))
 	}
 }
@@ -412,7 +413,7 @@ func (c *call) hangupID(ctx context.Context, id string) {
 	err := request(context.WithoutCancel(ctx), c.ch.cfg.RequestTimeout, "hang up", func() error {
 		return c.client.Channel().Hangup(ari.NewKey(ari.ChannelKey, id), "normal")
 	})
-	if err != nil && !notFound(err) {
+	if err != nil && !arilink.NotFound(err) {
 		c.log.Warn("could not hang up a page call", zap.Error(err))
 	}
 }
@@ -424,7 +425,7 @@ func (c *call) look(ctx context.Context) {
 	c.lookAt = time.Now().Add(lostGrace)
 	_, err := c.ch.data(ctx, c.id)
 	switch {
-	case notFound(err):
+	case arilink.NotFound(err):
 		c.lost(ctx)
 	case err != nil:
 		c.log.Warn("could not look at a page call's channel", zap.Error(err))

@@ -8,6 +8,7 @@ import (
 	"github.com/CyCoreSystems/ari/v5"
 	"go.uber.org/zap"
 
+	"github.com/supportdesk/ivr/asterisk/arilink"
 	"github.com/supportdesk/ivr/pager"
 )
 
@@ -211,7 +212,7 @@ func (c *call) dropBridge(ctx context.Context) {
 	err := request(context.WithoutCancel(ctx), c.ch.cfg.RequestTimeout, "destroy the bridge", func() error {
 		return c.client.Bridge().Delete(ari.NewKey(ari.BridgeKey, id))
 	})
-	if err != nil && !notFound(err) {
+	if err != nil && !arilink.NotFound(err) {
 		c.log.Warn("could not destroy the bridge", zap.Error(err))
 	}
 }

@@ -290,7 +290,7 @@ func (ch *Channel) Find(ctx context.Context, a pager.Attempt) (string, error) {
 	if c != nil {
 		_, err := ch.data(ctx, c.id)
 		switch {
-		case notFound(err):
+		case arilink.NotFound(err):
 			c.abandon()
 			ch.forget(a.ID, c) // at once: a resend follows
 			return "", nil
@@ -336,7 +336,7 @@ func (ch *Channel) Poll(ctx context.Context, a pager.Attempt) (pager.Outcome, er
 	}
 	_, err := ch.data(ctx, a.ProviderID)
 	switch {
-	case notFound(err):
+	case arilink.NotFound(err):
 		return pager.Failed, nil
 	case err != nil:
 		return "", err
@@ -416,34 +416,9 @@ func classify(err error) *pager.SendError {
 	return &pager.SendError{Class: pager.Doubt, Err: err}
 }
 
-// request runs one ARI request, bounded by timeout. ari/v5's native client
-// takes no context, so the request runs aside and is given up on at the
-// deadline; it ends when the library's HTTP client returns (arilink's
-// relay bounds that too).
+// request runs one ARI request, bounded by timeout (arilink.Request).
 func request(ctx context.Context, timeout time.Duration, what string, fn func() error) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- fn() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("%s: no answer from ARI: %w", what, ctx.Err())
-	}
-}
-
-// notFound reports whether err is ARI's 404 (ari/v5's Data methods keep
-// only its text).
-func notFound(err error) bool {
-	var coded interface{ Code() int }
-	if errors.As(err, &coded) {
-		return coded.Code() == http.StatusNotFound
-	}
-	return err != nil && strings.Contains(err.Error(), "Non-2XX response: 404 ")
+	return arilink.Request(ctx, timeout, what, fn)
 }
 
 func randomHex() string {
